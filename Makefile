@@ -1,0 +1,95 @@
+# kip — build, test, demo, install.
+#
+#   make            build kipd and kipctl into $(BUILD)/
+#   make test       install missing packages, run unit and integration tests,
+#                   then the same suite under ASan and UBSan
+#   make demo       a whole scenario against a temporary kipd
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make SAN=1      build with AddressSanitizer and UBSan (into build-san/)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?=
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+
+CC      ?= cc
+PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto
+OPTFLAGS ?= -O2 -g
+WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY_SOURCE=2 \
+           -fstack-protector-strong -Icommon -Idaemon \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+COMMON_SRC = $(wildcard common/*.c)
+DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))
+CLIENT_SRC = $(wildcard client/*.c)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+BENCH_SRC  = $(wildcard bench/*.c)
+
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CLIENT_OBJ = $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all clean install test unit demo deps format bench
+
+all: $(BUILD)/kipd $(BUILD)/kipctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KIP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/kipd: $(BUILD)/daemon/kipd.o $(DAEMON_OBJ) $(COMMON_OBJ)
+	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/kipctl: $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(DAEMON_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BIN)
+
+bench: all $(BENCH_BIN)
+	bench/run.sh $(BUILD)
+
+deps:
+	@tests/deps.sh
+
+test: deps
+	tests/run.sh
+
+demo: deps all
+	tests/demo.sh $(BUILD)
+
+format:
+	clang-format -i $(COMMON_SRC) common/*.h daemon/*.[ch] client/*.[ch] tests/unit/*.[ch] bench/*.c
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/kipd $(DESTDIR)$(PREFIX)/sbin/kipd
+	install -m 0755 $(BUILD)/kipctl $(DESTDIR)$(PREFIX)/bin/kipctl
+	install -d $(DESTDIR)$(PREFIX)/share/doc/kip $(DESTDIR)$(PREFIX)/share/kip
+	install -m 0644 conf/kipd.conf $(DESTDIR)$(PREFIX)/share/doc/kip/kipd.conf.example
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/kip/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,1094 @@
+/* kipctl.c — the command-line client of kipd.
+ *
+ * Every command is one row of the table below: the words typed, the
+ * protocol command, the positional arguments and options with the JSON key
+ * and type each becomes, and a line of help. Usage text, parsing and
+ * dispatch all come from that table (as in OpenSMTPD's smtpctl).
+ *
+ * The client holds no business rules. It checks only the shape of what is
+ * typed (an integer is an integer, a file can be read and is UTF-8) and
+ * leaves every decision to the daemon, which also decides who the caller is
+ * (SO_PEERCRED). Protocol: docs/PROTOCOL.md.
+ *
+ * Exit status: 0 ok; 1 the daemon refused (or a local step after it failed:
+ * writing --output, running the editor); 2 usage; 3 no connection or a
+ * protocol error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "format.h"
+#include "proto.h"
+
+#define DEFAULT_SOCKET "/run/kip/kipd.sock"
+#define FILE_MAX (16u * 1024 * 1024)   /* largest file argument */
+#define ARGS_MAX 9                     /* arguments of one command, + end */
+#define WRAP 78                        /* usage line width */
+
+enum {
+	EXIT_OK = 0,
+	EXIT_DAEMON = 1,
+	EXIT_USAGE = 2,
+	EXIT_CONNECT = 3,
+};
+
+/* --- the command table -------------------------------------------------- */
+
+enum arg_type {
+	T_STR,      /* a string, sent as it is */
+	T_INT,      /* an integer (strtoll, the whole string) */
+	T_FILE,     /* a file's content ("-": standard input), as a string */
+	T_LIST,     /* comma-separated integers, as an array */
+	T_STRLIST,  /* comma-separated words, as an array of strings */
+	T_LOCAL,    /* a path the client uses itself; never sent */
+};
+
+struct arg {
+	const char *name;   /* "--scope" for an option, "PLAN" for a positional */
+	const char *key;    /* its key in the request's "args" */
+	enum arg_type type;
+	int required;
+};
+
+struct ctx;
+typedef int (*run_fn)(struct ctx *x);
+
+struct command {
+	const char *words;  /* as typed, e.g. "plan member add" */
+	const char *cmd;    /* the protocol command */
+	run_fn run;         /* NULL: send cmd with the arguments, show result */
+	const char *help;
+	struct arg args[ARGS_MAX];  /* positionals in order, then options */
+};
+
+struct ctx {
+	const char *socket;
+	int json;                   /* --json */
+	const struct command *cmd;
+	json_t *args;               /* the request's "args" */
+	json_t *local;              /* T_LOCAL values, by key */
+};
+
+static int run_export(struct ctx *x);
+static int run_edit(struct ctx *x);
+
+#define P_ID      { "ID", "id", T_INT, 1 }
+#define P_CITIZEN { "CITIZEN", "citizen", T_INT, 1 }
+#define P_PLAN    { "PLAN", "plan", T_INT, 1 }
+#define P_CONTACT { "CONTACT", "contact", T_INT, 1 }
+#define REQ(flag, type) { "--" flag, flag, type, 1 }
+#define OPT(flag, type) { "--" flag, flag, type, 0 }
+#define REQ_AS(flag, key, type) { "--" flag, key, type, 1 }
+#define OPT_AS(flag, key, type) { "--" flag, key, type, 0 }
+#define CERT OPT_AS("cert", "cert_pem", T_FILE)
+
+static const struct command commands[] = {
+	{ "whoami", "whoami", NULL, "show your user name and role as kipd sees them",
+	  { { NULL } } },
+
+	{ "citizen add", "citizen.add", NULL, "register a citizen",
+	  { REQ("name", T_STR), REQ("cpr", T_STR), REQ("address", T_STR),
+	    REQ("phone", T_STR), OPT("email", T_STR), CERT } },
+	{ "citizen show", "citizen.show", NULL, "show a citizen", { P_ID } },
+	{ "citizen list", "citizen.list", NULL, "list citizens",
+	  { OPT("cpr", T_STR), OPT("limit", T_INT), OPT("offset", T_INT) } },
+	{ "citizen update", "citizen.update", NULL, "change a citizen's details",
+	  { P_ID, OPT("name", T_STR), OPT("address", T_STR),
+	    OPT("phone", T_STR), OPT("email", T_STR), CERT } },
+
+	{ "consent give", "consent.give", NULL, "record a citizen's consent",
+	  { P_CITIZEN, REQ("scope", T_STR), REQ("date", T_STR),
+	    OPT("document", T_STR) } },
+	{ "consent withdraw", "consent.withdraw", NULL,
+	  "record that a consent was withdrawn",
+	  { P_CITIZEN, REQ("scope", T_STR), REQ("date", T_STR),
+	    OPT("document", T_STR) } },
+	{ "consent show", "consent.show", NULL, "show a citizen's consents",
+	  { P_CITIZEN } },
+
+	{ "contact add", "contact.add", NULL,
+	  "register a contact (a professional or a relative)",
+	  { REQ("kind", T_STR), REQ("name", T_STR), OPT("title", T_STR),
+	    OPT("organisation", T_STR), OPT("email", T_STR),
+	    OPT("phone", T_STR), OPT("citizen", T_INT), CERT } },
+	{ "contact show", "contact.show", NULL, "show a contact", { P_ID } },
+	{ "contact list", "contact.list", NULL, "list contacts",
+	  { OPT("citizen", T_INT), OPT("kind", T_STR) } },
+	{ "contact update", "contact.update", NULL, "change a contact's details",
+	  { P_ID, OPT("name", T_STR), OPT("title", T_STR),
+	    OPT("organisation", T_STR), OPT("email", T_STR),
+	    OPT("phone", T_STR), OPT("citizen", T_INT), CERT } },
+
+	{ "plan create", "plan.create", NULL,
+	  "create a coordinated plan for a citizen",
+	  { P_CITIZEN, REQ("basis", T_STRLIST), OPT("coordinator", T_INT) } },
+	{ "plan show", "plan.show", NULL, "show a plan", { P_PLAN } },
+	{ "plan list", "plan.list", NULL, "list the plans you may see",
+	  { OPT("citizen", T_INT) } },
+	{ "plan member add", "plan.member.add", NULL,
+	  "make a contact a member of a plan", { P_PLAN, P_CONTACT } },
+	{ "plan member remove", "plan.member.remove", NULL,
+	  "remove a member from a plan", { P_PLAN, P_CONTACT } },
+	{ "plan coordinator", "plan.coordinator", NULL,
+	  "make a contact the plan's coordinator", { P_PLAN, P_CONTACT } },
+	{ "plan version add", "plan.version.add", NULL,
+	  "store a new version of the plan document",
+	  { P_PLAN, REQ_AS("file", "document", T_FILE), OPT("meeting", T_INT) } },
+	{ "plan version show", "plan.version.show", NULL,
+	  "show a version (default: the latest)",
+	  { P_PLAN, OPT("version", T_INT) } },
+	{ "plan diff", "plan.diff", NULL, "show what changed between versions",
+	  { P_PLAN, REQ("from", T_INT), REQ("to", T_INT) } },
+	{ "plan approve", "plan.approve", NULL,
+	  "record that a version was approved",
+	  { P_PLAN, REQ("version", T_INT), REQ("how", T_STR),
+	    OPT("date", T_STR) } },
+	{ "plan distribute", "plan.distribute", NULL,
+	  "send a version to the members", { P_PLAN, REQ("version", T_INT) } },
+	{ "plan render", "plan.render", NULL, "render a version as a document",
+	  { P_PLAN, OPT("version", T_INT), OPT("format", T_STR),
+	    OPT("lang", T_STR) } },
+	{ "plan template", "plan.template", NULL,
+	  "print an empty plan document to start from", { OPT("lang", T_STR) } },
+	{ "plan export", "plan.export", run_export,
+	  "print a version as an editable document",
+	  { P_PLAN, OPT("version", T_INT), OPT("output", T_LOCAL) } },
+	{ "plan edit", "plan.version.add", run_edit,
+	  "edit the latest version in $VISUAL/$EDITOR and store the result",
+	  { P_PLAN, OPT("meeting", T_INT) } },
+
+	{ "meeting schedule", "meeting.schedule", NULL,
+	  "schedule a meeting about a plan",
+	  { P_PLAN, REQ("start", T_STR), OPT("duration", T_INT),
+	    OPT("place", T_STR), OPT("video", T_STR), OPT("phone", T_STR) } },
+	{ "meeting move", "meeting.move", NULL, "move a meeting",
+	  { P_ID, REQ("start", T_STR), OPT("duration", T_INT) } },
+	{ "meeting cancel", "meeting.cancel", NULL, "cancel a meeting",
+	  { P_ID, OPT("reason", T_STR) } },
+	{ "meeting attendance", "meeting.attendance", NULL,
+	  "record who attended a meeting",
+	  { P_ID, OPT("present", T_LIST), OPT("apologies", T_LIST),
+	    OPT("citizen", T_STR) } },
+	{ "meeting held", "meeting.held", NULL, "record that a meeting was held",
+	  { P_ID } },
+	{ "meeting show", "meeting.show", NULL, "show a meeting", { P_ID } },
+	{ "meeting list", "meeting.list", NULL, "list a plan's meetings",
+	  { P_PLAN } },
+
+	{ "audit", "audit.list", NULL, "show the audit trail of a citizen",
+	  { REQ("citizen", T_INT), OPT("limit", T_INT) } },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int is_option(const struct arg *a)
+{
+	return a->name[0] == '-';
+}
+
+/* --- usage -------------------------------------------------------------- */
+
+/* "PLAN", "--how HOW" or "[--date DATE]": an option's placeholder is its
+ * name in capitals, or what its type takes. */
+static void arg_synopsis(char *out, size_t size, const struct arg *a)
+{
+	static const char *const meta[] = {
+		[T_FILE] = "FILE", [T_LIST] = "ID,...",
+		[T_STRLIST] = "NAME,...", [T_LOCAL] = "PATH",
+	};
+	const char *m = meta[a->type] ? meta[a->type] : a->name + 2;
+	char *p;
+
+	if (!is_option(a)) {
+		snprintf(out, size, "%s", a->name);
+		return;
+	}
+	snprintf(out, size, a->required ? "%s %s" : "[%s %s]", a->name, m);
+	for (p = out + strlen(a->name) + 1; !meta[a->type] && *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+/* The command's words and arguments after LEAD, wrapped at WRAP columns
+ * with continuation lines indented by INDENT. */
+static void print_synopsis(FILE *out, const struct command *c,
+			   const char *lead, int indent)
+{
+	size_t col = strlen(lead) + strlen(c->words);
+	const struct arg *a;
+	char tok[64];
+
+	fprintf(out, "%s%s", lead, c->words);
+	for (a = c->args; a->name; a++) {
+		arg_synopsis(tok, sizeof(tok), a);
+		if (col + 1 + strlen(tok) > WRAP)
+			col = (size_t)fprintf(out, "\n%*s%s", indent, "", tok) - 1;
+		else
+			col += (size_t)fprintf(out, " %s", tok);
+	}
+	fputc('\n', out);
+}
+
+/* How many leading words of WORDS argv has, up to all of them; *ret_all
+ * says whether it had all. */
+static int match_words(const char *words, char **argv, int argc,
+		       int *ret_all)
+{
+	int n = 0;
+
+	for (;;) {
+		size_t len = strcspn(words, " ");
+
+		if (n >= argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], words, len) != 0) {
+			*ret_all = 0;
+			return n;
+		}
+		n++;
+		words += len;
+		if (*words == '\0') {
+			*ret_all = 1;
+			return n;
+		}
+		words++;
+	}
+}
+
+/* The commands whose words begin with the NPREFIX words of PREFIX (all
+ * commands when NPREFIX is 0), then the global options. */
+static void usage(FILE *out, char **prefix, int nprefix)
+{
+	size_t i, n = 0;
+	int all;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (match_words(commands[i].words, prefix, nprefix, &all) >= nprefix)
+			n++;
+	if (n == 0)
+		nprefix = 0;    /* nothing begins so: list them all */
+	fputs("usage: kipctl [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
+	      "commands:\n", out);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (nprefix && match_words(commands[i].words, prefix, nprefix,
+					   &all) < nprefix)
+			continue;
+		print_synopsis(out, &commands[i], "  ", 6);
+		fprintf(out, "        %s\n", commands[i].help);
+	}
+	fputs("\noptions:\n"
+	      "  -s SOCKET  kipd's control socket (default: $KIP_SOCKET, else\n"
+	      "             " DEFAULT_SOCKET ")\n"
+	      "  --json     print the result as JSON (also after the command)\n"
+	      "\nA FILE of \"-\" is standard input. Exit status: 0 ok, 1 refused "
+	      "by kipd,\n2 usage error, 3 cannot connect or protocol error.\n",
+	      out);
+}
+
+/* Prints "kipctl: WORDS: message" and the command's synopsis; returns
+ * EXIT_USAGE. */
+__attribute__((format(printf, 2, 3)))
+static int usage_error(const struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kipctl: %s: ", x->cmd->words);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_synopsis(stderr, x->cmd, "usage: kipctl ", 8);
+	return EXIT_USAGE;
+}
+
+/* --- argument values ---------------------------------------------------- */
+
+static int parse_int(const char *s, json_int_t *ret)
+{
+	char *end;
+	long long v;
+
+	if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+'))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -errno;
+	if (end == s || *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int read_fd(int fd, size_t max, struct buf *b)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (buf_reserve(b, 64 * 1024) < 0)
+			return -ENOMEM;
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		if (b->len > max)
+			return -EFBIG;
+	}
+}
+
+/* Reads the whole of PATH ("-": standard input), at most FILE_MAX bytes.
+ * Returns 0, or -errno (-EFBIG when larger). */
+static int read_file(const char *path, int flags, struct buf *ret)
+{
+	int fd, r;
+
+	if (strcmp(path, "-") == 0)
+		return read_fd(STDIN_FILENO, FILE_MAX, ret);
+	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return -errno;
+	r = read_fd(fd, FILE_MAX, ret);    /* stops soon after FILE_MAX */
+	close(fd);
+	return r;
+}
+
+static json_t *file_value(const struct arg *a, const char *path)
+{
+	struct buf b = BUF_INIT;
+	json_t *v = NULL;
+	int r = read_file(path, 0, &b);
+
+	if (r == -EFBIG)
+		fprintf(stderr, "kipctl: %s: %s is larger than %u MiB\n",
+			a->name, path, FILE_MAX >> 20);
+	else if (r < 0)
+		fprintf(stderr, "kipctl: %s: cannot read %s: %s\n", a->name,
+			path, strerror(-r));
+	else if (!(v = json_stringn(b.data ? b.data : "", b.len)))
+		fprintf(stderr, "kipctl: %s: %s is not valid UTF-8 text\n",
+			a->name, path);
+	buf_free(&b);
+	return v;
+}
+
+/* Comma-separated items as an array: integers for T_LIST, strings (spaces
+ * around each trimmed) for T_STRLIST. An empty value is an empty array. */
+static json_t *list_value(const struct ctx *x, const struct arg *a,
+			  const char *val)
+{
+	json_t *arr = json_array();
+	const char *s = val;
+	char num[32];
+
+	while (arr && *s) {
+		size_t len = strcspn(s, ",");
+		const char *p = s;
+		json_int_t n;
+		json_t *v = NULL;
+
+		while (a->type == T_STRLIST && len && *p == ' ')
+			p++, len--;
+		while (a->type == T_STRLIST && len && p[len - 1] == ' ')
+			len--;
+		if (len == 0)
+			goto bad;
+		if (a->type == T_STRLIST)
+			v = json_stringn(p, len);
+		else if (len < sizeof(num)) {
+			memcpy(num, p, len);
+			num[len] = '\0';
+			if (parse_int(num, &n) == 0)
+				v = json_integer(n);
+		}
+		if (!v || json_array_append_new(arr, v) < 0)
+			goto bad;
+		s += strcspn(s, ",");
+		if (*s == ',' && *++s == '\0')
+			goto bad;
+	}
+	return arr;
+bad:
+	json_decref(arr);
+	usage_error(x, "%s: '%s' is not a list of %s", a->name, val,
+		    a->type == T_LIST ? "comma-separated integers"
+				      : "comma-separated names");
+	return NULL;
+}
+
+/* The JSON value of VAL for A, or NULL after saying what is wrong. */
+static json_t *arg_value(const struct ctx *x, const struct arg *a,
+			 const char *val)
+{
+	json_int_t n;
+	json_t *v;
+	int r;
+
+	switch (a->type) {
+	case T_INT:
+		r = parse_int(val, &n);
+		if (r < 0) {
+			usage_error(x, "%s: '%s' is %s", a->name, val,
+				    r == -ERANGE ? "out of range"
+						 : "not an integer");
+			return NULL;
+		}
+		return json_integer(n);
+	case T_FILE:
+		return file_value(a, val);
+	case T_LIST:
+	case T_STRLIST:
+		return list_value(x, a, val);
+	default:
+		v = json_string(val);
+		if (!v)
+			usage_error(x, "%s: not valid UTF-8", a->name);
+		return v;
+	}
+}
+
+static int set_arg(struct ctx *x, const struct arg *a, const char *val)
+{
+	json_t *into = a->type == T_LOCAL ? x->local : x->args;
+	json_t *v;
+
+	if (json_object_get(into, a->key))
+		return usage_error(x, "%s given twice", a->name);
+	v = arg_value(x, a, val);
+	if (!v)
+		return EXIT_USAGE;
+	json_object_set_new(into, a->key, v);
+	return EXIT_OK;
+}
+
+/* --- the command line --------------------------------------------------- */
+
+static const struct arg *find_option(const struct command *c,
+				     const char *s, size_t len)
+{
+	const struct arg *a;
+
+	for (a = c->args; a->name; a++)
+		if (is_option(a) && strlen(a->name) == len &&
+		    strncmp(a->name, s, len) == 0)
+			return a;
+	return NULL;
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]; advances *i past it. */
+static int parse_option(struct ctx *x, char **argv, int argc, int *i)
+{
+	const char *s = argv[*i], *eq = strchr(s, '=');
+	size_t len = eq ? (size_t)(eq - s) : strlen(s);
+	const struct arg *a = find_option(x->cmd, s, len);
+
+	if (!a)
+		return usage_error(x, "unknown option %.*s", (int)len, s);
+	if (eq)
+		return set_arg(x, a, eq + 1);
+	if (*i + 1 >= argc)
+		return usage_error(x, "%s needs a value", a->name);
+	return set_arg(x, a, argv[++*i]);
+}
+
+static int parse_positional(struct ctx *x, const char *s, int *npos)
+{
+	const struct arg *a;
+	int n = 0;
+
+	for (a = x->cmd->args; a->name; a++)
+		if (!is_option(a) && n++ == *npos) {
+			++*npos;
+			return set_arg(x, a, s);
+		}
+	return usage_error(x, "unexpected argument '%s'", s);
+}
+
+static int check_required(struct ctx *x)
+{
+	const struct arg *a;
+
+	for (a = x->cmd->args; a->name; a++) {
+		json_t *into = a->type == T_LOCAL ? x->local : x->args;
+
+		if (a->required && !json_object_get(into, a->key))
+			return usage_error(x, "missing %s%s",
+					   is_option(a) ? "option " : "", a->name);
+	}
+	return EXIT_OK;
+}
+
+/* The arguments after the command's words. */
+static int parse_args(struct ctx *x, char **argv, int argc)
+{
+	int i, npos = 0, only_pos = 0, r = EXIT_OK;
+
+	for (i = 0; i < argc && r == EXIT_OK; i++) {
+		const char *s = argv[i];
+
+		if (only_pos || s[0] != '-' || s[1] == '\0')
+			r = parse_positional(x, s, &npos);
+		else if (strcmp(s, "--") == 0)
+			only_pos = 1;
+		else if (strcmp(s, "--json") == 0)
+			x->json = 1;
+		else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+			print_synopsis(stdout, x->cmd, "usage: kipctl ", 8);
+			printf("  %s\n", x->cmd->help);
+			r = EXIT_USAGE;
+		} else if (s[1] == '-')
+			r = parse_option(x, argv, argc, &i);
+		else
+			r = usage_error(x, "unknown option %s", s);
+	}
+	return r == EXIT_OK ? check_required(x) : r;
+}
+
+/* The row whose words argv begins with; otherwise says what is wrong,
+ * lists the commands that begin as typed, and returns NULL. */
+static const struct command *find_command(char **argv, int argc,
+					  int *ret_nwords)
+{
+	const struct command *best = NULL;
+	int i, n, all, most = 0, nbest = 0;
+
+	for (i = 0; i < (int)NCOMMANDS; i++) {
+		n = match_words(commands[i].words, argv, argc, &all);
+		if (all && n > nbest) {
+			best = &commands[i];
+			nbest = n;
+		}
+		if (n > most)
+			most = n;
+	}
+	if (best) {
+		*ret_nwords = nbest;
+		return best;
+	}
+	fputs(most < argc && argv[most][0] != '-' ? "kipctl: unknown command '"
+						  : "kipctl: incomplete command '",
+	      stderr);
+	for (i = 0; i < argc && i <= most && argv[i][0] != '-'; i++)
+		fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
+	fputs("'\n", stderr);
+	usage(stderr, argv, most);
+	return NULL;
+}
+
+/* Options before the command. Sets *ret_next to the command's index;
+ * returns EXIT_OK to go on, or an exit status. */
+static int parse_globals(struct ctx *x, char **argv, int argc, int *ret_next)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (s[0] != '-' || s[1] == '\0')
+			break;
+		if (strcmp(s, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(s, "--json") == 0)
+			x->json = 1;
+		else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+			usage(stdout, NULL, 0);
+			return EXIT_USAGE;
+		} else if (strcmp(s, "-s") == 0) {
+			if (++i == argc) {
+				fputs("kipctl: -s needs a socket path\n", stderr);
+				return EXIT_USAGE;
+			}
+			x->socket = argv[i];
+		} else if (strncmp(s, "-s", 2) == 0)
+			x->socket = s + 2;
+		else {
+			fprintf(stderr, "kipctl: unknown option %s\n"
+				"usage: kipctl [-s SOCKET] [--json] COMMAND "
+				"[ARGS]; kipctl help lists the commands\n", s);
+			return EXIT_USAGE;
+		}
+	}
+	*ret_next = i;
+	return EXIT_OK;
+}
+
+/* --- talking to kipd ---------------------------------------------------- */
+
+static int connect_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "kipctl: cannot connect to %s: %s\n", path,
+			strerror(ENAMETOOLONG));
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "kipctl: cannot connect to %s: %s\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int protocol_error(const struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kipctl: %s: protocol error: ", x->socket);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_CONNECT;
+}
+
+/* Checks a reply's envelope; see call(). */
+static int take_reply(const struct ctx *x, const char *data, size_t len,
+		      json_t **ret_result, json_t **ret_error)
+{
+	json_error_t jerr;
+	json_t *reply = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *kip = json_object_get(reply, "kip");
+	json_t *ok = json_object_get(reply, "ok");
+	json_t *part = json_object_get(reply, json_is_true(ok) ? "result" : "error");
+	int r = EXIT_OK;
+
+	if (!json_is_object(reply))
+		r = protocol_error(x, "the reply is not a JSON object (%s)",
+				   reply ? "other JSON" : jerr.text);
+	else if (!json_is_integer(kip) || json_integer_value(kip) != KIP_PROTO_VERSION)
+		r = protocol_error(x, "the reply is not of protocol version %d",
+				   KIP_PROTO_VERSION);
+	else if (!json_is_boolean(ok) || !part)
+		r = protocol_error(x, "the reply has no \"ok\" with a result "
+				   "or error");
+	else if (!json_is_true(ok) &&
+		 (!json_is_string(json_object_get(part, "code")) ||
+		  !json_is_string(json_object_get(part, "message"))))
+		r = protocol_error(x, "the error reply has no code and message");
+	if (r == EXIT_OK) {
+		r = json_is_true(ok) ? EXIT_OK : EXIT_DAEMON;
+		*(r == EXIT_OK ? ret_result : ret_error) = json_incref(part);
+	}
+	json_decref(reply);
+	return r;
+}
+
+/* Sends CMD with ARGS on a fresh connection and reads the one reply.
+ * Returns EXIT_OK with *ret_result set (a reference for the caller),
+ * EXIT_DAEMON with *ret_error set (the reply's error object, the caller's
+ * to report and release), or EXIT_CONNECT after saying what went wrong.
+ * One connection per request: `plan edit` waits on an editor between its
+ * requests, longer than kipd waits for a request. */
+static int call(const struct ctx *x, const char *cmd, json_t *args,
+		json_t **ret_result, json_t **ret_error)
+{
+	json_t *req = json_pack("{s:i, s:s, s:O}", "kip", KIP_PROTO_VERSION,
+				"cmd", cmd, "args", args);
+	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	char *reply = NULL;
+	size_t len;
+	int fd = -1, r, w;
+
+	json_decref(req);
+	if (!text) {
+		fputs("kipctl: out of memory\n", stderr);
+		return EXIT_CONNECT;
+	}
+	fd = connect_socket(x->socket);
+	if (fd < 0) {
+		free(text);
+		return EXIT_CONNECT;
+	}
+	w = proto_write_frame(fd, text, strlen(text));
+	explicit_bzero(text, strlen(text));     /* CPR numbers, plan text */
+	free(text);
+	/* kipd answers a request that is too large before it closes, so a
+	 * failed write may still have a reply waiting. */
+	r = proto_read_frame(fd, KIP_REPLY_MAX, &reply, &len);
+	close(fd);
+	if (r < 0 && w < 0)
+		r = w;
+	if (r == -ECONNRESET)
+		r = protocol_error(x, "kipd closed the connection without a reply");
+	else if (r == -EMSGSIZE)
+		r = protocol_error(x, "the reply is larger than %u MiB",
+				   KIP_REPLY_MAX >> 20);
+	else if (r < 0)
+		r = protocol_error(x, "%s", strerror(-r));
+	else
+		r = take_reply(x, reply, len, ret_result, ret_error);
+	if (reply)
+		explicit_bzero(reply, len);
+	free(reply);
+	return r;
+}
+
+/* "kipctl: <message> [<code>]"; releases ERR; returns EXIT_DAEMON. */
+static int report_error(json_t *err)
+{
+	fputs("kipctl: ", stderr);
+	format_clean(stderr, json_string_value(json_object_get(err, "message")));
+	fputs(" [", stderr);
+	format_clean(stderr, json_string_value(json_object_get(err, "code")));
+	fputs("]\n", stderr);
+	json_decref(err);
+	return EXIT_DAEMON;
+}
+
+static int is_code(const json_t *err, const char *code)
+{
+	const char *s = json_string_value(json_object_get(err, "code"));
+
+	return s && strcmp(s, code) == 0;
+}
+
+static int flush_stdout(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return EXIT_OK;
+	fprintf(stderr, "kipctl: cannot write the output: %s\n", strerror(errno));
+	return EXIT_DAEMON;
+}
+
+/* Shows a result and releases it: JSON with --json, a "text" member as it
+ * is (documents), anything else through the generic formatter. */
+static int show(const struct ctx *x, json_t *result)
+{
+	json_t *text = json_object_get(result, "text");
+
+	if (x->json)
+		format_json(stdout, result);
+	else if (json_is_string(text))
+		format_text(stdout, json_string_value(text),
+			    json_string_length(text));
+	else
+		format_result(stdout, result);
+	json_decref(result);
+	return flush_stdout();
+}
+
+/* --- handlers ----------------------------------------------------------- */
+
+/* call(), reporting a refusal itself. */
+static int request(const struct ctx *x, const char *cmd, json_t *args,
+		   json_t **ret_result)
+{
+	json_t *err = NULL;
+	int r = call(x, cmd, args, ret_result, &err);
+
+	return r == EXIT_DAEMON ? report_error(err) : r;
+}
+
+/* The result's "text" (borrowed from RESULT) or NULL after saying so. */
+static json_t *result_text(const struct ctx *x, json_t *result)
+{
+	json_t *text = json_object_get(result, "text");
+
+	if (json_is_string(text))
+		return text;
+	protocol_error(x, "the result has no \"text\"");
+	return NULL;
+}
+
+static int run_generic(struct ctx *x)
+{
+	json_t *result = NULL;
+	int r = request(x, x->cmd->cmd, x->args, &result);
+
+	return r == EXIT_OK ? show(x, result) : r;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes TEXT to PATH, readable by its owner only: a plan is health data.
+ * Never follows a symbolic link, and refuses anything but a regular file
+ * (O_NONBLOCK keeps a FIFO from hanging the open). Returns 0 or -errno. */
+static int write_private(const char *path, const json_t *text)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+		  O_NONBLOCK, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if ((st.st_mode & 077) && fchmod(fd, 0600) < 0)
+		r = -errno;
+	else if (ftruncate(fd, 0) < 0)
+		r = -errno;
+	else
+		r = write_all(fd, json_string_value(text),
+			      json_string_length(text));
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* plan export: with --output the document goes to that file. */
+static int run_export(struct ctx *x)
+{
+	const char *path = json_string_value(json_object_get(x->local, "output"));
+	json_t *result = NULL, *text;
+	int r;
+
+	if (!path)
+		return run_generic(x);
+	r = request(x, x->cmd->cmd, x->args, &result);
+	if (r == EXIT_OK && !(text = result_text(x, result)))
+		r = EXIT_CONNECT;
+	else if (r == EXIT_OK && (r = write_private(path, text)) < 0) {
+		fprintf(stderr, "kipctl: cannot write %s: %s\n", path,
+			r == -EINVAL ? "not a regular file" : strerror(-r));
+		r = EXIT_DAEMON;
+	}
+	json_decref(result);
+	return r;
+}
+
+/* The document to start editing from: the latest version, or the Danish
+ * template when the plan has none yet. Sets *ret_result, whose "text" it
+ * is. */
+static int edit_start(struct ctx *x, json_t **ret_result)
+{
+	json_t *plan = json_pack("{s:O}", "plan", json_object_get(x->args, "plan"));
+	json_t *lang = json_pack("{s:s}", "lang", "da");
+	json_t *result = NULL, *err = NULL;
+	int r = call(x, "plan.export", plan, &result, &err);
+
+	/* not_found means no version, or no plan: plan.show tells which. */
+	if (r == EXIT_DAEMON && is_code(err, "not_found")) {
+		json_decref(err);
+		r = request(x, "plan.show", plan, &result);
+		json_decref(result);
+		result = NULL;
+		if (r == EXIT_OK)
+			r = request(x, "plan.template", lang, &result);
+	} else if (r == EXIT_DAEMON)
+		r = report_error(err);
+	json_decref(plan);
+	json_decref(lang);
+	if (r == EXIT_OK && !result_text(x, result)) {
+		json_decref(result);
+		return EXIT_CONNECT;
+	}
+	*ret_result = result;
+	return r;
+}
+
+/* A new file "$TMPDIR/kip-plan-XXXXXX.yaml" (mode 0600) holding TEXT.
+ * Returns its path (caller frees) or NULL after saying why. */
+static char *edit_tempfile(const json_t *text)
+{
+	const char *dir = getenv("TMPDIR");
+	struct buf path = BUF_INIT;
+	int fd, r = -ENOMEM;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (buf_printf(&path, "%s/kip-plan-XXXXXX.yaml", dir) < 0)
+		goto fail;
+	fd = mkstemps(path.data, 5);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = write_all(fd, json_string_value(text), json_string_length(text));
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		return buf_steal(&path);
+	unlink(path.data);
+fail:
+	fprintf(stderr, "kipctl: cannot write %s: %s\n",
+		path.data ? path.data : dir, strerror(-r));
+	buf_free(&path);
+	return NULL;
+}
+
+/* Runs $VISUAL, else $EDITOR, else vi on PATH through the shell (so that
+ * "code --wait" works, as git does it) and waits. Returns 0 when the editor
+ * exited with status 0, -1 after saying otherwise. Like system(), ignores
+ * SIGINT and SIGQUIT meanwhile: they are the editor's. */
+static int edit_run_editor(const char *path)
+{
+	const char *editor = getenv("VISUAL");
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	struct buf cmd = BUF_INIT;
+	int status = 0, e;
+	pid_t pid;
+
+	if (!editor || !*editor)
+		editor = getenv("EDITOR");
+	if (!editor || !*editor)
+		editor = "vi";
+	if (buf_printf(&cmd, "%s \"$1\"", editor) < 0)
+		return -1;
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	pid = fork();
+	e = errno;
+	if (pid == 0) {
+		sigaction(SIGINT, &oint, NULL);
+		sigaction(SIGQUIT, &oquit, NULL);
+		execl("/bin/sh", "sh", "-c", cmd.data, "sh", path, (char *)NULL);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	buf_free(&cmd);
+	if (pid < 0)
+		fprintf(stderr, "kipctl: cannot run the editor: %s\n",
+			strerror(e));
+	else if (WIFSIGNALED(status))
+		fprintf(stderr, "kipctl: editor %s killed by signal %d\n",
+			editor, WTERMSIG(status));
+	else if (WEXITSTATUS(status) != 0)
+		fprintf(stderr, "kipctl: editor %s exited with status %d\n",
+			editor, WEXITSTATUS(status));
+	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Stores the edited document as a new version. */
+static int edit_store(struct ctx *x, const struct buf *doc)
+{
+	json_t *v = json_stringn(doc->data ? doc->data : "", doc->len);
+	json_t *result = NULL;
+	int r;
+
+	if (!v) {
+		fputs("kipctl: the edited plan is not valid UTF-8 text\n", stderr);
+		return EXIT_DAEMON;
+	}
+	json_object_set_new(x->args, "document", v);
+	r = request(x, x->cmd->cmd, x->args, &result);
+	if (r != EXIT_OK)
+		return r;
+	v = json_object_get(result, "version");
+	if (x->json || !json_is_integer(v))
+		return show(x, result);
+	printf("stored as version %" JSON_INTEGER_FORMAT "\n",
+	       json_integer_value(v));
+	json_decref(result);
+	return flush_stdout();
+}
+
+/* plan edit: export, edit, store as a new version. Whatever goes wrong
+ * after the editor ran, the edit stays in the file and we say where. */
+static int run_edit(struct ctx *x)
+{
+	struct buf doc = BUF_INIT;
+	json_t *start = NULL, *text;
+	char *path;
+	int r = edit_start(x, &start);
+
+	if (r != EXIT_OK)
+		return r;
+	text = json_object_get(start, "text");
+	path = edit_tempfile(text);
+	if (!path || edit_run_editor(path) < 0)
+		r = EXIT_DAEMON;
+	else if ((r = read_file(path, O_NOFOLLOW, &doc)) < 0) {
+		fprintf(stderr, "kipctl: cannot read %s: %s\n", path,
+			strerror(-r));
+		r = EXIT_DAEMON;
+	} else if (doc.len == json_string_length(text) &&
+		   memcmp(doc.data ? doc.data : "", json_string_value(text),
+			  doc.len) == 0) {
+		puts("no change; nothing stored");
+		r = flush_stdout();
+	} else
+		r = edit_store(x, &doc);
+	if (path && r == EXIT_OK)
+		unlink(path);
+	else if (path)
+		fprintf(stderr, "kipctl: your edit is kept in %s\n", path);
+	buf_free(&doc);
+	json_decref(start);
+	free(path);
+	return r;
+}
+
+/* --- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct ctx x = { 0 };
+	int i = 1, nwords = 0, r;
+
+	/* A write to a closed socket or pipe is an error to report. */
+	signal(SIGPIPE, SIG_IGN);
+	x.socket = getenv("KIP_SOCKET");
+	if (!x.socket || !*x.socket)
+		x.socket = DEFAULT_SOCKET;
+	r = parse_globals(&x, argv, argc, &i);
+	if (r != EXIT_OK)
+		return r;
+	if (i == argc || strcmp(argv[i], "help") == 0) {
+		if (i == argc)
+			fputs("kipctl: no command given\n", stderr);
+		usage(i == argc ? stderr : stdout, argv + i + 1,
+		      i == argc ? 0 : argc - i - 1);
+		return EXIT_USAGE;
+	}
+	x.cmd = find_command(argv + i, argc - i, &nwords);
+	if (!x.cmd)
+		return EXIT_USAGE;
+	x.args = json_object();
+	x.local = json_object();
+	if (!x.args || !x.local) {
+		fputs("kipctl: out of memory\n", stderr);
+		r = EXIT_CONNECT;
+	}
+	else
+		r = parse_args(&x, argv + i + nwords, argc - i - nwords);
+	if (r == EXIT_OK)
+		r = x.cmd->run ? x.cmd->run(&x) : run_generic(&x);
+	json_decref(x.args);
+	json_decref(x.local);
+	return r;
+}

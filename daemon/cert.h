@@ -1,0 +1,27 @@
+/* cert.h — checks of a recipient's S/MIME certificate (PEM) before it is
+ * stored for a citizen or contact. */
+#ifndef KIP_CERT_H
+#define KIP_CERT_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct cert_info {
+	char fingerprint[96];  /* SHA-256 of the DER, hex pairs with ':' */
+	char email[256];       /* the address that matched */
+	char not_after[32];    /* "YYYY-MM-DDTHH:MM:SSZ" */
+};
+
+/*
+ * Parses one PEM certificate and checks that it is usable for secure mail
+ * to EMAIL at time NOW: it names EMAIL (subjectAltName rfc822Name or the
+ * subject's emailAddress, case-insensitive), is within its validity period,
+ * and has the emailProtection extended key usage. Returns 0 and fills
+ * *ret, or -EINVAL with the reason in err ("certificate expired on ...",
+ * "certificate is for x@y, not ...", "certificate lacks the
+ * emailProtection extended key usage", "not a PEM certificate").
+ */
+int cert_check(const char *pem, const char *email, time_t now,
+	       struct cert_info *ret, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,137 @@
+/* cmd.h — one request from kipctl: the caller, the arguments, the reply,
+ * and the helpers every command handler uses.
+ *
+ * A handler runs inside one BEGIN IMMEDIATE transaction that the
+ * dispatcher commits when it returns 0 and rolls back otherwise. It sets
+ * c->result (a JSON object) on success, or calls cmd_fail() and returns
+ * its value. It names the citizen and plan it touched (c->citizen_id,
+ * c->plan_id, c->object) so that the dispatcher can write the audit entry.
+ */
+#ifndef KIP_CMD_H
+#define KIP_CMD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "kipd.h"
+
+struct caller {
+	uid_t uid;
+	pid_t pid;
+	char user[64];          /* OS user name */
+	enum kip_role role;
+	int64_t contact_id;     /* the contact the user acts as; 0: none */
+};
+
+struct cmd_ctx {
+	struct kipd *k;
+	struct store *st;
+	const struct caller *who;
+	json_t *args;
+	json_t *result;         /* set by the handler on success */
+	const char *err_code;   /* set by cmd_fail */
+	char err[512];
+	int64_t citizen_id;     /* for the audit entry; 0: none */
+	int64_t plan_id;
+	char object[64];        /* e.g. "meeting:3"; "" if none */
+	bool audited;           /* the handler wrote its own audit entries */
+};
+
+/*
+ * Handles one request frame of LEN bytes from caller WHO and returns the
+ * reply as a malloc'd JSON string (never NULL unless out of memory).
+ */
+char *cmd_dispatch(struct kipd *k, const struct caller *who, const char *req,
+		   size_t len);
+
+/* A reply with an error, for the control layer (timeouts, size limits). */
+char *cmd_error_reply(const char *code, const char *message);
+
+/* Records the error and returns -1. */
+int cmd_fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Maps a store error: -ENOENT → not_found "WHAT not found", -EEXIST →
+ * conflict, -ENOSPC and others → internal. Returns -1. */
+int cmd_store_fail(struct cmd_ctx *c, int r, const char *what);
+
+/* Arguments. Each returns 1 when present, 0 when absent and optional, or
+ * -1 (error recorded) when required and absent or of the wrong type or
+ * failing the check. Strings are borrowed from c->args. */
+int arg_int(struct cmd_ctx *c, const char *key, bool required, int64_t *ret);
+int arg_text(struct cmd_ctx *c, const char *key, bool required,
+	     size_t maxlen, const char **ret);
+int arg_longtext(struct cmd_ctx *c, const char *key, bool required,
+		 size_t maxlen, const char **ret);
+int arg_date(struct cmd_ctx *c, const char *key, bool required,
+	     const char **ret);
+int arg_email(struct cmd_ctx *c, const char *key, bool required,
+	      const char **ret);
+/* One of the NULL-terminated choices. */
+int arg_choice(struct cmd_ctx *c, const char *key, bool required,
+	       const char *const *choices, const char **ret);
+
+/* The optional "cert_pem" argument, checked against EMAIL with
+ * cert_check(); 1 when given and good (*ret filled), 0 when absent. */
+struct cert_info;
+int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret);
+
+/* Sets c->result to obj (stolen). Returns 0. */
+int cmd_ok(struct cmd_ctx *c, json_t *obj);
+
+/* Audit: writes one entry now, in the request's transaction. */
+int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
+	      int64_t citizen_id, int64_t plan_id, const char *object);
+
+/* Access and rules (plan.c). Each returns 0 or cmd_fail()'s -1. */
+int access_citizen(struct cmd_ctx *c, int64_t citizen_id);
+/* Reads plan PLAN_ID and checks the caller is admin or a member; with
+ * WRITE also that the plan is active and the citizen's consent holds.
+ * Sets c->plan_id and c->citizen_id. */
+int access_plan(struct cmd_ctx *c, int64_t plan_id, bool write);
+/* Rule consent: the latest consent event of SCOPE ("plan" or "relatives")
+ * for the citizen is "given". */
+int rule_consent(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
+/* Whether consent of SCOPE is active (no error recorded). */
+bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
+
+/* Handlers. */
+#define HANDLER(name) int name(struct cmd_ctx *c)
+HANDLER(cmd_citizen_add);
+HANDLER(cmd_citizen_show);
+HANDLER(cmd_citizen_list);
+HANDLER(cmd_citizen_update);
+HANDLER(cmd_consent_give);
+HANDLER(cmd_consent_withdraw);
+HANDLER(cmd_consent_show);
+HANDLER(cmd_contact_add);
+HANDLER(cmd_contact_show);
+HANDLER(cmd_contact_list);
+HANDLER(cmd_contact_update);
+HANDLER(cmd_plan_create);
+HANDLER(cmd_plan_show);
+HANDLER(cmd_plan_list);
+HANDLER(cmd_plan_member_add);
+HANDLER(cmd_plan_member_remove);
+HANDLER(cmd_plan_coordinator);
+HANDLER(cmd_plan_version_add);
+HANDLER(cmd_plan_version_show);
+HANDLER(cmd_plan_diff);
+HANDLER(cmd_plan_approve);
+HANDLER(cmd_plan_distribute);
+HANDLER(cmd_plan_render);
+HANDLER(cmd_plan_template);
+HANDLER(cmd_plan_export);
+HANDLER(cmd_meeting_schedule);
+HANDLER(cmd_meeting_move);
+HANDLER(cmd_meeting_cancel);
+HANDLER(cmd_meeting_attendance);
+HANDLER(cmd_meeting_held);
+HANDLER(cmd_meeting_show);
+HANDLER(cmd_meeting_list);
+HANDLER(cmd_audit_list);
+HANDLER(cmd_whoami);
+
+#endif

@@ -1,0 +1,221 @@
+/* cmd_contact.c — the network: professionals (a shared directory) and the
+ * relatives and supporters of one citizen (visible only through that
+ * citizen, and relatives only while the citizen consents to involving
+ * them). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cert.h"
+#include "cmd.h"
+
+static const char *const kinds[] = { "professional", "relative", "supporter",
+				     NULL };
+
+static const char contact_columns[] =
+	"SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
+	" cert_fingerprint, cert_email, cert_not_after, created_at,"
+	" updated_at FROM contacts WHERE id = ?";
+
+/* The rules for a contact that belongs to a citizen's private network. */
+static int network_rules(struct cmd_ctx *c, const char *kind,
+			 int64_t citizen_id)
+{
+	if (access_citizen(c, citizen_id) < 0)
+		return -1;
+	return rule_consent(c, citizen_id,
+			    strcmp(kind, "relative") == 0 ? "relatives"
+							  : "plan");
+}
+
+HANDLER(cmd_contact_add)
+{
+	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
+	const char *phone = NULL, *pem = NULL;
+	int64_t citizen = 0;
+	struct cert_info ci;
+	char now[32];
+	int hascert, r;
+
+	if (arg_choice(c, "kind", true, kinds, &kind) < 0 ||
+	    arg_text(c, "name", true, 200, &name) < 0 ||
+	    arg_text(c, "title", false, 200, &title) < 0 ||
+	    arg_text(c, "organisation", false, 200, &org) < 0 ||
+	    arg_email(c, "email", false, &email) < 0 ||
+	    arg_text(c, "phone", false, 40, &phone) < 0 ||
+	    arg_int(c, "citizen", false, &citizen) < 0 ||
+	    (hascert = arg_cert(c, email, &ci)) < 0)
+		return -1;
+	if (strcmp(kind, "professional") == 0) {
+		if (citizen)
+			return cmd_fail(c, "bad_request",
+					"a professional belongs to no single "
+					"citizen; leave out 'citizen'");
+		if (!email)
+			return cmd_fail(c, "bad_request",
+					"a professional needs an e-mail "
+					"address");
+	} else {
+		if (!citizen)
+			return cmd_fail(c, "bad_request",
+					"a %s belongs to a citizen; give "
+					"'citizen'",
+					kind);
+		if (network_rules(c, kind, citizen) < 0)
+			return -1;
+	}
+	if (hascert)
+		pem = json_string_value(json_object_get(c->args, "cert_pem"));
+	store_now(now);
+	r = store_exec(c->st,
+		       "INSERT INTO contacts (kind, citizen_id, name, title,"
+		       " organisation, email, phone, cert_pem, cert_fingerprint,"
+		       " cert_email, cert_not_after, created_at, created_by)"
+		       " VALUES (?, NULLIF(?, 0), ?,?,?,?,?,?,?,?,?,?,?)",
+		       "sissssssssss" "s", kind, citizen, name, title, org,
+		       email, phone, pem, hascert ? ci.fingerprint : NULL,
+		       hascert ? ci.email : NULL,
+		       hascert ? ci.not_after : NULL, now, c->who->user);
+	if (r == -EEXIST)
+		return cmd_fail(c, "conflict",
+				"a professional with this e-mail address "
+				"already exists");
+	if (r < 0)
+		return cmd_store_fail(c, r, "contact");
+	snprintf(c->object, sizeof(c->object), "contact:%lld",
+		 (long long)store_last_id(c->st));
+	return cmd_ok(c, json_pack("{s:I}", "id",
+				   (json_int_t)store_last_id(c->st)));
+}
+
+/* Reads a contact and applies the visibility rules; *ret on success. */
+static int load_contact(struct cmd_ctx *c, int64_t id, bool write,
+			json_t **ret)
+{
+	json_t *row;
+	const char *kind;
+	int r = store_row(c->st, &row, contact_columns, "i", id);
+
+	if (r < 0)
+		return cmd_store_fail(c, r, "contact");
+	snprintf(c->object, sizeof(c->object), "contact:%lld", (long long)id);
+	kind = json_string_value(json_object_get(row, "kind"));
+	if (strcmp(kind, "professional") != 0) {
+		int64_t citizen = json_integer_value(
+			json_object_get(row, "citizen_id"));
+
+		if (write ? network_rules(c, kind, citizen) < 0
+			  : access_citizen(c, citizen) < 0 ||
+				    (strcmp(kind, "relative") == 0 &&
+				     rule_consent(c, citizen, "relatives") <
+					     0)) {
+			json_decref(row);
+			return -1;
+		}
+	}
+	*ret = row;
+	return 0;
+}
+
+HANDLER(cmd_contact_show)
+{
+	json_t *row, *plans;
+	int64_t id;
+	int r;
+
+	if (arg_int(c, "id", true, &id) < 0 || load_contact(c, id, false, &row))
+		return -1;
+	/* Plans are listed only for the caller's own reach. */
+	r = store_rows(c->st, &plans,
+		       "SELECT m.plan_id AS plan FROM plan_members m"
+		       " WHERE m.contact_id = ? AND (? OR EXISTS (SELECT 1"
+		       "  FROM plan_members me WHERE me.plan_id = m.plan_id"
+		       "  AND me.contact_id = ?)) ORDER BY m.plan_id",
+		       "iii", id, (int64_t)(c->who->role == ROLE_ADMIN),
+		       c->who->contact_id);
+	if (r < 0 || json_object_set_new(row, "plans", plans)) {
+		json_decref(row);
+		return cmd_store_fail(c, r < 0 ? r : -ENOMEM, "contact");
+	}
+	return cmd_ok(c, row);
+}
+
+HANDLER(cmd_contact_list)
+{
+	const char *kind = NULL;
+	int64_t citizen = 0;
+	json_t *rows;
+	int r, relatives = 0;
+
+	if (arg_int(c, "citizen", false, &citizen) < 0 ||
+	    arg_choice(c, "kind", false, kinds, &kind) < 0)
+		return -1;
+	if (citizen) {
+		if (access_citizen(c, citizen) < 0)
+			return -1;
+		relatives = consent_active(c, citizen, "relatives");
+	}
+	r = store_rows(c->st, &rows,
+		       "SELECT id, kind, name, title, organisation, email, phone"
+		       " FROM contacts WHERE (? IS NULL OR kind = ?) AND"
+		       " ((? = 0 AND kind = 'professional') OR"
+		       "  (citizen_id = ? AND (kind <> 'relative' OR ?)))"
+		       " ORDER BY id",
+		       "ssiii", kind, kind, citizen, citizen,
+		       (int64_t)relatives);
+	if (r < 0)
+		return cmd_store_fail(c, r, "contacts");
+	return cmd_ok(c, json_pack("{s:o}", "contacts", rows));
+}
+
+HANDLER(cmd_contact_update)
+{
+	const char *name = NULL, *title = NULL, *org = NULL, *email = NULL;
+	const char *phone = NULL, *pem = NULL;
+	struct cert_info ci;
+	json_t *row;
+	char now[32];
+	int64_t id;
+	int hascert, r;
+
+	if (arg_int(c, "id", true, &id) < 0 || load_contact(c, id, true, &row))
+		return -1;
+	if (arg_text(c, "name", false, 200, &name) < 0 ||
+	    arg_text(c, "title", false, 200, &title) < 0 ||
+	    arg_text(c, "organisation", false, 200, &org) < 0 ||
+	    arg_email(c, "email", false, &email) < 0 ||
+	    arg_text(c, "phone", false, 40, &phone) < 0 ||
+	    (hascert = arg_cert(c, email ? email
+					 : json_string_value(json_object_get(
+						   row, "email")),
+				&ci)) < 0) {
+		json_decref(row);
+		return -1;
+	}
+	json_decref(row);
+	if (hascert)
+		pem = json_string_value(json_object_get(c->args, "cert_pem"));
+	store_now(now);
+	r = store_exec(c->st,
+		       "UPDATE contacts SET name = coalesce(?, name),"
+		       " title = coalesce(?, title),"
+		       " organisation = coalesce(?, organisation),"
+		       " email = coalesce(?, email), phone = coalesce(?, phone),"
+		       " cert_pem = coalesce(?, cert_pem),"
+		       " cert_fingerprint = coalesce(?, cert_fingerprint),"
+		       " cert_email = coalesce(?, cert_email),"
+		       " cert_not_after = coalesce(?, cert_not_after),"
+		       " updated_at = ? WHERE id = ?",
+		       "ssssssssssi", name, title, org, email, phone, pem,
+		       hascert ? ci.fingerprint : NULL,
+		       hascert ? ci.email : NULL,
+		       hascert ? ci.not_after : NULL, now, id);
+	if (r == -EEXIST)
+		return cmd_fail(c, "conflict",
+				"a professional with this e-mail address "
+				"already exists");
+	if (r < 0)
+		return cmd_store_fail(c, r, "contact");
+	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
+}

@@ -1,0 +1,95 @@
+/* config.h — kipd's configuration, read from a libconfig file.
+ *
+ * Every key is declared once in the table in config.c (name, type, default,
+ * bounds); loading, checking and the error messages all come from it.
+ * conf/kipd.conf is the complete, commented example of every key.
+ */
+#ifndef KIP_CONFIG_H
+#define KIP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KIP_DEFAULT_CONFIG "/etc/kip/kipd.conf"
+
+enum kip_role {
+	ROLE_NONE = 0,
+	ROLE_PROFESSIONAL,
+	ROLE_COORDINATOR,
+	ROLE_ADMIN,
+};
+
+/* "admin", "coordinator", "professional"; NULL for an unknown value. */
+const char *role_name(enum kip_role role);
+/* Returns ROLE_NONE for an unknown name. */
+enum kip_role role_from_name(const char *name);
+
+/* One entry of the users list: an OS user mapped to a role and, for
+ * non-admins, to the e-mail address of the contact the user acts as. */
+struct kip_user {
+	char *name;           /* OS user name, as getpwuid() reports it */
+	enum kip_role role;
+	char *contact;        /* contact's e-mail; NULL for admins */
+};
+
+struct kip_config {
+	char *path;               /* the file this was read from */
+
+	/* store */
+	char *store_path;         /* SQLite file */
+
+	/* control */
+	char *socket_path;        /* Unix stream socket for kipctl */
+	char *socket_group;       /* group owning the socket; NULL: kipd's own */
+	int max_clients;          /* simultaneous control connections */
+	int max_request_bytes;    /* largest accepted request frame */
+	int request_timeout_ms;   /* a request must arrive within this time */
+
+	/* log */
+	int log_level;            /* LOG_ERR .. LOG_DEBUG (syslog levels) */
+	bool log_syslog;          /* false: stderr */
+
+	/* organisation: the sender of everything kip sends */
+	char *org_name;
+	char *org_mailbox;        /* the function mailbox's e-mail address */
+	char *org_phone;
+
+	/* plans */
+	char *default_lang;       /* "da" or "en": rendering and mail texts */
+	int follow_up_max_months; /* 1..6: the follow-up rule */
+
+	/* smtp: read and checked now, used by the outbox */
+	char *smtp_url;           /* smtps://host:port or smtp://host:port */
+	char *smtp_username;
+	char *smtp_password;      /* read from smtp.password_file; wiped on free */
+
+	struct kip_user *users;
+	size_t n_users;
+};
+
+/*
+ * Reads and validates FILE. On success returns 0 and stores a new
+ * configuration in *ret (free with config_free). On failure returns a
+ * negative errno, leaves *ret untouched and writes one line to err,
+ * "FILE:LINE: what is wrong", naming the key: unknown keys, wrong types,
+ * values out of range, a config or secret file that others may read.
+ */
+int config_load(const char *path, struct kip_config **ret, char *err,
+		size_t errlen);
+
+/* Frees cfg and wipes the secrets in it. Accepts NULL. */
+void config_free(struct kip_config *cfg);
+
+/* The users entry for an OS user name, or NULL. */
+const struct kip_user *config_find_user(const struct kip_config *cfg,
+					const char *name);
+
+/*
+ * Reads a secret (password, passphrase) from PATH: the first line, without
+ * its line end. Refuses a file that group or others may read or write, or
+ * that is not a regular file, with a message that says so. Returns 0 and a
+ * malloc'd string in *ret (caller wipes and frees), or a negative errno.
+ */
+int config_read_secret(const char *path, char **ret, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,173 @@
+/* kipd.c — main: options, configuration, store, control socket, loop.
+ *
+ * Signal handlers only write the signal number to a pipe; the loop reads
+ * it and acts (SIGTERM/SIGINT: stop; SIGHUP: reload the configuration,
+ * keeping the old one if the new one is invalid).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "kipd.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	(void)!write(signal_pipe[1], &b, 1);
+	errno = saved;
+}
+
+static void reload(struct kipd *k)
+{
+	struct kip_config *cfg;
+	char err[512];
+
+	if (config_load(k->cfg->path, &cfg, err, sizeof(err)) < 0) {
+		log_err("reload refused, keeping the running configuration: "
+			"%s",
+			err);
+		return;
+	}
+	/* The store and the socket stay as they are until a restart. */
+	if (strcmp(cfg->store_path, k->cfg->store_path) != 0 ||
+	    strcmp(cfg->socket_path, k->cfg->socket_path) != 0)
+		log_warn("reload: store.path and control.socket take effect "
+			 "only after a restart");
+	free(cfg->store_path);
+	free(cfg->socket_path);
+	cfg->store_path = k->cfg->store_path;
+	cfg->socket_path = k->cfg->socket_path;
+	k->cfg->store_path = k->cfg->socket_path = NULL;
+	config_free(k->cfg);
+	k->cfg = cfg;
+	log_set_level(cfg->log_level);
+	log_notice("configuration reloaded");
+}
+
+static void on_signal_pipe(struct loop *loop, int fd, short revents,
+			   void *arg)
+{
+	unsigned char b;
+
+	(void)revents;
+	while (read(fd, &b, 1) == 1) {
+		if (b == SIGHUP) {
+			reload(arg);
+		} else {
+			log_notice("signal %d: stopping", b);
+			loop_stop(loop);
+		}
+	}
+}
+
+static int setup_signals(struct kipd *k)
+{
+	struct sigaction sa;
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return loop_add_fd(k->loop, signal_pipe[0], POLLIN, on_signal_pipe, k);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kipd [-c FILE] [-f] [-v] [--check-config]\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  -f, --foreground    log to stderr instead of syslog\n"
+		"  -v, --verbose       log debug messages\n"
+		"  -n, --check-config  validate the configuration and exit\n"
+		"  -h, --help          this text\n",
+		KIP_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = KIP_DEFAULT_CONFIG;
+	int foreground = 0, verbose = 0, check = 0, o, r;
+	struct kipd k = { 0 };
+	char err[512] = "";
+
+	while ((o = getopt_long(argc, argv, "c:fvnh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'v': verbose = 1; break;
+		case 'n': check = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	r = config_load(path, &k.cfg, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "kipd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration ok\n", path);
+		config_free(k.cfg);
+		return 0;
+	}
+	log_open("kipd", verbose ? LOG_DEBUG : k.cfg->log_level,
+		 !foreground && k.cfg->log_syslog);
+	r = -ENOMEM;
+	k.loop = loop_new();
+	if (!k.loop || setup_signals(&k) < 0)
+		goto out;
+	r = store_open(k.cfg->store_path, &k.store, err, sizeof(err));
+	if (r < 0) {
+		log_err("store: %s", err);
+		goto out;
+	}
+	err[0] = '\0';
+	r = control_open(&k, err, sizeof(err));
+	if (r < 0) {
+		log_err("control socket: %s", err);
+		goto out;
+	}
+	log_notice("kipd ready (schema %d, pid %d)",
+		   store_schema_version(k.store), (int)getpid());
+	r = loop_run(k.loop);
+	log_notice("kipd stopped");
+out:
+	control_close(&k);
+	store_close(k.store);
+	loop_free(k.loop);
+	config_free(k.cfg);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,124 @@
+/* schema.c — the SQLite schema, one migration per version.
+ *
+ * Migration N takes a database from user_version N-1 to N. Never edit a
+ * migration that has shipped; add a new one. Times are UTC ISO 8601
+ * ("YYYY-MM-DDTHH:MM:SSZ"), dates "YYYY-MM-DD", meeting starts local
+ * "YYYY-MM-DDTHH:MM". The audit table has no foreign keys: its entries
+ * outlive what they describe.
+ */
+#include "schema.h"
+
+#include <stddef.h>
+
+static const char migration_1[] =
+	"CREATE TABLE citizens ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" cpr TEXT NOT NULL UNIQUE,"
+	" address TEXT NOT NULL,"
+	" phone TEXT NOT NULL,"
+	" email TEXT,"
+	" cert_pem TEXT, cert_fingerprint TEXT, cert_email TEXT,"
+	" cert_not_after TEXT,"
+	" created_at TEXT NOT NULL, created_by TEXT NOT NULL,"
+	" updated_at TEXT);"
+	"CREATE TABLE consents ("
+	" id INTEGER PRIMARY KEY,"
+	" citizen_id INTEGER NOT NULL REFERENCES citizens(id),"
+	" scope TEXT NOT NULL CHECK (scope IN ('plan', 'relatives')),"
+	" action TEXT NOT NULL CHECK (action IN ('given', 'withdrawn')),"
+	" date TEXT NOT NULL,"
+	" document_ref TEXT,"
+	" recorded_by TEXT NOT NULL,"
+	" recorded_at TEXT NOT NULL);"
+	"CREATE INDEX consents_by_citizen ON consents (citizen_id, scope, id);"
+	"CREATE TABLE contacts ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL"
+	"  CHECK (kind IN ('professional', 'relative', 'supporter')),"
+	" citizen_id INTEGER REFERENCES citizens(id),"
+	" name TEXT NOT NULL, title TEXT, organisation TEXT,"
+	" email TEXT, phone TEXT,"
+	" cert_pem TEXT, cert_fingerprint TEXT, cert_email TEXT,"
+	" cert_not_after TEXT,"
+	" created_at TEXT NOT NULL, created_by TEXT NOT NULL,"
+	" updated_at TEXT,"
+	" CHECK ((kind = 'professional') = (citizen_id IS NULL)));"
+	"CREATE UNIQUE INDEX contacts_professional_email ON contacts"
+	" (lower(email)) WHERE kind = 'professional';"
+	"CREATE INDEX contacts_by_citizen ON contacts (citizen_id);"
+	"CREATE TABLE plans ("
+	" id INTEGER PRIMARY KEY,"
+	" citizen_id INTEGER NOT NULL REFERENCES citizens(id),"
+	" basis INTEGER NOT NULL CHECK (basis & 3 != 0 AND basis < 16),"
+	" coordinator_id INTEGER NOT NULL REFERENCES contacts(id),"
+	" status TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK (status IN ('active', 'closed')),"
+	" created_at TEXT NOT NULL, created_by TEXT NOT NULL);"
+	"CREATE INDEX plans_by_citizen ON plans (citizen_id);"
+	"CREATE TABLE plan_members ("
+	" plan_id INTEGER NOT NULL REFERENCES plans(id),"
+	" contact_id INTEGER NOT NULL REFERENCES contacts(id),"
+	" added_at TEXT NOT NULL, added_by TEXT NOT NULL,"
+	" PRIMARY KEY (plan_id, contact_id)) WITHOUT ROWID;"
+	"CREATE INDEX plan_members_by_contact ON plan_members (contact_id);"
+	"CREATE TABLE meetings ("
+	" id INTEGER PRIMARY KEY,"
+	" plan_id INTEGER NOT NULL REFERENCES plans(id),"
+	" starts_at TEXT NOT NULL,"
+	" duration_min INTEGER NOT NULL CHECK (duration_min BETWEEN 5 AND 720),"
+	" place TEXT, video_url TEXT, phone TEXT,"
+	" status TEXT NOT NULL DEFAULT 'scheduled'"
+	"  CHECK (status IN ('scheduled', 'cancelled', 'held')),"
+	" sequence INTEGER NOT NULL DEFAULT 0,"
+	" citizen_attendance TEXT CHECK (citizen_attendance IN"
+	"  ('present', 'absent', 'phone', 'video')),"
+	" cancel_reason TEXT,"
+	" created_at TEXT NOT NULL, created_by TEXT NOT NULL,"
+	" updated_at TEXT);"
+	"CREATE INDEX meetings_by_plan ON meetings (plan_id, starts_at);"
+	"CREATE TABLE meeting_attendance ("
+	" meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	" contact_id INTEGER NOT NULL REFERENCES contacts(id),"
+	" status TEXT NOT NULL CHECK (status IN ('present', 'apologised')),"
+	" recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL,"
+	" PRIMARY KEY (meeting_id, contact_id)) WITHOUT ROWID;"
+	"CREATE TABLE plan_versions ("
+	" plan_id INTEGER NOT NULL REFERENCES plans(id),"
+	" version INTEGER NOT NULL,"
+	" meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	" document TEXT NOT NULL,"
+	" follow_up TEXT NOT NULL,"
+	" coordinator_id INTEGER NOT NULL REFERENCES contacts(id),"
+	" created_at TEXT NOT NULL, created_by TEXT NOT NULL,"
+	" approved_at TEXT, approval_method TEXT CHECK (approval_method IN"
+	"  ('meeting', 'afterwards', 'phone')),"
+	" approval_recorded_by TEXT, approval_recorded_at TEXT,"
+	" distribution TEXT NOT NULL DEFAULT 'none'"
+	"  CHECK (distribution IN ('none', 'pending', 'done')),"
+	" PRIMARY KEY (plan_id, version)) WITHOUT ROWID;"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY,"
+	" at TEXT NOT NULL,"
+	" os_user TEXT NOT NULL, uid INTEGER NOT NULL, role TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" outcome TEXT NOT NULL,"
+	" citizen_id INTEGER, plan_id INTEGER, object TEXT);"
+	"CREATE INDEX audit_by_citizen ON audit (citizen_id, id);";
+
+static const char *const migrations[] = {
+	NULL, /* version 0: the empty file */
+	migration_1,
+};
+
+int schema_latest(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0])) - 1;
+}
+
+const char *schema_migration(int version)
+{
+	if (version < 1 || version > schema_latest())
+		return NULL;
+	return migrations[version];
+}

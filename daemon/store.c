@@ -1,0 +1,495 @@
+/* store.c — SQLite: open, lock, migrate, cached statements, transactions,
+ * and the query helpers of store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "schema.h"
+
+#define STMT_CACHE 256
+
+struct cached {
+	const char *sql; /* the caller's string literal: compared by address */
+	sqlite3_stmt *stmt;
+};
+
+struct store {
+	sqlite3 *db;
+	int lock_fd;
+	struct cached cache[STMT_CACHE];
+	size_t n_cache;
+};
+
+int store_schema_latest(void)
+{
+	return schema_latest();
+}
+
+sqlite3 *store_db(struct store *st)
+{
+	return st->db;
+}
+
+static int map_rc(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		log_err("store: sqlite error %d: %s", rc, sqlite3_errmsg(db));
+		return -EIO;
+	}
+}
+
+static int exec_plain(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return map_rc(db, rc) ? map_rc(db, rc) : -EIO;
+	}
+	return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL))
+		return -EIO;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int store_migrate(sqlite3 *db, int target, char *err, size_t errlen)
+{
+	int v = user_version(db);
+
+	if (v < 0) {
+		snprintf(err, errlen, "cannot read the schema version");
+		return -EIO;
+	}
+	if (v > schema_latest()) {
+		snprintf(err, errlen,
+			 "the store has schema version %d, newer than this "
+			 "kipd knows (%d); refusing to touch it",
+			 v, schema_latest());
+		return -EPROTO;
+	}
+	for (int next = v + 1; next <= target; next++) {
+		char msg[256], pragma[64];
+		int r = exec_plain(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
+
+		if (r == 0)
+			r = exec_plain(db, schema_migration(next), msg,
+				       sizeof(msg));
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
+			 next);
+		if (r == 0)
+			r = exec_plain(db, pragma, msg, sizeof(msg));
+		if (r == 0)
+			r = exec_plain(db, "COMMIT", msg, sizeof(msg));
+		if (r < 0) {
+			exec_plain(db, "ROLLBACK", NULL, 0);
+			snprintf(err, errlen, "migration to schema %d: %s",
+				 next, msg);
+			return r;
+		}
+		log_notice("store: migrated schema to version %d", next);
+	}
+	return 0;
+}
+
+static int take_lock(const char *path, int *ret_fd, char *err, size_t errlen)
+{
+	char lock[4096];
+	int fd;
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >=
+	    sizeof(lock)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", lock, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		snprintf(err, errlen,
+			 "%s is in use by another kipd (lock %s held)", path,
+			 lock);
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int store_open(const char *path, struct store **ret, char *err, size_t errlen)
+{
+	static const char setup[] = "PRAGMA journal_mode = WAL;"
+				    "PRAGMA synchronous = FULL;"
+				    "PRAGMA foreign_keys = ON;"
+				    "PRAGMA secure_delete = ON;"
+				    "PRAGMA busy_timeout = 5000;";
+	struct store *st;
+	mode_t old;
+	int r, rc;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	r = take_lock(path, &st->lock_fd, err, errlen);
+	if (r < 0) {
+		free(st);
+		return r;
+	}
+	old = umask(077); /* the database, its WAL and shm: owner only */
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		r = -EIO;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	r = exec_plain(st->db, setup, err, errlen);
+	if (r == 0)
+		r = store_migrate(st->db, schema_latest(), err, errlen);
+	if (r < 0)
+		goto fail;
+	*ret = st;
+	return 0;
+fail:
+	store_close(st);
+	return r;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n_cache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	if (st->db)
+		sqlite3_close(st->db);
+	if (st->lock_fd > 0)
+		close(st->lock_fd);
+	free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+	return user_version(st->db);
+}
+
+/* A cached, reset statement for sql, or NULL (logged). */
+static sqlite3_stmt *prepare(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	for (size_t i = 0; i < st->n_cache; i++) {
+		if (st->cache[i].sql == sql) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
+			       NULL) != SQLITE_OK) {
+		log_err("store: cannot prepare statement: %s",
+			sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	if (st->n_cache < STMT_CACHE)
+		st->cache[st->n_cache++] = (struct cached){ sql, s };
+	else
+		log_warn("store: statement cache full");
+	return s;
+}
+
+static void release(struct store *st, sqlite3_stmt *s)
+{
+	for (size_t i = 0; i < st->n_cache; i++) {
+		if (st->cache[i].stmt == s) {
+			sqlite3_reset(s);
+			return;
+		}
+	}
+	sqlite3_finalize(s);
+}
+
+static int bind(sqlite3_stmt *s, const char *fmt, va_list ap)
+{
+	int idx = 1, rc = SQLITE_OK;
+
+	for (const char *f = fmt ? fmt : ""; *f && rc == SQLITE_OK; f++, idx++) {
+		switch (*f) {
+		case 'i':
+			rc = sqlite3_bind_int64(s, idx, va_arg(ap, int64_t));
+			break;
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(s, idx, v, -1,
+						   SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(s, idx);
+			break;
+		}
+		case 'n':
+			rc = sqlite3_bind_null(s, idx);
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return rc == SQLITE_OK ? 0 : -EINVAL;
+}
+
+/* Prepares and binds; on success *ret holds a statement to step. */
+static int start(struct store *st, sqlite3_stmt **ret, const char *sql,
+		 const char *fmt, va_list ap)
+{
+	sqlite3_stmt *s = prepare(st, sql);
+
+	if (!s)
+		return -EIO;
+	if (bind(s, fmt, ap) < 0) {
+		release(st, s);
+		return -EINVAL;
+	}
+	*ret = s;
+	return 0;
+}
+
+int store_exec(struct store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int r, rc;
+
+	va_start(ap, fmt);
+	r = start(st, &s, sql, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		;
+	r = rc == SQLITE_DONE ? sqlite3_changes(st->db) : map_rc(st->db, rc);
+	release(st, s);
+	return r;
+}
+
+int64_t store_last_id(struct store *st)
+{
+	return sqlite3_last_insert_rowid(st->db);
+}
+
+int store_int(struct store *st, int64_t *ret, const char *sql,
+	      const char *fmt, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int r, rc;
+
+	va_start(ap, fmt);
+	r = start(st, &s, sql, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(s, 0);
+	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT
+						     : map_rc(st->db, rc);
+	release(st, s);
+	return r;
+}
+
+int store_text(struct store *st, char **ret, const char *sql,
+	       const char *fmt, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int r, rc;
+
+	va_start(ap, fmt);
+	r = start(st, &s, sql, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+		char *copy = NULL;
+
+		if (t && !(copy = strdup((const char *)t)))
+			r = -ENOMEM;
+		else
+			*ret = copy;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : map_rc(st->db, rc);
+	}
+	release(st, s);
+	return r;
+}
+
+static json_t *row_object(sqlite3_stmt *s)
+{
+	json_t *o = json_object();
+	int n = sqlite3_column_count(s);
+
+	for (int i = 0; o && i < n; i++) {
+		json_t *v;
+
+		switch (sqlite3_column_type(s, i)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(s, i));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(s, i));
+			break;
+		case SQLITE_NULL:
+			v = json_null();
+			break;
+		default:
+			v = json_stringn((const char *)sqlite3_column_text(s, i),
+					 (size_t)sqlite3_column_bytes(s, i));
+			break;
+		}
+		if (!v || json_object_set_new(o, sqlite3_column_name(s, i), v)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static int rows_v(struct store *st, json_t **ret, int limit, const char *sql,
+		  const char *fmt, va_list ap)
+{
+	sqlite3_stmt *s;
+	json_t *arr;
+	int r, rc = SQLITE_DONE, n = 0;
+
+	r = start(st, &s, sql, fmt, ap);
+	if (r < 0)
+		return r;
+	arr = json_array();
+	while (arr && (limit < 0 || n < limit) &&
+	       (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (json_array_append_new(arr, row_object(s))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (!arr)
+		r = -ENOMEM;
+	else if (r == 0 && (limit < 0 || n < limit) && rc != SQLITE_DONE)
+		r = map_rc(st->db, rc);
+	release(st, s);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return n;
+}
+
+int store_rows(struct store *st, json_t **ret, const char *sql,
+	       const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = rows_v(st, ret, -1, sql, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int store_row(struct store *st, json_t **ret, const char *sql,
+	      const char *fmt, ...)
+{
+	json_t *arr;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = rows_v(st, &arr, 1, sql, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		json_decref(arr);
+		return -ENOENT;
+	}
+	*ret = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+int store_begin(struct store *st)
+{
+	return store_exec(st, "BEGIN IMMEDIATE", NULL);
+}
+
+int store_commit(struct store *st)
+{
+	int r = store_exec(st, "COMMIT", NULL);
+
+	if (r < 0)
+		store_rollback(st);
+	return r < 0 ? r : 0;
+}
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		store_exec(st, "ROLLBACK", NULL);
+}
+
+void store_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

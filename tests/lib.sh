@@ -1,0 +1,138 @@
+# lib.sh — helpers for the integration tests (sourced).
+#
+# Each test script starts its own kipd on a temporary directory, drives it
+# through the real kipctl, and ends with t_done, which prints
+# "N passed, N failed" and sets the exit status.
+
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KIPD=${KIPD:-$ROOT/$BUILD/kipd}
+KIPCTL=${KIPCTL:-$ROOT/$BUILD/kipctl}
+FIXTURES=$ROOT/tests/fixtures
+T_PASS=0
+T_FAIL=0
+KIPD_PID=""
+
+TDIR=$(mktemp -d /tmp/kip-test.XXXXXX)
+chmod 0755 "$TDIR" # other test users must reach the socket
+export KIP_SOCKET=$TDIR/kipd.sock
+
+t_cleanup() {
+	kip_stop
+	rm -rf "$TDIR"
+}
+trap t_cleanup EXIT
+
+pass() { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
+fail() {
+	T_FAIL=$((T_FAIL + 1))
+	echo "not ok - $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -20 | sed 's/^/    # /'
+	return 0
+}
+
+# check DESC CMD...: passes if CMD exits 0.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$desc"; else fail "$desc" "$out"; fi
+}
+
+# check_out DESC PATTERN CMD...: exit 0 and output matches PATTERN (grep -E).
+check_out() {
+	local desc=$1 pat=$2 out
+	shift 2
+	if out=$("$@" 2>&1) && grep -qE -- "$pat" <<<"$out"; then
+		pass "$desc"
+	else
+		fail "$desc" "expected /$pat/, got: $out"
+	fi
+}
+
+# check_err DESC PATTERN CMD...: non-zero exit and output matches PATTERN.
+check_err() {
+	local desc=$1 pat=$2 out
+	shift 2
+	if ! out=$("$@" 2>&1) && grep -qE -- "$pat" <<<"$out"; then
+		pass "$desc"
+	else
+		fail "$desc" "expected failure /$pat/, got: $out"
+	fi
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+kipctl() { "$KIPCTL" "$@"; }
+
+# as USER CMD...: runs CMD as an OS user (with the socket's group).
+as() {
+	local user=$1
+	shift
+	setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" \
+		--groups="$(getent group kiptest | cut -d: -f3)" "$@"
+}
+
+# Writes the test configuration; extra lines from stdin are appended.
+kip_config() {
+	getent group kiptest >/dev/null || groupadd -r kiptest
+	cat >"$TDIR/kipd.conf" <<CONF
+store = { path = "$TDIR/kip.db"; };
+control = {
+  socket = "$TDIR/kipd.sock";
+  group = "kiptest";
+  request_timeout_ms = ${KIP_TIMEOUT_MS:-2000};
+  max_request_bytes = 65536;
+};
+log = { level = "debug"; syslog = false; };
+organisation = { name = "Testkommune"; mailbox = "kip@kommune.example"; };
+users = (
+  { user = "root"; role = "admin"; },
+  { user = "daemon"; role = "coordinator"; contact = "karen.koordinator@kommune.example"; },
+  { user = "bin"; role = "professional"; contact = "peter.psykiatri@region.example"; },
+  { user = "sys"; role = "professional"; contact = "jonas.job@jobcenter.example"; }
+);
+CONF
+	chmod 0600 "$TDIR/kipd.conf"
+}
+
+kip_start() {
+	[ -f "$TDIR/kipd.conf" ] || kip_config
+	"$KIPD" -f -c "$TDIR/kipd.conf" 2>>"$TDIR/kipd.log" &
+	KIPD_PID=$!
+	for _ in $(seq 1 200); do
+		[ -S "$TDIR/kipd.sock" ] && return 0
+		kill -0 "$KIPD_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	echo "kipd did not start:" >&2
+	cat "$TDIR/kipd.log" >&2
+	return 1
+}
+
+kip_stop() {
+	if [ -n "$KIPD_PID" ] && kill -0 "$KIPD_PID" 2>/dev/null; then
+		kill -TERM "$KIPD_PID"
+		wait "$KIPD_PID" 2>/dev/null
+		local rc=$?
+		# Sanitizer reports end the daemon with a non-zero status.
+		if [ "$rc" -ne 0 ]; then
+			fail "kipd exited cleanly (status $rc)" "$(tail -30 "$TDIR/kipd.log")"
+		fi
+	fi
+	KIPD_PID=""
+}
+
+# The daemon is alive and answers.
+check_alive() {
+	check_out "${1:-kipd still serves}" "role: +admin" kipctl whoami
+}
+
+t_done() {
+	kip_stop
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}

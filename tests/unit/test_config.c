@@ -1,0 +1,659 @@
+/* test_config.c — config_load, config_read_secret and the role helpers.
+ *
+ * Each test writes configuration and secret files into one temporary
+ * directory (removed at exit) and asserts on exact return codes and on the
+ * exact error text. conf/kipd.conf is found under $KIP_SRCDIR (default: the
+ * current directory, i.e. run from the top of the repository).
+ */
+#define _GNU_SOURCE
+#include "config.h"
+#include "t.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/kip-test-config-XXXXXX";
+static char conf_path[128];
+static char err[512];
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void cleanup(void)
+{
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The path of name in the temporary directory, created on first use. */
+static const char *tpath(const char *name)
+{
+	static char paths[4][128];
+	static int next;
+	char *p = paths[next++ % 4];
+
+	if (!conf_path[0]) {
+		if (!mkdtemp(tmpdir)) {
+			perror("mkdtemp");
+			exit(2);
+		}
+		atexit(cleanup);
+		snprintf(conf_path, sizeof(conf_path), "%s/kipd.conf", tmpdir);
+	}
+	snprintf(p, sizeof(paths[0]), "%s/%s", tmpdir, name);
+	return p;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0 ||
+	    chmod(path, mode) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* Writes text as kipd.conf, mode 0600, and loads it. */
+static int load(const char *text, struct kip_config **ret)
+{
+	tpath("kipd.conf");
+	write_file(conf_path, text, 0600);
+	err[0] = '\0';
+	return config_load(conf_path, ret, err, sizeof(err));
+}
+
+/* Loading text must fail with want_r and the message conf_path + suffix,
+ * leaving *ret untouched. Prints what it got when not. */
+static bool load_fails(const char *text, int want_r, const char *suffix)
+{
+	struct kip_config *cfg = (struct kip_config *)&err; /* sentinel */
+	char want[512];
+	int r = load(text, &cfg);
+
+	snprintf(want, sizeof(want), "%s%s", conf_path, suffix);
+	if (r == want_r && strcmp(err, want) == 0 &&
+	    cfg == (struct kip_config *)&err)
+		return true;
+	printf("  got r=%d \"%s\"\n  want r=%d \"%s\"\n", r, err, want_r,
+	       want);
+	if (r == 0 && cfg != (struct kip_config *)&err)
+		config_free(cfg);
+	return false;
+}
+
+static void test_defaults_on_empty_file(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load("", &cfg) == 0);
+	if (!cfg)
+		return;
+	T_STREQ(cfg->path, conf_path);
+	T_STREQ(cfg->store_path, "/var/lib/kip/kip.db");
+	T_STREQ(cfg->socket_path, "/run/kip/kipd.sock");
+	T_ASSERT(cfg->socket_group == NULL);
+	T_ASSERT(cfg->max_clients == 64);
+	T_ASSERT(cfg->max_request_bytes == 1048576);
+	T_ASSERT(cfg->request_timeout_ms == 5000);
+	T_ASSERT(cfg->log_level == LOG_INFO);
+	T_ASSERT(cfg->log_syslog == true);
+	T_STREQ(cfg->org_name, "kip");
+	T_ASSERT(cfg->org_mailbox == NULL && cfg->org_phone == NULL);
+	T_STREQ(cfg->default_lang, "da");
+	T_ASSERT(cfg->follow_up_max_months == 6);
+	T_ASSERT(cfg->smtp_url == NULL && cfg->smtp_username == NULL);
+	T_ASSERT(cfg->smtp_password == NULL);
+	T_ASSERT(cfg->users == NULL && cfg->n_users == 0);
+	config_free(cfg);
+}
+
+static void test_every_key_set(void)
+{
+	static const char text[] =
+		"store = { path = \"/srv/kip.db\"; };\n"
+		"control = { socket = \"/run/k.sock\"; group = \"kip\";\n"
+		"  max_clients = 1; max_request_bytes = 16777216;\n"
+		"  request_timeout_ms = 100; };\n"
+		"log = { level = \"debug\"; syslog = false; };\n"
+		"organisation = { name = \"Kommune\"; mailbox = \"a@b.dk\";\n"
+		"  phone = \"+45 1\"; };\n"
+		"plans = { default_lang = \"en\"; follow_up_max_months = 1; };\n"
+		"smtp = { url = \"smtp://mail:587\"; username = \"u\"; };\n"
+		"users = ( { user = \"anna\"; role = \"coordinator\";\n"
+		"  contact = \"anna@example.org\"; },\n"
+		"  { role = \"admin\"; user = \"root\"; } );\n";
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load(text, &cfg) == 0);
+	if (!cfg)
+		return;
+	T_STREQ(cfg->store_path, "/srv/kip.db");
+	T_STREQ(cfg->socket_path, "/run/k.sock");
+	T_STREQ(cfg->socket_group, "kip");
+	T_ASSERT(cfg->max_clients == 1 && cfg->max_request_bytes == 16777216);
+	T_ASSERT(cfg->request_timeout_ms == 100);
+	T_ASSERT(cfg->log_level == LOG_DEBUG && cfg->log_syslog == false);
+	T_STREQ(cfg->org_name, "Kommune");
+	T_STREQ(cfg->org_mailbox, "a@b.dk");
+	T_STREQ(cfg->org_phone, "+45 1");
+	T_STREQ(cfg->default_lang, "en");
+	T_ASSERT(cfg->follow_up_max_months == 1);
+	T_STREQ(cfg->smtp_url, "smtp://mail:587");
+	T_STREQ(cfg->smtp_username, "u");
+	T_ASSERT(cfg->n_users == 2);
+	T_STREQ(cfg->users[0].name, "anna");
+	T_ASSERT(cfg->users[0].role == ROLE_COORDINATOR);
+	T_STREQ(cfg->users[0].contact, "anna@example.org");
+	T_STREQ(cfg->users[1].name, "root");
+	T_ASSERT(cfg->users[1].role == ROLE_ADMIN);
+	T_ASSERT(cfg->users[1].contact == NULL);
+	config_free(cfg);
+}
+
+static void test_log_levels(void)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = { { "error", LOG_ERR },   { "warning", LOG_WARNING },
+		       { "notice", LOG_NOTICE }, { "info", LOG_INFO },
+		       { "debug", LOG_DEBUG } };
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		struct kip_config *cfg = NULL;
+
+		snprintf(text, sizeof(text), "log = { level = \"%s\"; };",
+			 levels[i].name);
+		T_ASSERT(load(text, &cfg) == 0);
+		T_ASSERT(cfg && cfg->log_level == levels[i].level);
+		config_free(cfg);
+	}
+	T_ASSERT(load_fails("log = { level = \"verbose\"; };", -EINVAL,
+			    ":1: log.level: 'verbose' is not one of: error, "
+			    "warning, notice, info, debug"));
+	T_ASSERT(load_fails("plans = { default_lang = \"de\"; };", -EINVAL,
+			    ":1: plans.default_lang: 'de' is not one of: da, en"));
+}
+
+/* Copies conf/kipd.conf into the temporary directory; with enable, removes
+ * the "#" of every "#key = example" line (not the password file, which
+ * does not exist here). */
+static void copy_example(bool enable, mode_t mode)
+{
+	char src[256], line[512], text[16384] = "";
+	const char *dir = getenv("KIP_SRCDIR");
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s/conf/kipd.conf", dir ? dir : ".");
+	f = fopen(src, "r");
+	if (!f) {
+		perror(src);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+
+		if (enable && p[0] == '#' && p[1] && !strchr(" \t\n#", p[1]) &&
+		    !strstr(p, "password_file"))
+			memmove(p, p + 1, strlen(p));
+		strncat(text, line, sizeof(text) - strlen(text) - 1);
+	}
+	fclose(f);
+	tpath("kipd.conf");
+	write_file(conf_path, text, mode);
+}
+
+static void test_example_loads(void)
+{
+	struct kip_config *cfg = NULL;
+
+	copy_example(false, 0600);
+	err[0] = '\0';
+	T_ASSERT(config_load(conf_path, &cfg, err, sizeof(err)) == 0);
+	T_STREQ(err, "");
+	T_ASSERT(cfg && cfg->max_clients == 64 && cfg->n_users == 0);
+	T_ASSERT(cfg && cfg->socket_group == NULL && cfg->smtp_url == NULL);
+	config_free(cfg);
+
+	cfg = NULL;
+	copy_example(false, 0640);
+	T_ASSERT(config_load(conf_path, &cfg, err, sizeof(err)) == 0);
+	config_free(cfg);
+}
+
+static void test_example_with_examples_enabled(void)
+{
+	struct kip_config *cfg = NULL;
+
+	err[0] = '\0';
+	copy_example(true, 0600);
+	T_ASSERT(config_load(conf_path, &cfg, err, sizeof(err)) == 0);
+	T_STREQ(err, "");
+	if (!cfg)
+		return;
+	T_STREQ(cfg->socket_group, "kip");
+	T_STREQ(cfg->org_mailbox, "kip@example.org");
+	T_ASSERT(cfg->org_phone != NULL);
+	T_STREQ(cfg->smtp_url, "smtps://mail.example.org:465");
+	T_ASSERT(cfg->smtp_username != NULL && cfg->smtp_password == NULL);
+	T_ASSERT(cfg->n_users == 3);
+	T_ASSERT(config_find_user(cfg, "root") != NULL);
+	config_free(cfg);
+}
+
+static void test_unknown_keys(void)
+{
+	T_ASSERT(load_fails("store = { path = \"/a\"; };\n\nfoo = 1;\n",
+			    -EINVAL, ":3: unknown key 'foo'"));
+	T_ASSERT(load_fails("bar = { x = 1; };", -EINVAL,
+			    ":1: unknown key 'bar'"));
+	T_ASSERT(load_fails("store = {\n  path = \"/a\";\n  pth = \"/b\";\n};",
+			    -EINVAL, ":3: unknown key 'store.pth'"));
+	T_ASSERT(load_fails("control = { users = (); };", -EINVAL,
+			    ":1: unknown key 'control.users'"));
+	T_ASSERT(load_fails("users = (\n { user = \"a\"; role = \"admin\";\n"
+			    "   email = \"a@b\"; } );",
+			    -EINVAL, ":3: unknown key 'users[0].email'"));
+}
+
+static void test_wrong_types(void)
+{
+	T_ASSERT(load_fails("\n\n\ncontrol = { max_clients = \"64\"; };",
+			    -EINVAL, ":4: control.max_clients: expected an integer"));
+	T_ASSERT(load_fails("control = { max_clients = 6.4; };", -EINVAL,
+			    ":1: control.max_clients: expected an integer"));
+	T_ASSERT(load_fails("control = { max_clients = true; };", -EINVAL,
+			    ":1: control.max_clients: expected an integer"));
+	T_ASSERT(load_fails("store = { path = 1; };", -EINVAL,
+			    ":1: store.path: expected a string"));
+	T_ASSERT(load_fails("log = { syslog = \"yes\"; };", -EINVAL,
+			    ":1: log.syslog: expected true or false"));
+	T_ASSERT(load_fails("log = { level = 3; };", -EINVAL,
+			    ":1: log.level: expected a string"));
+	T_ASSERT(load_fails("store = \"/a\";", -EINVAL,
+			    ":1: store: expected a group { ... }"));
+	T_ASSERT(load_fails("users = { user = \"a\"; };", -EINVAL,
+			    ":1: users: expected a list ( { ... }, ... )"));
+	T_ASSERT(load_fails("users = ( \"a\" );", -EINVAL,
+			    ":1: users[0]: expected a group { user = ...; role = ...; }"));
+	T_ASSERT(load_fails("users = ( { user = 1; role = \"admin\"; } );",
+			    -EINVAL, ":1: users[0].user: expected a string"));
+}
+
+static void test_int64_and_ranges(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load_fails("control = {\n max_clients = 0; };", -EINVAL,
+			    ":2: control.max_clients: 0 is out of range (1..1024)"));
+	T_ASSERT(load_fails("\n\n\n\n\n\ncontrol = { max_clients = 5000; };",
+			    -EINVAL,
+			    ":7: control.max_clients: 5000 is out of range (1..1024)"));
+	T_ASSERT(load_fails("control = { request_timeout_ms = 99; };", -EINVAL,
+			    ":1: control.request_timeout_ms: 99 is out of range "
+			    "(100..600000)"));
+	T_ASSERT(load_fails("control = { max_request_bytes = 16777217; };",
+			    -EINVAL,
+			    ":1: control.max_request_bytes: 16777217 is out of "
+			    "range (1024..16777216)"));
+	T_ASSERT(load_fails("plans = { follow_up_max_months = 7; };", -EINVAL,
+			    ":1: plans.follow_up_max_months: 7 is out of range "
+			    "(1..6)"));
+	T_ASSERT(load_fails("control = { max_clients = 3000000000L; };",
+			    -EINVAL,
+			    ":1: control.max_clients: 3000000000 is out of range "
+			    "(1..1024)"));
+	/* libconfig 1.5 reads this as 1 (cut to 32 bits) without a word. */
+	T_ASSERT(load_fails("control = { max_clients = 4294967297; };",
+			    -EINVAL,
+			    ":1: control.max_clients: value is out of range (1..1024)"));
+	T_ASSERT(load_fails("control = { max_clients = 0x100000001; };",
+			    -EINVAL,
+			    ":1: control.max_clients: value is out of range (1..1024)"));
+	T_ASSERT(load("control = { max_clients = 1024L; max_request_bytes ="
+		      "\n 0x400; };", &cfg) == 0);
+	T_ASSERT(cfg && cfg->max_clients == 1024);
+	T_ASSERT(cfg && cfg->max_request_bytes == 1024);
+	config_free(cfg);
+}
+
+static void test_syntax_error(void)
+{
+	T_ASSERT(load_fails("store = {\n  path = \"/a\"\n  x = ;\n};", -EINVAL,
+			    ":3: syntax error: syntax error"));
+	T_ASSERT(load_fails("a = 1;\na = 2;\n", -EINVAL,
+			    ":2: syntax error: duplicate setting name"));
+}
+
+static void test_strings(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load_fails("store = { path = \"kip.db\"; };", -EINVAL,
+			    ":1: store.path: 'kip.db' is not an absolute path"));
+	T_ASSERT(load_fails("store = { path = \"\"; };", -EINVAL,
+			    ":1: store.path: must not be empty"));
+	T_ASSERT(load_fails("organisation = { name = \"a\\nb\"; };", -EINVAL,
+			    ":1: organisation.name: contains a control character"));
+	T_ASSERT(load("control = { socket = \"/run/" /* 107 bytes: fine */
+		      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		      "xx\"; };", &cfg) == 0);
+	T_ASSERT(cfg && strlen(cfg->socket_path) == 107);
+	config_free(cfg);
+	T_ASSERT(load_fails("control = { socket = \"/run/"
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			    "xxx\"; };", -EINVAL,
+			    ":1: control.socket: '/run/"
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			    "xxx' is longer than 107 bytes, the limit of a "
+			    "socket path"));
+}
+
+static void test_smtp_url(void)
+{
+	T_ASSERT(load_fails("smtp = { url = \"mail.example.org:465\"; };",
+			    -EINVAL,
+			    ":1: smtp.url: 'mail.example.org:465' must start "
+			    "with smtp:// or smtps:// and name a host"));
+	T_ASSERT(load_fails("smtp = { url = \"smtps://\"; };", -EINVAL,
+			    ":1: smtp.url: 'smtps://' must start with smtp:// "
+			    "or smtps:// and name a host"));
+	T_ASSERT(load_fails("smtp = { url = \"https://x\"; };", -EINVAL,
+			    ":1: smtp.url: 'https://x' must start with smtp:// "
+			    "or smtps:// and name a host"));
+}
+
+static void test_bad_emails(void)
+{
+	static const char *bad[] = { "anna",   "@example.org", "anna@",
+				     "a@b@c",  "an na@b.dk",   "anna@b .dk" };
+	char text[256], want[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "organisation = { mailbox = \"%s\"; };", bad[i]);
+		snprintf(want, sizeof(want),
+			 ":1: organisation.mailbox: '%s' is not an e-mail "
+			 "address", bad[i]);
+		T_ASSERT(load_fails(text, -EINVAL, want));
+	}
+	T_ASSERT(load_fails("organisation = { mailbox = \"a@b\\r\\nBcc: x@y\"; };",
+			    -EINVAL,
+			    ":1: organisation.mailbox: contains a control character"));
+	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"professional\";"
+			    " contact = \"a.example.org\"; } );",
+			    -EINVAL,
+			    ":1: users[0].contact: 'a.example.org' is not an "
+			    "e-mail address"));
+}
+
+static void test_users(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"boss\"; } );",
+			    -EINVAL,
+			    ":1: users[0].role: 'boss' is not one of: admin, "
+			    "coordinator, professional"));
+	T_ASSERT(load_fails("users = (\n { user = \"a\"; role = \"admin\"; },\n"
+			    " { user = \"a\"; role = \"admin\"; } );",
+			    -EINVAL,
+			    ":3: users[1].user: 'a' is already listed as users[0]"));
+	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"coordinator\"; } );",
+			    -EINVAL,
+			    ":1: users[0] (a): 'contact' is required for role "
+			    "'coordinator'"));
+	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"professional\"; } );",
+			    -EINVAL,
+			    ":1: users[0] (a): 'contact' is required for role "
+			    "'professional'"));
+	T_ASSERT(load_fails("users = ( { role = \"admin\"; } );", -EINVAL,
+			    ":1: users[0]: missing 'user'"));
+	T_ASSERT(load_fails("users = ( { user = \"a\"; } );", -EINVAL,
+			    ":1: users[0] (a): missing 'role'"));
+	T_ASSERT(load_fails("users = ( { user = \"\"; role = \"admin\"; } );",
+			    -EINVAL, ":1: users[0].user: must not be empty"));
+
+	T_ASSERT(load("users = ( { user = \"root\"; role = \"admin\"; } );",
+		      &cfg) == 0);
+	T_ASSERT(cfg && cfg->n_users == 1 && cfg->users[0].contact == NULL);
+	config_free(cfg);
+	cfg = NULL;
+	T_ASSERT(load("users = [];", &cfg) == 0);
+	T_ASSERT(cfg && cfg->n_users == 0);
+	config_free(cfg);
+}
+
+static void test_find_user_and_roles(void)
+{
+	struct kip_config *cfg = NULL;
+	const struct kip_user *u;
+
+	T_ASSERT(load("users = ( { user = \"anna\"; role = \"coordinator\";"
+		      " contact = \"anna@example.org\"; },"
+		      " { user = \"bo\"; role = \"professional\";"
+		      " contact = \"bo@example.org\"; } );",
+		      &cfg) == 0);
+	u = config_find_user(cfg, "bo");
+	T_ASSERT(u && u->role == ROLE_PROFESSIONAL);
+	T_STREQ(u ? u->contact : NULL, "bo@example.org");
+	T_ASSERT(config_find_user(cfg, "anna") == &cfg->users[0]);
+	T_ASSERT(config_find_user(cfg, "ann") == NULL);
+	T_ASSERT(config_find_user(cfg, NULL) == NULL);
+	T_ASSERT(config_find_user(NULL, "anna") == NULL);
+	config_free(cfg);
+	config_free(NULL);
+
+	T_STREQ(role_name(ROLE_ADMIN), "admin");
+	T_STREQ(role_name(ROLE_COORDINATOR), "coordinator");
+	T_STREQ(role_name(ROLE_PROFESSIONAL), "professional");
+	T_ASSERT(role_name(ROLE_NONE) == NULL);
+	T_ASSERT(role_name((enum kip_role)42) == NULL);
+	T_ASSERT(role_from_name("coordinator") == ROLE_COORDINATOR);
+	T_ASSERT(role_from_name("Admin") == ROLE_NONE);
+	T_ASSERT(role_from_name(NULL) == ROLE_NONE);
+}
+
+/* Writes kipd.conf with mode and returns config_load's result. */
+static int load_mode(mode_t mode)
+{
+	struct kip_config *cfg = NULL;
+	int r;
+
+	tpath("kipd.conf");
+	write_file(conf_path, "", mode);
+	err[0] = '\0';
+	r = config_load(conf_path, &cfg, err, sizeof(err));
+	config_free(cfg);
+	return r;
+}
+
+static void test_config_permissions(void)
+{
+	char want[512];
+
+	T_ASSERT(load_mode(0644) == -EPERM);
+	snprintf(want, sizeof(want),
+		 "%s: readable by others (mode 0644); run chmod o-rwx %s",
+		 conf_path, conf_path);
+	T_STREQ(err, want);
+	T_ASSERT(load_mode(0602) == -EPERM);
+	T_CONTAINS(err, ": writable by others (mode 0602)");
+	T_ASSERT(load_mode(0660) == -EPERM);
+	snprintf(want, sizeof(want),
+		 "%s: writable by its group (mode 0660); run chmod g-w %s",
+		 conf_path, conf_path);
+	T_STREQ(err, want);
+	T_ASSERT(load_mode(0640) == 0);
+	T_ASSERT(load_mode(0400) == 0);
+}
+
+static void test_config_missing_and_not_a_file(void)
+{
+	struct kip_config *cfg = NULL;
+	const char *p = tpath("nonexistent.conf");
+	char want[256];
+
+	T_ASSERT(config_load(p, &cfg, err, sizeof(err)) == -ENOENT);
+	snprintf(want, sizeof(want), "%s: cannot read: %s", p,
+		 strerror(ENOENT));
+	T_STREQ(err, want);
+	T_ASSERT(cfg == NULL);
+	T_ASSERT(config_load(tmpdir, &cfg, err, sizeof(err)) < 0);
+	T_CONTAINS(err, ": not a regular file");
+	T_ASSERT(cfg == NULL);
+	/* A too small buffer, or none, must not break anything. */
+	T_ASSERT(config_load(p, &cfg, err, 4) == -ENOENT);
+	T_ASSERT(strlen(err) == 3);
+	T_ASSERT(config_load(p, &cfg, NULL, 0) == -ENOENT);
+}
+
+static void test_include_refused(void)
+{
+	char text[256], want[512];
+
+	write_file(tpath("inc.conf"), "log = { level = \"debug\"; };\n", 0600);
+	snprintf(text, sizeof(text), "@include \"%s\"\n", tpath("inc.conf"));
+	T_ASSERT(load(text, &(struct kip_config *){ NULL }) == -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:1: settings from @include files are not supported "
+		 "(included from %s)", tpath("inc.conf"), conf_path);
+	T_STREQ(err, want);
+}
+
+/* config_read_secret on a file holding text, mode mode. */
+static int secret(const char *text, mode_t mode, char **ret)
+{
+	const char *p = tpath("secret");
+
+	write_file(p, text, mode);
+	err[0] = '\0';
+	return config_read_secret(p, ret, err, sizeof(err));
+}
+
+static void test_secret_ok(void)
+{
+	static const char *texts[] = { "s3cret\n", "s3cret\r\n", "s3cret",
+				       "s3cret\nsecond line\n" };
+	char *s;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		s = NULL;
+		T_ASSERT(secret(texts[i], 0600, &s) == 0);
+		T_STREQ(s, "s3cret");
+		free(s);
+	}
+	s = NULL;
+	T_ASSERT(secret(" with spaces \n", 0400, &s) == 0);
+	T_STREQ(s, " with spaces ");
+	free(s);
+}
+
+static void test_secret_refused(void)
+{
+	char *s = NULL, want[512];
+	const char *p = tpath("secret"), *link = tpath("secret-link");
+
+	T_ASSERT(secret("s3cret\n", 0644, &s) == -EPERM);
+	snprintf(want, sizeof(want),
+		 "%s: group or others may access it (mode 0644); run chmod "
+		 "go-rwx %s", p, p);
+	T_STREQ(err, want);
+	T_ASSERT(secret("s3cret\n", 0640, &s) == -EPERM);
+	T_CONTAINS(err, "(mode 0640)");
+	T_ASSERT(secret("s3cret\n", 0610, &s) == -EPERM);
+	T_ASSERT(secret("\n", 0600, &s) == -EINVAL);
+	snprintf(want, sizeof(want), "%s: the secret is empty", p);
+	T_STREQ(err, want);
+	T_ASSERT(secret("", 0600, &s) == -EINVAL);
+	T_STREQ(err, want);
+	T_ASSERT(secret("\r\nx\n", 0600, &s) == -EINVAL);
+
+	secret("s3cret\n", 0600, &s);
+	free(s);
+	s = NULL;
+	unlink(link);
+	T_ASSERT(symlink(p, link) == 0);
+	T_ASSERT(config_read_secret(link, &s, err, sizeof(err)) == -EPERM);
+	snprintf(want, sizeof(want),
+		 "%s: is a symbolic link; refusing to follow it", link);
+	T_STREQ(err, want);
+	T_ASSERT(config_read_secret(tmpdir, &s, err, sizeof(err)) == -EPERM);
+	T_CONTAINS(err, ": not a regular file (mode 04");
+	T_ASSERT(config_read_secret(tpath("none"), &s, err, sizeof(err)) ==
+		 -ENOENT);
+	T_ASSERT(s == NULL);
+}
+
+static void test_secret_too_long(void)
+{
+	static char text[4100];
+	char *s = NULL;
+
+	memset(text, 'x', 4096);
+	text[4096] = '\0';
+	T_ASSERT(secret(text, 0600, &s) == 0);
+	T_ASSERT(s && strlen(s) == 4096);
+	free(s);
+	s = NULL;
+	text[4096] = 'x';
+	text[4097] = '\n';
+	text[4098] = '\0';
+	T_ASSERT(secret(text, 0600, &s) == -EINVAL);
+	T_CONTAINS(err, ": the first line is longer than 4096 bytes");
+	T_ASSERT(s == NULL);
+}
+
+static void test_password_file_in_config(void)
+{
+	struct kip_config *cfg = NULL;
+	char text[256], want[512];
+	const char *p = tpath("smtp-password");
+
+	write_file(p, "pa55word\n", 0600);
+	snprintf(text, sizeof(text),
+		 "smtp = {\n url = \"smtps://mail:465\";\n password_file = "
+		 "\"%s\";\n};\n", p);
+	T_ASSERT(load(text, &cfg) == 0);
+	T_STREQ(cfg ? cfg->smtp_password : NULL, "pa55word");
+	config_free(cfg);
+
+	chmod(p, 0644);
+	cfg = NULL;
+	T_ASSERT(load(text, &cfg) == -EPERM);
+	T_ASSERT(cfg == NULL);
+	snprintf(want, sizeof(want),
+		 "%s:3: smtp.password_file: %s: group or others may access it "
+		 "(mode 0644); run chmod go-rwx %s", conf_path, p, p);
+	T_STREQ(err, want);
+	T_ASSERT(load_fails("smtp = { password_file = \"pw\"; };", -EINVAL,
+			    ":1: smtp.password_file: 'pw' is not an absolute path"));
+}
+
+T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
+       T_CASE(test_log_levels), T_CASE(test_example_loads),
+       T_CASE(test_example_with_examples_enabled), T_CASE(test_unknown_keys),
+       T_CASE(test_wrong_types), T_CASE(test_int64_and_ranges),
+       T_CASE(test_syntax_error), T_CASE(test_strings),
+       T_CASE(test_smtp_url), T_CASE(test_bad_emails), T_CASE(test_users),
+       T_CASE(test_find_user_and_roles), T_CASE(test_config_permissions),
+       T_CASE(test_config_missing_and_not_a_file),
+       T_CASE(test_include_refused), T_CASE(test_secret_ok),
+       T_CASE(test_secret_refused), T_CASE(test_secret_too_long),
+       T_CASE(test_password_file_in_config))
