@@ -28,7 +28,8 @@ KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY
            -fstack-protector-strong -Icommon -Idaemon \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now
-LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
+             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto)
 
 COMMON_SRC = $(wildcard common/*.c)
 DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))
@@ -72,10 +73,13 @@ bench: all $(BENCH_BIN)
 deps:
 	@tests/deps.sh
 
+# Both install what is missing first, then build in a fresh make, so that
+# the library flags are read after the packages exist.
 test: deps
 	tests/run.sh
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
 format:

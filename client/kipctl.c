@@ -8,33 +8,31 @@
  * The client holds no business rules. It checks only the shape of what is
  * typed (an integer is an integer, a file can be read and is UTF-8) and
  * leaves every decision to the daemon, which also decides who the caller is
- * (SO_PEERCRED). Protocol: docs/PROTOCOL.md.
+ * (SO_PEERCRED). Protocol: docs/PROTOCOL.md. Local files (reading a file
+ * argument, writing --output, the editor of `plan edit`) are edit.c's.
  *
  * Exit status: 0 ok; 1 the daemon refused (or a local step after it failed:
  * writing --output, running the editor); 2 usage; 3 no connection or a
  * protocol error.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "buf.h"
+#include "edit.h"
 #include "format.h"
 #include "proto.h"
 
 #define DEFAULT_SOCKET "/run/kip/kipd.sock"
-#define FILE_MAX (16u * 1024 * 1024)   /* largest file argument */
 #define ARGS_MAX 9                     /* arguments of one command, + end */
 #define WRAP 78                        /* usage line width */
 
@@ -332,52 +330,15 @@ static int parse_int(const char *s, json_int_t *ret)
 	return 0;
 }
 
-static int read_fd(int fd, size_t max, struct buf *b)
-{
-	for (;;) {
-		ssize_t n;
-
-		if (buf_reserve(b, 64 * 1024) < 0)
-			return -ENOMEM;
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-		if (b->len > max)
-			return -EFBIG;
-	}
-}
-
-/* Reads the whole of PATH ("-": standard input), at most FILE_MAX bytes.
- * Returns 0, or -errno (-EFBIG when larger). */
-static int read_file(const char *path, int flags, struct buf *ret)
-{
-	int fd, r;
-
-	if (strcmp(path, "-") == 0)
-		return read_fd(STDIN_FILENO, FILE_MAX, ret);
-	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
-	if (fd < 0)
-		return -errno;
-	r = read_fd(fd, FILE_MAX, ret);    /* stops soon after FILE_MAX */
-	close(fd);
-	return r;
-}
-
 static json_t *file_value(const struct arg *a, const char *path)
 {
 	struct buf b = BUF_INIT;
 	json_t *v = NULL;
-	int r = read_file(path, 0, &b);
+	int r = edit_read_file(path, 0, &b);
 
 	if (r == -EFBIG)
 		fprintf(stderr, "kipctl: %s: %s is larger than %u MiB\n",
-			a->name, path, FILE_MAX >> 20);
+			a->name, path, EDIT_FILE_MAX >> 20);
 	else if (r < 0)
 		fprintf(stderr, "kipctl: %s: cannot read %s: %s\n", a->name,
 			path, strerror(-r));
@@ -824,49 +785,6 @@ static int run_generic(struct ctx *x)
 	return r == EXIT_OK ? show(x, result) : r;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Writes TEXT to PATH, readable by its owner only: a plan is health data.
- * Never follows a symbolic link, and refuses anything but a regular file
- * (O_NONBLOCK keeps a FIFO from hanging the open). Returns 0 or -errno. */
-static int write_private(const char *path, const json_t *text)
-{
-	struct stat st;
-	int fd, r;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-		  O_NONBLOCK, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else if ((st.st_mode & 077) && fchmod(fd, 0600) < 0)
-		r = -errno;
-	else if (ftruncate(fd, 0) < 0)
-		r = -errno;
-	else
-		r = write_all(fd, json_string_value(text),
-			      json_string_length(text));
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
 /* plan export: with --output the document goes to that file. */
 static int run_export(struct ctx *x)
 {
@@ -879,7 +797,9 @@ static int run_export(struct ctx *x)
 	r = request(x, x->cmd->cmd, x->args, &result);
 	if (r == EXIT_OK && !(text = result_text(x, result)))
 		r = EXIT_CONNECT;
-	else if (r == EXIT_OK && (r = write_private(path, text)) < 0) {
+	else if (r == EXIT_OK &&
+		 (r = edit_write_private(path, json_string_value(text),
+					 json_string_length(text))) < 0) {
 		fprintf(stderr, "kipctl: cannot write %s: %s\n", path,
 			r == -EINVAL ? "not a regular file" : strerror(-r));
 		r = EXIT_DAEMON;
@@ -891,7 +811,7 @@ static int run_export(struct ctx *x)
 /* The document to start editing from: the latest version, or the Danish
  * template when the plan has none yet. Sets *ret_result, whose "text" it
  * is. */
-static int edit_start(struct ctx *x, json_t **ret_result)
+static int fetch_for_edit(struct ctx *x, json_t **ret_result)
 {
 	json_t *plan = json_pack("{s:O}", "plan", json_object_get(x->args, "plan"));
 	json_t *lang = json_pack("{s:s}", "lang", "da");
@@ -918,83 +838,8 @@ static int edit_start(struct ctx *x, json_t **ret_result)
 	return r;
 }
 
-/* A new file "$TMPDIR/kip-plan-XXXXXX.yaml" (mode 0600) holding TEXT.
- * Returns its path (caller frees) or NULL after saying why. */
-static char *edit_tempfile(const json_t *text)
-{
-	const char *dir = getenv("TMPDIR");
-	struct buf path = BUF_INIT;
-	int fd, r = -ENOMEM;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if (buf_printf(&path, "%s/kip-plan-XXXXXX.yaml", dir) < 0)
-		goto fail;
-	fd = mkstemps(path.data, 5);
-	if (fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = write_all(fd, json_string_value(text), json_string_length(text));
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0)
-		return buf_steal(&path);
-	unlink(path.data);
-fail:
-	fprintf(stderr, "kipctl: cannot write %s: %s\n",
-		path.data ? path.data : dir, strerror(-r));
-	buf_free(&path);
-	return NULL;
-}
-
-/* Runs $VISUAL, else $EDITOR, else vi on PATH through the shell (so that
- * "code --wait" works, as git does it) and waits. Returns 0 when the editor
- * exited with status 0, -1 after saying otherwise. Like system(), ignores
- * SIGINT and SIGQUIT meanwhile: they are the editor's. */
-static int edit_run_editor(const char *path)
-{
-	const char *editor = getenv("VISUAL");
-	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
-	struct buf cmd = BUF_INIT;
-	int status = 0, e;
-	pid_t pid;
-
-	if (!editor || !*editor)
-		editor = getenv("EDITOR");
-	if (!editor || !*editor)
-		editor = "vi";
-	if (buf_printf(&cmd, "%s \"$1\"", editor) < 0)
-		return -1;
-	sigaction(SIGINT, &ign, &oint);
-	sigaction(SIGQUIT, &ign, &oquit);
-	pid = fork();
-	e = errno;
-	if (pid == 0) {
-		sigaction(SIGINT, &oint, NULL);
-		sigaction(SIGQUIT, &oquit, NULL);
-		execl("/bin/sh", "sh", "-c", cmd.data, "sh", path, (char *)NULL);
-		_exit(127);
-	}
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	sigaction(SIGINT, &oint, NULL);
-	sigaction(SIGQUIT, &oquit, NULL);
-	buf_free(&cmd);
-	if (pid < 0)
-		fprintf(stderr, "kipctl: cannot run the editor: %s\n",
-			strerror(e));
-	else if (WIFSIGNALED(status))
-		fprintf(stderr, "kipctl: editor %s killed by signal %d\n",
-			editor, WTERMSIG(status));
-	else if (WEXITSTATUS(status) != 0)
-		fprintf(stderr, "kipctl: editor %s exited with status %d\n",
-			editor, WEXITSTATUS(status));
-	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 /* Stores the edited document as a new version. */
-static int edit_store(struct ctx *x, const struct buf *doc)
+static int store_edited(struct ctx *x, const struct buf *doc)
 {
 	json_t *v = json_stringn(doc->data ? doc->data : "", doc->len);
 	json_t *result = NULL;
@@ -1017,39 +862,28 @@ static int edit_store(struct ctx *x, const struct buf *doc)
 	return flush_stdout();
 }
 
-/* plan edit: export, edit, store as a new version. Whatever goes wrong
- * after the editor ran, the edit stays in the file and we say where. */
+/* plan edit: export, edit (edit.c), store as a new version. Whatever goes
+ * wrong after the editor ran, the edit stays in the file and we say where. */
 static int run_edit(struct ctx *x)
 {
-	struct buf doc = BUF_INIT;
+	struct edit e = EDIT_INIT;
 	json_t *start = NULL, *text;
-	char *path;
-	int r = edit_start(x, &start);
+	int r = fetch_for_edit(x, &start);
 
 	if (r != EXIT_OK)
 		return r;
 	text = json_object_get(start, "text");
-	path = edit_tempfile(text);
-	if (!path || edit_run_editor(path) < 0)
+	r = edit_in_editor(&e, json_string_value(text),
+			   json_string_length(text));
+	if (r < 0)
 		r = EXIT_DAEMON;
-	else if ((r = read_file(path, O_NOFOLLOW, &doc)) < 0) {
-		fprintf(stderr, "kipctl: cannot read %s: %s\n", path,
-			strerror(-r));
-		r = EXIT_DAEMON;
-	} else if (doc.len == json_string_length(text) &&
-		   memcmp(doc.data ? doc.data : "", json_string_value(text),
-			  doc.len) == 0) {
+	else if (r == 0) {
 		puts("no change; nothing stored");
 		r = flush_stdout();
 	} else
-		r = edit_store(x, &doc);
-	if (path && r == EXIT_OK)
-		unlink(path);
-	else if (path)
-		fprintf(stderr, "kipctl: your edit is kept in %s\n", path);
-	buf_free(&doc);
+		r = store_edited(x, &e.doc);
+	edit_done(&e, r != EXIT_OK);
 	json_decref(start);
-	free(path);
 	return r;
 }
 

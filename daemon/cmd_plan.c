@@ -310,6 +310,8 @@ HANDLER(cmd_plan_coordinator)
 		return -1;
 	snprintf(c->object, sizeof(c->object), "contact:%lld",
 		 (long long)contact);
+	if (require_professional(c, contact) < 0)
+		return -1;
 	r = store_int(c->st, &one,
 		      "SELECT 1 FROM plan_members WHERE plan_id = ?"
 		      " AND contact_id = ?",
@@ -319,8 +321,8 @@ HANDLER(cmd_plan_coordinator)
 				"rule coordinator: the coordinator must be a "
 				"member of the plan; add contact %lld first",
 				(long long)contact);
-	if (r < 0 || require_professional(c, contact) < 0)
-		return r < 0 ? cmd_store_fail(c, r, "member") : -1;
+	if (r < 0)
+		return cmd_store_fail(c, r, "member");
 	r = store_exec(c->st, "UPDATE plans SET coordinator_id = ? WHERE id = ?",
 		       "ii", contact, plan);
 	if (r < 0)

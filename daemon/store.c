@@ -467,7 +467,9 @@ int store_row(struct store *st, json_t **ret, const char *sql,
 
 int store_begin(struct store *st)
 {
-	return store_exec(st, "BEGIN IMMEDIATE", NULL);
+	int r = store_exec(st, "BEGIN IMMEDIATE", NULL);
+
+	return r < 0 ? r : 0;
 }
 
 int store_commit(struct store *st)

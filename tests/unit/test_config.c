@@ -5,7 +5,6 @@
  * exact error text. conf/kipd.conf is found under $KIP_SRCDIR (default: the
  * current directory, i.e. run from the top of the repository).
  */
-#define _GNU_SOURCE
 #include "config.h"
 #include "t.h"
 
