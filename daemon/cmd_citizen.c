@@ -179,6 +179,16 @@ HANDLER(cmd_citizen_update)
 		return -1;
 	if (hascert)
 		pem = json_string_value(json_object_get(c->args, "cert_pem"));
+	/* A certificate names one address: a new address without a new
+	 * certificate leaves none rather than a wrong one. */
+	if (email && !hascert &&
+	    store_exec(c->st,
+		       "UPDATE citizens SET cert_pem = NULL,"
+		       " cert_fingerprint = NULL, cert_email = NULL,"
+		       " cert_not_after = NULL WHERE id = ?"
+		       " AND lower(coalesce(cert_email, '')) <> lower(?)",
+		       "is", id, email) < 0)
+		return cmd_store_fail(c, -EIO, "certificate");
 	store_now(now);
 	r = store_exec(c->st,
 		       "UPDATE citizens SET name = coalesce(?, name),"

@@ -196,6 +196,16 @@ HANDLER(cmd_contact_update)
 	json_decref(row);
 	if (hascert)
 		pem = json_string_value(json_object_get(c->args, "cert_pem"));
+	/* A certificate names one address: a new address without a new
+	 * certificate leaves none rather than a wrong one. */
+	if (email && !hascert &&
+	    store_exec(c->st,
+		       "UPDATE contacts SET cert_pem = NULL,"
+		       " cert_fingerprint = NULL, cert_email = NULL,"
+		       " cert_not_after = NULL WHERE id = ?"
+		       " AND lower(coalesce(cert_email, '')) <> lower(?)",
+		       "is", id, email) < 0)
+		return cmd_store_fail(c, -EIO, "certificate");
 	store_now(now);
 	r = store_exec(c->st,
 		       "UPDATE contacts SET name = coalesce(?, name),"

@@ -41,6 +41,15 @@ check_err "a file that is no certificate is refused" "not a PEM certificate" \
 check_err "a duplicate professional address is refused" "already exists" \
 	kipctl contact add --kind professional --name X --email Peter.Psykiatri@region.example
 check_alive "kipd serves after bad certificates"
+T=$(json contact add --kind professional --name "Tina Test" --email tina.test@kommune.example \
+	--cert "$PKI/wrongaddr.pem" 2>/dev/null | jq -r .id)
+json contact add --kind professional --name "Sam Skift" --email someone.else@region.example \
+	--cert "$PKI/wrongaddr.pem" >"$TDIR/sam.json"
+S=$(jq -r .id "$TDIR/sam.json")
+kipctl contact update "$S" --email sam.skift@region.example >/dev/null
+check_out "a new address without a new certificate drops the old certificate" \
+	'"cert_fingerprint": null' kipctl --json contact show "$S"
+check_eq "a certificate for another address never got stored" "" "${T/null/}"
 
 # --- citizens: CPR numbers (fictional: dates of birth in the 2050s) -------
 check_err "a CPR number with no real date is refused" "not a real date" \
