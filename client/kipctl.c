@@ -33,7 +33,7 @@
 #include "proto.h"
 
 #define DEFAULT_SOCKET "/run/kip/kipd.sock"
-#define ARGS_MAX 9                     /* arguments of one command, + end */
+#define ARGS_MAX 11                    /* arguments of one command, + end */
 #define WRAP 78                        /* usage line width */
 
 enum {
@@ -121,14 +121,15 @@ static const struct command commands[] = {
 	  "register a contact (a professional or a relative)",
 	  { REQ("kind", T_STR), REQ("name", T_STR), OPT("title", T_STR),
 	    OPT("organisation", T_STR), OPT("email", T_STR),
-	    OPT("phone", T_STR), OPT("citizen", T_INT), CERT } },
+	    OPT("phone", T_STR), OPT("citizen", T_INT), CERT,
+	    OPT("cipher", T_STR) } },
 	{ "contact show", "contact.show", NULL, "show a contact", { P_ID } },
 	{ "contact list", "contact.list", NULL, "list contacts",
 	  { OPT("citizen", T_INT), OPT("kind", T_STR) } },
 	{ "contact update", "contact.update", NULL, "change a contact's details",
 	  { P_ID, OPT("name", T_STR), OPT("title", T_STR),
 	    OPT("organisation", T_STR), OPT("email", T_STR),
-	    OPT("phone", T_STR), OPT("citizen", T_INT), CERT } },
+	    OPT("phone", T_STR), CERT, OPT("cipher", T_STR) } },
 
 	{ "plan create", "plan.create", NULL,
 	  "create a coordinated plan for a citizen",
@@ -159,6 +160,10 @@ static const struct command commands[] = {
 	{ "plan render", "plan.render", NULL, "render a version as a document",
 	  { P_PLAN, OPT("version", T_INT), OPT("format", T_STR),
 	    OPT("lang", T_STR) } },
+	{ "plan status", "plan.status", NULL,
+	  "show each message of a plan: queued, sent, deferred, failed, "
+	  "cancelled or needs manual delivery",
+	  { P_PLAN, OPT("version", T_INT) } },
 	{ "plan template", "plan.template", NULL,
 	  "print an empty plan document to start from", { OPT("lang", T_STR) } },
 	{ "plan export", "plan.export", run_export,
@@ -171,7 +176,8 @@ static const struct command commands[] = {
 	{ "meeting schedule", "meeting.schedule", NULL,
 	  "schedule a meeting about a plan",
 	  { P_PLAN, REQ("start", T_STR), OPT("duration", T_INT),
-	    OPT("place", T_STR), OPT("video", T_STR), OPT("phone", T_STR) } },
+	    OPT("place", T_STR), OPT("video", T_STR), OPT("phone", T_STR),
+	    OPT("reason", T_STR), OPT("situation", T_STR) } },
 	{ "meeting move", "meeting.move", NULL, "move a meeting",
 	  { P_ID, REQ("start", T_STR), OPT("duration", T_INT) } },
 	{ "meeting cancel", "meeting.cancel", NULL, "cancel a meeting",

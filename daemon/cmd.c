@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "proto.h"
 #include "validate.h"
 
@@ -50,6 +51,7 @@ static const struct command commands[] = {
 	{ "plan.approve", cmd_plan_approve, ROLE_COORDINATOR, CMD_WRITE },
 	{ "plan.distribute", cmd_plan_distribute, ROLE_COORDINATOR, CMD_WRITE },
 	{ "plan.render", cmd_plan_render, ROLE_PROFESSIONAL, CMD_READ },
+	{ "plan.status", cmd_plan_status, ROLE_PROFESSIONAL, CMD_READ },
 	{ "plan.template", cmd_plan_template, ROLE_PROFESSIONAL, CMD_READ },
 	{ "plan.export", cmd_plan_export, ROLE_PROFESSIONAL, CMD_READ },
 	{ "meeting.schedule", cmd_meeting_schedule, ROLE_COORDINATOR,
@@ -324,8 +326,11 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 			      c->object);
 	if (r == 0)
 		r = store_commit(c->st);
-	if (r == 0)
+	if (r == 0) {
+		if (c->outbox_changed)
+			outbox_after_commit(c->k);
 		return;
+	}
 	if (!c->err_code)
 		cmd_store_fail(c, r, cmd->name);
 	store_rollback(c->st);

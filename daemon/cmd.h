@@ -38,6 +38,7 @@ struct cmd_ctx {
 	int64_t plan_id;
 	char object[64];        /* e.g. "meeting:3"; "" if none */
 	bool audited;           /* the handler wrote its own audit entries */
+	bool outbox_changed;    /* queued or cancelled mail: act after commit */
 };
 
 /*
@@ -97,6 +98,13 @@ int rule_consent(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
 /* Whether consent of SCOPE is active (no error recorded). */
 bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
 
+/* Renders a version (0: the latest) of a plan the caller may read into
+ * out (cmd_render.c). 0 or cmd_fail()'s -1. */
+enum render_format;
+struct buf;
+int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
+		   enum render_format fmt, const char *lang, struct buf *out);
+
 /* Handlers. */
 #define HANDLER(name) int name(struct cmd_ctx *c)
 HANDLER(cmd_citizen_add);
@@ -133,5 +141,6 @@ HANDLER(cmd_meeting_show);
 HANDLER(cmd_meeting_list);
 HANDLER(cmd_audit_list);
 HANDLER(cmd_whoami);
+HANDLER(cmd_plan_status);
 
 #endif

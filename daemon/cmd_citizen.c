@@ -7,6 +7,7 @@
 
 #include "cert.h"
 #include "cmd.h"
+#include "outbox.h"
 #include "validate.h"
 
 #define NAME_MAX_LEN 200
@@ -248,6 +249,23 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 		       now);
 	if (r < 0)
 		return cmd_store_fail(c, r, "consent");
+	if (action[0] == 'w') {
+		/* Nothing more leaves for this citizen, at once. */
+		r = strcmp(scope, "plan") == 0
+			    ? outbox_cancel_citizen(c->k, id,
+						    "consent withdrawn")
+			    : store_exec(c->st,
+					 "UPDATE outbox SET state = 'cancelled',"
+					 " reason = 'relatives consent "
+					 "withdrawn' WHERE citizen_id = ? AND"
+					 " state IN ('queued', 'deferred') AND"
+					 " contact_id IN (SELECT id FROM"
+					 " contacts WHERE kind = 'relative')",
+					 "i", id);
+		if (r < 0)
+			return cmd_store_fail(c, r, "outbox");
+		c->outbox_changed = true;
+	}
 	snprintf(c->object, sizeof(c->object), "consent:%s",
 		 scope);
 	return cmd_ok(c, json_pack("{s:I, s:s, s:s}", "citizen",

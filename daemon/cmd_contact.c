@@ -12,11 +12,13 @@
 
 static const char *const kinds[] = { "professional", "relative", "supporter",
 				     NULL };
+/* auto: AES-GCM only once the contact's own signed mail announced it. */
+static const char *const policies[] = { "auto", "gcm", "cbc", NULL };
 
 static const char contact_columns[] =
 	"SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
-	" cert_fingerprint, cert_email, cert_not_after, created_at,"
-	" updated_at FROM contacts WHERE id = ?";
+	" cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
+	" caps_gcm, created_at, updated_at FROM contacts WHERE id = ?";
 
 /* The rules for a contact that belongs to a citizen's private network. */
 static int network_rules(struct cmd_ctx *c, const char *kind,
@@ -32,7 +34,7 @@ static int network_rules(struct cmd_ctx *c, const char *kind,
 HANDLER(cmd_contact_add)
 {
 	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
-	const char *phone = NULL, *pem = NULL;
+	const char *phone = NULL, *pem = NULL, *policy = "auto";
 	int64_t citizen = 0;
 	struct cert_info ci;
 	char now[32];
@@ -45,6 +47,7 @@ HANDLER(cmd_contact_add)
 	    arg_email(c, "email", false, &email) < 0 ||
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_int(c, "citizen", false, &citizen) < 0 ||
+	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
 	    (hascert = arg_cert(c, email, &ci)) < 0)
 		return -1;
 	if (strcmp(kind, "professional") == 0) {
@@ -71,12 +74,14 @@ HANDLER(cmd_contact_add)
 	r = store_exec(c->st,
 		       "INSERT INTO contacts (kind, citizen_id, name, title,"
 		       " organisation, email, phone, cert_pem, cert_fingerprint,"
-		       " cert_email, cert_not_after, created_at, created_by)"
-		       " VALUES (?, NULLIF(?, 0), ?,?,?,?,?,?,?,?,?,?,?)",
-		       "sissssssssss" "s", kind, citizen, name, title, org,
+		       " cert_email, cert_not_after, created_at, created_by,"
+		       " cipher_policy)"
+		       " VALUES (?, NULLIF(?, 0), ?,?,?,?,?,?,?,?,?,?,?,?)",
+		       "sissssssssssss", kind, citizen, name, title, org,
 		       email, phone, pem, hascert ? ci.fingerprint : NULL,
 		       hascert ? ci.email : NULL,
-		       hascert ? ci.not_after : NULL, now, c->who->user);
+		       hascert ? ci.not_after : NULL, now, c->who->user,
+		       policy);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
@@ -172,7 +177,7 @@ HANDLER(cmd_contact_list)
 HANDLER(cmd_contact_update)
 {
 	const char *name = NULL, *title = NULL, *org = NULL, *email = NULL;
-	const char *phone = NULL, *pem = NULL;
+	const char *phone = NULL, *pem = NULL, *policy = NULL;
 	struct cert_info ci;
 	json_t *row;
 	char now[32];
@@ -186,6 +191,7 @@ HANDLER(cmd_contact_update)
 	    arg_text(c, "organisation", false, 200, &org) < 0 ||
 	    arg_email(c, "email", false, &email) < 0 ||
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
+	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
 	    (hascert = arg_cert(c, email ? email
 					 : json_string_value(json_object_get(
 						   row, "email")),
@@ -216,11 +222,12 @@ HANDLER(cmd_contact_update)
 		       " cert_fingerprint = coalesce(?, cert_fingerprint),"
 		       " cert_email = coalesce(?, cert_email),"
 		       " cert_not_after = coalesce(?, cert_not_after),"
+		       " cipher_policy = coalesce(?, cipher_policy),"
 		       " updated_at = ? WHERE id = ?",
-		       "ssssssssssi", name, title, org, email, phone, pem,
+		       "sssssssssssi", name, title, org, email, phone, pem,
 		       hascert ? ci.fingerprint : NULL,
 		       hascert ? ci.email : NULL,
-		       hascert ? ci.not_after : NULL, now, id);
+		       hascert ? ci.not_after : NULL, policy, now, id);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "

@@ -8,10 +8,24 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "distribute.h"
 #include "validate.h"
 
 static const char *const citizen_modes[] = { "present", "absent", "phone",
 					     "video", NULL };
+
+/* Whether START ("YYYY-MM-DDTHH:MM", local) has passed: a meeting
+ * recorded after the fact gets no invitation. */
+static bool meeting_in_past(const char *start)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char now[17];
+
+	localtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M", &tm);
+	return strcmp(start, now) < 0;
+}
 
 static int arg_start(struct cmd_ctx *c, bool required, char out[17])
 {
@@ -68,7 +82,8 @@ static int load_meeting(struct cmd_ctx *c, int64_t *ret_id, bool write,
 HANDLER(cmd_meeting_schedule)
 {
 	const char *place = NULL, *video = NULL, *phone = NULL;
-	int64_t plan, duration = 90;
+	const char *reason = NULL, *situation = NULL;
+	int64_t plan, duration = 90, id;
 	char start[17], now[32];
 	int r;
 
@@ -77,6 +92,8 @@ HANDLER(cmd_meeting_schedule)
 	    arg_text(c, "place", false, 300, &place) < 0 ||
 	    arg_text(c, "video", false, 500, &video) < 0 ||
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
+	    arg_longtext(c, "reason", false, 4000, &reason) < 0 ||
+	    arg_longtext(c, "situation", false, 8000, &situation) < 0 ||
 	    access_plan(c, plan, true) < 0)
 		return -1;
 	if (!place && !video && !phone)
@@ -86,17 +103,18 @@ HANDLER(cmd_meeting_schedule)
 	store_now(now);
 	r = store_exec(c->st,
 		       "INSERT INTO meetings (plan_id, starts_at, duration_min,"
-		       " place, video_url, phone, created_at, created_by)"
-		       " VALUES (?,?,?,?,?,?,?,?)",
-		       "isisssss", plan, start, duration, place, video, phone,
-		       now, c->who->user);
+		       " place, video_url, phone, reason, situation,"
+		       " created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+		       "isisssssss", plan, start, duration, place, video, phone,
+		       reason, situation, now, c->who->user);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
-	snprintf(c->object, sizeof(c->object), "meeting:%lld",
-		 (long long)store_last_id(c->st));
-	return cmd_ok(c, json_pack("{s:I, s:s}", "id",
-				   (json_int_t)store_last_id(c->st), "start",
-				   start));
+	id = store_last_id(c->st);
+	snprintf(c->object, sizeof(c->object), "meeting:%lld", (long long)id);
+	if (!meeting_in_past(start) && distribute_meeting(c, id, false) < 0)
+		return -1;
+	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
+				   "start", start));
 }
 
 static int require_scheduled(struct cmd_ctx *c, int64_t id,
@@ -127,6 +145,8 @@ HANDLER(cmd_meeting_move)
 		       "siisi", start, duration, duration, now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
+	if (!meeting_in_past(start) && distribute_meeting(c, id, false) < 0)
+		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "start",
 				   start));
 }
@@ -150,6 +170,8 @@ HANDLER(cmd_meeting_cancel)
 		       "ssi", reason, now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
+	if (distribute_meeting(c, id, true) < 0)
+		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
 				   "status", "cancelled"));
 }

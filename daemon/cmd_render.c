@@ -66,18 +66,14 @@ static void render_data_free(struct render_data *d)
 	plandoc_free(d->doc);
 }
 
-static int load(struct cmd_ctx *c, struct render_data *d,
-		struct render_master *m)
+static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
+		struct render_data *d, struct render_master *m)
 {
-	int64_t plan, version = 0, meeting, n;
+	int64_t meeting, n;
 	char err[512];
 	const char *text;
 	int r;
 
-	if (arg_int(c, "plan", true, &plan) < 0 ||
-	    arg_int(c, "version", false, &version) < 0 ||
-	    access_plan(c, plan, false) < 0)
-		return -1;
 	r = store_row(c->st, &d->version,
 		      "SELECT v.version, v.meeting_id, v.coordinator_id,"
 		      " v.approved_at, v.document, substr(m.starts_at, 1, 10)"
@@ -138,32 +134,44 @@ static int load(struct cmd_ctx *c, struct render_data *d,
 	return 0;
 }
 
+int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
+		   enum render_format fmt, const char *lang, struct buf *out)
+{
+	struct render_data d = { 0 };
+	struct render_master m;
+	int r = load(c, plan, version, &d, &m);
+
+	if (r == 0) {
+		r = render_plan(&m, d.doc, fmt, lang, out);
+		if (r < 0)
+			r = cmd_store_fail(c, r, "render");
+	}
+	render_data_free(&d);
+	return r;
+}
+
 HANDLER(cmd_plan_render)
 {
 	const char *fmt = "text", *lang = NULL;
-	struct render_data d = { 0 };
-	struct render_master m;
 	struct buf out = BUF_INIT;
-	int r = -1;
+	int64_t plan, version = 0;
+	int r;
 
 	if (arg_choice(c, "format", false, formats, &fmt) < 0 ||
-	    arg_choice(c, "lang", false, langs, &lang) < 0)
+	    arg_choice(c, "lang", false, langs, &lang) < 0 ||
+	    arg_int(c, "plan", true, &plan) < 0 ||
+	    arg_int(c, "version", false, &version) < 0 ||
+	    access_plan(c, plan, false) < 0)
 		return -1;
-	if (load(c, &d, &m) == 0) {
-		r = render_plan(&m, d.doc,
-				strcmp(fmt, "html") == 0 ? RENDER_HTML
-							 : RENDER_TEXT,
-				lang ? lang : c->k->cfg->default_lang, &out);
-		if (r < 0)
-			r = cmd_store_fail(c, r, "render");
-		else
-			r = cmd_ok(c, json_pack("{s:s, s:s, s:s%}", "format",
-						fmt, "lang",
-						lang ? lang
-						     : c->k->cfg->default_lang,
-						"text", out.data, out.len));
-	}
+	if (!lang)
+		lang = c->k->cfg->default_lang;
+	r = render_version(c, plan, version,
+			   strcmp(fmt, "html") == 0 ? RENDER_HTML : RENDER_TEXT,
+			   lang, &out);
+	if (r == 0)
+		r = cmd_ok(c, json_pack("{s:s, s:s, s:s%}", "format", fmt,
+					"lang", lang, "text", out.data,
+					out.len));
 	buf_free(&out);
-	render_data_free(&d);
 	return r;
 }

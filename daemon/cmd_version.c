@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "distribute.h"
 #include "plandoc.h"
 #include "render.h"
 #include "validate.h"
@@ -268,11 +269,14 @@ HANDLER(cmd_plan_approve)
 		       plan, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	return cmd_ok(c, json_pack("{s:I, s:I, s:s, s:s}", "plan",
+	r = distribute_version(c, plan, version);
+	if (r < 0)
+		return -1;
+	return cmd_ok(c, json_pack("{s:I, s:I, s:s, s:s, s:i}", "plan",
 				   (json_int_t)plan, "version",
 				   (json_int_t)version, "approved",
 				   date ? date : today, "distribution",
-				   "pending"));
+				   "pending", "recipients", r));
 }
 
 HANDLER(cmd_plan_distribute)
@@ -299,9 +303,13 @@ HANDLER(cmd_plan_distribute)
 		       "ii", plan, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	return cmd_ok(c, json_pack("{s:I, s:I, s:s}", "plan", (json_int_t)plan,
-				   "version", (json_int_t)version,
-				   "distribution", "pending"));
+	r = distribute_version(c, plan, version);
+	if (r < 0)
+		return -1;
+	return cmd_ok(c, json_pack("{s:I, s:I, s:s, s:i}", "plan",
+				   (json_int_t)plan, "version",
+				   (json_int_t)version, "distribution",
+				   "pending", "recipients", r));
 }
 
 HANDLER(cmd_plan_template)
@@ -313,4 +321,35 @@ HANDLER(cmd_plan_template)
 	return cmd_ok(c, json_pack("{s:s}", "text",
 				   plandoc_template(lang ? lang
 						    : c->k->cfg->default_lang)));
+}
+
+HANDLER(cmd_plan_status)
+{
+	int64_t plan, version = 0;
+	json_t *rows;
+	int r;
+
+	if (arg_int(c, "plan", true, &plan) < 0 ||
+	    arg_int(c, "version", false, &version) < 0 ||
+	    access_plan(c, plan, false) < 0)
+		return -1;
+	r = store_rows(c->st, &rows,
+		       "SELECT o.id, o.kind, o.version, o.meeting_id AS meeting,"
+		       " CASE WHEN o.contact_id IS NULL THEN 'citizen'"
+		       "  ELSE k.kind END AS recipient_kind,"
+		       " coalesce(k.name, c.name) AS name, o.recipient,"
+		       " o.state, o.cipher, o.attempts, o.reason,"
+		       " o.last_reply,"
+		       " datetime(o.updated_at, 'unixepoch') || 'Z' AS updated,"
+		       " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent"
+		       " FROM outbox o LEFT JOIN contacts k"
+		       " ON k.id = o.contact_id LEFT JOIN citizens c"
+		       " ON c.id = o.citizen_id AND o.contact_id IS NULL"
+		       " WHERE o.plan_id = ? AND (? = 0 OR o.version = ?)"
+		       " ORDER BY o.id",
+		       "iii", plan, version, version);
+	if (r < 0)
+		return cmd_store_fail(c, r, "status");
+	return cmd_ok(c, json_pack("{s:I, s:o}", "plan", (json_int_t)plan,
+				   "messages", rows));
 }

@@ -62,6 +62,27 @@ struct kip_config {
 	char *smtp_url;           /* smtps://host:port or smtp://host:port */
 	char *smtp_username;
 	char *smtp_password;      /* read from smtp.password_file; wiped on free */
+	char *smtp_ca_file;       /* CA bundle for the server's certificate */
+	char *smtp_client_cert;   /* optional TLS client certificate */
+	char *smtp_client_key;
+	int smtp_connections;     /* parallel SMTP connections (workers) */
+	int smtp_timeout_s;       /* per transaction */
+	int smtp_retry_first_s;   /* first retry after a temporary failure */
+	int smtp_retry_max_s;     /* longest gap between retries */
+	int smtp_give_up_s;       /* a message still failing after this fails */
+
+	/* smime: the organisation's certificate and what it trusts */
+	char *smime_cert;
+	char *smime_key;
+	char *smime_key_passphrase; /* read from smime.key_passphrase_file */
+	char *smime_chain;
+	char *smime_ca_bundle;
+	char *smime_crl;
+	bool smime_allow_gcm;     /* false: never AES-GCM, whatever a contact says */
+
+	/* mail */
+	bool mail_neutral_notice; /* recipients without a usable certificate
+				     get a notice without personal data */
 
 	struct kip_user *users;
 	size_t n_users;

@@ -18,10 +18,45 @@
 #include "control.h"
 #include "kipd.h"
 #include "log.h"
+#include "outbox.h"
+#include "smime.h"
 #include "loop.h"
 #include "store.h"
 
 static int signal_pipe[2] = { -1, -1 };
+
+/* Loads the organisation's signing key and the trust store when the
+ * configuration names them. 0 or -errno with err. */
+static int load_crypto(const struct kip_config *cfg,
+		       struct smime_signer **ret_signer,
+		       struct smime_trust **ret_trust, char *err,
+		       size_t errlen)
+{
+	struct smime_signer *signer = NULL;
+	struct smime_trust *trust = NULL;
+	int r = 0;
+
+	if (cfg->smime_cert || cfg->smime_key) {
+		if (!cfg->smime_cert || !cfg->smime_key) {
+			snprintf(err, errlen, "smime.cert and smime.key go "
+					      "together");
+			return -EINVAL;
+		}
+		r = smime_signer_load(cfg->smime_cert, cfg->smime_key,
+				      cfg->smime_key_passphrase,
+				      cfg->smime_chain, &signer, err, errlen);
+	}
+	if (r == 0 && cfg->smime_ca_bundle)
+		r = smime_trust_load(cfg->smime_ca_bundle, cfg->smime_crl,
+				     &trust, err, errlen);
+	if (r < 0) {
+		smime_signer_free(signer);
+		return r;
+	}
+	*ret_signer = signer;
+	*ret_trust = trust;
+	return 0;
+}
 
 static void on_signal(int sig)
 {
@@ -34,15 +69,26 @@ static void on_signal(int sig)
 
 static void reload(struct kipd *k)
 {
-	struct kip_config *cfg;
+	struct smime_signer *signer = NULL;
+	struct smime_trust *trust = NULL;
+	struct kip_config *cfg = NULL;
 	char err[512];
 
-	if (config_load(k->cfg->path, &cfg, err, sizeof(err)) < 0) {
+	if (config_load(k->cfg->path, &cfg, err, sizeof(err)) < 0 ||
+	    load_crypto(cfg, &signer, &trust, err, sizeof(err)) < 0) {
 		log_err("reload refused, keeping the running configuration: "
 			"%s",
 			err);
+		config_free(cfg);
 		return;
 	}
+	/* The SMTP workers read the configuration: stop them (finishing
+	 * what is in flight) before it changes, start them after. */
+	outbox_close(k);
+	smime_signer_free(k->signer);
+	smime_trust_free(k->trust);
+	k->signer = signer;
+	k->trust = trust;
 	/* The store and the socket stay as they are until a restart. */
 	if (strcmp(cfg->store_path, k->cfg->store_path) != 0 ||
 	    strcmp(cfg->socket_path, k->cfg->socket_path) != 0)
@@ -56,6 +102,8 @@ static void reload(struct kipd *k)
 	config_free(k->cfg);
 	k->cfg = cfg;
 	log_set_level(cfg->log_level);
+	if (outbox_open(k, err, sizeof(err)) < 0)
+		log_err("reload: mail stays queued: %s", err);
 	log_notice("configuration reloaded");
 }
 
@@ -154,6 +202,13 @@ int main(int argc, char **argv)
 		log_err("store: %s", err);
 		goto out;
 	}
+	r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
+	if (r == 0)
+		r = outbox_open(&k, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	err[0] = '\0';
 	r = control_open(&k, err, sizeof(err));
 	if (r < 0) {
@@ -166,6 +221,9 @@ int main(int argc, char **argv)
 	log_notice("kipd stopped");
 out:
 	control_close(&k);
+	outbox_close(&k);
+	smime_signer_free(k.signer);
+	smime_trust_free(k.trust);
 	store_close(k.store);
 	loop_free(k.loop);
 	config_free(k.cfg);

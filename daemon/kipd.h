@@ -7,12 +7,18 @@
 #include "store.h"
 
 struct control;
+struct outbox;
+struct smime_signer;
+struct smime_trust;
 
 struct kipd {
 	struct kip_config *cfg;
 	struct store *store;
 	struct loop *loop;
 	struct control *control;
+	struct outbox *outbox;
+	struct smime_signer *signer;  /* NULL: smime.cert not configured */
+	struct smime_trust *trust;    /* NULL: smime.ca_bundle not configured */
 };
 
 #endif

@@ -106,9 +106,49 @@ static const char migration_1[] =
 	" citizen_id INTEGER, plan_id INTEGER, object TEXT);"
 	"CREATE INDEX audit_by_citizen ON audit (citizen_id, id);";
 
+/* Version 2: the durable outbox, cipher policies, invitation details. The
+ * outbox holds only what may be stored: ciphertext, or messages without
+ * personal data (neutral notices, signed calendar invitations). */
+static const char migration_2[] =
+	"ALTER TABLE contacts ADD COLUMN cipher_policy TEXT NOT NULL"
+	" DEFAULT 'auto' CHECK (cipher_policy IN ('auto', 'gcm', 'cbc'));"
+	"ALTER TABLE contacts ADD COLUMN caps_gcm INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE citizens ADD COLUMN cipher_policy TEXT NOT NULL"
+	" DEFAULT 'auto' CHECK (cipher_policy IN ('auto', 'gcm', 'cbc'));"
+	"ALTER TABLE citizens ADD COLUMN caps_gcm INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE meetings ADD COLUMN reason TEXT;"
+	"ALTER TABLE meetings ADD COLUMN situation TEXT;"
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY,"
+	" message_id TEXT NOT NULL UNIQUE,"
+	" kind TEXT NOT NULL CHECK (kind IN ('plan', 'notice', 'invitation',"
+	"  'invitation-details', 'failure')),"
+	" citizen_id INTEGER, plan_id INTEGER, version INTEGER,"
+	" meeting_id INTEGER,"
+	" contact_id INTEGER,"             /* NULL: the citizen */
+	" recipient TEXT,"                 /* NULL: no address known */
+	" state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent',"
+	"  'deferred', 'failed', 'cancelled', 'manual')),"
+	" reason TEXT,"                    /* why manual/failed/cancelled */
+	" cipher TEXT CHECK (cipher IN ('cbc', 'gcm')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+	" last_reply TEXT,"
+	" body BLOB,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" sent_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox (next_attempt_at)"
+	" WHERE state IN ('queued', 'deferred');"
+	"CREATE INDEX outbox_by_plan ON outbox (plan_id, version);"
+	"CREATE INDEX outbox_by_citizen ON outbox (citizen_id)"
+	" WHERE state IN ('queued', 'deferred', 'sending');"
+	"CREATE INDEX outbox_sending ON outbox (state) WHERE state = 'sending';";
+
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */
 	migration_1,
+	migration_2,
 };
 
 int schema_latest(void)

@@ -49,7 +49,12 @@ static int map_rc(sqlite3 *db, int rc)
 	case SQLITE_DONE:
 		return 0;
 	case SQLITE_CONSTRAINT:
-		return -EEXIST;
+		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return -EEXIST;
+		/* Any other constraint is a bug in kipd, not a conflict. */
+		log_err("store: constraint failed: %s", sqlite3_errmsg(db));
+		return -EINVAL;
 	case SQLITE_FULL:
 		return -ENOSPC;
 	case SQLITE_BUSY:
@@ -258,6 +263,15 @@ static void release(struct store *st, sqlite3_stmt *s)
 static int bind(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
 	int idx = 1, rc = SQLITE_OK;
+
+	/* A format that does not match the statement is a bug; refuse it
+	 * rather than bind NULL to what was left over. */
+	if ((size_t)sqlite3_bind_parameter_count(s) != strlen(fmt ? fmt : "")) {
+		log_err("store: %d parameters but format \"%s\": %s",
+			sqlite3_bind_parameter_count(s), fmt ? fmt : "",
+			sqlite3_sql(s));
+		return -EINVAL;
+	}
 
 	for (const char *f = fmt ? fmt : ""; *f && rc == SQLITE_OK; f++, idx++) {
 		switch (*f) {

@@ -5,9 +5,12 @@ set -euo pipefail
 
 PACKAGES=(
 	gcc make pkg-config
-	libconfig-dev libsqlite3-dev libjansson-dev libyaml-dev libssl-dev
-	openssl jq sqlite3 python3 util-linux
+	libconfig-dev libsqlite3-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
+	openssl jq sqlite3 python3 util-linux python3-icalendar
 )
+
+# The mail servers the integration tests start (Postfix, Dovecot, ...).
+"$(dirname "$0")/servers/deps.sh"
 
 missing=()
 for p in "${PACKAGES[@]}"; do

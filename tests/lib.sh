@@ -76,7 +76,7 @@ as() {
 		--groups="$(getent group kiptest | cut -d: -f3)" "$@"
 }
 
-# Writes the test configuration; extra lines from stdin are appended.
+# Writes the test configuration, with $KIP_EXTRA_CONF appended.
 kip_config() {
 	getent group kiptest >/dev/null || groupadd -r kiptest
 	cat >"$TDIR/kipd.conf" <<CONF
@@ -95,6 +95,7 @@ users = (
   { user = "bin"; role = "professional"; contact = "peter.psykiatri@region.example"; },
   { user = "sys"; role = "professional"; contact = "jonas.job@jobcenter.example"; }
 );
+${KIP_EXTRA_CONF:-}
 CONF
 	chmod 0600 "$TDIR/kipd.conf"
 }

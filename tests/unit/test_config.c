@@ -206,7 +206,7 @@ static void copy_example(bool enable, mode_t mode)
 		char *p = line + strspn(line, " \t");
 
 		if (enable && p[0] == '#' && p[1] && !strchr(" \t\n#", p[1]) &&
-		    !strstr(p, "password_file"))
+		    !strstr(p, "password_file") && !strstr(p, "passphrase_file"))
 			memmove(p, p + 1, strlen(p));
 		strncat(text, line, sizeof(text) - strlen(text) - 1);
 	}

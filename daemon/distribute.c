@@ -1,0 +1,588 @@
+/* distribute.c — see distribute.h. */
+#include "distribute.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "ical.h"
+#include "kipd.h"
+#include "log.h"
+#include "mime.h"
+#include "outbox.h"
+#include "render.h"
+#include "smime.h"
+#include "store.h"
+
+struct ids {
+	int64_t citizen, plan, version, meeting;
+};
+
+struct recipient {
+	int64_t contact_id;   /* 0: the citizen */
+	const char *kind;     /* professional, relative, supporter, citizen */
+	const char *name;
+	const char *email;
+	const char *cert_pem;
+	const char *policy;   /* auto, gcm, cbc */
+	int caps_gcm;
+};
+
+static bool danish(const struct kipd *k)
+{
+	return strcmp(k->cfg->default_lang, "en") != 0;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static enum smime_cipher choose_cipher(const struct kipd *k,
+				       const struct recipient *r)
+{
+	if (!k->cfg->smime_allow_gcm || strcmp(r->policy, "cbc") == 0)
+		return SMIME_CBC;
+	if (strcmp(r->policy, "gcm") == 0)
+		return SMIME_GCM;
+	return r->caps_gcm ? SMIME_GCM : SMIME_CBC; /* auto */
+}
+
+/* Why R cannot get personal data securely, or NULL if it can. */
+static const char *secure_block(struct kipd *k, const struct recipient *r,
+				char *reason, size_t len)
+{
+	if (!r->email)
+		return "no e-mail address";
+	if (!k->signer)
+		return "kipd has no signing certificate (smime.cert)";
+	if (!r->cert_pem)
+		return "no certificate";
+	if (!k->trust)
+		return "kipd has no CA bundle to check certificates "
+		       "(smime.ca_bundle)";
+	if (smime_check_recipient(k->trust, r->cert_pem, r->email, time(NULL),
+				  reason, len) < 0)
+		return reason;
+	return NULL;
+}
+
+/* Inserts a row and attaches the complete message built around BODY. */
+static int queue_message(struct kipd *k, struct outbox_msg *m,
+			 const char *subject, const char *content_type,
+			 const char *body, size_t len)
+{
+	struct buf msg = BUF_INIT;
+	char msgid[128];
+	int64_t id;
+	int r = outbox_insert(k, m, &id, msgid);
+
+	if (r == 0)
+		r = mime_message(k->cfg->org_mailbox, m->recipient, subject,
+				 msgid, time(NULL), content_type, body, len,
+				 &msg);
+	if (r == 0)
+		r = outbox_set_body(k, id, msg.data, msg.len);
+	buf_free(&msg);
+	return r;
+}
+
+/* Signs a text/plain entity (no personal data in it) into out. */
+static int sign_text(struct kipd *k, const char *text, struct buf *out)
+{
+	struct buf ent = BUF_INIT;
+	char err[256];
+	int r = mime_text_entity(text, &ent);
+
+	if (r == 0)
+		r = smime_sign(k->signer, ent.data, ent.len, out, err,
+			       sizeof(err));
+	buf_free(&ent);
+	return r;
+}
+
+/* Signs a text/plain message without personal data and queues it. */
+static int queue_signed_text(struct kipd *k, struct outbox_msg *m,
+			     const char *subject, const char *text)
+{
+	struct buf sig = BUF_INIT;
+	int r = sign_text(k, text, &sig);
+
+	if (r == 0)
+		r = queue_message(k, m, subject, NULL, sig.data, sig.len);
+	buf_free(&sig);
+	return r;
+}
+
+static int queue_manual(struct kipd *k, const struct ids *ids,
+			const struct recipient *rc, const char *kind,
+			const char *state, const char *reason)
+{
+	struct outbox_msg m = { kind, ids->citizen, ids->plan, ids->version,
+				ids->meeting, rc->contact_id, rc->email,
+				state, reason, NULL };
+	int64_t id;
+
+	return outbox_insert(k, &m, &id, NULL);
+}
+
+/*
+ * Queues SIGNED (a signed inner entity) encrypted for RC, or, when RC has
+ * no usable certificate, a manual-delivery row and (if configured and
+ * possible) the neutral NOTICE (signed once, sent as is).
+ */
+static int queue_secure(struct kipd *k, const struct ids *ids,
+			const struct recipient *rc, const char *kind,
+			const char *subject, const struct buf *signed_entity,
+			const struct buf *notice)
+{
+	char reason[160], err[256];
+	const char *block = secure_block(k, rc, reason, sizeof(reason));
+	struct buf env = BUF_INIT;
+	enum smime_cipher ci;
+	int r;
+
+	if (block) {
+		r = queue_manual(k, ids, rc, kind, "manual", block);
+		if (r == 0 && notice && notice->len && rc->email &&
+		    k->cfg->mail_neutral_notice) {
+			struct outbox_msg m = { "notice", ids->citizen,
+						ids->plan, ids->version,
+						ids->meeting, rc->contact_id,
+						rc->email, "queued", NULL,
+						NULL };
+			r = queue_message(k, &m, subject, NULL, notice->data,
+					  notice->len);
+		}
+		return r;
+	}
+	ci = choose_cipher(k, rc);
+	r = smime_encrypt(rc->cert_pem, ci, signed_entity->data,
+			  signed_entity->len, &env, err, sizeof(err));
+	if (r == 0) {
+		struct outbox_msg m = { kind, ids->citizen, ids->plan,
+					ids->version, ids->meeting,
+					rc->contact_id, rc->email, "queued",
+					NULL, ci == SMIME_GCM ? "gcm" : "cbc" };
+		r = queue_message(k, &m, subject, smime_content_type(ci),
+				  env.data, env.len);
+	} else {
+		log_err("distribute: encryption for contact %lld failed",
+			(long long)rc->contact_id);
+		r = queue_manual(k, ids, rc, kind, "manual",
+				 "encryption failed");
+	}
+	buf_free(&env);
+	return r;
+}
+
+/* The members of a plan and its citizen, as JSON rows. */
+static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
+{
+	return store_rows(k->store, ret,
+			  "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
+			  " k.cert_pem, k.cipher_policy, k.caps_gcm"
+			  " FROM plan_members m JOIN contacts k"
+			  " ON k.id = m.contact_id WHERE m.plan_id = ?"
+			  " UNION ALL SELECT 0, 'citizen', c.name, c.email,"
+			  " c.cert_pem, c.cipher_policy, c.caps_gcm"
+			  " FROM plans p JOIN citizens c ON c.id = p.citizen_id"
+			  " WHERE p.id = ? ORDER BY 1",
+			  "ii", plan, plan);
+}
+
+static void to_recipient(json_t *row, struct recipient *rc)
+{
+	*rc = (struct recipient){
+		json_integer_value(json_object_get(row, "contact_id")),
+		str(row, "kind"),
+		str(row, "name"),
+		str(row, "email"),
+		str(row, "cert_pem"),
+		str(row, "cipher_policy"),
+		(int)json_integer_value(json_object_get(row, "caps_gcm")),
+	};
+}
+
+/* The coordinator's name and phone, for notices. */
+static void coordinator(struct kipd *k, int64_t plan, char *out, size_t len)
+{
+	json_t *row;
+
+	if (store_row(k->store, &row,
+		      "SELECT k.name, coalesce(k.phone, k.email, '') AS how"
+		      " FROM plans p JOIN contacts k ON k.id = p.coordinator_id"
+		      " WHERE p.id = ?",
+		      "i", plan) < 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	snprintf(out, len, "%s, %s", str(row, "name"), str(row, "how"));
+	json_decref(row);
+}
+
+static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
+		       const char *citizen_name, struct buf *signed_entity)
+{
+	struct kipd *k = c->k;
+	const char *lang = k->cfg->default_lang;
+	struct buf text = BUF_INIT, html = BUF_INIT, inner = BUF_INIT;
+	struct mime_attachment att;
+	char subject[300], fname[80], err[256];
+	char *doc = NULL;
+	int r;
+
+	r = render_version(c, ids->plan, ids->version, RENDER_TEXT, lang,
+			   &text);
+	if (r == 0)
+		r = render_version(c, ids->plan, ids->version, RENDER_HTML,
+				   lang, &html);
+	if (r < 0)
+		goto out;
+	r = store_text(k->store, &doc,
+		       "SELECT document FROM plan_versions WHERE plan_id = ?"
+		       " AND version = ?",
+		       "ii", ids->plan, ids->version);
+	if (r < 0) {
+		r = cmd_store_fail(c, r, "version");
+		goto out;
+	}
+	snprintf(subject, sizeof(subject),
+		 danish(k) ? "Koordinerende indsatsplan for %s, version %lld"
+			   : "Coordinated action plan for %s, version %lld",
+		 citizen_name, (long long)ids->version);
+	snprintf(fname, sizeof(fname), "indsatsplan-KIP-%lld-v%lld.yaml",
+		 (long long)ids->plan, (long long)ids->version);
+	att = (struct mime_attachment){ fname,
+					"application/yaml; charset=utf-8", doc,
+					strlen(doc) };
+	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data,
+		       &att, 1, &inner);
+	if (r == 0)
+		r = smime_sign(k->signer, inner.data, inner.len, signed_entity,
+			       err, sizeof(err));
+	if (r < 0)
+		r = cmd_fail(c, "internal", "cannot build the message: %s",
+			     strerror(-r));
+out:
+	free(doc);
+	buf_free(&text);
+	buf_free(&html);
+	buf_free(&inner);
+	return r;
+}
+
+int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
+{
+	struct kipd *k = c->k;
+	struct ids ids = { c->citizen_id, plan, version, 0 };
+	struct buf signed_entity = BUF_INIT, notice_sig = BUF_INIT;
+	json_t *rows = NULL, *row, *cit = NULL;
+	char subject[120], notice[600], coord[300];
+	bool relatives = consent_active(c, c->citizen_id, "relatives");
+	size_t i;
+	int r, n = 0;
+
+	r = store_row(k->store, &cit, "SELECT name FROM citizens WHERE id = ?",
+		      "i", c->citizen_id);
+	if (r < 0)
+		return cmd_store_fail(c, r, "citizen");
+	if (k->signer &&
+	    plan_entity(c, &ids, str(cit, "name"), &signed_entity) < 0) {
+		json_decref(cit);
+		return -1;
+	}
+	json_decref(cit);
+	snprintf(subject, sizeof(subject),
+		 danish(k) ? "Koordinerende indsatsplan – ref KIP-%lld"
+			   : "Coordinated action plan – ref KIP-%lld",
+		 (long long)plan);
+	coordinator(k, plan, coord, sizeof(coord));
+	snprintf(notice, sizeof(notice),
+		 danish(k)
+			 ? "Der er en ny version af en koordinerende "
+			   "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
+			   "\r\nAf hensyn til datasikkerheden sendes den ikke "
+			   "med almindelig e-mail. Kontakt koordinatoren, %s, "
+			   "for at få den.\r\n\r\nBeskeden er sendt automatisk "
+			   "og indeholder ingen personoplysninger.\r\n"
+			 : "A new version of a coordinated action plan you take "
+			   "part in is ready (ref. KIP-%lld).\r\n\r\nFor data "
+			   "protection it is not sent by ordinary e-mail. "
+			   "Please contact the coordinator, %s, to receive "
+			   "it.\r\n\r\nThis message was sent automatically and "
+			   "contains no personal data.\r\n",
+		 (long long)plan, coord);
+	r = load_recipients(k, plan, &rows);
+	if (r >= 0 && k->signer)
+		r = sign_text(k, notice, &notice_sig);
+	if (r < 0) {
+		json_decref(rows);
+		buf_free(&signed_entity);
+		buf_free(&notice_sig);
+		return cmd_store_fail(c, r, "members");
+	}
+	json_array_foreach(rows, i, row) {
+		struct recipient rc;
+
+		to_recipient(row, &rc);
+		if (strcmp(rc.kind, "relative") == 0 && !relatives)
+			r = queue_manual(k, &ids, &rc, "plan", "cancelled",
+					 "no consent to involve relatives");
+		else
+			r = queue_secure(k, &ids, &rc, "plan", subject,
+					 &signed_entity, &notice_sig);
+		if (r < 0)
+			break;
+		n++;
+	}
+	json_decref(rows);
+	buf_free(&signed_entity);
+	buf_free(&notice_sig);
+	if (r < 0)
+		return cmd_store_fail(c, r, "outbox");
+	c->outbox_changed = true;
+	return n;
+}
+
+/* The details of a meeting, for the encrypted half of an invitation. */
+static void meeting_details(struct kipd *k, json_t *mt, struct buf *out)
+{
+	const char *reason = str(mt, "reason"), *sit = str(mt, "situation");
+	const char *video = str(mt, "video_url"), *phone = str(mt, "phone");
+	const char *place = str(mt, "place");
+	bool da = danish(k);
+
+	buf_printf(out, da ? "Invitation til koordinationsmøde om en "
+			     "koordinerende indsatsplan\r\n\r\n"
+			   : "Invitation to a coordination meeting about a "
+			     "coordinated action plan\r\n\r\n");
+	buf_printf(out, "%s %s, %s %d min.\r\n", da ? "Tid:" : "Time:",
+		   str(mt, "starts_at"), da ? "varighed" : "duration",
+		   (int)json_integer_value(json_object_get(mt, "duration_min")));
+	if (place)
+		buf_printf(out, "%s %s\r\n", da ? "Sted:" : "Place:", place);
+	buf_printf(out, "\r\n%s\r\n",
+		   da ? "Formål: at borgeren får samtidig behandling og en "
+			"koordineret indsats på tværs af psykiatri, "
+			"misbrugsbehandling og de øvrige parter."
+		      : "Purpose: simultaneous treatment and a coordinated "
+			"effort across psychiatry, substance-abuse treatment "
+			"and the other parties.");
+	if (reason)
+		buf_printf(out, "\r\n%s\r\n%s\r\n",
+			   da ? "Baggrund for invitationen:"
+			      : "Reason for the invitation:",
+			   reason);
+	if (sit)
+		buf_printf(out, "\r\n%s\r\n%s\r\n",
+			   da ? "Borgerens aktuelle situation:"
+			      : "The citizen's current situation:",
+			   sit);
+	buf_printf(out, "\r\n%s\r\n",
+		   da ? "Medbring viden om mål og indsatser i borgerens "
+			"øvrige aktuelle planer."
+		      : "Please bring what you know of the goals and actions "
+			"in the citizen's other current plans.");
+	if (video || phone)
+		buf_printf(out, "\r\n%s%s%s%s%s\r\n",
+			   da ? "Deltag virtuelt eller pr. telefon:"
+			      : "Join by video or phone:",
+			   video ? " " : "", video ? video : "",
+			   phone ? " tlf. " : "", phone ? phone : "");
+	buf_printf(out, "\r\n%s\r\n",
+		   da ? "Kan du ikke deltage, så send dit input til "
+			"koordinatoren inden mødet, send en stedfortræder, "
+			"eller deltag virtuelt eller pr. telefon."
+		      : "If you cannot come, send your input to the "
+			"coordinator before the meeting, send a substitute, "
+			"or join by video or phone.");
+}
+
+static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
+			     bool cancel, struct buf *out)
+{
+	const char **att = calloc(json_array_size(rows) + 1, sizeof(*att));
+	const char *domain = strchr(k->cfg->org_mailbox, '@') + 1;
+	char uid[128], summary[120], err[256];
+	struct buf ent = BUF_INIT;
+	struct ical_event ev;
+	json_t *row;
+	size_t i, n = 0;
+	int r;
+
+	if (!att)
+		return -ENOMEM;
+	json_array_foreach(rows, i, row)
+		if (str(row, "email"))
+			att[n++] = str(row, "email");
+	snprintf(uid, sizeof(uid), "kip-meeting-%lld@%s",
+		 (long long)json_integer_value(json_object_get(mt, "id")),
+		 domain);
+	snprintf(summary, sizeof(summary),
+		 danish(k) ? "Koordinationsmøde (ref. KIP-%lld)"
+			   : "Coordination meeting (ref. KIP-%lld)",
+		 (long long)json_integer_value(json_object_get(mt, "plan_id")));
+	ev = (struct ical_event){
+		.method = cancel ? ICAL_CANCEL : ICAL_REQUEST,
+		.uid = uid,
+		.sequence = (int)json_integer_value(
+			json_object_get(mt, "sequence")),
+		.dtstamp = time(NULL),
+		.start_local = str(mt, "starts_at"),
+		.duration_min = (int)json_integer_value(
+			json_object_get(mt, "duration_min")),
+		.summary = summary,
+		.location = str(mt, "place"),
+		.description = danish(k) ? "Detaljer følger i en krypteret "
+					   "besked."
+					 : "Details follow in an encrypted "
+					   "message.",
+		.url = str(mt, "video_url"),
+		.organizer_name = k->cfg->org_name,
+		.organizer_email = k->cfg->org_mailbox,
+		.attendees = att,
+		.n_attendees = n,
+	};
+	r = ical_imip_entity(&ev, summary, &ent);
+	if (r == 0)
+		r = smime_sign(k->signer, ent.data, ent.len, out, err,
+			       sizeof(err));
+	buf_free(&ent);
+	free(att);
+	return r;
+}
+
+int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
+{
+	struct kipd *k = c->k;
+	struct buf inv = BUF_INIT, details = BUF_INIT, inner = BUF_INIT;
+	struct buf sig = BUF_INIT;
+	json_t *mt = NULL, *rows = NULL, *row;
+	bool relatives = consent_active(c, c->citizen_id, "relatives");
+	char subject[120], err[256];
+	struct ids ids;
+	size_t i;
+	int r;
+
+	r = store_row(k->store, &mt,
+		      "SELECT id, plan_id, starts_at, duration_min, place,"
+		      " video_url, phone, sequence, reason, situation"
+		      " FROM meetings WHERE id = ?",
+		      "i", meeting);
+	if (r < 0)
+		return cmd_store_fail(c, r, "meeting");
+	ids = (struct ids){ c->citizen_id, c->plan_id, 0, meeting };
+	r = load_recipients(k, c->plan_id, &rows);
+	if (r < 0)
+		goto out;
+	snprintf(subject, sizeof(subject),
+		 danish(k) ? "%s: koordinationsmøde – ref KIP-%lld"
+			   : "%s: coordination meeting – ref KIP-%lld",
+		 cancel ? (danish(k) ? "Aflyst" : "Cancelled") : "Invitation",
+		 (long long)c->plan_id);
+	if (k->signer && k->cfg->org_mailbox) {
+		r = invitation_entity(k, mt, rows, cancel, &inv);
+		if (r == 0 && !cancel) {
+			meeting_details(k, mt, &details);
+			r = mime_inner(k->cfg->org_mailbox, subject,
+				       details.data, NULL, NULL, 0, &inner);
+			if (r == 0)
+				r = smime_sign(k->signer, inner.data,
+					       inner.len, &sig, err,
+					       sizeof(err));
+		}
+		if (r < 0)
+			goto out;
+	}
+	json_array_foreach(rows, i, row) {
+		struct recipient rc;
+
+		to_recipient(row, &rc);
+		if (strcmp(rc.kind, "relative") == 0 && !relatives)
+			continue;
+		if (!rc.email || !k->signer) {
+			r = queue_manual(k, &ids, &rc, "invitation", "manual",
+					 !rc.email ? "no e-mail address"
+						   : "kipd has no signing "
+						     "certificate (smime.cert)");
+		} else {
+			struct outbox_msg m = { "invitation", ids.citizen,
+						ids.plan, 0, meeting,
+						rc.contact_id, rc.email,
+						"queued", NULL, NULL };
+			r = queue_message(k, &m, subject, NULL, inv.data,
+					  inv.len);
+			if (r == 0 && !cancel)
+				r = queue_secure(k, &ids, &rc,
+						 "invitation-details", subject,
+						 &sig, NULL);
+		}
+		if (r < 0)
+			break;
+	}
+out:
+	json_decref(mt);
+	json_decref(rows);
+	buf_free(&inv);
+	buf_free(&details);
+	buf_free(&inner);
+	buf_free(&sig);
+	if (r < 0)
+		return c->err_code ? -1 : cmd_store_fail(c, r, "invitation");
+	c->outbox_changed = true;
+	return 0;
+}
+
+void distribute_failure_notice(struct kipd *k, int64_t row)
+{
+	json_t *o = NULL;
+	char text[600], subject[120];
+	struct outbox_msg m;
+	int64_t plan;
+
+	if (!k->signer ||
+	    store_row(k->store, &o,
+		      "SELECT o.kind, o.plan_id, o.citizen_id, k.email,"
+		      " k.id AS coordinator FROM outbox o JOIN plans p"
+		      " ON p.id = o.plan_id JOIN contacts k"
+		      " ON k.id = p.coordinator_id WHERE o.id = ?",
+		      "i", row) < 0)
+		return;
+	plan = json_integer_value(json_object_get(o, "plan_id"));
+	if (strcmp(str(o, "kind"), "failure") == 0 || !str(o, "email")) {
+		json_decref(o);
+		return;
+	}
+	/* Ids only: the coordinator looks up the rest in kipctl. */
+	snprintf(text, sizeof(text),
+		 danish(k) ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
+			     "leveres.\r\nSe: kipctl plan status %lld\r\n"
+			   : "A message (no. %lld) of plan KIP-%lld could not "
+			     "be delivered.\r\nSee: kipctl plan status %lld\r\n",
+		 (long long)row, (long long)plan, (long long)plan);
+	snprintf(subject, sizeof(subject),
+		 danish(k) ? "Levering fejlede – ref KIP-%lld"
+			   : "Delivery failed – ref KIP-%lld",
+		 (long long)plan);
+	m = (struct outbox_msg){
+		"failure",
+		json_integer_value(json_object_get(o, "citizen_id")),
+		plan,
+		0,
+		0,
+		json_integer_value(json_object_get(o, "coordinator")),
+		str(o, "email"),
+		"queued",
+		NULL,
+		NULL,
+	};
+	if (queue_signed_text(k, &m, subject, text) < 0)
+		log_err("outbox: failure notice for message %lld not queued",
+			(long long)row);
+	json_decref(o);
+}

@@ -1,0 +1,32 @@
+/* distribute.h — what goes to whom: an approved plan version to every
+ * member and the citizen, meeting invitations, failure notices.
+ *
+ * Everything runs inside the caller's transaction and only queues rows in
+ * the outbox; sending happens after the commit. Personal data leaves only
+ * encrypted to a recipient whose certificate checks out; anyone else gets
+ * at most a neutral notice and shows as needing manual delivery.
+ */
+#ifndef KIP_DISTRIBUTE_H
+#define KIP_DISTRIBUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cmd_ctx;
+struct kipd;
+
+/* Queues version VERSION of PLAN for every member and the citizen.
+ * Returns the number of rows queued or cmd_fail()'s -1. */
+int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version);
+
+/* Queues invitations for MEETING: a signed, neutral iMIP REQUEST (or
+ * CANCEL) to every participant, and for REQUEST an encrypted message with
+ * the details. */
+int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel);
+
+/* Tells the coordinator of the plan of outbox row ROW that it failed
+ * (inside the caller's transaction; failures of notices are not
+ * reported again). */
+void distribute_failure_notice(struct kipd *k, int64_t row);
+
+#endif

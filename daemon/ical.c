@@ -1,0 +1,583 @@
+/* ical.c — iMIP invitations and cancellations; see ical.h.
+ *
+ * The object is written line by line: each content line is assembled
+ * unfolded in a scratch buffer, then folded into the output (75 octets at
+ * most, never inside a UTF-8 sequence) and closed with CRLF. Every input is
+ * checked before anything is written, and the result is appended to the
+ * caller's buffer only when it is complete, so a failure leaves it as it
+ * was.
+ */
+#include "ical.h"
+
+#include "buf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define ICAL_TZID "Europe/Copenhagen"
+#define ICAL_FOLD 75	  /* octets per line, CRLF excluded (RFC 5545 3.1) */
+#define ICAL_MAX_MIN 1440 /* the longest meeting: one day */
+#define B64_LINE 76	  /* characters per base64 line (RFC 2045 6.8) */
+
+/* ---- input checks ------------------------------------------------------ */
+
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 if there is
+ * none: overlong forms, surrogates and code points past U+10FFFF are
+ * refused, so that folding can rely on the lead bytes it sees. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Checks that s is UTF-8 without control characters. ALLOW_NL admits
+ * HTAB, LF and CR (TEXT values: LF becomes "\n", CR is dropped);
+ * ALLOW_SPACE admits the space. Returns 0 or -EINVAL. */
+static int check_chars(const char *s, bool allow_nl, bool allow_space)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0)
+			return -EINVAL;
+		if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
+			if (!allow_nl ||
+			    (*p != '\t' && *p != '\n' && *p != '\r'))
+				return -EINVAL;
+		}
+		if (*p == ' ' && !allow_space)
+			return -EINVAL;
+		p += n;
+	}
+	return 0;
+}
+
+/* An address or URI: non-empty, no space, no control character. */
+static int check_addr(const char *s)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	return check_chars(s, false, false);
+}
+
+static int check_text(const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	return check_chars(s, true, true);
+}
+
+/* ---- dates ------------------------------------------------------------- */
+
+struct ical_tm {
+	int year, mon, day, hour, min;
+};
+
+static bool is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* Reads N digits at s into *ret; false if any is not a digit. */
+static bool digits(const char *s, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+/* Parses exactly "YYYY-MM-DDTHH:MM" naming a real date and time, years
+ * 1970-9999 (the VTIMEZONE rules start in 1970). Returns 0 or -EINVAL. */
+static int parse_local(const char *s, struct ical_tm *ret)
+{
+	struct ical_tm t;
+
+	if (!s || strlen(s) != 16 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':')
+		return -EINVAL;
+	if (!digits(s, 4, &t.year) || !digits(s + 5, 2, &t.mon) ||
+	    !digits(s + 8, 2, &t.day) || !digits(s + 11, 2, &t.hour) ||
+	    !digits(s + 14, 2, &t.min))
+		return -EINVAL;
+	if (t.year < 1970 || t.mon < 1 || t.mon > 12 || t.day < 1 ||
+	    t.day > days_in_month(t.year, t.mon) || t.hour > 23 || t.min > 59)
+		return -EINVAL;
+	*ret = t;
+	return 0;
+}
+
+/* Wall-clock addition: the end of a meeting is its start plus MINUTES on
+ * the calendar, carrying into the next day, month and year. Both ends are
+ * local times with the same TZID, so the reader applies the offset. */
+static void add_minutes(struct ical_tm *t, int minutes)
+{
+	int total = t->hour * 60 + t->min + minutes;
+	int days = total / 1440;
+
+	total %= 1440;
+	t->hour = total / 60;
+	t->min = total % 60;
+	while (days-- > 0) {
+		if (++t->day <= days_in_month(t->year, t->mon))
+			continue;
+		t->day = 1;
+		if (++t->mon <= 12)
+			continue;
+		t->mon = 1;
+		t->year++;
+	}
+}
+
+/* ---- the content-line writer ------------------------------------------- */
+
+/* The object is some thirty lines in a fixed order, so the writer keeps
+ * the first error and ignores everything after it; the emitter reads as
+ * the list of lines it writes and checks once at the end, like a stream. */
+struct writer {
+	struct buf line; /* the current content line, unfolded */
+	struct buf *out;
+	int err;
+};
+
+/* Appends LINE to OUT folded: at most 75 octets per line, each further
+ * line starting with one space (so 74 octets of content), cut only before
+ * the lead byte of a UTF-8 sequence. Returns 0 or -ENOMEM. */
+static int fold_line(struct buf *out, const char *line, size_t len)
+{
+	size_t room = ICAL_FOLD;
+	int r;
+
+	while (len > 0) {
+		size_t n = len;
+
+		if (n > room) {
+			n = room;
+			/* back up to a lead byte; the input is valid UTF-8,
+			 * so at most three steps */
+			while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+				n--;
+			if (n == 0) /* not UTF-8 after all: cut anyway */
+				n = room;
+		}
+		r = buf_append(out, line, n);
+		if (r == 0)
+			r = buf_puts(out, len > n ? "\r\n " : "\r\n");
+		if (r < 0)
+			return r;
+		line += n;
+		len -= n;
+		room = ICAL_FOLD - 1;
+	}
+	return 0;
+}
+
+static void w_raw(struct writer *w, const char *s)
+{
+	if (w->err == 0)
+		w->err = buf_puts(&w->line, s);
+}
+
+static void w_printf(struct writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void w_printf(struct writer *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->err)
+		return;
+	va_start(ap, fmt);
+	w->err = buf_vprintf(&w->line, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends S escaped as a TEXT value (RFC 5545 3.3.11). */
+static void w_text(struct writer *w, const char *s)
+{
+	for (; *s && w->err == 0; s++) {
+		switch (*s) {
+		case '\\':
+			w_raw(w, "\\\\");
+			break;
+		case ';':
+			w_raw(w, "\\;");
+			break;
+		case ',':
+			w_raw(w, "\\,");
+			break;
+		case '\n':
+			w_raw(w, "\\n");
+			break;
+		case '\r':
+			break;
+		default:
+			w->err = buf_append(&w->line, s, 1);
+			break;
+		}
+	}
+}
+
+/* Ends the current content line: folds it into the output. */
+static void w_end(struct writer *w)
+{
+	if (w->err == 0)
+		w->err = fold_line(w->out, w->line.data ? w->line.data : "",
+				   w->line.len);
+	w->line.len = 0;
+}
+
+/* Appends S as is and ends the line; alone, a line with no variable part.
+ * w_prop_text() writes NAME:TEXT with the value escaped. */
+static void w_line(struct writer *w, const char *s)
+{
+	w_raw(w, s);
+	w_end(w);
+}
+
+static void w_prop_text(struct writer *w, const char *name, const char *v)
+{
+	w_raw(w, name);
+	w_raw(w, ":");
+	w_text(w, v);
+	w_end(w);
+}
+
+/* ---- the calendar object ----------------------------------------------- */
+
+/* The addresses and TEXT values of EV: 0 or -EINVAL. */
+static int check_strings(const struct ical_event *ev)
+{
+	if (check_addr(ev->uid) < 0 || check_addr(ev->organizer_email) < 0 ||
+	    (ev->url && check_addr(ev->url) < 0))
+		return -EINVAL;
+	/* The CN is a quoted parameter value: no DQUOTE, no control. */
+	if (ev->organizer_name &&
+	    (check_chars(ev->organizer_name, false, true) < 0 ||
+	     strchr(ev->organizer_name, '"')))
+		return -EINVAL;
+	if (check_text(ev->summary) < 0 ||
+	    (ev->location && check_text(ev->location) < 0) ||
+	    (ev->description && check_text(ev->description) < 0))
+		return -EINVAL;
+	/* iTIP: a REQUEST or CANCEL names at least one attendee. */
+	if (ev->n_attendees == 0 || !ev->attendees)
+		return -EINVAL;
+	for (size_t i = 0; i < ev->n_attendees; i++)
+		if (check_addr(ev->attendees[i]) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+/* Checks all of EV; on success sets *RET_START and *RET_STAMP (the start
+ * and DTSTAMP broken down), on failure leaves them untouched. */
+static int check_event(const struct ical_event *ev, struct ical_tm *ret_start,
+		       struct tm *ret_stamp)
+{
+	struct ical_tm start, end;
+	struct tm stamp;
+	int r;
+
+	if (!ev || (ev->method != ICAL_REQUEST && ev->method != ICAL_CANCEL))
+		return -EINVAL;
+	r = parse_local(ev->start_local, &start);
+	if (r < 0)
+		return r;
+	if (ev->duration_min < 1 || ev->duration_min > ICAL_MAX_MIN ||
+	    ev->sequence < 0)
+		return -EINVAL;
+	end = start;
+	add_minutes(&end, ev->duration_min);
+	if (end.year > 9999) /* DTEND must keep a four-digit year */
+		return -EINVAL;
+	if (!gmtime_r(&ev->dtstamp, &stamp) || stamp.tm_year + 1900 < 1970 ||
+	    stamp.tm_year + 1900 > 9999)
+		return -EINVAL;
+	r = check_strings(ev);
+	if (r < 0)
+		return r;
+	*ret_start = start;
+	*ret_stamp = stamp;
+	return 0;
+}
+
+/* Europe/Copenhagen under the EU rules since 1996 (last Sunday of March
+ * and of October, at 01:00 UTC). */
+static void w_vtimezone(struct writer *w)
+{
+	w_line(w, "BEGIN:VTIMEZONE");
+	w_line(w, "TZID:" ICAL_TZID);
+	w_line(w, "BEGIN:STANDARD");
+	w_line(w, "DTSTART:19701025T030000");
+	w_line(w, "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU");
+	w_line(w, "TZOFFSETFROM:+0200");
+	w_line(w, "TZOFFSETTO:+0100");
+	w_line(w, "TZNAME:CET");
+	w_line(w, "END:STANDARD");
+	w_line(w, "BEGIN:DAYLIGHT");
+	w_line(w, "DTSTART:19700329T020000");
+	w_line(w, "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU");
+	w_line(w, "TZOFFSETFROM:+0100");
+	w_line(w, "TZOFFSETTO:+0200");
+	w_line(w, "TZNAME:CEST");
+	w_line(w, "END:DAYLIGHT");
+	w_line(w, "END:VTIMEZONE");
+}
+
+static void w_local(struct writer *w, const char *name, const struct ical_tm *t)
+{
+	w_printf(w, "%s;TZID=" ICAL_TZID ":%04d%02d%02dT%02d%02d00", name,
+		 t->year, t->mon, t->day, t->hour, t->min);
+	w_end(w);
+}
+
+static void w_vevent(struct writer *w, const struct ical_event *ev,
+		     const struct ical_tm *start, const struct tm *stamp)
+{
+	bool cancel = ev->method == ICAL_CANCEL;
+	struct ical_tm end = *start;
+
+	add_minutes(&end, ev->duration_min);
+	w_line(w, "BEGIN:VEVENT");
+	w_prop_text(w, "UID", ev->uid);
+	w_printf(w, "SEQUENCE:%d", ev->sequence);
+	w_end(w);
+	w_printf(w, "DTSTAMP:%04d%02d%02dT%02d%02d%02dZ", stamp->tm_year + 1900,
+		 stamp->tm_mon + 1, stamp->tm_mday, stamp->tm_hour,
+		 stamp->tm_min, stamp->tm_sec);
+	w_end(w);
+	w_local(w, "DTSTART", start);
+	w_local(w, "DTEND", &end);
+	w_prop_text(w, "SUMMARY", ev->summary);
+	if (ev->location)
+		w_prop_text(w, "LOCATION", ev->location);
+	if (ev->description)
+		w_prop_text(w, "DESCRIPTION", ev->description);
+	if (ev->url) {
+		/* a URI value: written as is, checked for controls above */
+		w_raw(w, "URL:");
+		w_line(w, ev->url);
+	}
+	w_raw(w, "ORGANIZER");
+	if (ev->organizer_name && *ev->organizer_name)
+		w_printf(w, ";CN=\"%s\"", ev->organizer_name);
+	w_printf(w, ":mailto:%s", ev->organizer_email);
+	w_end(w);
+	for (size_t i = 0; i < ev->n_attendees; i++) {
+		w_printf(w,
+			 "ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;"
+			 "PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:%s",
+			 ev->attendees[i]);
+		w_end(w);
+	}
+	w_line(w, cancel ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
+	w_line(w, "TRANSP:OPAQUE");
+	w_line(w, "END:VEVENT");
+}
+
+int ical_build(const struct ical_event *ev, struct buf *out)
+{
+	struct buf cal = BUF_INIT;
+	struct writer w = {BUF_INIT, &cal, 0};
+	struct ical_tm start;
+	struct tm stamp;
+	int r;
+
+	r = check_event(ev, &start, &stamp);
+	if (r < 0)
+		return r;
+	w_line(&w, "BEGIN:VCALENDAR");
+	w_line(&w, "PRODID:-//kip//kip 1.0//DA");
+	w_line(&w, "VERSION:2.0");
+	w_line(&w, "CALSCALE:GREGORIAN");
+	w_line(&w,
+	       ev->method == ICAL_CANCEL ? "METHOD:CANCEL" : "METHOD:REQUEST");
+	w_vtimezone(&w);
+	w_vevent(&w, ev, &start, &stamp);
+	w_line(&w, "END:VCALENDAR");
+
+	r = w.err;
+	if (r == 0)
+		r = buf_append(out, cal.data, cal.len);
+	buf_free(&w.line);
+	buf_free(&cal);
+	return r;
+}
+
+/* ---- the iMIP entity --------------------------------------------------- */
+
+/* Appends DATA as base64 (RFC 2045), lines of 76 characters, each ended by
+ * CRLF. */
+static int base64_append(struct buf *out, const unsigned char *data, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char quad[4];
+	size_t col = 0;
+	int r;
+
+	r = buf_reserve(out, (len + 2) / 3 * 4 + (len / 57 + 1) * 2);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16;
+		size_t n = len - i < 3 ? len - i : 3;
+
+		if (n > 1)
+			v |= (uint32_t)data[i + 1] << 8;
+		if (n > 2)
+			v |= data[i + 2];
+		quad[0] = tab[v >> 18 & 63];
+		quad[1] = tab[v >> 12 & 63];
+		quad[2] = n > 1 ? tab[v >> 6 & 63] : '=';
+		quad[3] = n > 2 ? tab[v & 63] : '=';
+		r = buf_append(out, quad, 4);
+		if (r < 0)
+			return r;
+		col += 4;
+		if (col == B64_LINE) {
+			r = buf_puts(out, "\r\n");
+			if (r < 0)
+				return r;
+			col = 0;
+		}
+	}
+	return col ? buf_puts(out, "\r\n") : 0;
+}
+
+/* TEXT in canonical form for text/plain (RFC 2046 4.1.1): every line
+ * break, LF, CR or CRLF, becomes CRLF before the base64 encoding. */
+static int crlf_text(const char *text, struct buf *ret)
+{
+	int r = 0;
+
+	for (const char *p = text; *p && r == 0; p++) {
+		if (*p == '\r' && p[1] == '\n')
+			continue;
+		if (*p == '\r' || *p == '\n')
+			r = buf_puts(ret, "\r\n");
+		else
+			r = buf_append(ret, p, 1);
+	}
+	return r;
+}
+
+/* A boundary of 128 random bits. It starts with "=_", which no base64
+ * line can contain ('_' is outside the alphabet), and both parts are
+ * base64, so the boundary cannot occur in the content. */
+static int make_boundary(char *ret, size_t size)
+{
+	unsigned char rnd[16];
+	size_t got = 0;
+	int n;
+
+	while (got < sizeof(rnd)) {
+		ssize_t k = getrandom(rnd + got, sizeof(rnd) - got, 0);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)k;
+	}
+	n = snprintf(ret, size, "=_kip_");
+	for (size_t i = 0; i < sizeof(rnd) && n > 0 && (size_t)n < size; i++)
+		n += snprintf(ret + n, size - (size_t)n, "%02x", rnd[i]);
+	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
+}
+
+int ical_imip_entity(const struct ical_event *ev, const char *text,
+		     struct buf *out)
+{
+	struct buf cal = BUF_INIT, plain = BUF_INIT, ent = BUF_INIT;
+	const char *method;
+	char bnd[64];
+	int r;
+
+	if (!text || check_chars(text, true, true) < 0)
+		return -EINVAL;
+	r = ical_build(ev, &cal);
+	if (r == 0)
+		r = crlf_text(text, &plain);
+	if (r == 0)
+		r = make_boundary(bnd, sizeof(bnd));
+	if (r < 0)
+		goto out;
+	method = ev->method == ICAL_CANCEL ? "CANCEL" : "REQUEST";
+
+	r = buf_printf(
+	    &ent,
+	    "Content-Type: multipart/alternative; boundary=\"%s\"\r\n"
+	    "\r\n"
+	    "--%s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "\r\n",
+	    bnd, bnd);
+	if (r == 0)
+		r = base64_append(&ent, (const unsigned char *)plain.data,
+				  plain.len);
+	if (r == 0)
+		r = buf_printf(&ent,
+			       "--%s\r\n"
+			       "Content-Type: text/calendar; charset=utf-8; "
+			       "method=%s\r\n"
+			       "Content-Transfer-Encoding: base64\r\n"
+			       "\r\n",
+			       bnd, method);
+	if (r == 0)
+		r = base64_append(&ent, (const unsigned char *)cal.data,
+				  cal.len);
+	if (r == 0)
+		r = buf_printf(&ent, "--%s--\r\n", bnd);
+	if (r == 0)
+		r = buf_append(out, ent.data, ent.len);
+out:
+	buf_free(&cal);
+	buf_free(&plain);
+	buf_free(&ent);
+	return r;
+}

@@ -1,0 +1,375 @@
+/* outbox.c — see outbox.h. */
+#include "outbox.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "distribute.h"
+#include "kipd.h"
+#include "log.h"
+#include "loop.h"
+#include "smtp.h"
+#include "store.h"
+
+/* Jobs handed to the workers at once, per connection: one being sent and
+ * one ready, so a connection never waits for the loop. It is also the
+ * bound on duplicates after a crash: only a message handed over can have
+ * been accepted by the server without the outbox knowing. */
+#define IN_FLIGHT_PER_CONNECTION 2
+
+struct outbox {
+	struct kipd *k;
+	struct smtp_pool *pool;
+	int64_t timer;
+	int64_t *cancel_ids;  /* rows in flight to abort after commit */
+	size_t n_cancel, cap_cancel;
+	int kicked;
+};
+
+static void run(struct loop *loop, void *arg);
+
+static void schedule(struct outbox *ob, uint64_t delay_ms)
+{
+	struct loop *loop = ob->k->loop;
+
+	loop_timer_cancel(loop, ob->timer);
+	ob->timer = loop_timer_at(loop, loop_now_ms() + delay_ms, run, ob);
+}
+
+/* Arms the timer for the earliest deferred or queued row. */
+static void schedule_next(struct outbox *ob)
+{
+	int64_t next;
+
+	if (!ob->pool)
+		return;
+	if (store_int(ob->k->store, &next,
+		      "SELECT min(next_attempt_at) FROM outbox"
+		      " WHERE state IN ('queued', 'deferred')",
+		      NULL) < 0 ||
+	    next == 0) {
+		loop_timer_cancel(ob->k->loop, ob->timer);
+		ob->timer = 0;
+		/* min() of nothing is NULL, read as 0: nothing waits. But a
+		 * row may be due at 0 too; check it exists. */
+		if (store_int(ob->k->store, &next,
+			      "SELECT 1 FROM outbox WHERE state IN"
+			      " ('queued', 'deferred') LIMIT 1",
+			      NULL) == 0)
+			schedule(ob, 0);
+		return;
+	}
+	next -= (int64_t)time(NULL);
+	schedule(ob, next <= 0 ? 0 : (uint64_t)next * 1000u);
+}
+
+static int submit_row(struct outbox *ob, int64_t id, const char *to)
+{
+	struct kipd *k = ob->k;
+	char *body = NULL;
+	int r = store_text(k->store, &body,
+			   "SELECT body FROM outbox WHERE id = ?", "i", id);
+
+	if (r < 0 || !body) {
+		free(body);
+		return r < 0 ? r : -ENOENT;
+	}
+	r = smtp_submit(ob->pool, id, k->cfg->org_mailbox, to, body,
+			strlen(body));
+	if (r < 0)
+		free(body);
+	return r;
+}
+
+/* Takes due rows, marks them sending (committed), hands them over. */
+static void run(struct loop *loop, void *arg)
+{
+	struct outbox *ob = arg;
+	struct store *st = ob->k->store;
+	size_t cap = (size_t)ob->k->cfg->smtp_connections *
+		     IN_FLIGHT_PER_CONNECTION;
+	size_t busy = smtp_in_flight(ob->pool), i;
+	json_t *rows, *row;
+	int r;
+
+	(void)loop;
+	ob->timer = 0;
+	ob->kicked = 0;
+	if (!ob->pool || busy >= cap)
+		return;
+	if (store_begin(st) < 0)
+		return;
+	r = store_rows(st, &rows,
+		       "SELECT id, recipient FROM outbox WHERE state IN"
+		       " ('queued', 'deferred') AND next_attempt_at <= ?"
+		       " ORDER BY next_attempt_at, id LIMIT ?",
+		       "ii", (int64_t)time(NULL), (int64_t)(cap - busy));
+	if (r < 0) {
+		store_rollback(st);
+		return;
+	}
+	json_array_foreach(rows, i, row)
+		store_exec(st,
+			   "UPDATE outbox SET state = 'sending', updated_at = ?"
+			   " WHERE id = ?",
+			   "ii", (int64_t)time(NULL),
+			   json_integer_value(json_object_get(row, "id")));
+	if (store_commit(st) < 0) {
+		json_decref(rows);
+		return;
+	}
+	json_array_foreach(rows, i, row) {
+		int64_t id = json_integer_value(json_object_get(row, "id"));
+
+		if (submit_row(ob, id, json_string_value(json_object_get(
+					       row, "recipient"))) < 0)
+			log_err("outbox: message %lld could not be handed to "
+				"the SMTP workers; it stays in sending until "
+				"restart",
+				(long long)id);
+	}
+	json_decref(rows);
+	if (smtp_in_flight(ob->pool) < cap)
+		schedule_next(ob);
+}
+
+static int64_t backoff(const struct kip_config *cfg, int64_t attempts)
+{
+	int64_t gap = cfg->smtp_retry_first_s;
+
+	for (int64_t i = 1; i < attempts && gap < cfg->smtp_retry_max_s; i++)
+		gap *= 2;
+	return gap < cfg->smtp_retry_max_s ? gap : cfg->smtp_retry_max_s;
+}
+
+static void record(struct outbox *ob, const struct smtp_result *res)
+{
+	struct kipd *k = ob->k;
+	int64_t now = time(NULL), created = now, attempts = 0;
+	const char *state;
+
+	store_int(k->store, &created,
+		  "SELECT created_at FROM outbox WHERE id = ?", "i", res->id);
+	store_int(k->store, &attempts,
+		  "SELECT attempts + 1 FROM outbox WHERE id = ?", "i", res->id);
+	switch (res->outcome) {
+	case SMTP_SENT:
+		state = "sent";
+		break;
+	case SMTP_CANCELLED:
+		/* Shutdown puts it back; a user's cancellation stands. */
+		state = strcmp(res->reply, "shutdown") == 0 ? "queued"
+							    : "cancelled";
+		break;
+	case SMTP_PERMANENT:
+		state = "failed";
+		break;
+	default:
+		state = now - created >= k->cfg->smtp_give_up_s ? "failed"
+								: "deferred";
+		break;
+	}
+	store_exec(k->store,
+		   "UPDATE outbox SET state = ?, attempts = ?,"
+		   " last_reply = ?, updated_at = ?,"
+		   " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
+		   " next_attempt_at = ?,"
+		   " reason = CASE WHEN ? = 'cancelled' THEN"
+		   "  coalesce(reason, 'cancelled') ELSE reason END"
+		   " WHERE id = ? AND state = 'sending'",
+		   "sisisiisi", state,
+		   res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
+		   res->reply, now, state, now,
+		   now + (strcmp(state, "deferred") == 0
+				  ? backoff(k->cfg, attempts)
+				  : 0),
+		   state, res->id);
+	log_info("outbox: message %lld %s (attempt %lld, smtp %ld)",
+		 (long long)res->id, state, (long long)attempts, res->code);
+	if (strcmp(state, "failed") == 0)
+		distribute_failure_notice(k, res->id);
+}
+
+/* SMTP results, on the loop thread, in one transaction per batch. */
+static void on_results(void *arg, const struct smtp_result *res, size_t n)
+{
+	struct outbox *ob = arg;
+
+	if (store_begin(ob->k->store) < 0) {
+		log_err("outbox: cannot record %zu results; they are sent "
+			"again after restart",
+			n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		record(ob, &res[i]);
+	if (store_commit(ob->k->store) < 0)
+		log_err("outbox: cannot commit %zu results", n);
+	if (!ob->kicked) {
+		ob->kicked = 1;
+		schedule(ob, 0);
+	}
+}
+
+int outbox_open(struct kipd *k, char *err, size_t errlen)
+{
+	struct outbox *ob = calloc(1, sizeof(*ob));
+	int r;
+
+	if (!ob)
+		return -ENOMEM;
+	ob->k = k;
+	k->outbox = ob;
+	/* A crash may have left rows in sending: at most those are sent
+	 * twice, with the same Message-ID. */
+	r = store_exec(k->store,
+		       "UPDATE outbox SET state = 'queued' WHERE state = "
+		       "'sending'",
+		       NULL);
+	if (r > 0)
+		log_notice("outbox: %d messages were in flight at the last "
+			   "stop; queued again",
+			   r);
+	if (!k->cfg->smtp_url) {
+		log_notice("outbox: smtp.url is not set; messages stay queued");
+		return 0;
+	}
+	if (!k->cfg->org_mailbox) {
+		snprintf(err, errlen, "smtp.url is set but "
+				      "organisation.mailbox (the sender) is "
+				      "not");
+		return -EINVAL;
+	}
+	r = smtp_pool_start(k->cfg, k->loop, on_results, ob, &ob->pool, err,
+			    errlen);
+	if (r < 0)
+		return r;
+	schedule(ob, 0);
+	return 0;
+}
+
+void outbox_close(struct kipd *k)
+{
+	struct outbox *ob = k->outbox;
+
+	if (!ob)
+		return;
+	smtp_pool_stop(ob->pool); /* reports what finished; see on_results */
+	loop_timer_cancel(k->loop, ob->timer);
+	free(ob->cancel_ids);
+	free(ob);
+	k->outbox = NULL;
+}
+
+int outbox_insert(struct kipd *k, const struct outbox_msg *m,
+		  int64_t *ret_id, char ret_msgid[128])
+{
+	const char *domain = k->cfg->org_mailbox
+				     ? strchr(k->cfg->org_mailbox, '@') + 1
+				     : "kip.invalid";
+	unsigned char rnd[8];
+	char msgid[128];
+	int64_t now = time(NULL), id;
+	int r;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -EIO;
+	r = store_exec(k->store,
+		       "INSERT INTO outbox (message_id, kind, citizen_id,"
+		       " plan_id, version, meeting_id, contact_id, recipient,"
+		       " state, reason, cipher, created_at, updated_at)"
+		       " VALUES ('pending-' || hex(randomblob(16)), ?,"
+		       " NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
+		       " NULLIF(?, 0), ?, ?, ?, ?, ?, ?)",
+		       "siiiiissssii", m->kind, m->citizen_id, m->plan_id,
+		       m->version, m->meeting_id, m->contact_id, m->recipient,
+		       m->state, m->reason, m->cipher, now, now);
+	if (r < 0)
+		return r;
+	id = store_last_id(k->store);
+	snprintf(msgid, sizeof(msgid),
+		 "<kip.%lld.%02x%02x%02x%02x%02x%02x%02x%02x@%s>",
+		 (long long)id, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+		 rnd[6], rnd[7], domain);
+	r = store_exec(k->store,
+		       "UPDATE outbox SET message_id = ? WHERE id = ?", "si",
+		       msgid, id);
+	if (r < 0)
+		return r;
+	*ret_id = id;
+	if (ret_msgid)
+		snprintf(ret_msgid, 128, "%s", msgid);
+	return 0;
+}
+
+int outbox_set_body(struct kipd *k, int64_t id, const char *body,
+		    size_t len)
+{
+	int r;
+
+	(void)len;
+	r = store_exec(k->store, "UPDATE outbox SET body = ? WHERE id = ?",
+		       "si", body, id);
+	return r < 0 ? r : 0;
+}
+
+int outbox_cancel_citizen(struct kipd *k, int64_t citizen_id,
+			  const char *reason)
+{
+	struct outbox *ob = k->outbox;
+	json_t *rows, *row;
+	size_t i;
+	int r;
+
+	r = store_rows(k->store, &rows,
+		       "SELECT id FROM outbox WHERE citizen_id = ?"
+		       " AND state = 'sending'",
+		       "i", citizen_id);
+	if (r < 0)
+		return r;
+	json_array_foreach(rows, i, row) {
+		if (ob && ob->n_cancel == ob->cap_cancel) {
+			size_t cap = ob->cap_cancel ? ob->cap_cancel * 2 : 64;
+			int64_t *p = realloc(ob->cancel_ids,
+					     cap * sizeof(*p));
+			if (!p)
+				break;
+			ob->cancel_ids = p;
+			ob->cap_cancel = cap;
+		}
+		if (ob)
+			ob->cancel_ids[ob->n_cancel++] =
+				json_integer_value(json_object_get(row, "id"));
+	}
+	json_decref(rows);
+	r = store_exec(k->store,
+		       "UPDATE outbox SET state = 'cancelled', reason = ?,"
+		       " updated_at = ? WHERE citizen_id = ?"
+		       " AND state IN ('queued', 'deferred')",
+		       "sii", reason, (int64_t)time(NULL), citizen_id);
+	if (r >= 0)
+		store_exec(k->store,
+			   "UPDATE outbox SET reason = ? WHERE citizen_id = ?"
+			   " AND state = 'sending'",
+			   "si", reason, citizen_id);
+	return r;
+}
+
+void outbox_after_commit(struct kipd *k)
+{
+	struct outbox *ob = k->outbox;
+
+	if (!ob)
+		return;
+	for (size_t i = 0; ob->pool && i < ob->n_cancel; i++)
+		smtp_cancel(ob->pool, ob->cancel_ids[i]);
+	ob->n_cancel = 0;
+	if (ob->pool && !ob->kicked) {
+		ob->kicked = 1;
+		schedule(ob, 0);
+	}
+}

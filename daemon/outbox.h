@@ -1,0 +1,60 @@
+/* outbox.h — the durable send queue.
+ *
+ * Every message is a row in the outbox, committed before anything is sent:
+ *   queued → sending → sent | deferred → … | failed | cancelled
+ * and "manual" for a recipient kip cannot reach securely (no address, no
+ * usable certificate), with the reason. A row's Message-ID is fixed when it
+ * is queued, so a message sent twice after a crash is recognisably the
+ * same. Rows found in "sending" at start are queued again.
+ *
+ * Temporary failures back off exponentially (smtp.retry_first_s doubling
+ * to smtp.retry_max_s); a message still failing smtp.give_up_s after it was
+ * queued, or refused with 5xx, fails, and the plan's coordinator is told.
+ */
+#ifndef KIP_OUTBOX_H
+#define KIP_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kipd;
+struct store;
+
+struct outbox_msg {
+	const char *kind;       /* plan, notice, invitation,
+				   invitation-details, failure */
+	int64_t citizen_id, plan_id, version, meeting_id;
+	int64_t contact_id;     /* 0: the citizen */
+	const char *recipient;  /* NULL: no address */
+	const char *state;      /* "queued", "manual" or "cancelled" */
+	const char *reason;     /* for manual/cancelled */
+	const char *cipher;     /* "cbc", "gcm" or NULL */
+};
+
+/* Starts the outbox: the SMTP workers when smtp.url is set, recovery of
+ * rows left in "sending", and the first run. 0 or -errno with err. */
+int outbox_open(struct kipd *k, char *err, size_t errlen);
+/* Finishes the transactions in flight and stops; unsent rows stay queued. */
+void outbox_close(struct kipd *k);
+
+/*
+ * Inserts a row inside the caller's transaction and returns its id and
+ * Message-ID ("<kip.ID.RANDOM@DOMAIN>"). The body is attached afterwards
+ * with outbox_set_body() because the Message-ID is part of it.
+ */
+int outbox_insert(struct kipd *k, const struct outbox_msg *m,
+		  int64_t *ret_id, char ret_msgid[128]);
+int outbox_set_body(struct kipd *k, int64_t id, const char *body,
+		    size_t len);
+
+/* Cancels every unsent message of a citizen's plans (inside the caller's
+ * transaction); outbox_after_commit() then aborts those in flight.
+ * Returns the number cancelled. */
+int outbox_cancel_citizen(struct kipd *k, int64_t citizen_id,
+			  const char *reason);
+
+/* To call after a transaction that queued or cancelled messages has
+ * committed: aborts cancelled transfers and starts sending at once. */
+void outbox_after_commit(struct kipd *k);
+
+#endif

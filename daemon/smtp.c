@@ -1,0 +1,396 @@
+/* smtp.c — see smtp.h. */
+#include "smtp.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+
+struct job {
+	int64_t id;
+	char *from, *to;
+	char *body;
+	size_t len, off;
+	atomic_int cancel;
+	struct smtp_result res;
+	struct job *next;
+};
+
+struct smtp_pool {
+	const struct kip_config *cfg;
+	struct loop *loop;
+	smtp_done_fn done;
+	void *arg;
+	int efd;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *todo, *todo_tail; /* waiting for a worker */
+	struct job *busy;             /* taken by a worker (for cancel) */
+	struct job *finished;         /* waiting for the loop */
+	size_t in_flight;
+	bool stopping;
+	int n_threads;
+	pthread_t threads[16];
+};
+
+int smtp_check_libcurl(char *err, size_t errlen)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	bool smtp = false;
+
+	for (const char *const *p = v->protocols; p && *p; p++)
+		if (strcmp(*p, "smtps") == 0)
+			smtp = true;
+	if (v->version_num < 0x074f00) {
+		snprintf(err, errlen,
+			 "libcurl %s is older than 7.79 (STARTTLS bypass, "
+			 "CVE-2021-22946/22947); refusing to send mail",
+			 v->version);
+		return -ENOTSUP;
+	}
+	if (!smtp || !(v->features & CURL_VERSION_SSL)) {
+		snprintf(err, errlen, "libcurl %s lacks SMTP over TLS",
+			 v->version);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	if (j->body)
+		explicit_bzero(j->body, j->len);
+	free(j->body);
+	free(j->from);
+	free(j->to);
+	free(j);
+}
+
+static size_t read_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	size_t n = size * nmemb, left = j->len - j->off;
+
+	if (n > left)
+		n = left;
+	memcpy(ptr, j->body + j->off, n);
+	j->off += n;
+	return n;
+}
+
+/* Aborts the transfer when the job was cancelled: the server never sees
+ * the final dot, so it delivers nothing. */
+static int progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		    curl_off_t un)
+{
+	struct job *j = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return atomic_load(&j->cancel);
+}
+
+static CURL *new_handle(const struct kip_config *cfg)
+{
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
+	/* TLS always: STARTTLS required on smtp://, implicit on smtps://. */
+	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->smtp_ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp_ca_file);
+	if (cfg->smtp_client_cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->smtp_client_cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->smtp_client_key);
+	}
+	if (cfg->smtp_username) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp_username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD,
+				 cfg->smtp_password ? cfg->smtp_password : "");
+	}
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->smtp_timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	return c;
+}
+
+static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
+{
+	long code = 0;
+
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	j->res.id = j->id;
+	j->res.code = code;
+	if (rc == CURLE_OK) {
+		j->res.outcome = SMTP_SENT;
+		snprintf(j->res.reply, sizeof(j->res.reply), "%ld accepted",
+			 code);
+		return;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		j->res.outcome = SMTP_CANCELLED;
+		snprintf(j->res.reply, sizeof(j->res.reply), "cancelled");
+		return;
+	}
+	j->res.outcome = code >= 500 && code < 600 ? SMTP_PERMANENT
+						   : SMTP_TEMPORARY;
+	snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s",
+		 curl_easy_strerror(rc), ebuf[0] ? ": " : "", ebuf);
+	/* The detail ends with the server's reply line; keep one line. */
+	j->res.reply[strcspn(j->res.reply, "\r\n")] = '\0';
+}
+
+static void send_one(CURL *c, struct job *j)
+{
+	struct curl_slist *rcpt = curl_slist_append(NULL, j->to);
+	char ebuf[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, j->from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(c, CURLOPT_READDATA, j);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, j);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->len);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	j->off = 0;
+	rc = atomic_load(&j->cancel) ? CURLE_ABORTED_BY_CALLBACK
+				     : curl_easy_perform(c);
+	classify(j, c, rc, ebuf);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
+	curl_slist_free_all(rcpt);
+}
+
+static void unlink_busy(struct smtp_pool *p, struct job *j)
+{
+	for (struct job **q = &p->busy; *q; q = &(*q)->next) {
+		if (*q == j) {
+			*q = j->next;
+			return;
+		}
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct smtp_pool *p = arg;
+	CURL *c = new_handle(p->cfg);
+	uint64_t one = 1;
+
+	for (;;) {
+		struct job *j;
+
+		pthread_mutex_lock(&p->mu);
+		while (!p->todo && !p->stopping)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stopping) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		j = p->todo;
+		p->todo = j->next;
+		if (!p->todo)
+			p->todo_tail = NULL;
+		j->next = p->busy;
+		p->busy = j;
+		pthread_mutex_unlock(&p->mu);
+
+		if (c) {
+			send_one(c, j);
+		} else {
+			j->res = (struct smtp_result){ j->id, SMTP_TEMPORARY,
+						       0, "out of memory" };
+		}
+
+		pthread_mutex_lock(&p->mu);
+		unlink_busy(p, j);
+		j->next = p->finished;
+		p->finished = j;
+		pthread_mutex_unlock(&p->mu);
+		(void)!write(p->efd, &one, sizeof(one));
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+/* On the loop thread: hands finished jobs to the caller in one batch. */
+static void collect(struct smtp_pool *p)
+{
+	struct job *list, *j;
+	struct smtp_result *res;
+	size_t n = 0, i = 0;
+	uint64_t v;
+
+	(void)!read(p->efd, &v, sizeof(v));
+	pthread_mutex_lock(&p->mu);
+	list = p->finished;
+	p->finished = NULL;
+	pthread_mutex_unlock(&p->mu);
+	for (j = list; j; j = j->next)
+		n++;
+	if (!n)
+		return;
+	res = calloc(n, sizeof(*res));
+	for (j = list; j; j = j->next)
+		if (res)
+			res[i++] = j->res;
+	if (res)
+		p->done(p->arg, res, n);
+	else
+		log_err("smtp: out of memory reporting %zu results", n);
+	free(res);
+	while (list) {
+		j = list->next;
+		job_free(list);
+		list = j;
+	}
+	p->in_flight -= n;
+}
+
+static void on_eventfd(struct loop *loop, int fd, short revents, void *arg)
+{
+	(void)loop, (void)fd, (void)revents;
+	collect(arg);
+}
+
+int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
+		    smtp_done_fn done, void *arg, struct smtp_pool **ret,
+		    char *err, size_t errlen)
+{
+	struct smtp_pool *p;
+	int r;
+
+	r = smtp_check_libcurl(err, errlen);
+	if (r < 0)
+		return r;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl cannot be initialised");
+		return -EIO;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*p = (struct smtp_pool){ .cfg = cfg, .loop = loop, .done = done,
+				 .arg = arg };
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->efd < 0 || loop_add_fd(loop, p->efd, POLLIN, on_eventfd, p) < 0) {
+		snprintf(err, errlen, "smtp: eventfd: %s", strerror(errno));
+		if (p->efd >= 0)
+			close(p->efd);
+		free(p);
+		return -EIO;
+	}
+	for (int i = 0; i < cfg->smtp_connections && i < 16; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
+			break;
+		p->n_threads++;
+	}
+	if (!p->n_threads) {
+		snprintf(err, errlen, "smtp: cannot start a worker thread");
+		smtp_pool_stop(p);
+		return -EAGAIN;
+	}
+	*ret = p;
+	return 0;
+}
+
+int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
+		const char *to, char *body, size_t len)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->from = strdup(from)) || !(j->to = strdup(to))) {
+		if (j) {
+			free(j->from);
+			free(j);
+		}
+		return -ENOMEM;
+	}
+	j->id = id;
+	j->body = body;
+	j->len = len;
+	pthread_mutex_lock(&p->mu);
+	if (p->todo_tail)
+		p->todo_tail->next = j;
+	else
+		p->todo = j;
+	p->todo_tail = j;
+	p->in_flight++;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+size_t smtp_in_flight(const struct smtp_pool *p)
+{
+	return p ? p->in_flight : 0;
+}
+
+void smtp_cancel(struct smtp_pool *p, int64_t id)
+{
+	pthread_mutex_lock(&p->mu);
+	for (struct job *j = p->todo; j; j = j->next)
+		if (j->id == id)
+			atomic_store(&j->cancel, 1);
+	for (struct job *j = p->busy; j; j = j->next)
+		if (j->id == id)
+			atomic_store(&j->cancel, 1);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void smtp_pool_stop(struct smtp_pool *p)
+{
+	struct job *left;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	left = p->todo;
+	p->todo = p->todo_tail = NULL;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n_threads; i++)
+		pthread_join(p->threads[i], NULL);
+	/* Never started: reported as cancelled for shutdown. */
+	while (left) {
+		struct job *j = left;
+
+		left = j->next;
+		j->res = (struct smtp_result){ j->id, SMTP_CANCELLED, 0,
+					       "shutdown" };
+		pthread_mutex_lock(&p->mu);
+		j->next = p->finished;
+		p->finished = j;
+		pthread_mutex_unlock(&p->mu);
+	}
+	collect(p);
+	loop_del_fd(p->loop, p->efd);
+	close(p->efd);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}

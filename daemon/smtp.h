@@ -1,0 +1,71 @@
+/* smtp.h — SMTP submission with libcurl, TLS always, in worker threads.
+ *
+ * Sending runs in smtp.connections worker threads, each with one libcurl
+ * handle that keeps its TLS connection open from message to message. The
+ * main loop never waits for the network: it hands jobs over and collects
+ * results when the pool's eventfd becomes readable. Workers touch no
+ * database; they see only the ready message bytes, sender and recipient.
+ */
+#ifndef KIP_SMTP_H
+#define KIP_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kip_config;
+struct loop;
+struct smtp_pool;
+
+enum smtp_outcome {
+	SMTP_SENT,       /* the server accepted the message (2xx after DATA) */
+	SMTP_TEMPORARY,  /* 4xx, connection, TLS or timeout: try again later */
+	SMTP_PERMANENT,  /* 5xx: give up */
+	SMTP_CANCELLED,  /* cancelled before the server accepted it */
+};
+
+struct smtp_result {
+	int64_t id;               /* the job's id (an outbox row) */
+	enum smtp_outcome outcome;
+	long code;                /* last SMTP reply code, 0 if none */
+	char reply[256];          /* what went wrong or the server's reply */
+};
+
+typedef void (*smtp_done_fn)(void *arg, const struct smtp_result *res,
+			     size_t n);
+
+/* Refuses a libcurl older than 7.79 (CVE-2021-22946/22947: STARTTLS
+ * bypass) or one without SMTP or TLS. 0 or -ENOTSUP with err. */
+int smtp_check_libcurl(char *err, size_t errlen);
+
+/*
+ * Starts the workers. Results are delivered on the loop thread through
+ * done(arg, results, n), in batches. The pool keeps pointers into cfg: it
+ * must outlive the pool or be swapped only with smtp_pool_stop() first.
+ */
+int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
+		    smtp_done_fn done, void *arg, struct smtp_pool **ret,
+		    char *err, size_t errlen);
+
+/* Queues a message; the pool takes ownership of BODY (malloc'd, wiped
+ * and freed after use). 0 or -ENOMEM. */
+int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
+		const char *to, char *body, size_t len);
+
+/* Jobs accepted but not yet reported. */
+size_t smtp_in_flight(const struct smtp_pool *p);
+
+/* Cancels a job not yet accepted by the server (queued, or in flight:
+ * the transfer is aborted before the final dot). Unknown ids are
+ * ignored. */
+void smtp_cancel(struct smtp_pool *p, int64_t id);
+
+/*
+ * Stops taking new jobs, lets each worker finish the transaction it is in,
+ * reports what finished (done() is called for those), and joins the
+ * threads. Jobs never started are reported as SMTP_CANCELLED with reason
+ * "shutdown", so the caller can put them back in the queue. Accepts NULL.
+ */
+void smtp_pool_stop(struct smtp_pool *p);
+
+#endif

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Bad luck while mailing: kill -9 in the middle of a 1,000-message
+# distribution loses nothing; consent withdrawn while 100 messages wait for
+# a stalled server means none of them is delivered.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/mail_lib.sh"
+N=${KIP_TEST_MASS:-1000}
+
+mail_conf "$POSTFIX_URL"
+kip_start
+K=$(kipctl --json contact add --kind professional --name "Karen Koordinator" \
+	--email karen.koordinator@kommune.example --phone "+45 70 10 20 31" | jq -r .id)
+C=$(kipctl --json citizen add --name "Mona Massetest" --cpr 010151-5001 \
+	--address "Prøvevej 9, 9999 Testby" --phone "+45 20 20 20 21" | jq -r .id)
+kipctl consent give "$C" --scope plan --date 2026-11-01 --document "J.nr. 2" >/dev/null
+PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
+# N members without certificates: each gets a signed neutral notice.
+{
+	for i in $(seq -w 1 "$N"); do
+		id=$(kipctl --json contact add --kind professional --name "Deltager $i" \
+			--email "d$i@massetest.example" | jq -r .id)
+		kipctl plan member add "$PLAN" "$id" >/dev/null
+	done
+} 2>"$TDIR/members.err"
+M=$(kipctl --json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place X | jq -r .id)
+kipctl plan version add "$PLAN" --meeting "$M" --file "$FIXTURES/bilag2.yaml" >/dev/null
+kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/null
+
+# kill -9 once a tenth has gone out.
+for _ in $(seq 1 600); do
+	sent=$(kipctl --json plan status "$PLAN" | jq '[.messages[] | select(.kind == "notice" and .state == "sent")] | length')
+	[ "$sent" -ge $((N / 10)) ] && break
+	sleep 0.05
+done
+kill -9 "$KIPD_PID"
+wait "$KIPD_PID" 2>/dev/null
+KIPD_PID=""
+pass "kipd killed with -9 after $sent of $N notices were sent"
+check_eq "the database is intact after kill -9" "ok" "$(sqlite3 "$TDIR/kip.db" 'PRAGMA integrity_check')"
+kip_start
+outbox_drained "$PLAN" 600 && pass "the outbox drains after restart" || fail "the outbox drains after restart"
+status=$(kipctl --json plan status "$PLAN")
+check_eq "every one of the $((N + 1)) notices (members and coordinator) is sent" "$((N + 1))" \
+	"$(jq '[.messages[] | select(.kind == "notice" and .state == "sent")] | length' <<<"$status")"
+mass_files() { find "$MAILDIRS" -path '*@massetest.example/new/*' -type f; }
+for _ in $(seq 1 1200); do
+	[ "$(mass_files | wc -l)" -ge "$N" ] && break
+	sleep 0.1
+done
+sleep 1 # duplicates, if any, arrive with the rest
+ids=$(mass_files | xargs cat | grep -i '^Message-ID:' | sort)
+unique=$(uniq <<<"$ids" | grep -c . || true)
+total=$(grep -c . <<<"$ids" || true)
+check_eq "messages lost: 0 (distinct messages delivered)" "$N" "$unique"
+echo "# kill -9 during $N messages: delivered $total, distinct $unique, duplicates $((total - unique))"
+# At most two messages per connection are handed to the SMTP workers.
+[ $((total - unique)) -le 4 ] && pass "duplicates are at most those in flight at the kill ($((total - unique)) <= 4)" ||
+	fail "duplicates are at most those in flight at the kill ($((total - unique)) <= 4)"
+
+# Consent withdrawn while 100 messages wait for a stalled server.
+kip_stop
+mail_recorder_mode stall
+mail_conf "$PLAIN_URL"
+kip_start
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
+before=$(kipctl --json plan status "$PLAN" | jq '[.messages[] | select(.state == "queued" or .state == "sending")] | length')
+[ "$before" -ge 100 ] && pass "$before messages wait for the stalled server" ||
+	fail "100 messages wait for the stalled server (got $before)"
+sleep 1
+kipctl consent withdraw "$C" --scope plan --date 2026-11-10 --document "Brev" >/dev/null
+status=$(kipctl --json plan status "$PLAN")
+check_eq "withdrawal cancels every waiting message at once" "0" \
+	"$(jq '[.messages[] | select(.state == "queued" or .state == "deferred")] | length' <<<"$status")"
+sleep 3
+status=$(kipctl --json plan status "$PLAN")
+check_eq "the messages in flight are cancelled too" "0" \
+	"$(jq '[.messages[] | select(.state == "sending")] | length' <<<"$status")"
+check_eq "none of them counts as sent" "0" \
+	"$(jq '[.messages[] | select(.state == "sent" and .reason == "consent withdrawn")] | length' <<<"$status")"
+# The server recovers and kipd is pointed at the real one: still nothing.
+kip_stop
+mail_recorder_mode accept
+mail_conf "$POSTFIX_URL"
+before_files=$(find "$MAILDIRS" -type f | wc -l)
+kip_start
+sleep 3
+check_eq "after recovery nothing of the cancelled messages is delivered" "$before_files" \
+	"$(find "$MAILDIRS" -type f | wc -l)"
+[ -z "$(ls -A "$RECORDER_MAIL" 2>/dev/null)" ] && pass "the stalled server received no message" ||
+	fail "the stalled server received no message"
+t_done

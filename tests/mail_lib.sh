@@ -1,0 +1,62 @@
+# mail_lib.sh — shared set-up of the mail tests (sourced after lib.sh):
+# real Postfix (STARTTLS + AUTH, Maildir delivery), Dovecot, and a recorder
+# that offers no STARTTLS, all under $TDIR/mail; kipd configured for them.
+. "$ROOT/tests/servers/mail.sh"
+SRV=$ROOT/tests/servers
+
+if ! mail_start "$TDIR/mail" >"$TDIR/mail-start.log" 2>&1; then
+	fail "the mail servers start" "$(tail -20 "$TDIR/mail-start.log")"
+	t_done
+	exit 1
+fi
+trap 'kip_stop; mail_stop "$TDIR/mail" >/dev/null 2>&1; rm -rf "$TDIR"' EXIT
+
+# mail_conf URL [EXTRA]: writes a kipd configuration sending through URL.
+mail_conf() {
+	KIP_EXTRA_CONF="smtp = { url = \"$1\"; username = \"$SMTP_USER\";
+  password_file = \"$SMTP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\";
+  retry_first_s = 1; retry_max_s = 2; timeout_s = 10; connections = 2; };
+smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\";
+  ca_bundle = \"$PKI/ca.pem\"; crl = \"$PKI/crl.pem\"; };
+${2:-}"
+	kip_config
+}
+POSTFIX_URL="smtp://localhost:$SMTP_PORT"
+PLAIN_URL="smtp://localhost:$SMTP_PLAIN_PORT"
+
+# The number of messages in a mailbox.
+count() { mail_count "$1" 2>/dev/null || echo 0; }
+
+# The newest message in a mailbox whose outer Subject starts with PREFIX
+# (and whose Content-Type matches CTYPE, if given).
+newest() {
+	local f
+	for f in $(ls -t $(mail_files "$1")); do
+		python3 "$ROOT/tests/mailpart.py" "$f" header Subject | grep -q "^$2" || continue
+		[ -z "${3:-}" ] || python3 "$ROOT/tests/mailpart.py" "$f" header Content-Type |
+			grep -q "$3" || continue
+		echo "$f"
+		return 0
+	done
+	return 1
+}
+
+# decrypt FILE CERT KEY: the decoded text of a message after decryption
+# and verification of the organisation's signature (empty on failure).
+decrypt() {
+	bash "$SRV/smime-verify.sh" "$1" "$2" "$3" "$PKI/ca.pem" 2>>"$TDIR/verify.err" |
+		python3 "$ROOT/tests/mailpart.py" - text
+}
+
+# Waits until kipd's outbox has no queued, sending or deferred row.
+outbox_drained() {
+	local plan=$1 i
+	for i in $(seq 1 ${2:-300}); do
+		if ! kipctl --json plan status "$plan" |
+			jq -e '.messages[] | select(.state == "queued" or .state == "sending" or .state == "deferred")' >/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}

@@ -1,0 +1,554 @@
+# tests/servers/mail.sh — real mail servers for kip's tests (sourced by bash).
+#
+# mail_start DIR starts, with every file under DIR (a directory the test
+# owns) and listening on 127.0.0.1 only:
+#   Dovecot   IMAP over implicit TLS (IMAPS_PORT) for the function mailbox
+#             kip@kommune.example; for Postfix, SASL authentication and
+#             LMTP delivery over unix sockets (users in DIR/dovecot/users)
+#   Postfix   SMTP on SMTP_PORT: STARTTLS required (TLS >= 1.2), AUTH
+#             (PLAIN, LOGIN) only after STARTTLS, relaying only for
+#             authenticated clients, bare LF rejected; every recipient in
+#             every domain is delivered (through Dovecot's LMTP) to the
+#             Maildir MAILDIRS/ADDRESS/ (ADDRESS in lower case)
+#   recorder  tests/servers/recorder.py (aiosmtpd) on SMTP_PLAIN_PORT: no
+#             STARTTLS, records every line it receives in RECORDER_LOG,
+#             accepted messages in RECORDER_MAIL/; mode (accept, tempfail,
+#             permfail, stall) switched with mail_recorder_mode
+# and exports:
+#   SMTP_PORT SMTP_PLAIN_PORT IMAPS_PORT
+#   SMTP_USER (kipd) SMTP_PASSWORD_FILE (DIR/smtp-password)
+#   IMAP_USER (kip@kommune.example) IMAP_PASSWORD_FILE (DIR/imap-password)
+#   MAILDIRS (DIR/maildirs) PKI (DIR/pki, see certs/make-dev-certs.sh)
+#   MAIL_DIR (DIR) RECORDER_LOG RECORDER_MAIL POSTFIX_LOG DOVECOT_LOG
+# The password files hold the password without a line ending. The ports are
+# free ones picked at start, unless KIP_TEST_SMTP_PORT,
+# KIP_TEST_SMTP_PLAIN_PORT or KIP_TEST_IMAPS_PORT set them. An existing
+# DIR/pki is used as it is (make-dev-certs.sh makes only what is missing).
+#
+# mail_stop DIR                stops all of them; no process is left behind
+# mail_wait_count ADDR N [S]   waits (default 10 s) until ADDR's Maildir
+#                              holds N messages (new/ and cur/)
+# mail_files ADDR              lists ADDR's message files
+# mail_deliver ADDR [FILE]     delivers a message (FILE or stdin) to ADDR's
+#                              Maildir with dovecot-lda
+# mail_recorder_mode MODE      accept | tempfail | permfail | stall, from the
+#                              recorder's next connection on
+# mail_pids DIR                the pids of every server process of DIR
+#
+# Needs the packages of tests/servers/deps.sh and root (Postfix and Dovecot
+# run as their own users; mail is stored as the "mail" user, so DIR is
+# made searchable by others).
+
+MAIL_SERVERS_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MAIL_REPO=$(cd "$MAIL_SERVERS_LIB/../.." && pwd)
+MAIL_PYTHON=/usr/bin/python3
+MAIL_ORG_ADDRESS=${KIP_ORG_EMAIL:-kip@kommune.example}
+
+_mail_err() { echo "mail.sh: $*" >&2; }
+
+# mail_deps_ok: every program mail_start needs is installed.
+mail_deps_ok() {
+	local f
+	for f in /usr/sbin/postfix /usr/sbin/postconf /usr/lib/postfix/sbin/master \
+		/usr/sbin/dovecot /usr/lib/dovecot/imap /usr/lib/dovecot/lmtp \
+		/usr/lib/dovecot/dovecot-lda "$MAIL_PYTHON"; do
+		[ -x "$f" ] || {
+			_mail_err "missing $f: run tests/servers/deps.sh"
+			return 1
+		}
+	done
+	for f in doveadm openssl curl gpgsm gpg-agent gpgconf ss pgrep setsid; do
+		command -v "$f" >/dev/null || {
+			_mail_err "missing $f: run tests/servers/deps.sh"
+			return 1
+		}
+	done
+	"$MAIL_PYTHON" -c 'import aiosmtpd' 2>/dev/null || {
+		_mail_err "missing python3-aiosmtpd: run tests/servers/deps.sh"
+		return 1
+	}
+}
+
+# _mail_free_ports N: N distinct free TCP ports on 127.0.0.1.
+_mail_free_ports() {
+	"$MAIL_PYTHON" - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# _mail_wait_port PORT TIMEOUT_S: waits until 127.0.0.1:PORT accepts.
+_mail_wait_port() {
+	local port=$1 end=$((SECONDS + $2))
+	while :; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+# _mail_password FILE: a random password in FILE (kept if FILE exists).
+_mail_password() {
+	[ -s "$1" ] || (umask 077 && openssl rand -hex 16 | tr -d '\n' >"$1")
+}
+
+_mail_pidfile_pid() {
+	local pid
+	[ -r "$1" ] || return 1
+	pid=$(tr -dc '0-9' <"$1")
+	[ -n "$pid" ] && _mail_alive "$pid" && echo "$pid"
+}
+
+# mail_pids DIR: the processes of DIR's servers: the masters (from their
+# pid files), their descendants, any process whose command line names
+# DIR/dovecot/ or DIR/recorder (Dovecot's master, the recorder), and any
+# process with MAIL_CONFIG=DIR/postfix (Postfix's daemons). Other processes
+# naming DIR (a kipd with DIR/kipd.conf) are not among them.
+mail_pids() {
+	local dir=$1 p f roots=() pid
+	dir=$(cd "$dir" 2>/dev/null && pwd) || return 0
+	for f in "$dir/postfix-queue/pid/master.pid" "$dir/dovecot/run/master.pid" \
+		"$dir/recorder.pid"; do
+		p=$(_mail_pidfile_pid "$f") && roots+=("$p")
+	done
+	{
+		if [ ${#roots[@]} -gt 0 ]; then
+			ps -e -o pid=,ppid= | awk -v roots="${roots[*]}" '
+				{ parent[$1] = $2 }
+				END {
+					n = split(roots, r, " ")
+					for (i = 1; i <= n; i++) mine[r[i]] = 1
+					do {
+						changed = 0
+						for (p in parent)
+							if (!(p in mine) && (parent[p] in mine)) {
+								mine[p] = 1; changed = 1
+							}
+					} while (changed)
+					for (p in mine) print p
+				}'
+		fi
+		local re
+		re=$(printf "%s" "$dir" | sed 's/[][\.*^$|+?(){}]/\\&/g')
+		pgrep -f -- "$re/dovecot/|$re/recorder" || true
+		grep -lzxF "MAIL_CONFIG=$dir/postfix" /proc/[0-9]*/environ 2>/dev/null |
+			sed -n 's@^/proc/\([0-9]*\)/environ$@\1@p'
+	} | sort -un | while read -r pid; do
+		# Not this shell, nor what it runs to find out.
+		[ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
+		_mail_alive "$pid" && echo "$pid"
+	done
+}
+
+_mail_write_dovecot_conf() {
+	local dir=$1 uid=$2 gid=$3
+	mkdir -p "$dir/dovecot/run" "$dir/dovecot/state"
+	chmod 0755 "$dir/dovecot"
+	{
+		printf 'kipd:{PLAIN}%s\n' "$(cat "$dir/smtp-password")"
+		printf '%s:{PLAIN}%s\n' "$MAIL_ORG_ADDRESS" "$(cat "$dir/imap-password")"
+	} >"$dir/dovecot/users"
+	chown root:dovecot "$dir/dovecot/users"
+	chmod 0640 "$dir/dovecot/users"
+	cat >"$dir/dovecot/dovecot.conf" <<EOF
+# kip test instance (tests/servers/mail.sh); no system configuration.
+instance_name = kip${dir//\//-}
+base_dir = $dir/dovecot/run
+state_dir = $dir/dovecot/state
+log_path = $dir/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+postmaster_address = postmaster@localhost.localdomain
+shutdown_clients = yes
+
+ssl = required
+ssl_cert = <$dir/pki/server.pem
+ssl_key = <$dir/pki/server.key
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+# No delay after a failed login: tests try wrong passwords on purpose.
+auth_failure_delay = 0
+
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = $uid
+first_valid_gid = $gid
+mail_location = maildir:$dir/maildirs/%u
+
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dir/dovecot/users
+}
+userdb {
+  driver = static
+  args = uid=$uid gid=$gid allow_all_users=yes
+}
+
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service auth {
+  unix_listener $dir/dovecot/auth-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+# No auth penalty (growing delays for an IP after failed logins): the tests
+# log in wrongly on purpose, then rightly, all from 127.0.0.1.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+service lmtp {
+  unix_listener $dir/dovecot/lmtp-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+EOF
+}
+
+_mail_write_postfix_conf() {
+	local dir=$1 uid=$2 gid=$3 pf=$1/postfix
+	# Configuration, queue and data each in their own directory (Postfix
+	# checks the owners in each tree).
+	mkdir -p "$pf" "$dir/postfix-queue" "$dir/postfix-data"
+	chown root:root "$pf" "$dir/postfix-queue"
+	chmod 0755 "$pf" "$dir/postfix-queue"
+	chown postfix:postfix "$dir/postfix-data"
+	chmod 0700 "$dir/postfix-data"
+	# Every address in every domain is a mailbox, unless it has a "/" or
+	# starts with "." (it names a directory). The pattern's delimiter is
+	# "%": "#" would start a comment, "/" is in it.
+	cat >"$pf/virtual_mailbox.regexp" <<'EOF'
+%^[^/.][^/]*@[^/]+$%	OK
+EOF
+	local bare=""
+	if postconf -d smtpd_forbid_bare_newline >/dev/null 2>&1; then
+		bare="smtpd_forbid_bare_newline = reject
+smtpd_forbid_bare_newline_exclusions ="
+	fi
+	cat >"$pf/main.cf" <<EOF
+# kip test instance (tests/servers/mail.sh); no system configuration.
+compatibility_level = 3.6
+queue_directory = $dir/postfix-queue
+data_directory = $dir/postfix-data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = localhost.localdomain
+mydomain = localdomain
+myorigin = \$myhostname
+mydestination =
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+relayhost =
+relay_domains =
+alias_maps =
+alias_database =
+local_recipient_maps =
+local_transport = error:5.1.1 local delivery is disabled
+default_transport = error:5.7.1 outbound mail is disabled in tests
+relay_transport = error:5.7.1 outbound mail is disabled in tests
+notify_classes =
+biff = no
+smtputf8_enable = no
+message_size_limit = 104857600
+mailbox_size_limit = 0
+virtual_mailbox_limit = 0
+
+# Every domain is a virtual mailbox domain; its mail goes to Dovecot's LMTP,
+# which stores it in the Maildir DIR/maildirs/ADDRESS/ (mail_location). (The
+# virtual(8) agent cannot make one Maildir per address for any address: it
+# forbids \$1 substitution in regexp tables.)
+virtual_mailbox_domains = static:all
+virtual_mailbox_maps = regexp:$pf/virtual_mailbox.regexp
+virtual_transport = lmtp:unix:$dir/dovecot/lmtp-postfix
+lmtp_destination_recipient_limit = 50
+
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+maximal_queue_lifetime = 1h
+bounce_queue_lifetime = 1h
+in_flow_delay = 0
+
+smtpd_banner = \$myhostname ESMTP kip test
+smtpd_tls_security_level = encrypt
+smtpd_tls_cert_file = $dir/pki/server.pem
+smtpd_tls_key_file = $dir/pki/server.key
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+smtpd_tls_auth_only = yes
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $dir/dovecot/auth-postfix
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_tls_security_options = noanonymous
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+smtpd_recipient_restrictions =
+disable_vrfy_command = yes
+$bare
+
+maillog_file = $dir/postfix.log
+maillog_file_prefixes = $dir
+EOF
+	cat >"$pf/master.cf" <<EOF
+# kip test instance: one smtpd on 127.0.0.1:$SMTP_PORT, no chroot.
+# service type  private unpriv  chroot  wakeup  maxproc command
+127.0.0.1:$SMTP_PORT inet n -   n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+# mail_start DIR: on failure, what it started is stopped again.
+mail_start() {
+	local rc=0
+	_mail_start "$@" || rc=$?
+	if [ "$rc" -ne 0 ] && [ -n "${1:-}" ]; then
+		mail_stop "$1" >/dev/null 2>&1
+	fi
+	return "$rc"
+}
+
+_mail_start() {
+	local dir=${1:?usage: mail_start DIR} uid gid ports p s end
+	mail_deps_ok || return 1
+	[ "$(id -u)" -eq 0 ] || {
+		_mail_err "mail_start needs root"
+		return 1
+	}
+	mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || return 1
+	# The mail user, Postfix and Dovecot must reach their files under DIR.
+	chmod a+x "$dir"
+	if ! uid=$(id -u mail) || ! gid=$(id -g mail); then
+		_mail_err "no user 'mail'"
+		return 1
+	fi
+	if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -x "$dir"; then
+		_mail_err "$dir is out of reach of other users: a directory above it lacks o+x"
+		return 1
+	fi
+
+	if [ ! -f "$dir/pki/server.pem" ] || [ ! -f "$dir/pki/ca.pem" ]; then
+		"$MAIL_REPO/certs/make-dev-certs.sh" "$dir/pki" >"$dir/pki.log" 2>&1 || {
+			_mail_err "make-dev-certs.sh failed:"
+			cat "$dir/pki.log" >&2
+			return 1
+		}
+	fi
+	chmod a+x "$dir/pki"
+
+	read -r -a ports <<<"$(_mail_free_ports 3)"
+	export SMTP_PORT=${KIP_TEST_SMTP_PORT:-${ports[0]}}
+	export SMTP_PLAIN_PORT=${KIP_TEST_SMTP_PLAIN_PORT:-${ports[1]}}
+	export IMAPS_PORT=${KIP_TEST_IMAPS_PORT:-${ports[2]}}
+	export SMTP_USER=kipd
+	export SMTP_PASSWORD_FILE=$dir/smtp-password
+	export IMAP_USER=$MAIL_ORG_ADDRESS
+	export IMAP_PASSWORD_FILE=$dir/imap-password
+	export MAILDIRS=$dir/maildirs
+	export PKI=$dir/pki
+	export MAIL_DIR=$dir
+	export RECORDER_LOG=$dir/recorder.log
+	export RECORDER_MAIL=$dir/recorder-mail
+	export POSTFIX_LOG=$dir/postfix.log
+	export DOVECOT_LOG=$dir/dovecot.log
+
+	_mail_password "$SMTP_PASSWORD_FILE"
+	_mail_password "$IMAP_PASSWORD_FILE"
+	mkdir -p "$MAILDIRS" "$RECORDER_MAIL"
+	chown "$uid:$gid" "$MAILDIRS"
+	chmod 0750 "$MAILDIRS"
+	: >>"$RECORDER_LOG"
+	rm -f "$dir/recorder.pid" "$dir/recorder.mode"
+
+	# The three start side by side; Postfix needs Dovecot's sockets only
+	# when mail comes.
+	"$MAIL_PYTHON" "$MAIL_SERVERS_LIB/recorder.py" --port "$SMTP_PLAIN_PORT" \
+		--log "$RECORDER_LOG" --maildir "$RECORDER_MAIL" \
+		--mode "${KIP_TEST_RECORDER_MODE:-accept}" --mode-file "$dir/recorder.mode" \
+		--pid-file "$dir/recorder.pid" </dev/null >>"$dir/recorder.out" 2>&1 &
+	MAIL_RECORDER_PID=$!
+
+	_mail_write_dovecot_conf "$dir" "$uid" "$gid"
+	/usr/sbin/dovecot -c "$dir/dovecot/dovecot.conf" \
+		</dev/null >>"$dir/dovecot.out" 2>&1 || {
+		_mail_err "dovecot did not start:"
+		cat "$dir/dovecot.out" "$DOVECOT_LOG" >&2 2>/dev/null
+		return 1
+	}
+
+	_mail_write_postfix_conf "$dir" "$uid" "$gid"
+	/usr/sbin/postfix -c "$dir/postfix" start \
+		</dev/null >>"$dir/postfix.out" 2>&1 || {
+		_mail_err "postfix did not start:"
+		cat "$dir/postfix.out" "$POSTFIX_LOG" >&2 2>/dev/null
+		return 1
+	}
+
+	for p in "$SMTP_PORT" "$IMAPS_PORT" "$SMTP_PLAIN_PORT"; do
+		_mail_wait_port "$p" 10 || {
+			_mail_err "nothing listens on 127.0.0.1:$p"
+			tail -n 20 "$dir"/*.out "$dir"/*.log >&2 2>/dev/null
+			return 1
+		}
+	done
+	# Dovecot's sockets for Postfix: SASL and LMTP.
+	end=$((SECONDS + 10))
+	for s in auth-postfix lmtp-postfix; do
+		while [ ! -S "$dir/dovecot/$s" ] && [ "$SECONDS" -lt "$end" ]; do
+			sleep 0.02
+		done
+		[ -S "$dir/dovecot/$s" ] || {
+			_mail_err "no Dovecot socket $dir/dovecot/$s"
+			return 1
+		}
+	done
+	kill -0 "$MAIL_RECORDER_PID" 2>/dev/null || {
+		_mail_err "the recorder ended:"
+		cat "$dir/recorder.out" >&2
+		return 1
+	}
+	return 0
+}
+
+# _mail_alive PID: PID runs (a zombie, not yet reaped by its parent, such
+# as init in a container, does not).
+_mail_alive() {
+	local st
+	st=$(cut -d')' -f2- "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st:1:1}" != Z ]
+}
+
+# _mail_kill_wait SECONDS PID...: TERM, wait, then KILL what is left.
+_mail_kill_wait() {
+	local t=$1 pid left i
+	shift
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	for ((i = 0; i < t * 100; i++)); do
+		left=0
+		for pid in "$@"; do
+			_mail_alive "$pid" && left=1
+		done
+		[ "$left" = 1 ] || return 0
+		sleep 0.01
+	done
+	kill -KILL "$@" 2>/dev/null
+	return 0
+}
+
+# mail_stop DIR
+mail_stop() {
+	local dir=${1:?usage: mail_stop DIR} pids pid masters=() i f alive
+	[ -d "$dir" ] || return 0
+	dir=$(cd "$dir" && pwd)
+	mapfile -t pids < <(mail_pids "$dir")
+	# The masters first: they end their own children.
+	for f in "$dir/postfix-queue/pid/master.pid" "$dir/dovecot/run/master.pid" \
+		"$dir/recorder.pid"; do
+		pid=$(_mail_pidfile_pid "$f") && masters+=("$pid")
+	done
+	_mail_kill_wait 5 "${masters[@]}"
+	# Then whatever is left, of those seen before and any new one.
+	for i in 1 2 3; do
+		mapfile -t -O "${#pids[@]}" pids < <(mail_pids "$dir")
+		alive=()
+		for pid in "${pids[@]}"; do
+			_mail_alive "$pid" && alive+=("$pid")
+		done
+		[ ${#alive[@]} -gt 0 ] || break
+		_mail_kill_wait 2 "${alive[@]}"
+	done
+	# Reap the recorder if it is this shell's child (no "Terminated" note).
+	if [ -n "${MAIL_RECORDER_PID:-}" ]; then
+		wait "$MAIL_RECORDER_PID" 2>/dev/null
+		MAIL_RECORDER_PID=""
+	fi
+	rm -f "$dir/recorder.pid"
+	return 0
+}
+
+# mail_files ADDRESS: the message files of ADDRESS's Maildir (new/, cur/).
+mail_files() {
+	local md=${MAILDIRS:?mail_start first}/${1,,}
+	find "$md/new" "$md/cur" -maxdepth 1 -type f 2>/dev/null | sort
+}
+
+# mail_count ADDRESS: how many messages ADDRESS's Maildir holds.
+mail_count() {
+	mail_files "$1" | grep -c . || true
+}
+
+# mail_wait_count ADDRESS N [TIMEOUT_S]
+mail_wait_count() {
+	local addr=$1 n=$2 end=$((SECONDS + ${3:-10})) c
+	while :; do
+		c=$(mail_count "$addr")
+		[ "$c" -ge "$n" ] && return 0
+		if [ "$SECONDS" -ge "$end" ]; then
+			_mail_err "$addr: $c message(s), wanted $n"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# mail_deliver ADDRESS [FILE]: delivers FILE (or stdin) with dovecot-lda.
+mail_deliver() {
+	local addr=$1 file=${2:-/dev/stdin}
+	/usr/lib/dovecot/dovecot-lda -c "${MAIL_DIR:?mail_start first}/dovecot/dovecot.conf" \
+		-d "$addr" -f "test-sender@localhost.localdomain" <"$file"
+}
+
+# mail_recorder_mode MODE: accept | tempfail | permfail | stall.
+mail_recorder_mode() {
+	case $1 in
+	accept | tempfail | permfail | stall) ;;
+	*)
+		_mail_err "unknown recorder mode: $1"
+		return 1
+		;;
+	esac
+	echo "$1" >"${MAIL_DIR:?mail_start first}/recorder.mode.tmp" &&
+		mv -f "$MAIL_DIR/recorder.mode.tmp" "$MAIL_DIR/recorder.mode"
+}
