@@ -183,17 +183,41 @@ HANDLER(cmd_plan_version_show)
 	return cmd_ok(c, row);
 }
 
+/* The plan document as written, or with "format" the rendered plan: what
+ * a coordinator hands over by other means to a recipient kip cannot reach
+ * securely. */
 HANDLER(cmd_plan_export)
 {
+	static const char *const formats[] = { "yaml", "text", "html", NULL };
+	const char *fmt = "yaml", *lang = NULL;
+	struct buf out = BUF_INIT;
 	json_t *row, *o;
+	int r;
 
-	if (load_version(c, "version", false, &row) < 0)
+	if (arg_choice(c, "format", false, formats, &fmt) < 0 ||
+	    arg_choice(c, "lang", false, langs, &lang) < 0 ||
+	    load_version(c, "version", false, &row) < 0)
 		return -1;
-	o = json_pack("{s:O, s:O, s:O}", "plan", json_object_get(row, "plan"),
-		      "version", json_object_get(row, "version"), "text",
-		      json_object_get(row, "document"));
+	if (strcmp(fmt, "yaml") == 0) {
+		o = json_pack("{s:O, s:O, s:O}", "plan",
+			      json_object_get(row, "plan"), "version",
+			      json_object_get(row, "version"), "text",
+			      json_object_get(row, "document"));
+		json_decref(row);
+		return cmd_ok(c, o);
+	}
+	r = render_version(c, json_integer_value(json_object_get(row, "plan")),
+			   json_integer_value(json_object_get(row, "version")),
+			   strcmp(fmt, "html") == 0 ? RENDER_HTML : RENDER_TEXT,
+			   lang ? lang : c->k->cfg->default_lang, &out);
+	if (r == 0)
+		r = cmd_ok(c, json_pack("{s:O, s:O, s:s%}", "plan",
+					json_object_get(row, "plan"), "version",
+					json_object_get(row, "version"), "text",
+					out.data, out.len));
 	json_decref(row);
-	return cmd_ok(c, o);
+	buf_free(&out);
+	return r;
 }
 
 static int parse_version_doc(struct cmd_ctx *c, json_t *row,

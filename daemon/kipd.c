@@ -20,6 +20,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "smime.h"
+#include "smtp.h"
 #include "loop.h"
 #include "store.h"
 
@@ -187,9 +188,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration ok\n", path);
+		/* The certificates and keys it names must load too. */
+		r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
+		if (r == 0 && k.cfg->smtp_url)
+			r = smtp_check_libcurl(err, sizeof(err));
+		if (r < 0)
+			fprintf(stderr, "kipd: %s\n", err);
+		else
+			printf("%s: configuration ok\n", path);
+		smime_signer_free(k.signer);
+		smime_trust_free(k.trust);
 		config_free(k.cfg);
-		return 0;
+		return r < 0 ? 1 : 0;
 	}
 	log_open("kipd", verbose ? LOG_DEBUG : k.cfg->log_level,
 		 !foreground && k.cfg->log_syslog);

@@ -12,7 +12,7 @@ DEMO=$(mktemp -d /tmp/kip-demo.XXXXXX)
 chmod 0755 "$DEMO"
 export KIP_SOCKET=$DEMO/kipd.sock
 KIPD_PID=""
-trap '[ -n "$KIPD_PID" ] && kill "$KIPD_PID" 2>/dev/null; wait 2>/dev/null; true' EXIT
+trap '[ -n "$KIPD_PID" ] && kill "$KIPD_PID" 2>/dev/null && wait "$KIPD_PID"; true' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
@@ -44,8 +44,24 @@ refused() {
 	printf '     refused: %s\n' "${out#kipctl: }"
 }
 
-step "Setting up: a development PKI and a private configuration in $DEMO"
-"$ROOT/certs/make-dev-certs.sh" "$DEMO/pki" >/dev/null
+step "Setting up: real local mail servers, a development PKI, a private configuration"
+# shellcheck source=servers/mail.sh
+. "$ROOT/tests/servers/mail.sh"
+MAIL_UP=""
+if [ "$(id -u)" -eq 0 ] && mail_start "$DEMO/mail" >"$DEMO/mail-start.log" 2>&1; then
+	MAIL_UP=1
+	trap '[ -n "$KIPD_PID" ] && kill "$KIPD_PID" 2>/dev/null && wait "$KIPD_PID"; mail_stop "$DEMO/mail" >/dev/null 2>&1; true' EXIT
+	say "Postfix on 127.0.0.1:$SMTP_PORT (STARTTLS and AUTH required, delivers to Maildirs in $MAILDIRS),"
+	say "Dovecot for its authentication; the development CA and certificates in $PKI"
+	MAIL_CONF="smtp = { url = \"smtp://localhost:$SMTP_PORT\"; username = \"$SMTP_USER\";
+  password_file = \"$SMTP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\"; };
+smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\"; ca_bundle = \"$PKI/ca.pem\"; crl = \"$PKI/crl.pem\"; };"
+else
+	say "(no mail servers: run as root for the mail part; plans stay queued)"
+	PKI=$DEMO/pki
+	"$ROOT/certs/make-dev-certs.sh" "$PKI" >/dev/null
+	MAIL_CONF=""
+fi
 cat >"$DEMO/kipd.conf" <<CONF
 store = { path = "$DEMO/kip.db"; };
 control = { socket = "$DEMO/kipd.sock"; $GROUP_LINE };
@@ -54,6 +70,7 @@ organisation = { name = "Testkommune, Socialpsykiatri"; mailbox = "kip@kommune.e
 users = (
   { user = "$(id -un)"; role = "admin"; }$( [ "$COORD_USER" != "$(id -un)" ] && printf ',\n  { user = "%s"; role = "coordinator"; contact = "karen.koordinator@kommune.example"; }' "$COORD_USER")
 );
+$MAIL_CONF
 CONF
 chmod 0600 "$DEMO/kipd.conf"
 "$KIPD" --check-config -c "$DEMO/kipd.conf" | sed 's/^/   /'
@@ -64,7 +81,6 @@ until [ -S "$KIP_SOCKET" ]; do sleep 0.005; done
 say "kipd is ready after $((($(date +%s%N) - start) / 1000000)) ms (pid $KIPD_PID)"
 
 step "1. The network: professionals with their S/MIME certificates"
-PKI=$DEMO/pki
 run contact add --kind professional --name "Karen Koordinator" --title Koordinator \
 	--organisation "Testkommune, Socialpsykiatri" --email karen.koordinator@kommune.example \
 	--phone "+45 70 10 20 31" --cert "$PKI/karen.koordinator_at_kommune.example.pem"
@@ -81,12 +97,14 @@ printf '   $ kipctl contact add ... --cert expired.pem\n'
 
 step "2. The citizen (fictional; CPR with a date of birth in 2056)"
 karen citizen add --name "Bjarne Testesen" --cpr 290256-5417 \
-	--address "Prøvevej 7, 9999 Testby" --phone "+45 20 20 20 20"
+	--address "Prøvevej 7, 9999 Testby" --phone "+45 20 20 20 20" \
+	--email borger@borger.example --cert "$PKI/borger_at_borger.example.pem"
 say "No plan may be made before the citizen consents:"
 refused plan create 1 --basis psych-patient,substance-need
 karen consent give 1 --scope plan --date "$(date +%F)" --document "Samtykkeerklæring J.nr. 2026-4711"
 karen consent give 1 --scope relatives --date "$(date +%F)" --document "Samtykkeerklæring J.nr. 2026-4711"
-karen contact add --kind relative --name "Lise Testesen" --citizen 1 --phone "+45 30 30 30 30"
+karen contact add --kind relative --name "Lise Testesen" --citizen 1 --phone "+45 30 30 30 30" \
+	--email lise.testesen@privat.example
 
 step "3. The plan, its members, and the coordination meeting"
 say "At least one of the first two basis flags is required:"
@@ -114,7 +132,33 @@ say "The citizen approves it at the meeting; it is ready for distribution to"
 say "every member, Peter too, who sent apologies:"
 karen plan approve 1 --version 1 --how meeting --date "$MEETING_DAY"
 
-step "5. The rendered plan, as every member will receive it (first 45 lines)"
+if [ -n "$MAIL_UP" ]; then
+	step "5. Distribution: every member, absent Peter too, and the citizen"
+	for _ in $(seq 1 100); do
+		"$KIPCTL" --json plan status 1 | jq -e '[.messages[] | select(.state == "queued" or .state == "sending")] | length == 0' >/dev/null && break
+		sleep 0.1
+	done
+	run plan status 1
+	say "The mailboxes of the local Postfix:"
+	for d in "$MAILDIRS"/*; do
+		printf '     %-36s %s message(s)\n' "$(basename "$d")" "$(find "$d" -type f -path '*/new/*' | wc -l)"
+	done
+	f=$(find "$MAILDIRS/peter.psykiatri@region.example" -type f -path '*/new/*' | head -1)
+	say "What the server holds for Peter: only a neutral subject and ciphertext:"
+	grep -E '^(From|To|Subject|Content-Type):' "$f" | sed 's/^/     | /'
+	say "Peter decrypts it with his key and checks the organisation's signature (openssl cms):"
+	openssl cms -decrypt -in "$f" -recip "$PKI/peter.psykiatri_at_region.example.pem" \
+		-inkey "$PKI/peter.psykiatri_at_region.example.key" |
+		openssl cms -verify -CAfile "$PKI/ca.pem" 2>"$DEMO/verify.txt" |
+		python3 "$ROOT/tests/mailpart.py" - text | sed -n '1,14p' | sed 's/^/     | /'
+	say "$(cat "$DEMO/verify.txt")"
+	say "Lise (relative, no certificate) got only a neutral notice:"
+	f=$(find "$MAILDIRS/lise.testesen@privat.example" -type f | head -1)
+	openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
+		python3 "$ROOT/tests/mailpart.py" - text | sed 's/^/     | /'
+fi
+
+step "5b. The rendered plan, as every member receives it (first 45 lines)"
 "$KIPCTL" plan render 1 | head -45 | sed 's/^/   | /'
 "$KIPCTL" plan render 1 --format html >"$DEMO/plan.html"
 say "(HTML version: $DEMO/plan.html, $(wc -c <"$DEMO/plan.html") bytes, no remote content)"
@@ -126,8 +170,22 @@ chmod 0644 "$DEMO/plan2.yaml"
 karen plan version add 1 --file "$DEMO/plan2.yaml"
 karen plan diff 1 --from 1 --to 2
 karen plan approve 1 --version 2 --how phone
-karen meeting schedule 1 --start "$FOLLOW 10:00" --place "Rådhuset, mødelokale 2"
+karen meeting schedule 1 --start "$FOLLOW 10:00" --place "Rådhuset, mødelokale 2" \
+	--video "https://video.kommune.example/rum-7" \
+	--reason "Opfølgning på planen; status på behandlingen i DP og jobplanen." \
+	--situation "Bjarne kommer stabilt i DP og er startet i alkoholambulatoriet."
 karen plan show 1
+if [ -n "$MAIL_UP" ]; then
+	# Two plan versions, the invitation and its encrypted details.
+	mail_wait_count jonas.job@jobcenter.example 4 10 || true
+	f=$(grep -l "multipart/signed" $(find "$MAILDIRS/jonas.job@jobcenter.example" -type f) | tail -1)
+	say "Jonas's calendar receives a signed invitation (the calendar part, verified):"
+	openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
+		python3 "$ROOT/tests/mailpart.py" - part text/calendar |
+		grep -E '^(METHOD|UID|SEQUENCE|DTSTART|DTEND|SUMMARY|LOCATION|ORGANIZER|ATTENDEE)' |
+		cut -c1-90 | sed 's/^/     | /'
+	say "…and the details (reason, the citizen's situation) only encrypted."
+fi
 
 step "7. The audit trail the citizen may ask for (newest first)"
 "$KIPCTL" audit --citizen 1 --limit 12 | sed 's/^/   /'
