@@ -493,7 +493,7 @@ profile() {
 		wait "$tpid" || true
 		perf report -i "$pf.perf" --stdio --no-children --sort dso,symbol -g none \
 			--percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' >"$pf.perf.txt" || true
-		perf report -i "$pf.perf" --stdio --no-children --sort comm -g none \
+		perf report -i "$pf.perf" --stdio --no-children --sort tid -g none \
 			2>/dev/null | grep -v '^#' | grep -v '^$' >"$pf.perf-threads.txt" || true
 		echo "   profile: perf, CPU of kipd's threads during an approve run"
 		sed 's/^/      /' "$pf.perf-threads.txt"

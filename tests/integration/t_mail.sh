@@ -37,6 +37,7 @@ kip_stop
 sqlite3 "$TDIR/kip.db" "UPDATE contacts SET cert_pem = readfile('$PKI/expired.pem') WHERE id = $X"
 kip_start
 
+conns0=$(grep -c "smtpd.*: connect from" "$POSTFIX_LOG" || true)
 check_out "approval queues one message per member and the citizen" '"recipients": 7' \
 	kipctl --json plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01
 outbox_drained "$PLAN" && pass "the outbox drains" || fail "the outbox drains"
@@ -59,6 +60,12 @@ check_eq "Peter's policy gives GCM" "gcm" \
 	"$(jq -r '.messages[] | select(.name == "Peter Psykiatri") | .cipher' <<<"$status")"
 check_eq "auto gives CBC to Karen (no GCM announced yet)" "cbc" \
 	"$(jq -r '.messages[] | select(.name == "Karen Koordinator") | .cipher' <<<"$status")"
+
+# Many messages share one TLS connection (smtp.connections = 2).
+conns=$(($(grep -c "smtpd.*: connect from" "$POSTFIX_LOG" || true) - conns0))
+[ "$conns" -ge 1 ] && [ "$conns" -le 2 ] &&
+	pass "7 messages went over $conns SMTP connection(s)" ||
+	fail "7 messages went over at most 2 SMTP connections (saw $conns)"
 
 for a in karen.koordinator@kommune.example peter.psykiatri@region.example \
 	ec.recipient@region.example borger@borger.example expired@region.example \
