@@ -52,6 +52,7 @@ enum arg_type {
 	T_LIST,     /* comma-separated integers, as an array */
 	T_STRLIST,  /* comma-separated words, as an array of strings */
 	T_LOCAL,    /* a path the client uses itself; never sent */
+	T_BOOL,     /* a flag without a value, sent as true */
 };
 
 struct arg {
@@ -193,8 +194,28 @@ static const struct command commands[] = {
 	{ "meeting list", "meeting.list", NULL, "list a plan's meetings",
 	  { P_PLAN } },
 
+	{ "audit verify", "audit.verify", NULL,
+	  "check the audit trail's hash chain for changed, inserted or "
+	  "deleted entries",
+	  { { NULL } } },
 	{ "audit", "audit.list", NULL, "show the audit trail of a citizen",
 	  { REQ("citizen", T_INT), OPT("limit", T_INT) } },
+
+	{ "citizen erase", "citizen.erase", NULL,
+	  "delete a citizen's personal data for good (after the retention "
+	  "period; --force: admins only)",
+	  { P_ID, OPT("force", T_BOOL) } },
+	{ "stats", "stats", NULL,
+	  "the figures for national monitoring, for a period",
+	  { OPT("from", T_STR), OPT("to", T_STR), OPT("format", T_STR) } },
+	{ "cert import", "cert.import", NULL,
+	  "store a contact's or citizen's S/MIME certificate from a PEM file",
+	  { REQ("file", T_FILE), OPT("contact", T_INT), OPT("citizen", T_INT) } },
+	{ "cert list", "cert.list", NULL,
+	  "list the certificates kip knows, with their expiry", { { NULL } } },
+	{ "cert expiring", "cert.expiring", NULL,
+	  "certificates that expire within N days",
+	  { REQ("days", T_INT) } },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -212,13 +233,17 @@ static void arg_synopsis(char *out, size_t size, const struct arg *a)
 {
 	static const char *const meta[] = {
 		[T_FILE] = "FILE", [T_LIST] = "ID,...",
-		[T_STRLIST] = "NAME,...", [T_LOCAL] = "PATH",
+		[T_STRLIST] = "NAME,...", [T_LOCAL] = "PATH", [T_BOOL] = "",
 	};
 	const char *m = meta[a->type] ? meta[a->type] : a->name + 2;
 	char *p;
 
 	if (!is_option(a)) {
 		snprintf(out, size, "%s", a->name);
+		return;
+	}
+	if (a->type == T_BOOL) {
+		snprintf(out, size, a->required ? "%s" : "[%s]", a->name);
 		return;
 	}
 	snprintf(out, size, a->required ? "%s %s" : "[%s %s]", a->name, m);
@@ -468,6 +493,14 @@ static int parse_option(struct ctx *x, char **argv, int argc, int *i)
 
 	if (!a)
 		return usage_error(x, "unknown option %.*s", (int)len, s);
+	if (a->type == T_BOOL) {
+		if (eq)
+			return usage_error(x, "%s takes no value", a->name);
+		if (json_object_get(x->args, a->key))
+			return usage_error(x, "%s given twice", a->name);
+		json_object_set_new(x->args, a->key, json_true());
+		return EXIT_OK;
+	}
 	if (eq)
 		return set_arg(x, a, eq + 1);
 	if (*i + 1 >= argc)

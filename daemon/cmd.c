@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mqtt.h"
 #include "outbox.h"
 #include "proto.h"
 #include "validate.h"
@@ -64,6 +65,12 @@ static const struct command commands[] = {
 	{ "meeting.show", cmd_meeting_show, ROLE_PROFESSIONAL, CMD_READ },
 	{ "meeting.list", cmd_meeting_list, ROLE_PROFESSIONAL, CMD_READ },
 	{ "audit.list", cmd_audit_list, ROLE_COORDINATOR, CMD_READ },
+	{ "audit.verify", cmd_audit_verify, ROLE_ADMIN, CMD_READ },
+	{ "citizen.erase", cmd_citizen_erase, ROLE_COORDINATOR, CMD_WRITE },
+	{ "stats", cmd_stats, ROLE_COORDINATOR, CMD_READ },
+	{ "cert.import", cmd_cert_import, ROLE_COORDINATOR, CMD_WRITE },
+	{ "cert.list", cmd_cert_list, ROLE_COORDINATOR, CMD_READ },
+	{ "cert.expiring", cmd_cert_expiring, ROLE_COORDINATOR, CMD_READ },
 };
 
 static const struct command *find_command(const char *name)
@@ -218,24 +225,6 @@ int arg_choice(struct cmd_ctx *c, const char *key, bool required,
 			key, list);
 }
 
-int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
-	      int64_t citizen_id, int64_t plan_id, const char *object)
-{
-	char now[32];
-	int r;
-
-	store_now(now);
-	r = store_exec(c->st,
-		       "INSERT INTO audit (at, os_user, uid, role, action,"
-		       " outcome, citizen_id, plan_id, object)"
-		       " VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), NULLIF(?, 0),"
-		       " NULLIF(?, ''))",
-		       "ssisssiis", now, c->who->user,
-		       (int64_t)c->who->uid, role_name(c->who->role), action,
-		       outcome, citizen_id, plan_id, object ? object : "");
-	return r < 0 ? r : 0;
-}
-
 char *cmd_error_reply(const char *code, const char *message)
 {
 	json_t *o = json_pack("{s:i, s:b, s:{s:s, s:s}}", "kip",
@@ -329,6 +318,8 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 	if (r == 0) {
 		if (c->outbox_changed)
 			outbox_after_commit(c->k);
+		if (cmd->flags & CMD_WRITE)
+			mqtt_after_commit(c->k);
 		return;
 	}
 	if (!c->err_code)
@@ -413,25 +404,4 @@ HANDLER(cmd_whoami)
 				   "uid", (int)c->who->uid, "role",
 				   role_name(c->who->role), "contact",
 				   (json_int_t)c->who->contact_id));
-}
-
-HANDLER(cmd_audit_list)
-{
-	int64_t citizen, limit = 1000;
-	json_t *rows;
-	int r;
-
-	if (arg_int(c, "citizen", true, &citizen) < 0 ||
-	    arg_int(c, "limit", false, &limit) < 0 ||
-	    access_citizen(c, citizen) < 0)
-		return -1;
-	r = store_rows(c->st, &rows,
-		       "SELECT id, at, os_user, role, action, outcome,"
-		       " citizen_id, plan_id, object FROM audit"
-		       " WHERE citizen_id = ? ORDER BY id DESC LIMIT ?",
-		       "ii", citizen, limit);
-	if (r < 0)
-		return cmd_store_fail(c, r, "audit");
-	return cmd_ok(c, json_pack("{s:I, s:o}", "citizen", (json_int_t)citizen,
-				   "entries", rows));
 }

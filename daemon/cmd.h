@@ -141,6 +141,12 @@ HANDLER(cmd_meeting_show);
 HANDLER(cmd_meeting_list);
 HANDLER(cmd_audit_list);
 HANDLER(cmd_whoami);
+HANDLER(cmd_audit_verify);
+HANDLER(cmd_citizen_erase);
+HANDLER(cmd_stats);
+HANDLER(cmd_cert_import);
+HANDLER(cmd_cert_list);
+HANDLER(cmd_cert_expiring);
 HANDLER(cmd_plan_status);
 
 #endif

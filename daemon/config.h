@@ -84,6 +84,26 @@ struct kip_config {
 	bool mail_neutral_notice; /* recipients without a usable certificate
 				     get a notice without personal data */
 
+	/* mqtt: business events (see event.h) */
+	char *mqtt_host;          /* unset: no MQTT */
+	int mqtt_port;
+	char *mqtt_ca_file;       /* TLS: the broker's certificate must chain here */
+	char *mqtt_client_cert;
+	char *mqtt_client_key;
+	char *mqtt_username;
+	char *mqtt_password;      /* read from mqtt.password_file */
+	char *mqtt_topic_prefix;
+	char *mqtt_client_id;
+	int mqtt_keepalive_s;
+
+	/* retention: erasure is refused before this many days after a
+	 * citizen's last plan activity, unless an admin forces it */
+	int retention_days;
+
+	/* certificates: the weekly notice about those expiring soon */
+	int cert_notice_days;
+	char *cert_notice_address; /* the administrator's address; unset: none */
+
 	struct kip_user *users;
 	size_t n_users;
 };

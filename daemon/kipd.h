@@ -8,6 +8,7 @@
 
 struct control;
 struct outbox;
+struct mqtt;
 struct smime_signer;
 struct smime_trust;
 
@@ -17,6 +18,7 @@ struct kipd {
 	struct loop *loop;
 	struct control *control;
 	struct outbox *outbox;
+	struct mqtt *mqtt;            /* NULL: mqtt.host not configured */
 	struct smime_signer *signer;  /* NULL: smime.cert not configured */
 	struct smime_trust *trust;    /* NULL: smime.ca_bundle not configured */
 };

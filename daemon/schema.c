@@ -145,10 +145,36 @@ static const char migration_2[] =
 	" WHERE state IN ('queued', 'deferred', 'sending');"
 	"CREATE INDEX outbox_sending ON outbox (state) WHERE state = 'sending';";
 
+/* Version 3: operations. The audit trail is hash-chained; every business
+ * event is logged for good (pseudonymous: type, time, ids) and queued for
+ * MQTT until the broker acknowledges it; erasures are recorded. */
+static const char migration_3[] =
+	"ALTER TABLE audit ADD COLUMN hash TEXT;"
+	"CREATE TABLE event_log ("
+	" id INTEGER PRIMARY KEY,"
+	" event_id TEXT NOT NULL UNIQUE,"
+	" type TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" citizen_id INTEGER, plan_id INTEGER);"
+	"CREATE INDEX event_log_by_type ON event_log (type, at);"
+	"CREATE TABLE mqtt_outbox ("
+	" id INTEGER PRIMARY KEY,"
+	" event_id TEXT NOT NULL,"
+	" topic TEXT NOT NULL,"
+	" payload TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE erasures ("
+	" id INTEGER PRIMARY KEY,"
+	" citizen_id INTEGER NOT NULL,"
+	" at TEXT NOT NULL, by TEXT NOT NULL, forced INTEGER NOT NULL);"
+	"CREATE TABLE cert_notices ("
+	" week TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);";
+
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 int schema_latest(void)

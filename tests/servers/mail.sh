@@ -337,6 +337,9 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	# Postfix waits (in steps of 0.3 s) until a table or main.cf is at
+	# least 2 s old, lest it read a file being written: date them back.
+	touch -d '-1 minute' "$pf/main.cf" "$pf/master.cf" "$pf/virtual_mailbox.regexp"
 }
 
 # mail_start DIR: on failure, what it started is stopped again.
@@ -455,41 +458,44 @@ _mail_start() {
 # as init in a container, does not).
 _mail_alive() {
 	local st
-	st=$(cut -d')' -f2- "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "${st:1:1}" != Z ]
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	[ -n "$st" ] && [ "${st:0:1}" != Z ]
 }
 
-# _mail_kill_wait SECONDS PID...: TERM, wait, then KILL what is left.
-_mail_kill_wait() {
+# _mail_wait_gone TICKS PID...: waits up to TICKS * 10 ms until no PID
+# runs; non-zero if one still does.
+_mail_wait_gone() {
 	local t=$1 pid left i
 	shift
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null
-	for ((i = 0; i < t * 100; i++)); do
+	for ((i = 0; i <= t; i++)); do
 		left=0
 		for pid in "$@"; do
-			_mail_alive "$pid" && left=1
+			_mail_alive "$pid" && left=1 && break
 		done
 		[ "$left" = 1 ] || return 0
-		sleep 0.01
+		[ "$i" -lt "$t" ] && sleep 0.01
 	done
-	kill -KILL "$@" 2>/dev/null
-	return 0
+	return 1
 }
 
 # mail_stop DIR
 mail_stop() {
-	local dir=${1:?usage: mail_stop DIR} pids pid masters=() i f alive
+	local dir=${1:?usage: mail_stop DIR} pids=() pid masters=() i f alive
 	[ -d "$dir" ] || return 0
 	dir=$(cd "$dir" && pwd)
 	mapfile -t pids < <(mail_pids "$dir")
-	# The masters first: they end their own children.
+	# The masters first: they end their own children (Postfix's at once).
 	for f in "$dir/postfix-queue/pid/master.pid" "$dir/dovecot/run/master.pid" \
 		"$dir/recorder.pid"; do
 		pid=$(_mail_pidfile_pid "$f") && masters+=("$pid")
 	done
-	_mail_kill_wait 5 "${masters[@]}"
-	# Then whatever is left, of those seen before and any new one.
+	if [ ${#masters[@]} -gt 0 ]; then
+		kill -TERM "${masters[@]}" 2>/dev/null
+		_mail_wait_gone 20 "${masters[@]}"
+	fi
+	# Then whatever is left, of those seen before and any new one: Dovecot's
+	# master waits a second for its log process, which is ended here.
 	for i in 1 2 3; do
 		mapfile -t -O "${#pids[@]}" pids < <(mail_pids "$dir")
 		alive=()
@@ -497,7 +503,10 @@ mail_stop() {
 			_mail_alive "$pid" && alive+=("$pid")
 		done
 		[ ${#alive[@]} -gt 0 ] || break
-		_mail_kill_wait 2 "${alive[@]}"
+		kill -TERM "${alive[@]}" 2>/dev/null
+		_mail_wait_gone 300 "${alive[@]}" && continue
+		kill -KILL "${alive[@]}" 2>/dev/null
+		_mail_wait_gone 100 "${alive[@]}"
 	done
 	# Reap the recorder if it is this shell's child (no "Terminated" note).
 	if [ -n "${MAIL_RECORDER_PID:-}" ]; then

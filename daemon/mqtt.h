@@ -1,0 +1,31 @@
+/* mqtt.h — events to an MQTT broker with libmosquitto (see event.h).
+ *
+ * libmosquitto runs its network loop in its own thread; it only reports
+ * connections and PUBACKs to the loop thread through an eventfd. The loop
+ * thread publishes rows of mqtt_outbox with QoS 1 and deletes each only
+ * after its PUBACK, so a broker that is away, or a kill -9 of kipd, loses
+ * no event (a few may be published twice, with the same id). A retained
+ * status topic PREFIX/status says "online", and the broker's Last Will
+ * says "offline" when kipd disappears.
+ */
+#ifndef KIP_MQTT_H
+#define KIP_MQTT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct kipd;
+
+/* Starts the client when mqtt.host is set. 0 or -errno with err. */
+int mqtt_open(struct kipd *k, char *err, size_t errlen);
+/* Publishes "offline", disconnects, stops. Unacknowledged rows stay. */
+void mqtt_close(struct kipd *k);
+
+/* Queues one event (inside the caller's transaction). */
+int mqtt_queue(struct kipd *k, const char *id, const char *type,
+	       const char *time, json_t *data);
+
+/* After a commit that queued events: publish soon. */
+void mqtt_after_commit(struct kipd *k);
+
+#endif
