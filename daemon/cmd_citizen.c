@@ -7,6 +7,7 @@
 
 #include "cert.h"
 #include "cmd.h"
+#include "event.h"
 #include "outbox.h"
 #include "validate.h"
 
@@ -266,6 +267,11 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 			return cmd_store_fail(c, r, "outbox");
 		c->outbox_changed = true;
 	}
+	r = event_emit(c->k,
+		       action[0] == 'g' ? "consent.given" : "consent.withdrawn",
+		       id, 0, json_pack("{s:s}", "scope", scope));
+	if (r < 0)
+		return cmd_store_fail(c, r, "event");
 	snprintf(c->object, sizeof(c->object), "consent:%s",
 		 scope);
 	return cmd_ok(c, json_pack("{s:I, s:s, s:s}", "citizen",

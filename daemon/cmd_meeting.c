@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "event.h"
 #include "distribute.h"
 #include "validate.h"
 
@@ -25,6 +26,40 @@ static bool meeting_in_past(const char *start)
 	localtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M", &tm);
 	return strcmp(start, now) < 0;
+}
+
+static int meeting_event(struct cmd_ctx *c, const char *type, int64_t id,
+			 json_t *data)
+{
+	if (!data)
+		data = json_object();
+	json_object_set_new(data, "meeting", json_integer(id));
+	if (event_emit(c->k, type, c->citizen_id, c->plan_id, data) < 0)
+		return cmd_store_fail(c, -EIO, "event");
+	return 0;
+}
+
+/* A meeting held is a follow-up when an earlier version of the plan set a
+ * follow-up date; it is in time when held by that date. */
+static int held_event(struct cmd_ctx *c, int64_t id, const char *start)
+{
+	char *due = NULL;
+	bool followup;
+	int r;
+
+	r = store_text(c->st, &due,
+		       "SELECT follow_up FROM plan_versions WHERE plan_id = ?"
+		       " AND meeting_id <> ? ORDER BY version DESC LIMIT 1",
+		       "ii", c->plan_id, id);
+	if (r < 0 && r != -ENOENT)
+		return cmd_store_fail(c, r, "version");
+	followup = r == 0 && due;
+	r = meeting_event(c, "meeting.held", id,
+			  json_pack("{s:b, s:b}", "followup", followup,
+				    "in_time",
+				    followup && strncmp(start, due, 10) <= 0));
+	free(due);
+	return r;
 }
 
 static int arg_start(struct cmd_ctx *c, bool required, char out[17])
@@ -113,6 +148,8 @@ HANDLER(cmd_meeting_schedule)
 	snprintf(c->object, sizeof(c->object), "meeting:%lld", (long long)id);
 	if (!meeting_in_past(start) && distribute_meeting(c, id, false) < 0)
 		return -1;
+	if (meeting_event(c, "meeting.scheduled", id, NULL) < 0)
+		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
 				   "start", start));
 }
@@ -147,6 +184,8 @@ HANDLER(cmd_meeting_move)
 		return cmd_store_fail(c, r, "meeting");
 	if (!meeting_in_past(start) && distribute_meeting(c, id, false) < 0)
 		return -1;
+	if (meeting_event(c, "meeting.moved", id, NULL) < 0)
+		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "start",
 				   start));
 }
@@ -170,7 +209,8 @@ HANDLER(cmd_meeting_cancel)
 		       "ssi", reason, now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
-	if (distribute_meeting(c, id, true) < 0)
+	if (distribute_meeting(c, id, true) < 0 ||
+	    meeting_event(c, "meeting.cancelled", id, NULL) < 0)
 		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
 				   "status", "cancelled"));
@@ -285,6 +325,8 @@ HANDLER(cmd_meeting_held)
 		       "si", now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
+	if (held_event(c, id, start) < 0)
+		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
 				   "status", "held"));
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "event.h"
 #include "render.h"
 
 static const char *const basis_names[] = {
@@ -117,6 +118,9 @@ HANDLER(cmd_plan_create)
 	if (c->who->contact_id && c->who->contact_id != coord &&
 	    add_member(c, plan, c->who->contact_id) < 0)
 		return -1;
+	r = event_emit(c->k, "plan.created", citizen, plan, NULL);
+	if (r < 0)
+		return cmd_store_fail(c, r, "event");
 	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)plan));
 }
 

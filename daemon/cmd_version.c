@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "distribute.h"
+#include "event.h"
 #include "plandoc.h"
 #include "render.h"
 #include "validate.h"
@@ -120,6 +121,12 @@ HANDLER(cmd_plan_version_add)
 			       " VALUES (?,?,?,?,?,?,?,?)",
 			       "iiississ", plan, version, meeting, text,
 			       doc->follow_up, coord, now, c->who->user);
+		if (r >= 0)
+			r = event_emit(c->k, "version.created", c->citizen_id,
+				       plan,
+				       json_pack("{s:I, s:I}", "version",
+						 (json_int_t)version, "meeting",
+						 (json_int_t)meeting));
 		if (r < 0)
 			r = cmd_store_fail(c, r, "version");
 		else
@@ -296,6 +303,11 @@ HANDLER(cmd_plan_approve)
 	r = distribute_version(c, plan, version);
 	if (r < 0)
 		return -1;
+	if (event_emit(c->k, "version.approved", c->citizen_id, plan,
+		       json_pack("{s:I, s:s, s:i}", "version",
+				 (json_int_t)version, "how", how, "recipients",
+				 r)) < 0)
+		return cmd_store_fail(c, -EIO, "event");
 	return cmd_ok(c, json_pack("{s:I, s:I, s:s, s:s, s:i}", "plan",
 				   (json_int_t)plan, "version",
 				   (json_int_t)version, "approved",

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "event.h"
 #include "ical.h"
 #include "kipd.h"
 #include "log.h"
@@ -126,8 +127,13 @@ static int queue_manual(struct kipd *k, const struct ids *ids,
 				ids->meeting, rc->contact_id, rc->email,
 				state, reason, NULL };
 	int64_t id;
+	int r = outbox_insert(k, &m, &id, NULL);
 
-	return outbox_insert(k, &m, &id, NULL);
+	if (r == 0 && strcmp(state, "manual") == 0)
+		r = event_emit(k, "message.manual", ids->citizen, ids->plan,
+			       json_pack("{s:I, s:s}", "message",
+					 (json_int_t)id, "kind", kind));
+	return r;
 }
 
 /*

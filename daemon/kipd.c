@@ -18,6 +18,7 @@
 #include "control.h"
 #include "kipd.h"
 #include "log.h"
+#include "mqtt.h"
 #include "outbox.h"
 #include "smime.h"
 #include "smtp.h"
@@ -86,6 +87,7 @@ static void reload(struct kipd *k)
 	/* The SMTP workers read the configuration: stop them (finishing
 	 * what is in flight) before it changes, start them after. */
 	outbox_close(k);
+	mqtt_close(k);
 	smime_signer_free(k->signer);
 	smime_trust_free(k->trust);
 	k->signer = signer;
@@ -105,6 +107,8 @@ static void reload(struct kipd *k)
 	log_set_level(cfg->log_level);
 	if (outbox_open(k, err, sizeof(err)) < 0)
 		log_err("reload: mail stays queued: %s", err);
+	if (mqtt_open(k, err, sizeof(err)) < 0)
+		log_err("reload: events stay queued: %s", err);
 	log_notice("configuration reloaded");
 }
 
@@ -215,6 +219,8 @@ int main(int argc, char **argv)
 	r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
 	if (r == 0)
 		r = outbox_open(&k, err, sizeof(err));
+	if (r == 0)
+		r = mqtt_open(&k, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		goto out;
@@ -232,6 +238,7 @@ int main(int argc, char **argv)
 out:
 	control_close(&k);
 	outbox_close(&k);
+	mqtt_close(&k);
 	smime_signer_free(k.signer);
 	smime_trust_free(k.trust);
 	store_close(k.store);

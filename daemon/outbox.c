@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "distribute.h"
+#include "event.h"
+#include "mqtt.h"
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
@@ -146,6 +148,34 @@ static int64_t backoff(const struct kip_config *cfg, int64_t attempts)
 	return gap < cfg->smtp_retry_max_s ? gap : cfg->smtp_retry_max_s;
 }
 
+/* message.sent, .deferred or .failed (and invitation.sent) for a row. */
+static void message_event(struct kipd *k, int64_t id, const char *state)
+{
+	json_t *row;
+	char type[64];
+
+	if (store_row(k->store, &row,
+		      "SELECT kind, citizen_id, plan_id, meeting_id FROM outbox"
+		      " WHERE id = ?",
+		      "i", id) < 0)
+		return;
+	snprintf(type, sizeof(type), "message.%s", state);
+	event_emit(k, type,
+		   json_integer_value(json_object_get(row, "citizen_id")),
+		   json_integer_value(json_object_get(row, "plan_id")),
+		   json_pack("{s:I, s:O}", "message", (json_int_t)id, "kind",
+			     json_object_get(row, "kind")));
+	if (strcmp(state, "sent") == 0 &&
+	    strcmp(json_string_value(json_object_get(row, "kind")),
+		   "invitation") == 0)
+		event_emit(k, "invitation.sent",
+			   json_integer_value(json_object_get(row, "citizen_id")),
+			   json_integer_value(json_object_get(row, "plan_id")),
+			   json_pack("{s:I, s:O}", "message", (json_int_t)id,
+				     "meeting", json_object_get(row, "meeting_id")));
+	json_decref(row);
+}
+
 static void record(struct outbox *ob, const struct smtp_result *res)
 {
 	struct kipd *k = ob->k;
@@ -190,6 +220,8 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 		   state, res->id);
 	log_info("outbox: message %lld %s (attempt %lld, smtp %ld)",
 		 (long long)res->id, state, (long long)attempts, res->code);
+	if (strcmp(state, "queued") != 0 && strcmp(state, "cancelled") != 0)
+		message_event(k, res->id, state);
 	if (strcmp(state, "failed") == 0)
 		distribute_failure_notice(k, res->id);
 }
@@ -209,6 +241,7 @@ static void on_results(void *arg, const struct smtp_result *res, size_t n)
 		record(ob, &res[i]);
 	if (store_commit(ob->k->store) < 0)
 		log_err("outbox: cannot commit %zu results", n);
+	mqtt_after_commit(ob->k);
 	if (!ob->kicked) {
 		ob->kicked = 1;
 		schedule(ob, 0);

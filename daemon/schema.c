@@ -158,7 +158,9 @@ static const char migration_3[] =
 	" citizen_id INTEGER, plan_id INTEGER);"
 	"CREATE INDEX event_log_by_type ON event_log (type, at);"
 	"CREATE TABLE mqtt_outbox ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT," /* never reused: the pump
+						   publishes rows above the
+						   last one it handed over */
 	" event_id TEXT NOT NULL,"
 	" topic TEXT NOT NULL,"
 	" payload TEXT NOT NULL,"

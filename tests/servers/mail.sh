@@ -27,13 +27,16 @@
 #
 # mail_stop DIR                stops all of them; no process is left behind
 # mail_wait_count ADDR N [S]   waits (default 10 s) until ADDR's Maildir
-#                              holds N messages (new/ and cur/)
-# mail_files ADDR              lists ADDR's message files
+#                              holds at least N messages (new/ and cur/);
+#                              non-zero on timeout
+# mail_files ADDR              lists ADDR's message files (none if no mail)
+# mail_count ADDR              how many messages ADDR's Maildir holds
 # mail_deliver ADDR [FILE]     delivers a message (FILE or stdin) to ADDR's
 #                              Maildir with dovecot-lda
 # mail_recorder_mode MODE      accept | tempfail | permfail | stall, from the
 #                              recorder's next connection on
 # mail_pids DIR                the pids of every server process of DIR
+# mail_deps_ok                 the packages of tests/servers/deps.sh are in
 #
 # Needs the packages of tests/servers/deps.sh and root (Postfix and Dovecot
 # run as their own users; mail is stored as the "mail" user, so DIR is
@@ -69,14 +72,20 @@ mail_deps_ok() {
 	}
 }
 
-# _mail_free_ports N: N distinct free TCP ports on 127.0.0.1.
+# _mail_free_ports N: N distinct free TCP ports on 127.0.0.1, picked at
+# random below Linux's ephemeral range (32768-60999), so that no outgoing
+# connection takes one before the server binds it.
 _mail_free_ports() {
 	"$MAIL_PYTHON" - "$1" <<'PY'
-import socket, sys
+import random, socket, sys
 socks = []
-for _ in range(int(sys.argv[1])):
+while len(socks) < int(sys.argv[1]):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", random.randrange(20000, 32000)))
+    except OSError:
+        s.close()
+        continue
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
@@ -136,13 +145,15 @@ mail_pids() {
 		local re
 		re=$(printf "%s" "$dir" | sed 's/[][\.*^$|+?(){}]/\\&/g')
 		pgrep -f -- "$re/dovecot/|$re/recorder" || true
-		grep -lzxF "MAIL_CONFIG=$dir/postfix" /proc/[0-9]*/environ 2>/dev/null |
+		# (grep exits 2 on the environ files it may not read.)
+		{ grep -lzxF "MAIL_CONFIG=$dir/postfix" /proc/[0-9]*/environ 2>/dev/null || true; } |
 			sed -n 's@^/proc/\([0-9]*\)/environ$@\1@p'
 	} | sort -un | while read -r pid; do
 		# Not this shell, nor what it runs to find out.
 		[ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
 		_mail_alive "$pid" && echo "$pid"
-	done
+	done || true
+	return 0
 }
 
 _mail_write_dovecot_conf() {
@@ -225,7 +236,7 @@ EOF
 }
 
 _mail_write_postfix_conf() {
-	local dir=$1 uid=$2 gid=$3 pf=$1/postfix
+	local dir=$1 pf=$1/postfix
 	# Configuration, queue and data each in their own directory (Postfix
 	# checks the owners in each tree).
 	mkdir -p "$pf" "$dir/postfix-queue" "$dir/postfix-data"
@@ -332,6 +343,7 @@ error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 virtual   unix  -       n       n       -       -       virtual
+# (virtual is unused: delivery is through lmtp to Dovecot.)
 lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
@@ -342,13 +354,17 @@ EOF
 	touch -d '-1 minute' "$pf/main.cf" "$pf/master.cf" "$pf/virtual_mailbox.regexp"
 }
 
-# mail_start DIR: on failure, what it started is stopped again.
+# mail_start DIR: on failure, what it started is stopped again, and it tries
+# once more (with other ports, should another test have taken one).
 mail_start() {
-	local rc=0
-	_mail_start "$@" || rc=$?
-	if [ "$rc" -ne 0 ] && [ -n "${1:-}" ]; then
-		mail_stop "$1" >/dev/null 2>&1
-	fi
+	local rc=0 try
+	for try in 1 2; do
+		rc=0
+		_mail_start "$@" || rc=$?
+		[ "$rc" -ne 0 ] || return 0
+		[ -n "${1:-}" ] && mail_stop "$1" >/dev/null 2>&1
+		[ "$try" = 1 ] && _mail_err "mail_start failed, trying again"
+	done
 	return "$rc"
 }
 
@@ -420,7 +436,7 @@ _mail_start() {
 		return 1
 	}
 
-	_mail_write_postfix_conf "$dir" "$uid" "$gid"
+	_mail_write_postfix_conf "$dir"
 	/usr/sbin/postfix -c "$dir/postfix" start \
 		</dev/null >>"$dir/postfix.out" 2>&1 || {
 		_mail_err "postfix did not start:"
@@ -479,23 +495,13 @@ _mail_wait_gone() {
 	return 1
 }
 
-# mail_stop DIR
+# mail_stop DIR: TERM to every process of DIR's servers at once (Dovecot's
+# master, stopped alone, waits a second for its log process), KILL to what
+# is left after 3 s; again for any process that appeared meanwhile.
 mail_stop() {
-	local dir=${1:?usage: mail_stop DIR} pids=() pid masters=() i f alive
+	local dir=${1:?usage: mail_stop DIR} pids=() pid i alive
 	[ -d "$dir" ] || return 0
 	dir=$(cd "$dir" && pwd)
-	mapfile -t pids < <(mail_pids "$dir")
-	# The masters first: they end their own children (Postfix's at once).
-	for f in "$dir/postfix-queue/pid/master.pid" "$dir/dovecot/run/master.pid" \
-		"$dir/recorder.pid"; do
-		pid=$(_mail_pidfile_pid "$f") && masters+=("$pid")
-	done
-	if [ ${#masters[@]} -gt 0 ]; then
-		kill -TERM "${masters[@]}" 2>/dev/null
-		_mail_wait_gone 20 "${masters[@]}"
-	fi
-	# Then whatever is left, of those seen before and any new one: Dovecot's
-	# master waits a second for its log process, which is ended here.
 	for i in 1 2 3; do
 		mapfile -t -O "${#pids[@]}" pids < <(mail_pids "$dir")
 		alive=()
@@ -503,14 +509,14 @@ mail_stop() {
 			_mail_alive "$pid" && alive+=("$pid")
 		done
 		[ ${#alive[@]} -gt 0 ] || break
-		kill -TERM "${alive[@]}" 2>/dev/null
+		kill -TERM "${alive[@]}" 2>/dev/null || true
 		_mail_wait_gone 300 "${alive[@]}" && continue
-		kill -KILL "${alive[@]}" 2>/dev/null
-		_mail_wait_gone 100 "${alive[@]}"
+		kill -KILL "${alive[@]}" 2>/dev/null || true
+		_mail_wait_gone 100 "${alive[@]}" || true
 	done
 	# Reap the recorder if it is this shell's child (no "Terminated" note).
 	if [ -n "${MAIL_RECORDER_PID:-}" ]; then
-		wait "$MAIL_RECORDER_PID" 2>/dev/null
+		wait "$MAIL_RECORDER_PID" 2>/dev/null || true
 		MAIL_RECORDER_PID=""
 	fi
 	rm -f "$dir/recorder.pid"
@@ -520,7 +526,8 @@ mail_stop() {
 # mail_files ADDRESS: the message files of ADDRESS's Maildir (new/, cur/).
 mail_files() {
 	local md=${MAILDIRS:?mail_start first}/${1,,}
-	find "$md/new" "$md/cur" -maxdepth 1 -type f 2>/dev/null | sort
+	[ -d "$md/new" ] || return 0
+	find "$md/new" "$md/cur" -maxdepth 1 -type f 2>/dev/null | sort || true
 }
 
 # mail_count ADDRESS: how many messages ADDRESS's Maildir holds.

@@ -1,0 +1,31 @@
+/* erase.h — erasure of a citizen's personal data (kipctl citizen erase).
+ *
+ * The handler, cmd_citizen_erase (declared in cmd.h), deletes every row
+ * that holds the citizen's personal data in the request's transaction and
+ * records the erasure (table erasures, event citizen.erased). What stays
+ * is pseudonymous: the audit trail and event_log (ids, types, times).
+ *
+ * Deleted rows can outlive the commit in the file: as old page images in
+ * the WAL, and in pages SQLite has not rewritten. Neither can be removed
+ * inside a transaction, so the dispatcher calls erase_after_commit() once
+ * the erasure has committed.
+ */
+#ifndef KIP_ERASE_H
+#define KIP_ERASE_H
+
+struct kipd;
+
+/*
+ * Rewrites the store so that nothing erased remains in its files: VACUUM
+ * (a fresh copy of every live page, secure_delete already zeroes what was
+ * deleted), then a TRUNCATE checkpoint, which copies the WAL into the
+ * database and cuts the WAL to zero bytes. Runs on the loop thread and
+ * blocks it for as long as VACUUM takes (it reads and writes the whole
+ * file). Must be called outside any transaction. Failures are logged
+ * here (ids only) and not returned: the erasure itself has committed;
+ * the next erasure scrubs again, and a clean shutdown checkpoints and
+ * removes the WAL.
+ */
+void erase_after_commit(struct kipd *k);
+
+#endif
