@@ -46,13 +46,17 @@
 #
 # Environment: KIP_BENCH_PLANS (N, default 20), KIP_BENCH_RCPTS (M, 10),
 # KIP_BENCH_CONNS (C, 2), KIP_BENCH_RUNS (3, at least 3), KIP_BENCH_LAT_RUNS
-# (5), KIP_BENCH_ADMIN (30), KIP_BENCH_PROFILE=1 adds, per path, three
-# untimed batches that show where kipd's time goes (see profile below:
-# the send pipeline alone, strace -c, perf; needs strace and perf),
-# KIP_BENCH_KEEP=1 keeps the directory (the
-# processes are stopped all the same). TMPDIR (default /tmp) holds the
-# directory, and so the databases and Postfix's queue: its file system
-# decides what an fsync costs.
+# (5), KIP_BENCH_ADMIN (30). KIP_BENCH_PROFILE=1 adds, per path, three
+# untimed batches that show where kipd's time goes (see profile() below:
+# the send pipeline alone, strace -c, perf; needs strace and perf).
+# KIP_BENCH_KEEP=1 keeps the directory (the processes are stopped all the
+# same). TMPDIR (default /tmp) holds the directory, and so the databases
+# and Postfix's queue: its file system decides what an fsync costs.
+#
+# Each (a) run also reports how long kipd's loop thread and its SMTP
+# worker threads were on a CPU (/proc/PID/task/TID/schedstat): the loop
+# does the approvals (render, sign, encrypt, store) and all the outbox
+# bookkeeping; the workers only talk SMTP.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,6 +74,7 @@ LAT_RUNS=${KIP_BENCH_LAT_RUNS:-5}
 ADMIN=${KIP_BENCH_ADMIN:-30}
 PROFILE=${KIP_BENCH_PROFILE:-0}
 SCRIPT_T0=$(date +%s%N)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 die() {
 	echo "mail.sh: $*" >&2
@@ -82,6 +87,7 @@ for f in "$KIPD" "$KIPCTL" "$SMTPBLAST" "$CRYPTOBLAST"; do
 		exit 2
 	}
 done
+case $PROFILE in 0 | 1) ;; *) die "KIP_BENCH_PROFILE must be 0 or 1" ;; esac
 for v in N M C RUNS LAT_RUNS ADMIN; do
 	case ${!v} in '' | *[!0-9]* | 0*) die "$v must be a positive integer" ;; esac
 done
@@ -105,6 +111,7 @@ HELPER=$TDIR/mailbench.py
 KIPD_PID=""
 SINK_PID=""
 STUNNEL_PID=""
+PROF_PID="" # strace or perf of profile()
 
 kipd_stop() {
 	if [ -n "$KIPD_PID" ] && kill -0 "$KIPD_PID" 2>/dev/null; then
@@ -122,7 +129,7 @@ stop_pid() {
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 500; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
+		_mail_alive "$pid" || break # a zombie (ended, not yet reaped) is not
 		sleep 0.01
 	done
 	kill -KILL "$pid" 2>/dev/null || true
@@ -131,6 +138,7 @@ stop_pid() {
 
 cleanup() {
 	set +e
+	[ -z "$PROF_PID" ] || stop_pid "$PROF_PID"
 	kipd_stop
 	stop_pid "$STUNNEL_PID"
 	STUNNEL_PID=""
@@ -380,6 +388,7 @@ CONF
 kipd_start() {
 	local path=$1 i
 	kipd_conf "$path" "${2:-}"
+	rm -f "$TDIR/kipd.sock"
 	"$KIPD" -f -c "$TDIR/kipd-$path.conf" 2>>"$TDIR/kipd-$path.log" &
 	KIPD_PID=$!
 	for i in $(seq 1 500); do
@@ -436,13 +445,29 @@ make_plans() {
 	done
 }
 
+# thread_cpu PID: "LOOP WORKERS", the time kipd's loop thread (the main
+# thread) and its other threads (the SMTP workers) have been on a CPU, in
+# ns (/proc/PID/task/TID/schedstat).
+thread_cpu() {
+	local t main=0 rest=0 on _
+	for t in /proc/"$1"/task/*; do
+		read -r on _ <"$t/schedstat" || continue
+		if [ "${t##*/}" = "$1" ]; then main=$((main + on)); else rest=$((rest + on)); fi
+	done
+	echo "$main $rest"
+}
+
 # approve_run OUT POLL_MS PLAN...: one timed approval run; appends
-# "elapsed_ms approvals_ms" to OUT.
+# "elapsed_ms approvals_ms loop_cpu_ms workers_cpu_ms" to OUT.
 approve_run() {
-	local out=$1 poll=$2
+	local out=$1 poll=$2 m0 w0 m1 w1 line
 	shift 2
-	python3 "$HELPER" approve "$TDIR/kip-$CUR.db" "$poll" "$M" "$KIPCTL" \
-		"$TDIR/kipd.sock" "$@" >>"$out"
+	read -r m0 w0 < <(thread_cpu "$KIPD_PID")
+	line=$(python3 "$HELPER" approve "$TDIR/kip-$CUR.db" "$poll" "$M" "$KIPCTL" \
+		"$TDIR/kipd.sock" "$@") || return 1
+	read -r m1 w1 < <(thread_cpu "$KIPD_PID")
+	echo "$line $(((m1 - m0) / 1000)) $(((w1 - w0) / 1000))" |
+		awk '{ printf "%s %s %.1f %.1f\n", $1, $2, $3 / 1000, $4 / 1000 }' >>"$out"
 }
 
 # profile PATH (KIP_BENCH_PROFILE=1; untimed by the table): where kipd's
@@ -451,10 +476,10 @@ approve_run() {
 #     messages stay queued), then kipd restarted with it; from exec until
 #     all N*M are sent (includes start-up, TLS handshakes and AUTH)
 #  2. strace -c -f of an approve run (system calls of all kipd threads)
-#  3. perf record -g of an approve run (where the CPU goes)
+#  3. perf record (DWARF call graphs) of an approve run: where the CPU goes
 # Results are in TDIR/profile-PATH.* (KIP_BENCH_KEEP=1 keeps them).
 profile() {
-	local path=$1 base=$ALL_PLANS_OFF batch t0 t1 tpid
+	local path=$1 base=$ALL_PLANS_OFF batch t0 t1
 	local pf=$TDIR/profile-$path
 	echo "   profile: send pipeline alone (approve with no smtp.url, then restart with it)"
 	batch=("${ALL_PLANS[@]:$base:$N}")
@@ -474,38 +499,41 @@ profile() {
 	batch=("${ALL_PLANS[@]:$((base + N)):$N}")
 	[ "$path" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
 	strace -c -f -p "$KIPD_PID" -o "$pf.strace" 2>/dev/null &
-	tpid=$!
+	PROF_PID=$!
 	sleep 0.5
 	approve_run "$pf.strace-run" 2 "${batch[@]}" || die "profile run failed"
-	kill -INT "$tpid"
-	wait "$tpid" || true
+	kill -INT "$PROF_PID"
+	wait "$PROF_PID" || true
+	PROF_PID=""
 	echo "   profile: strace -c -f during an approve run of $((N * M)) messages (under strace: $(cut -d' ' -f1 "$pf.strace-run") ms)"
 	head -14 "$pf.strace" | sed 's/^/      /'
 
 	batch=("${ALL_PLANS[@]:$((base + 2 * N)):$N}")
 	[ "$path" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
 	if command -v perf >/dev/null; then
-		perf record -q -F 1999 -g -p "$KIPD_PID" -o "$pf.perf" >/dev/null 2>&1 &
-		tpid=$!
+		perf record -q -F 2999 --call-graph dwarf,32768 -p "$KIPD_PID" -o "$pf.perf" >/dev/null 2>&1 &
+		PROF_PID=$!
 		sleep 0.5
 		approve_run "$pf.perf-run" 2 "${batch[@]}" || die "profile run failed"
-		kill -INT "$tpid"
-		wait "$tpid" || true
-		perf report -i "$pf.perf" --stdio --no-children --sort dso,symbol -g none \
-			--percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' >"$pf.perf.txt" || true
-		perf report -i "$pf.perf" --stdio --no-children --sort tid -g none \
+		kill -INT "$PROF_PID"
+		wait "$PROF_PID" || true
+		PROF_PID=""
+		perf report -i "$pf.perf" --stdio --no-children --sort pid -g none \
 			2>/dev/null | grep -v '^#' | grep -v '^$' >"$pf.perf-threads.txt" || true
-		echo "   profile: perf, CPU of kipd's threads during an approve run"
+		perf report -i "$pf.perf" --stdio --children --sort symbol -g none \
+			2>/dev/null | grep -v '^#' | grep -v '^$' >"$pf.perf.txt" || true
+		echo "   profile: perf, kipd's samples per thread (the first is the loop)"
 		sed 's/^/      /' "$pf.perf-threads.txt"
-		echo "   profile: perf, hottest symbols (>= 1.5 %)"
-		head -25 "$pf.perf.txt" | sed 's/^/      /'
+		echo "   profile: perf, share of all kipd samples in (inclusive):"
+		grep -E '\] (cmd_plan_approve|distribute_version|plan_entity|render_version|smime_sign|smime_check_recipient|X509_verify_cert|smime_encrypt|PEM_ASN1_read_bio|CMS_final|queue_message|store_exec|store_commit|sqlite3_step|sqlite3WalCheckpoint|on_results|run|submit_row|worker|curl_easy_perform|fdatasync|__GI_fdatasync|__libc_pwrite64) ' \
+			"$pf.perf.txt" | awk '!seen[$4]++ { printf "      %-8s %s\n", $1, $4 }' | head -30
 	fi
 }
 
 # ------------------------------------------------------------- (a) kipd --
 
-declare -A KIPD_RATE KIPD_MS APPROVE_MS LAT_MS LAT_APPROVE_MS HWM BLAST_RATE ADMIN_RATE
-declare -A MSG_BYTES PIPE_RATE
+declare -A KIPD_RATE APPROVE_MS LAT_MS LAT_APPROVE_MS HWM BLAST_RATE ADMIN_RATE
+declare -A MSG_BYTES PIPE_RATE LOOP_CPU WORK_CPU
 
 for CUR in postfix sink; do
 	log "path $CUR: kipd with smtp.connections = $C"
@@ -522,10 +550,10 @@ for CUR in postfix sink; do
 		batch=("${ALL_PLANS[@]:$(((r - 1) * N)):$N}")
 		approve_run "$TDIR/a-$CUR.ms" 2 "${batch[@]}" ||
 			{ tail -20 "$TDIR/kipd-$CUR.log" >&2; die "run $r on $CUR failed"; }
-		read -r el ap < <(tail -1 "$TDIR/a-$CUR.ms")
+		read -r el ap lc wcpu < <(tail -1 "$TDIR/a-$CUR.ms")
 		echo "   run $r: $((N * M)) messages sent in $el ms" \
 			"($(awk -v n=$((N * M)) -v ms="$el" 'BEGIN { printf "%.1f", n / ms * 1000 }') msg/s;" \
-			"the $N approvals took $ap ms)"
+			"the $N approvals took $ap ms; kipd on CPU: loop thread $lc ms, SMTP workers $wcpu ms)"
 	done
 	# Every message of the last run is really sent (kipd's own view).
 	st=$(ctl --json plan status "${batch[-1]}")
@@ -535,6 +563,10 @@ for CUR in postfix sink; do
 	cut -d' ' -f2 "$TDIR/a-$CUR.ms" >"$TDIR/a-$CUR.approve"
 	KIPD_RATE[$CUR]=$(median "$TDIR/a-$CUR.rate")
 	APPROVE_MS[$CUR]=$(median "$TDIR/a-$CUR.approve")
+	cut -d' ' -f3 "$TDIR/a-$CUR.ms" >"$TDIR/a-$CUR.loopcpu"
+	cut -d' ' -f4 "$TDIR/a-$CUR.ms" >"$TDIR/a-$CUR.workcpu"
+	LOOP_CPU[$CUR]=$(median "$TDIR/a-$CUR.loopcpu")
+	WORK_CPU[$CUR]=$(median "$TDIR/a-$CUR.workcpu")
 
 	log "path $CUR: latency, $LAT_RUNS plans of $M recipients, one at a time"
 	: >"$TDIR/lat-$CUR.ms"
@@ -687,6 +719,7 @@ rate() { printf '%.1f msg/s' "$1"; }
 echo
 echo "== kip mail bench results: N=$N plans x M=$M recipients = $((N * M)) messages per run," \
 	"C=$C connections, median of $RUNS runs ($(nproc) CPUs, $(uname -r), $(findmnt -no FSTYPE -T "$TDIR"))"
+echo "   load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 row "measure" "value" "target"
 row "--------------------------------------------------" "------------------------" "----------------"
 for CUR in postfix sink; do
@@ -697,6 +730,7 @@ for CUR in postfix sink; do
 	echo "-- $label"
 	row "(a) kipd: approve -> all sent" "$(rate "${KIPD_RATE[$CUR]}")"
 	row "    of which the $N kipctl approves (median)" "${APPROVE_MS[$CUR]} ms"
+	row "    kipd on CPU per run: loop thread / workers" "${LOOP_CPU[$CUR]} / ${WORK_CPU[$CUR]} ms"
 	row "(b) smtpblast, same messages, C=$C" "$(rate "${BLAST_RATE[$CUR]}")"
 	[ -n "${PIPE_RATE[$CUR]:-}" ] &&
 		row "    (profile) kipd sending $((N * M)) already queued" "$(rate "${PIPE_RATE[$CUR]}")"

@@ -92,7 +92,8 @@ static bool hash_wellformed(const unsigned char *s, size_t n)
 	if (n != HASH_LEN)
 		return false;
 	for (size_t k = 0; k < n; k++)
-		if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
+		if (!((s[k] >= '0' && s[k] <= '9') ||
+		      (s[k] >= 'a' && s[k] <= 'f')))
 			return false;
 	return true;
 }
@@ -297,6 +298,8 @@ HANDLER(cmd_audit_list)
  *   none of these                           → the chain breaks at the
  *                                             suspect (the next row is
  *                                             reported as not linking)
+ * A suspect whose hash is not even a SHA-256 digest is reported as such,
+ * and the next row's break put down to it.
  * A suspect that is the last row was changed or appended with a forged
  * hash; nothing can tell which. "shift" is how far ids have been moved by
  * renumbering found so far; canonical() uses id - shift.
@@ -311,7 +314,8 @@ struct verify {
 	int64_t suspect_id;
 	int64_t head_id;
 	char head[HASH_LEN + 1];
-	int64_t first_id; /* the first problem, for the reply */
+	int64_t first_id; /* the problem with the lowest id, for the reply */
+	size_t first_idx; /* its place in list */
 	char first[200];
 	json_t *list; /* up to MAX_PROBLEMS {id, problem} */
 };
@@ -327,11 +331,14 @@ static void problem(struct verify *v, int64_t id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (v->problems++ == 0) {
+	/* A suspect is reported one row late, perhaps after a gap found
+	 * further on: the first problem is the one with the lowest id. */
+	if (v->problems == 0 || id < v->first_id) {
 		v->first_id = id;
+		v->first_idx = json_array_size(v->list);
 		snprintf(v->first, sizeof(v->first), "%s", msg);
 	}
-	if (v->problems <= MAX_PROBLEMS) {
+	if (++v->problems <= MAX_PROBLEMS) {
 		log_warn("audit: entry %" PRId64 ": %s", id, msg);
 		json_array_append_new(v->list, json_pack("{s:I, s:s}", "id",
 							 (json_int_t)id,
@@ -388,23 +395,31 @@ static int settle_suspect(struct verify *v, struct field f[N_FIELDS],
 	int r;
 
 	v->suspect = false;
+	if (v->suspect_malformed) {
+		/* Nothing links to it; this row's break is put down to it. */
+		problem(v, sid,
+			"hash replaced or forged: not a SHA-256 digest");
+		return 1;
+	}
 	if ((r = links(v, f, id, 0, &v->prev, stored)) != 0) {
 		if (r > 0)
-			problem(v, sid, "%scontent changed (hash mismatch)",
-				v->suspect_malformed ? "hash malformed or " : "");
+			problem(v, sid, "content changed (hash mismatch)");
 		return r;
 	}
 	if ((r = links(v, f, id, 0, &v->before, stored)) != 0) {
-		if (r > 0)
+		if (r > 0) {
 			problem(v, sid, "entry inserted: not in the chain "
 					"(entry %" PRId64 " links past it)",
 				id);
+			v->prev = v->before; /* the chain skips it */
+		}
 		return r;
 	}
 	if ((r = links(v, f, id, 1, &v->before, stored)) != 0) {
 		if (r > 0) {
 			problem(v, sid, "entry inserted: not in the chain, and "
 					"the entries after it renumbered");
+			v->prev = v->before;
 			v->shift++;
 		}
 		return r;
@@ -418,8 +433,9 @@ static int settle_suspect(struct verify *v, struct field f[N_FIELDS],
 		}
 		return r;
 	}
-	problem(v, sid, "chain break: hash mismatch (changed and rehashed, "
-			"or entries inserted or deleted here)");
+	problem(v, sid, "chain break: entry replaced (its hash fits neither "
+			"its content nor the next entry), or entries inserted "
+			"or deleted here");
 	problem(v, id, "chain break: does not link to entry %" PRId64, sid);
 	return 1; /* put down to the suspect; go on from this row */
 }
@@ -444,13 +460,15 @@ static int verify_row(struct verify *v, sqlite3_stmt *s)
 				" deleted (a gap in the ids)",
 				v->last_id + 1, id - 1);
 		gap = true;
-	} else if (id <= v->last_id) {
+	} else if (id <= v->last_id) { /* only a first id <= 0 */
 		problem(v, id, "entry inserted: its id is out of sequence");
 	}
-	v->last_id = id;
+	if (id > v->last_id)
+		v->last_id = id;
 	if (sqlite3_column_type(s, N_FIELDS) == SQLITE_NULL) {
 		if (v->started)
-			problem(v, id, "entry inserted: it has no hash");
+			problem(v, id, "no hash: inserted behind kipd's back, "
+				       "or its hash removed");
 		else
 			v->unchained++;
 		return 0;
@@ -464,6 +482,15 @@ static int verify_row(struct verify *v, sqlite3_stmt *s)
 		link_set(&v->prev, ZERO_HASH);
 	}
 	read_fields(s, f);
+	if (v->suspect && gap) { /* the row that could tell is gone */
+		v->suspect = false;
+		problem(v, v->suspect_id, "%s",
+			v->suspect_malformed
+				? "hash replaced or forged: not a SHA-256 "
+				  "digest"
+				: "content changed or entry replaced (hash "
+				  "mismatch)");
+	}
 	if (v->suspect)
 		r = settle_suspect(v, f, id, (const char *)h);
 	else
@@ -565,11 +592,16 @@ HANDLER(cmd_audit_verify)
 		v.list = NULL; /* stolen */
 		goto out;
 	}
-	for (size_t k = 1; k < json_array_size(v.list) && k <= 5; k++) {
-		int n = snprintf(more + len, sizeof(more) - len, "%s%" PRId64,
-				 k == 1 ? "; also at " : ", ",
-				 (int64_t)json_integer_value(json_object_get(
-					 json_array_get(v.list, k), "id")));
+	for (size_t k = 0, shown = 0; k < json_array_size(v.list) && shown < 5;
+	     k++) {
+		int n;
+
+		if (k == v.first_idx)
+			continue;
+		n = snprintf(more + len, sizeof(more) - len, "%s%" PRId64,
+			     shown++ ? ", " : "; also at ",
+			     (int64_t)json_integer_value(json_object_get(
+				     json_array_get(v.list, k), "id")));
 		if (n < 0 || (size_t)n >= sizeof(more) - len)
 			break;
 		len += (size_t)n;
@@ -578,7 +610,8 @@ HANDLER(cmd_audit_verify)
 		     "rule audit: audit trail broken at entry %" PRId64
 		     ": %s (%" PRId64 " problem%s in %" PRId64
 		     " entries%s%s; kipd's log lists them)",
-		     v.first_id, v.first, v.problems, v.problems == 1 ? "" : "s",
+		     v.first_id, v.first, v.problems,
+		     v.problems == 1 ? "" : "s",
 		     v.entries, more, v.problems > 6 ? ", …" : "");
 out:
 	EVP_MD_CTX_free(v.md);

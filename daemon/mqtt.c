@@ -4,12 +4,10 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,21 +29,17 @@ struct inflight {
 struct mqtt {
 	struct kipd *k;
 	struct mosquitto *mosq;
-	int efd;
+	int fd;               /* the socket being watched, -1 if none */
+	int64_t misc_timer, retry_timer;
+	unsigned retry_s;     /* next reconnect delay */
 	char status_topic[300];
 	char source[300];
-
-	/* Written by libmosquitto's thread, read by the loop. */
-	pthread_mutex_t mu;
-	int *acked;
-	size_t n_acked, cap_acked;
-	atomic_int link;      /* 1: connected, 0: not */
-
-	/* The loop thread's own. */
 	bool online;
 	struct inflight inflight[WINDOW];
 	size_t n_inflight;
 	int64_t last_row;     /* highest row handed to the broker */
+	int acked[WINDOW * 2]; /* PUBACKs of one read, settled together */
+	size_t n_acked;
 };
 
 static time_t now_s(void)
@@ -53,52 +47,8 @@ static time_t now_s(void)
 	return time(NULL);
 }
 
-static void wake(struct mqtt *m)
-{
-	uint64_t one = 1;
-
-	(void)!write(m->efd, &one, sizeof(one));
-}
-
-static void on_connect(struct mosquitto *mosq, void *arg, int rc)
-{
-	struct mqtt *m = arg;
-
-	(void)mosq;
-	if (rc == 0)
-		atomic_store(&m->link, 1);
-	wake(m);
-}
-
-static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
-{
-	struct mqtt *m = arg;
-
-	(void)mosq, (void)rc;
-	atomic_store(&m->link, 0);
-	wake(m);
-}
-
-static void on_publish(struct mosquitto *mosq, void *arg, int mid)
-{
-	struct mqtt *m = arg;
-
-	(void)mosq;
-	pthread_mutex_lock(&m->mu);
-	if (m->n_acked == m->cap_acked) {
-		size_t cap = m->cap_acked ? m->cap_acked * 2 : 256;
-		int *p = realloc(m->acked, cap * sizeof(*p));
-
-		if (p) {
-			m->acked = p;
-			m->cap_acked = cap;
-		}
-	}
-	if (m->n_acked < m->cap_acked)
-		m->acked[m->n_acked++] = mid;
-	pthread_mutex_unlock(&m->mu);
-	wake(m);
-}
+static void watch(struct mqtt *m);
+static void schedule_retry(struct mqtt *m);
 
 /* Hands rows not yet in flight to the broker, oldest first. */
 static void pump(struct mqtt *m)
@@ -131,70 +81,185 @@ static void pump(struct mqtt *m)
 		}
 		m->inflight[m->n_inflight++] = (struct inflight){ mid, id };
 		m->last_row = id;
-		log_debug("mqtt: event row %lld published as message %d",
-			  (long long)id, mid);
 	}
 	json_decref(rows);
+	watch(m);
 }
 
 /* Deletes the rows whose PUBACK arrived, in one transaction. */
-static void settle(struct mqtt *m, const int *mids, size_t n)
+static void settle(struct mqtt *m)
 {
 	struct store *st = m->k->store;
 	size_t done = 0;
 
-	if (!n || store_begin(st) < 0)
+	if (!m->n_acked || store_begin(st) < 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < m->n_acked; i++) {
 		for (size_t j = 0; j < m->n_inflight; j++) {
-			if (m->inflight[j].mid != mids[i])
+			if (m->inflight[j].mid != m->acked[i])
 				continue;
 			store_exec(st, "DELETE FROM mqtt_outbox WHERE id = ?",
 				   "i", m->inflight[j].row);
-			log_debug("mqtt: message %d acknowledged (row %lld)",
-				  mids[i], (long long)m->inflight[j].row);
 			m->inflight[j] = m->inflight[--m->n_inflight];
 			done++;
 			break;
 		}
 	}
+	m->n_acked = 0;
 	if (store_commit(st) < 0)
 		log_err("mqtt: cannot record %zu acknowledgements; those "
 			"events will be published again",
 			done);
 }
 
-static void on_wake(struct loop *loop, int fd, short revents, void *arg)
+/* libmosquitto's callbacks run on the loop thread, inside
+ * mosquitto_loop_read/write/misc called from here. */
+static void on_connect(struct mosquitto *mosq, void *arg, int rc)
 {
 	struct mqtt *m = arg;
-	int *mids;
-	size_t n;
-	uint64_t v;
 
-	(void)loop, (void)fd, (void)revents;
-	(void)!read(m->efd, &v, sizeof(v));
-	pthread_mutex_lock(&m->mu);
-	mids = m->acked;
-	n = m->n_acked;
-	m->acked = NULL;
-	m->n_acked = m->cap_acked = 0;
-	pthread_mutex_unlock(&m->mu);
-	settle(m, mids, n);
-	free(mids);
-	if (atomic_load(&m->link) && !m->online) {
-		m->online = true;
-		m->n_inflight = 0; /* anything unacknowledged goes again */
-		m->last_row = 0;
-		mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online",
-				  1, true);
-		log_notice("mqtt: connected to %s:%d", m->k->cfg->mqtt_host,
-			   m->k->cfg->mqtt_port);
-	} else if (!atomic_load(&m->link) && m->online) {
+	if (rc != 0) {
+		log_warn("mqtt: the broker refused the connection: %s",
+			 mosquitto_connack_string(rc));
+		return;
+	}
+	m->online = true;
+	m->retry_s = 1;
+	m->n_inflight = 0; /* anything unacknowledged goes again */
+	m->last_row = 0;
+	mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
+	log_notice("mqtt: connected to %s:%d", m->k->cfg->mqtt_host,
+		   m->k->cfg->mqtt_port);
+	pump(m);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
+{
+	struct mqtt *m = arg;
+
+	(void)mosq;
+	if (m->online)
+		log_warn("mqtt: connection lost (%s); events wait in the store",
+			 mosquitto_strerror(rc));
+	m->online = false;
+	m->n_inflight = 0;
+}
+
+static void on_publish(struct mosquitto *mosq, void *arg, int mid)
+{
+	struct mqtt *m = arg;
+
+	(void)mosq;
+	if (m->n_acked == sizeof(m->acked) / sizeof(m->acked[0]))
+		settle(m);
+	m->acked[m->n_acked++] = mid;
+}
+
+/* After any libmosquitto call: settle acknowledgements, refill the
+ * window, and watch the socket for what libmosquitto needs next. */
+static void after_io(struct mqtt *m, int rc)
+{
+	settle(m);
+	if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0) {
+		if (m->fd >= 0)
+			loop_del_fd(m->k->loop, m->fd);
+		m->fd = -1;
 		m->online = false;
-		m->n_inflight = 0;
-		log_warn("mqtt: connection lost; events wait in the store");
+		schedule_retry(m);
+		return;
 	}
 	pump(m);
+	watch(m);
+}
+
+static void on_io(struct loop *loop, int fd, short revents, void *arg)
+{
+	struct mqtt *m = arg;
+	int rc = MOSQ_ERR_SUCCESS;
+
+	(void)loop;
+	if (revents & (POLLERR | POLLHUP)) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		/* A connection that failed (refused while the broker is
+		 * away) stays in libmosquitto's "connecting" state and
+		 * would report POLLERR forever: drop it and try again. */
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		log_debug("mqtt: connection failed: %s",
+			  strerror(err ? err : ECONNRESET));
+		after_io(m, MOSQ_ERR_CONN_LOST);
+		return;
+	}
+	if (revents & POLLIN)
+		rc = mosquitto_loop_read(m->mosq, 1);
+	if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+		rc = mosquitto_loop_write(m->mosq, 1);
+	after_io(m, rc);
+}
+
+static void watch(struct mqtt *m)
+{
+	int fd = mosquitto_socket(m->mosq);
+	short ev = POLLIN;
+
+	if (fd < 0)
+		return;
+	if (mosquitto_want_write(m->mosq))
+		ev |= POLLOUT;
+	if (fd != m->fd) {
+		if (m->fd >= 0)
+			loop_del_fd(m->k->loop, m->fd);
+		m->fd = -1;
+		if (loop_add_fd(m->k->loop, fd, ev, on_io, m) < 0)
+			return;
+		m->fd = fd;
+	} else {
+		loop_mod_fd(m->k->loop, fd, ev);
+	}
+}
+
+/* Keep-alive pings and retries of unacknowledged messages. */
+static void on_misc(struct loop *loop, void *arg)
+{
+	struct mqtt *m = arg;
+	int rc;
+
+	rc = mosquitto_loop_misc(m->mosq);
+	m->misc_timer = loop_timer_at(
+		loop,
+		loop_now_ms() + (uint64_t)m->k->cfg->mqtt_keepalive_s * 250u,
+		on_misc, m);
+	if (m->fd >= 0)
+		after_io(m, rc);
+}
+
+static void on_retry(struct loop *loop, void *arg)
+{
+	struct mqtt *m = arg;
+	int rc;
+
+	(void)loop;
+	m->retry_timer = 0;
+	rc = mosquitto_reconnect_async(m->mosq);
+	log_debug("mqtt: reconnecting: %s", mosquitto_strerror(rc));
+	if (rc != MOSQ_ERR_SUCCESS) {
+		schedule_retry(m);
+		return;
+	}
+	watch(m);
+}
+
+/* The broker is away: try again after 1, 2, 4 … 30 seconds. */
+static void schedule_retry(struct mqtt *m)
+{
+	if (m->retry_timer)
+		return;
+	m->retry_timer = loop_timer_at(m->k->loop,
+				       loop_now_ms() + m->retry_s * 1000u,
+				       on_retry, m);
+	if (m->retry_s < 30)
+		m->retry_s *= 2;
 }
 
 static int setup_client(struct mqtt *m, char *err, size_t errlen)
@@ -211,7 +276,6 @@ static int setup_client(struct mqtt *m, char *err, size_t errlen)
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, on_publish);
 	mosquitto_max_inflight_messages_set(m->mosq, WINDOW);
-	mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
 	if (cfg->mqtt_username)
 		mosquitto_username_pw_set(m->mosq, cfg->mqtt_username,
 					  cfg->mqtt_password);
@@ -249,33 +313,27 @@ int mqtt_open(struct kipd *k, char *err, size_t errlen)
 	if (!m)
 		return -ENOMEM;
 	m->k = k;
-	pthread_mutex_init(&m->mu, NULL);
+	m->fd = -1;
+	m->retry_s = 1;
 	snprintf(m->status_topic, sizeof(m->status_topic), "%s/status",
 		 cfg->mqtt_topic_prefix);
 	snprintf(m->source, sizeof(m->source), "/kip/%s", cfg->mqtt_client_id);
-	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	r = m->efd < 0 ? -errno : setup_client(m, err, errlen);
-	if (r == 0)
-		r = loop_add_fd(k->loop, m->efd, POLLIN, on_wake, m);
-	if (r == 0) {
-		/* Asynchronous: a broker that is down now is tried again. */
-		rc = mosquitto_connect_async(m->mosq, cfg->mqtt_host,
-					     cfg->mqtt_port,
-					     cfg->mqtt_keepalive_s);
-		if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO)
-			log_warn("mqtt: connect: %s", mosquitto_strerror(rc));
-		rc = mosquitto_loop_start(m->mosq);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "mqtt: %s",
-				 mosquitto_strerror(rc));
-			r = -EIO;
-		}
-	}
 	k->mqtt = m;
+	r = setup_client(m, err, errlen);
 	if (r < 0) {
 		mqtt_close(k);
 		return r;
 	}
+	/* Asynchronous: a broker that is down now is tried again. */
+	rc = mosquitto_connect_async(m->mosq, cfg->mqtt_host, cfg->mqtt_port,
+				     cfg->mqtt_keepalive_s);
+	log_debug("mqtt: connecting: %s", mosquitto_strerror(rc));
+	if (rc == MOSQ_ERR_SUCCESS)
+		watch(m);
+	else
+		schedule_retry(m);
+	m->misc_timer = loop_timer_at(k->loop, loop_now_ms() + 1000, on_misc,
+				      m);
 	return 0;
 }
 
@@ -286,19 +344,19 @@ void mqtt_close(struct kipd *k)
 	if (!m)
 		return;
 	if (m->mosq) {
-		if (m->online)
+		if (m->online) {
 			mosquitto_publish(m->mosq, NULL, m->status_topic, 7,
 					  "offline", 1, true);
+			mosquitto_loop_write(m->mosq, 1);
+		}
 		mosquitto_disconnect(m->mosq);
-		mosquitto_loop_stop(m->mosq, true);
+		mosquitto_loop_write(m->mosq, 1);
 		mosquitto_destroy(m->mosq);
 	}
-	if (m->efd >= 0) {
-		loop_del_fd(k->loop, m->efd);
-		close(m->efd);
-	}
-	free(m->acked);
-	pthread_mutex_destroy(&m->mu);
+	if (m->fd >= 0)
+		loop_del_fd(k->loop, m->fd);
+	loop_timer_cancel(k->loop, m->misc_timer);
+	loop_timer_cancel(k->loop, m->retry_timer);
 	free(m);
 	k->mqtt = NULL;
 	mosquitto_lib_cleanup();

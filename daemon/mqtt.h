@@ -1,9 +1,10 @@
 /* mqtt.h — events to an MQTT broker with libmosquitto (see event.h).
  *
- * libmosquitto runs its network loop in its own thread; it only reports
- * connections and PUBACKs to the loop thread through an eventfd. The loop
- * thread publishes rows of mqtt_outbox with QoS 1 and deletes each only
- * after its PUBACK, so a broker that is away, or a kill -9 of kipd, loses
+ * libmosquitto's socket is one more fd of kipd's loop (mosquitto_loop_read,
+ * _write and _misc are called from it, so its callbacks run on the loop
+ * thread); reconnects back off from 1 to 30 seconds on loop timers. Rows of
+ * mqtt_outbox are published with QoS 1 and each is deleted only after its
+ * PUBACK, so a broker that is away, or a kill -9 of kipd, loses
  * no event (a few may be published twice, with the same id). A retained
  * status topic PREFIX/status says "online", and the broker's Last Will
  * says "offline" when kipd disappears.

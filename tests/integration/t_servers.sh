@@ -192,8 +192,10 @@ printf 'Content-Type: text/plain; charset=utf-8\r\n\r\nSigneret og krypteret tes
 	>"$TDIR/inner.txt"
 openssl cms -sign -in "$TDIR/inner.txt" -signer "$K.pem" -inkey "$K.key" -out "$TDIR/signed.eml" &&
 	openssl cms -encrypt -aes-256-cbc -in "$TDIR/signed.eml" -from kipd@kommune.example \
-		-to "$R7" -subject "t_servers smime" -out "$TDIR/m7.eml" "$J.pem" ||
+		-to "$R7" -subject "t_servers smime" -out "$TDIR/m7.lf" "$J.pem" ||
 	fail "openssl makes a signed and encrypted test message"
+# (openssl writes LF line ends; Postfix takes only CRLF.)
+sed 's/\r*$/\r/' "$TDIR/m7.lf" >"$TDIR/m7.eml"
 check "an S/MIME message goes through Postfix" smtp "$SMTP_URL" "$R7" "$TDIR/m7.eml" \
 	--ssl-reqd --cacert "$CA" --user "kipd:$SMTP_PW"
 check "and is delivered" mail_wait_count "$R7" 1 10
