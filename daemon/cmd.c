@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "erase.h"
 #include "log.h"
 #include "mqtt.h"
 #include "outbox.h"
@@ -320,6 +321,8 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 			outbox_after_commit(c->k);
 		if (cmd->flags & CMD_WRITE)
 			mqtt_after_commit(c->k);
+		if (cmd->fn == cmd_citizen_erase)
+			erase_after_commit(c->k);
 		return;
 	}
 	if (!c->err_code)

@@ -105,6 +105,13 @@ struct buf;
 int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 		   enum render_format fmt, const char *lang, struct buf *out);
 
+/* The id for a new row of citizens, plans, contacts or meetings: above
+ * every id in use and every id an erasure retired (see erase.c). */
+#define NEXT_ID(table)                                                        \
+	"(SELECT max(coalesce((SELECT max(id) FROM " table "), 0),"          \
+	" coalesce((SELECT high FROM retired_ids WHERE tbl = '" table "'),"   \
+	" 0)) + 1)"
+
 /* Handlers. */
 #define HANDLER(name) int name(struct cmd_ctx *c)
 HANDLER(cmd_citizen_add);

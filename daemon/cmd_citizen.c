@@ -55,9 +55,10 @@ HANDLER(cmd_citizen_add)
 		pem = json_string_value(json_object_get(c->args, "cert_pem"));
 	store_now(now);
 	r = store_exec(c->st,
-		       "INSERT INTO citizens (name, cpr, address, phone, email,"
-		       " cert_pem, cert_fingerprint, cert_email, cert_not_after,"
-		       " created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+		       "INSERT INTO citizens (id, name, cpr, address, phone,"
+		       " email, cert_pem, cert_fingerprint, cert_email,"
+		       " cert_not_after, created_at, created_by)"
+		       " VALUES (" NEXT_ID("citizens") ",?,?,?,?,?,?,?,?,?,?,?)",
 		       "sssssssssss", name, cpr, address, phone, email, pem,
 		       hascert ? ci.fingerprint : NULL,
 		       hascert ? ci.email : NULL,

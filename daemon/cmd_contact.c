@@ -72,11 +72,12 @@ HANDLER(cmd_contact_add)
 		pem = json_string_value(json_object_get(c->args, "cert_pem"));
 	store_now(now);
 	r = store_exec(c->st,
-		       "INSERT INTO contacts (kind, citizen_id, name, title,"
+		       "INSERT INTO contacts (id, kind, citizen_id, name, title,"
 		       " organisation, email, phone, cert_pem, cert_fingerprint,"
 		       " cert_email, cert_not_after, created_at, created_by,"
 		       " cipher_policy)"
-		       " VALUES (?, NULLIF(?, 0), ?,?,?,?,?,?,?,?,?,?,?,?)",
+		       " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
+		       " ?,?,?,?,?,?,?,?,?,?,?,?)",
 		       "sissssssssssss", kind, citizen, name, title, org,
 		       email, phone, pem, hascert ? ci.fingerprint : NULL,
 		       hascert ? ci.email : NULL,

@@ -137,9 +137,10 @@ HANDLER(cmd_meeting_schedule)
 				"phone number");
 	store_now(now);
 	r = store_exec(c->st,
-		       "INSERT INTO meetings (plan_id, starts_at, duration_min,"
-		       " place, video_url, phone, reason, situation,"
-		       " created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+		       "INSERT INTO meetings (id, plan_id, starts_at,"
+		       " duration_min, place, video_url, phone, reason,"
+		       " situation, created_at, created_by)"
+		       " VALUES (" NEXT_ID("meetings") ",?,?,?,?,?,?,?,?,?,?)",
 		       "isisssssss", plan, start, duration, place, video, phone,
 		       reason, situation, now, c->who->user);
 	if (r < 0)

@@ -104,8 +104,9 @@ HANDLER(cmd_plan_create)
 		return -1;
 	store_now(now);
 	r = store_exec(c->st,
-		       "INSERT INTO plans (citizen_id, basis, coordinator_id,"
-		       " created_at, created_by) VALUES (?,?,?,?,?)",
+		       "INSERT INTO plans (id, citizen_id, basis, coordinator_id,"
+		       " created_at, created_by)"
+		       " VALUES (" NEXT_ID("plans") ",?,?,?,?,?)",
 		       "iiiss", citizen, (int64_t)basis, coord, now,
 		       c->who->user);
 	if (r < 0)

@@ -146,6 +146,28 @@ static const struct {
 /* Runs the deletions; *counts gets { table: rows }. 0 or cmd_fail(). */
 static int delete_all(struct cmd_ctx *c, int64_t id, json_t *counts)
 {
+	static const char *const retire[] = {
+		"INSERT INTO retired_ids (tbl, high) SELECT 'citizens',"
+		" coalesce(max(id), 0) FROM citizens WHERE true"
+		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+		"INSERT INTO retired_ids (tbl, high) SELECT 'plans',"
+		" coalesce(max(id), 0) FROM plans WHERE true"
+		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+		"INSERT INTO retired_ids (tbl, high) SELECT 'contacts',"
+		" coalesce(max(id), 0) FROM contacts WHERE true"
+		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+		"INSERT INTO retired_ids (tbl, high) SELECT 'meetings',"
+		" coalesce(max(id), 0) FROM meetings WHERE true"
+		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+	};
+
+	/* Ids are never handed out again after an erasure. */
+	for (size_t i = 0; i < sizeof(retire) / sizeof(retire[0]); i++) {
+		int r = store_exec(c->st, retire[i], NULL);
+
+		if (r < 0)
+			return cmd_store_fail(c, r, "retired ids");
+	}
 	for (size_t i = 0; i < sizeof(deletions) / sizeof(deletions[0]); i++) {
 		int r = store_exec(c->st, deletions[i].sql, "i", id);
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "certnotice.h"
 #include "config.h"
 #include "control.h"
 #include "kipd.h"
@@ -145,6 +147,13 @@ static int setup_signals(struct kipd *k)
 	return loop_add_fd(k->loop, signal_pipe[0], POLLIN, on_signal_pipe, k);
 }
 
+/* Daily duties; each decides itself whether it has anything to do. */
+static void on_daily(struct loop *loop, void *arg)
+{
+	cert_weekly_notice(arg); /* at most once per ISO week */
+	loop_timer_at(loop, loop_now_ms() + 24ull * 3600 * 1000, on_daily, arg);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -216,6 +225,9 @@ int main(int argc, char **argv)
 		log_err("store: %s", err);
 		goto out;
 	}
+	r = audit_install_guards(k.store);
+	if (r < 0)
+		goto out;
 	r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
 	if (r == 0)
 		r = outbox_open(&k, err, sizeof(err));
@@ -231,6 +243,7 @@ int main(int argc, char **argv)
 		log_err("control socket: %s", err);
 		goto out;
 	}
+	on_daily(k.loop, &k);
 	log_notice("kipd ready (schema %d, pid %d)",
 		   store_schema_version(k.store), (int)getpid());
 	r = loop_run(k.loop);

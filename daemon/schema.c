@@ -170,7 +170,11 @@ static const char migration_3[] =
 	" citizen_id INTEGER NOT NULL,"
 	" at TEXT NOT NULL, by TEXT NOT NULL, forced INTEGER NOT NULL);"
 	"CREATE TABLE cert_notices ("
-	" week TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);";
+	" week TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);"
+	/* The highest id erasure removed from each table: new rows start
+	 * above it, so no one inherits an erased person's audit trail. */
+	"CREATE TABLE retired_ids ("
+	" tbl TEXT PRIMARY KEY, high INTEGER NOT NULL) WITHOUT ROWID;";
 
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */

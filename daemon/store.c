@@ -168,6 +168,9 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 				    "PRAGMA synchronous = FULL;"
 				    "PRAGMA foreign_keys = ON;"
 				    "PRAGMA secure_delete = ON;"
+				    /* temporary tables and VACUUM's copy
+				     * stay in memory, not in /tmp */
+				    "PRAGMA temp_store = MEMORY;"
 				    "PRAGMA busy_timeout = 5000;";
 	struct store *st;
 	mode_t old;
