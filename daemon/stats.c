@@ -184,6 +184,8 @@ HANDLER(cmd_stats)
 	    arg_date(c, "to", false, &to) < 0 ||
 	    arg_choice(c, "format", false, formats, &format) < 0)
 		return -1;
+	if (json_is_true(json_object_get(c->args, "csv")))
+		format = "csv"; /* kipctl stats --csv */
 	localtime_r(&t, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
 	strftime(first, sizeof(first), "%Y-01-01", &tm);
