@@ -295,6 +295,10 @@ static int socket_owner(struct control *ctl, char *err, size_t errlen)
 			 group);
 		return -ENOENT;
 	}
+	/* Already kipd's own group (the usual case under systemd, where kipd
+	 * may not chown): nothing to change. */
+	if (gr.gr_gid == getegid())
+		return 0;
 	if (chown(ctl->path, (uid_t)-1, gr.gr_gid) < 0) {
 		snprintf(err, errlen, "%s: chown to group %s: %s", ctl->path,
 			 group, strerror(errno));

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,12 +23,15 @@
 #include "log.h"
 #include "mqtt.h"
 #include "outbox.h"
+#include "sdnotify.h"
 #include "smime.h"
 #include "smtp.h"
 #include "loop.h"
 #include "store.h"
 
 static int signal_pipe[2] = { -1, -1 };
+/* systemd's watchdog interval (WatchdogSec=) in microseconds; 0: none. */
+static uint64_t watchdog_usec;
 
 /* Loads the organisation's signing key and the trust store when the
  * configuration names them. 0 or -errno with err. */
@@ -114,6 +118,64 @@ static void reload(struct kipd *k)
 	log_notice("configuration reloaded");
 }
 
+/* Tells systemd (Type=notify) that kipd serves, and what it serves. */
+static void notify_ready(struct kipd *k)
+{
+	int r = sdnotifyf("READY=1\nSTATUS=serving %s (schema %d)",
+			  k->cfg->socket_path, store_schema_version(k->store));
+
+	if (r < 0)
+		log_warn("NOTIFY_SOCKET: %s", strerror(-r));
+}
+
+/* WATCHDOG=1 at half the interval, sent from the loop itself: a loop stuck
+ * in one callback stops the pings, and systemd restarts kipd. */
+static void on_watchdog(struct loop *loop, void *arg)
+{
+	uint64_t half_ms = watchdog_usec / 2000;
+
+	(void)arg;
+	(void)sdnotify("WATCHDOG=1");
+	if (loop_timer_at(loop, loop_now_ms() + (half_ms ? half_ms : 1),
+			  on_watchdog, NULL) < 0)
+		log_err("watchdog: no timer (out of memory); systemd will "
+			"restart kipd");
+}
+
+/* Pings from now on if systemd asks for it (WatchdogSec=). */
+static void watchdog_start(struct loop *loop)
+{
+	int r = sdnotify_watchdog_usec(&watchdog_usec);
+
+	if (r < 0)
+		log_warn("WATCHDOG_USEC or WATCHDOG_PID malformed: "
+			 "no watchdog");
+	if (r <= 0)
+		return;
+	log_info("watchdog: WATCHDOG=1 every %" PRIu64 " ms",
+		 watchdog_usec / 2000);
+	on_watchdog(loop, NULL);
+}
+
+/* SIGHUP: RELOADING=1 ... READY=1 around reload(). reload() waits, with
+ * the loop blocked, for the SMTP transfers in flight, up to smtp.timeout_s
+ * (outbox_close); meanwhile the watchdog interval is stretched by that
+ * much, so that a slow mail server does not get kipd killed mid-reload. */
+static void reload_notified(struct kipd *k)
+{
+	uint64_t slack = (uint64_t)k->cfg->smtp_timeout_s * 1000000;
+
+	(void)sdnotify_reloading();
+	if (watchdog_usec)
+		(void)sdnotifyf("WATCHDOG=1\nWATCHDOG_USEC=%" PRIu64,
+				watchdog_usec + slack);
+	reload(k);
+	if (watchdog_usec)
+		(void)sdnotifyf("WATCHDOG=1\nWATCHDOG_USEC=%" PRIu64,
+				watchdog_usec);
+	notify_ready(k);
+}
+
 static void on_signal_pipe(struct loop *loop, int fd, short revents,
 			   void *arg)
 {
@@ -122,7 +184,7 @@ static void on_signal_pipe(struct loop *loop, int fd, short revents,
 	(void)revents;
 	while (read(fd, &b, 1) == 1) {
 		if (b == SIGHUP) {
-			reload(arg);
+			reload_notified(arg);
 		} else {
 			log_notice("signal %d: stopping", b);
 			loop_stop(loop);
@@ -246,7 +308,14 @@ int main(int argc, char **argv)
 	on_daily(k.loop, &k);
 	log_notice("kipd ready (schema %d, pid %d)",
 		   store_schema_version(k.store), (int)getpid());
+	notify_ready(&k);
+	watchdog_start(k.loop);
 	r = loop_run(k.loop);
+	/* outbox_close() below lets SMTP transfers in flight finish, up to
+	 * smtp.timeout_s, which may be more than systemd's stop timeout. */
+	(void)sdnotifyf("STOPPING=1\nSTATUS=stopping\n"
+			"EXTEND_TIMEOUT_USEC=%" PRIu64,
+			((uint64_t)k.cfg->smtp_timeout_s + 30) * 1000000);
 	log_notice("kipd stopped");
 out:
 	control_close(&k);
