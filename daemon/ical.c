@@ -9,6 +9,8 @@
  */
 #include "ical.h"
 
+#include "mime.h"
+
 #include "buf.h"
 
 #include <errno.h>
@@ -23,7 +25,6 @@
 #define ICAL_TZID "Europe/Copenhagen"
 #define ICAL_FOLD 75	  /* octets per line, CRLF excluded (RFC 5545 3.1) */
 #define ICAL_MAX_MIN 1440 /* the longest meeting: one day */
-#define B64_LINE 76	  /* characters per base64 line (RFC 2045 6.8) */
 
 /* ---- input checks ------------------------------------------------------ */
 
@@ -448,45 +449,6 @@ int ical_build(const struct ical_event *ev, struct buf *out)
 
 /* ---- the iMIP entity --------------------------------------------------- */
 
-/* Appends DATA as base64 (RFC 2045), lines of 76 characters, each ended by
- * CRLF. */
-static int base64_append(struct buf *out, const unsigned char *data, size_t len)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char quad[4];
-	size_t col = 0;
-	int r;
-
-	r = buf_reserve(out, (len + 2) / 3 * 4 + (len / 57 + 1) * 2);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16;
-		size_t n = len - i < 3 ? len - i : 3;
-
-		if (n > 1)
-			v |= (uint32_t)data[i + 1] << 8;
-		if (n > 2)
-			v |= data[i + 2];
-		quad[0] = tab[v >> 18 & 63];
-		quad[1] = tab[v >> 12 & 63];
-		quad[2] = n > 1 ? tab[v >> 6 & 63] : '=';
-		quad[3] = n > 2 ? tab[v & 63] : '=';
-		r = buf_append(out, quad, 4);
-		if (r < 0)
-			return r;
-		col += 4;
-		if (col == B64_LINE) {
-			r = buf_puts(out, "\r\n");
-			if (r < 0)
-				return r;
-			col = 0;
-		}
-	}
-	return col ? buf_puts(out, "\r\n") : 0;
-}
-
 /* TEXT in canonical form for text/plain (RFC 2046 4.1.1): every line
  * break, LF, CR or CRLF, becomes CRLF before the base64 encoding. */
 static int crlf_text(const char *text, struct buf *ret)
@@ -558,7 +520,7 @@ int ical_imip_entity(const struct ical_event *ev, const char *text,
 	    "\r\n",
 	    bnd, bnd);
 	if (r == 0)
-		r = base64_append(&ent, (const unsigned char *)plain.data,
+		r = mime_base64(&ent, (const unsigned char *)plain.data,
 				  plain.len);
 	if (r == 0)
 		r = buf_printf(&ent,
@@ -569,7 +531,7 @@ int ical_imip_entity(const struct ical_event *ev, const char *text,
 			       "\r\n",
 			       bnd, method);
 	if (r == 0)
-		r = base64_append(&ent, (const unsigned char *)cal.data,
+		r = mime_base64(&ent, (const unsigned char *)cal.data,
 				  cal.len);
 	if (r == 0)
 		r = buf_printf(&ent, "--%s--\r\n", bnd);

@@ -103,8 +103,7 @@ static int has_bare_lf(const char *p, size_t n)
 
 /* --------------------------------------------------------- encoding -- */
 
-/* Appends p as base64, 76 columns, every line ended by CRLF. */
-static int base64_crlf(struct buf *out, const unsigned char *p, size_t n)
+int mime_base64(struct buf *out, const unsigned char *p, size_t n)
 {
 	size_t lines = (n + 56) / 57;
 	int r = buf_reserve(out, lines * 78 + 1);
@@ -144,7 +143,7 @@ static int base64_text(struct buf *out, const char *text)
 	if (r >= 0)
 		r = buf_puts(&canon, p);
 	if (r >= 0)
-		r = base64_crlf(out, (const unsigned char *)canon.data,
+		r = mime_base64(out, (const unsigned char *)canon.data,
 				canon.len);
 	buf_free(&canon);
 	return r;
@@ -353,7 +352,7 @@ static int put_attachment(struct buf *out, const struct mime_attachment *a)
 			   ct, a->filename);
 
 	return r < 0 ? r
-		     : base64_crlf(out, (const unsigned char *)a->data, a->len);
+		     : mime_base64(out, (const unsigned char *)a->data, a->len);
 }
 
 int mime_inner(const char *from, const char *subject, const char *text,

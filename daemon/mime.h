@@ -55,6 +55,10 @@ int mime_message(const char *from, const char *to, const char *subject,
 		 const char *content_type, const char *body, size_t body_len,
 		 struct buf *out);
 
+/* Appends P as base64 (RFC 2045): lines of 76 characters, each ended by
+ * CRLF. 0 or -ENOMEM. */
+int mime_base64(struct buf *out, const unsigned char *p, size_t n);
+
 /* A plain text/plain UTF-8 entity (headers, blank line, base64 body). */
 int mime_text_entity(const char *text, struct buf *out);
 

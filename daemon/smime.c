@@ -7,6 +7,8 @@
  */
 #include "smime.h"
 
+#include "mime.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -185,26 +187,6 @@ static X509 *pem_cert(const char *pem)
 
 	BIO_free(bio);
 	return x;
-}
-
-/* Appends p as base64, 76 columns, every line ended by CRLF. */
-static int base64_crlf(struct buf *out, const unsigned char *p, size_t n)
-{
-	size_t lines = (n + 56) / 57;
-	int r = buf_reserve(out, lines * 78 + 1);
-
-	if (r < 0)
-		return r;
-	for (size_t off = 0; off < n; off += 57) {
-		size_t chunk = n - off < 57 ? n - off : 57;
-		int w = EVP_EncodeBlock((unsigned char *)out->data + out->len,
-					p + off, (int)chunk);
-
-		out->len += (size_t)w;
-		memcpy(out->data + out->len, "\r\n", 3);
-		out->len += 2;
-	}
-	return 0;
 }
 
 /* A bare LF (not preceded by CR) in p, which the contract forbids. */
@@ -765,7 +747,7 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 			       "\r\n",
 			       boundary);
 	if (r >= 0)
-		r = base64_crlf(out, der, (size_t)derlen);
+		r = mime_base64(out, der, (size_t)derlen);
 	if (r >= 0)
 		r = buf_printf(out, "\r\n--%s--\r\n", boundary);
 	OPENSSL_free(der);
@@ -833,7 +815,7 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		ssl_err(err, errlen, "cannot encode the envelope");
 		goto out;
 	}
-	r = base64_crlf(out, der, (size_t)derlen);
+	r = mime_base64(out, der, (size_t)derlen);
 	if (r < 0) {
 		out->len = start;
 		if (out->data)
