@@ -165,8 +165,8 @@ static void base64_crlf(struct buf *out, const unsigned char *p, size_t n)
 	}
 }
 
-static const int smimecaps[] = { NID_aes_256_gcm, NID_aes_256_cbc,
-				 NID_aes_128_gcm, NID_aes_128_cbc };
+static const int smimecaps[] = {NID_aes_256_gcm, NID_aes_256_cbc,
+				NID_aes_128_gcm, NID_aes_128_cbc};
 
 /* ENTITY signed as multipart/signed into out (as smime_sign). */
 static void sign(X509 *cert, EVP_PKEY *key, const char *entity, size_t len,
@@ -209,12 +209,13 @@ static void sign(X509 *cert, EVP_PKEY *key, const char *entity, size_t len,
 		       "This is an S/MIME signed message.\r\n\r\n--%s\r\n",
 		       boundary, boundary) < 0 ||
 	    buf_append(out, entity, len) < 0 ||
-	    buf_printf(out,
-		       "\r\n--%s\r\nContent-Type: application/pkcs7-signature;"
-		       " name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n"
-		       "Content-Disposition: attachment; filename=smime.p7s\r\n"
-		       "\r\n",
-		       boundary) < 0)
+	    buf_printf(
+		out,
+		"\r\n--%s\r\nContent-Type: application/pkcs7-signature;"
+		" name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n"
+		"Content-Disposition: attachment; filename=smime.p7s\r\n"
+		"\r\n",
+		boundary) < 0)
 		die("out of memory");
 	base64_crlf(out, der, (size_t)derlen);
 	if (buf_printf(out, "\r\n--%s--\r\n", boundary) < 0)

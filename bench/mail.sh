@@ -590,10 +590,10 @@ for CUR in postfix sink; do
 	# The messages kipd sent on this path, for (b) and (d).
 	mkdir -p "$TDIR/msgs-$CUR"
 	sqlite3 -readonly "$TDIR/kip-$CUR.db" \
-		"SELECT writefile('$TDIR/msgs-$CUR/' || id || '.eml', body) FROM outbox
+		"SELECT writefile('$TDIR/msgs-$CUR/' || id || '.eml', body) FROM outbox JOIN outbox_body USING (id)
 		 WHERE kind = 'plan' AND state = 'sent' ORDER BY id LIMIT $((N * M))" >/dev/null
 	MSG_BYTES[$CUR]=$(sqlite3 -readonly "$TDIR/kip-$CUR.db" \
-		"SELECT CAST(avg(length(body)) AS INTEGER) FROM outbox WHERE kind = 'plan' AND state = 'sent'")
+		"SELECT CAST(avg(length(body)) AS INTEGER) FROM outbox JOIN outbox_body USING (id) WHERE kind = 'plan' AND state = 'sent'")
 done
 if postfix_idle 60; then
 	DELIVERED=$(maildir_total)

@@ -87,19 +87,20 @@ static void die(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: smtpblast -u URL [-c C] [-n N] [-C CAFILE] [-U USER]"
-		" [-P PASSFILE]\n"
-		"                 [-f FROM] [-r RCPT] [-q] FILE...\n"
-		"  -u URL       smtp://host:port (STARTTLS) or smtps://host:port\n"
-		"  -c C         connections (threads), default 2\n"
-		"  -n N         messages to send, default: one per FILE (FILEs"
-		" repeat)\n"
-		"  -C CAFILE    CA certificates to verify the server with\n"
-		"  -U USER      SMTP AUTH user; -P PASSFILE its password\n"
-		"  -f FROM      envelope sender, default kip@kommune.example\n"
-		"  -r RCPT      envelope recipient, default: the To: address\n"
-		"  -q           no per-failure messages\n");
+	fprintf(
+	    f,
+	    "usage: smtpblast -u URL [-c C] [-n N] [-C CAFILE] [-U USER]"
+	    " [-P PASSFILE]\n"
+	    "                 [-f FROM] [-r RCPT] [-q] FILE...\n"
+	    "  -u URL       smtp://host:port (STARTTLS) or smtps://host:port\n"
+	    "  -c C         connections (threads), default 2\n"
+	    "  -n N         messages to send, default: one per FILE (FILEs"
+	    " repeat)\n"
+	    "  -C CAFILE    CA certificates to verify the server with\n"
+	    "  -U USER      SMTP AUTH user; -P PASSFILE its password\n"
+	    "  -f FROM      envelope sender, default kip@kommune.example\n"
+	    "  -r RCPT      envelope recipient, default: the To: address\n"
+	    "  -q           no per-failure messages\n");
 }
 
 static long parse_count(const char *s, const char *what, long max)
@@ -142,8 +143,8 @@ static char *read_file(const char *path, size_t *len)
 
 /* The address of the To: header in the header block of data: the part in
  * <...> if any, else the whole value trimmed. */
-static void header_to(const char *path, const char *data, size_t len,
-		      char *out, size_t outlen)
+static void header_to(const char *path, const char *data, size_t len, char *out,
+		      size_t outlen)
 {
 	const char *p = data, *end = data + len;
 
@@ -205,8 +206,7 @@ static CURL *new_handle(void)
 		curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
 	if (user) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, user);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-				 password ? password : "");
+		curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
 	}
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
@@ -229,11 +229,11 @@ static void *worker(void *arg)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	while ((i = atomic_fetch_add(&next_msg, 1)) < total) {
 		const struct msg *m = &msgs[(size_t)i % n_msgs];
-		struct curl_slist *rcpt = curl_slist_append(
-			NULL, fixed_rcpt ? fixed_rcpt : m->rcpt);
+		struct curl_slist *rcpt =
+		    curl_slist_append(NULL, fixed_rcpt ? fixed_rcpt : m->rcpt);
 		CURLcode rc;
 
-		cur = (struct cursor){ m, 0 };
+		cur = (struct cursor){m, 0};
 		ebuf[0] = '\0';
 		curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
@@ -242,8 +242,9 @@ static void *worker(void *arg)
 		if (rc != CURLE_OK) {
 			atomic_fetch_add(&failures, 1);
 			if (!quiet)
-				fprintf(stderr, "smtpblast: message %ld: %s%s%s\n",
-					i, curl_easy_strerror(rc),
+				fprintf(stderr,
+					"smtpblast: message %ld: %s%s%s\n", i,
+					curl_easy_strerror(rc),
 					ebuf[0] ? ": " : "", ebuf);
 		}
 		curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);

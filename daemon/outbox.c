@@ -74,7 +74,7 @@ static int submit_row(struct outbox *ob, int64_t id, const char *to)
 	struct kipd *k = ob->k;
 	char *body = NULL;
 	int r = store_text(k->store, &body,
-			   "SELECT body FROM outbox WHERE id = ?", "i", id);
+			   "SELECT body FROM outbox_body WHERE id = ?", "i", id);
 
 	if (r < 0 || !body) {
 		free(body);
@@ -87,43 +87,40 @@ static int submit_row(struct outbox *ob, int64_t id, const char *to)
 	return r;
 }
 
-/* Takes due rows, marks them sending (committed), hands them over. */
-static void run(struct loop *loop, void *arg)
+/* Inside the caller's transaction: marks the due rows that fit in the
+ * free slots as sending, and returns them (id, recipient) to hand over
+ * once the transaction has committed. NULL when nothing is due. */
+static json_t *claim(struct outbox *ob)
 {
-	struct outbox *ob = arg;
 	struct store *st = ob->k->store;
 	size_t cap = (size_t)ob->k->cfg->smtp_connections *
 		     IN_FLIGHT_PER_CONNECTION;
 	size_t busy = smtp_in_flight(ob->pool), i;
 	json_t *rows, *row;
-	int r;
 
-	(void)loop;
-	ob->timer = 0;
-	ob->kicked = 0;
 	if (!ob->pool || busy >= cap)
-		return;
-	if (store_begin(st) < 0)
-		return;
-	r = store_rows(st, &rows,
+		return NULL;
+	if (store_rows(st, &rows,
 		       "SELECT id, recipient FROM outbox WHERE state IN"
 		       " ('queued', 'deferred') AND next_attempt_at <= ?"
 		       " ORDER BY next_attempt_at, id LIMIT ?",
-		       "ii", (int64_t)time(NULL), (int64_t)(cap - busy));
-	if (r < 0) {
-		store_rollback(st);
-		return;
-	}
+		       "ii", (int64_t)time(NULL), (int64_t)(cap - busy)) < 0)
+		return NULL;
 	json_array_foreach(rows, i, row)
 		store_exec(st,
 			   "UPDATE outbox SET state = 'sending', updated_at = ?"
 			   " WHERE id = ?",
 			   "ii", (int64_t)time(NULL),
 			   json_integer_value(json_object_get(row, "id")));
-	if (store_commit(st) < 0) {
-		json_decref(rows);
-		return;
-	}
+	return rows;
+}
+
+/* After the commit that claimed ROWS: gives them to the SMTP workers. */
+static void hand_over(struct outbox *ob, json_t *rows)
+{
+	json_t *row;
+	size_t i;
+
 	json_array_foreach(rows, i, row) {
 		int64_t id = json_integer_value(json_object_get(row, "id"));
 
@@ -135,8 +132,30 @@ static void run(struct loop *loop, void *arg)
 				(long long)id);
 	}
 	json_decref(rows);
-	if (smtp_in_flight(ob->pool) < cap)
+	if (smtp_in_flight(ob->pool) < (size_t)ob->k->cfg->smtp_connections *
+						IN_FLIGHT_PER_CONNECTION)
 		schedule_next(ob);
+}
+
+/* Takes due rows, marks them sending (committed), hands them over. */
+static void run(struct loop *loop, void *arg)
+{
+	struct outbox *ob = arg;
+	struct store *st = ob->k->store;
+	json_t *rows;
+
+	(void)loop;
+	ob->timer = 0;
+	ob->kicked = 0;
+	if (!ob->pool || store_begin(st) < 0)
+		return;
+	rows = claim(ob);
+	if (store_commit(st) < 0) {
+		json_decref(rows);
+		return;
+	}
+	if (rows)
+		hand_over(ob, rows);
 }
 
 static int64_t backoff(const struct kip_config *cfg, int64_t attempts)
@@ -231,6 +250,8 @@ static void on_results(void *arg, const struct smtp_result *res, size_t n)
 {
 	struct outbox *ob = arg;
 
+	json_t *rows;
+
 	if (store_begin(ob->k->store) < 0) {
 		log_err("outbox: cannot record %zu results; they are sent "
 			"again after restart",
@@ -239,10 +260,18 @@ static void on_results(void *arg, const struct smtp_result *res, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		record(ob, &res[i]);
-	if (store_commit(ob->k->store) < 0)
+	/* The next messages are claimed in the same transaction: one
+	 * commit (one fsync) per batch of results. */
+	rows = claim(ob);
+	if (store_commit(ob->k->store) < 0) {
 		log_err("outbox: cannot commit %zu results", n);
+		json_decref(rows);
+		rows = NULL;
+	}
 	mqtt_after_commit(ob->k);
-	if (!ob->kicked) {
+	if (rows)
+		hand_over(ob, rows);
+	else if (!ob->kicked) {
 		ob->kicked = 1;
 		schedule(ob, 0);
 	}
@@ -345,8 +374,9 @@ int outbox_set_body(struct kipd *k, int64_t id, const char *body,
 	int r;
 
 	(void)len;
-	r = store_exec(k->store, "UPDATE outbox SET body = ? WHERE id = ?",
-		       "si", body, id);
+	r = store_exec(k->store,
+		       "INSERT INTO outbox_body (id, body) VALUES (?, ?)", "is",
+		       id, body);
 	return r < 0 ? r : 0;
 }
 

@@ -134,10 +134,14 @@ static const char migration_2[] =
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" next_attempt_at INTEGER NOT NULL DEFAULT 0,"
 	" last_reply TEXT,"
-	" body BLOB,"
 	" created_at INTEGER NOT NULL,"
 	" updated_at INTEGER NOT NULL,"
 	" sent_at INTEGER);"
+	/* The message itself, written once: state changes rewrite only the
+	 * small outbox row, not tens of kilobytes of ciphertext. */
+	"CREATE TABLE outbox_body ("
+	" id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,"
+	" body TEXT NOT NULL);"
 	"CREATE INDEX outbox_due ON outbox (next_attempt_at)"
 	" WHERE state IN ('queued', 'deferred');"
 	"CREATE INDEX outbox_by_plan ON outbox (plan_id, version);"

@@ -81,7 +81,7 @@ check_out "Karen's message is enveloped-data (AES-256-CBC)" 'smime-type="?envelo
 	python3 "$ROOT/tests/mailpart.py" "$f" header Content-Type
 # Postfix stores Maildir files with LF; what kipd sends is in its outbox.
 check_eq "no line of any message kipd sends ends in a bare LF" "0" \
-	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE body IS NOT NULL AND
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox_body WHERE
 	  length(body) - length(replace(body, char(10), '')) <>
 	  (length(body) - length(replace(body, char(13) || char(10), ''))) / 2")"
 raw=$(bash "$SRV/smime-verify.sh" "$f" "$PKI/karen.koordinator_at_kommune.example.pem" \
