@@ -27,6 +27,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -44,7 +45,29 @@ struct smime_signer {
 
 struct smime_trust {
 	X509_STORE *store; /* CAs, CRLs, and CRL checking when there are any */
+	unsigned long generation; /* distinguishes reloads in the cache */
 };
+
+/* Recently checked recipients. Parsing a PEM certificate and building its
+ * chain cost more than encrypting for it, and a distribution checks and
+ * encrypts for the same members again and again. A verdict is reused for
+ * CHECK_CACHE_SECONDS with the same trust store (a reload starts afresh),
+ * so an expiry or a new CRL shows within minutes. Loop thread only. */
+#define CHECK_CACHE 64
+#define CHECK_CACHE_SECONDS 300
+
+struct checked {
+	unsigned char key[SHA256_DIGEST_LENGTH]; /* SHA-256 of PEM + address */
+	unsigned char pem_key[SHA256_DIGEST_LENGTH]; /* SHA-256 of the PEM */
+	unsigned long generation;
+	time_t at;
+	int verdict;
+	char reason[96];
+	X509 *cert;                              /* parsed, for encryption */
+};
+
+static struct checked check_cache[CHECK_CACHE];
+static unsigned long trust_generations;
 
 /* ------------------------------------------------------------ errors -- */
 
@@ -445,6 +468,7 @@ int smime_trust_load(const char *ca_bundle, const char *crl_path,
 
 	if (!t)
 		return -ENOMEM;
+	t->generation = ++trust_generations;
 	t->store = X509_STORE_new();
 	if (!t->store) {
 		r = -ENOMEM;
@@ -568,9 +592,75 @@ static int names_email(X509 *x, const char *email)
 	return match;
 }
 
+static int check_recipient(const struct smime_trust *t, const char *pem,
+			   const char *email, time_t now, char *reason,
+			   size_t reasonlen);
+
+static void cache_key(const char *pem, const char *email,
+		      unsigned char key[SHA256_DIGEST_LENGTH])
+{
+	size_t plen = strlen(pem), elen = email ? strlen(email) + 1 : 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	memset(key, 0, SHA256_DIGEST_LENGTH);
+	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(c, pem, plen + 1) &&
+	    (!elen || EVP_DigestUpdate(c, email, elen)))
+		EVP_DigestFinal_ex(c, key, NULL);
+	EVP_MD_CTX_free(c);
+}
+
+/* The cache slot for KEY, or NULL. */
+static struct checked *cache_find(const unsigned char *key)
+{
+	for (size_t i = 0; i < CHECK_CACHE; i++)
+		if (check_cache[i].cert &&
+		    memcmp(check_cache[i].key, key, SHA256_DIGEST_LENGTH) == 0)
+			return &check_cache[i];
+	return NULL;
+}
+
 int smime_check_recipient(const struct smime_trust *t, const char *pem,
 			  const char *email, time_t now, char *reason,
 			  size_t reasonlen)
+{
+	unsigned char key[SHA256_DIGEST_LENGTH];
+	struct checked *c, *victim = &check_cache[0];
+	int r;
+
+	cache_key(pem, email, key);
+	c = cache_find(key);
+	if (c && c->generation == t->generation && now >= c->at &&
+	    now - c->at < CHECK_CACHE_SECONDS) {
+		if (c->verdict < 0)
+			set_err(reason, reasonlen, "%s", c->reason);
+		return c->verdict;
+	}
+	r = check_recipient(t, pem, email, now, reason, reasonlen);
+	if (r == -ENOMEM || r == -EINVAL)
+		return r;
+	if (!c) {
+		for (size_t i = 0; i < CHECK_CACHE; i++)
+			if (check_cache[i].at < victim->at)
+				victim = &check_cache[i];
+		c = victim;
+		X509_free(c->cert);
+		c->cert = pem_cert(pem);
+		if (!c->cert)
+			return r;
+	}
+	memcpy(c->key, key, sizeof(key));
+	cache_key(pem, NULL, c->pem_key);
+	c->generation = t->generation;
+	c->at = now;
+	c->verdict = r;
+	set_err(c->reason, sizeof(c->reason), "%s", r < 0 ? reason : "");
+	return r;
+}
+
+static int check_recipient(const struct smime_trust *t, const char *pem,
+			   const char *email, time_t now, char *reason,
+			   size_t reasonlen)
 {
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -762,6 +852,25 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 
 /* -------------------------------------------------------- encryption -- */
 
+/* The parsed certificate, from the check cache when it was checked (a new
+ * reference), else parsed now. */
+static X509 *cached_cert(const char *pem)
+{
+	unsigned char key[SHA256_DIGEST_LENGTH];
+
+	cache_key(pem, NULL, key);
+	for (size_t i = 0; i < CHECK_CACHE; i++) {
+		struct checked *c = &check_cache[i];
+
+		if (c->cert &&
+		    memcmp(c->pem_key, key, SHA256_DIGEST_LENGTH) == 0) {
+			X509_up_ref(c->cert);
+			return c->cert;
+		}
+	}
+	return pem_cert(pem);
+}
+
 int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		  const char *entity, size_t len, struct buf *out, char *err,
 		  size_t errlen)
@@ -781,7 +890,7 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		set_err(err, errlen, "entity too large or with a bare LF");
 		return -EINVAL;
 	}
-	x = pem_cert(recipient_pem);
+	x = cached_cert(recipient_pem);
 	if (!x) {
 		ssl_err(err, errlen, "recipient: not a PEM certificate");
 		return -EINVAL;
