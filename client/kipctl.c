@@ -137,7 +137,7 @@ static const struct command commands[] = {
 	  { P_CITIZEN, REQ("basis", T_STRLIST), OPT("coordinator", T_INT) } },
 	{ "plan show", "plan.show", NULL, "show a plan", { P_PLAN } },
 	{ "plan list", "plan.list", NULL, "list the plans you may see",
-	  { OPT("citizen", T_INT) } },
+	  { OPT("citizen", T_INT), OPT("overdue", T_BOOL) } },
 	{ "plan member add", "plan.member.add", NULL,
 	  "make a contact a member of a plan", { P_PLAN, P_CONTACT } },
 	{ "plan member remove", "plan.member.remove", NULL,
@@ -217,6 +217,10 @@ static const struct command commands[] = {
 	{ "cert expiring", "cert.expiring", NULL,
 	  "certificates that expire within N days",
 	  { REQ("days", T_INT) } },
+	{ "scheduler run", "scheduler.run", NULL,
+	  "send the reminders that are due now, and say how long it took "
+	  "(admins)",
+	  { { NULL } } },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -13,6 +13,7 @@
 #include "mqtt.h"
 #include "outbox.h"
 #include "proto.h"
+#include "scheduler.h"
 #include "validate.h"
 
 enum { CMD_READ = 0, CMD_WRITE = 1 };
@@ -72,6 +73,7 @@ static const struct command commands[] = {
 	{ "cert.import", cmd_cert_import, ROLE_COORDINATOR, CMD_WRITE },
 	{ "cert.list", cmd_cert_list, ROLE_COORDINATOR, CMD_READ },
 	{ "cert.expiring", cmd_cert_expiring, ROLE_COORDINATOR, CMD_READ },
+	{ "scheduler.run", cmd_scheduler_run, ROLE_ADMIN, CMD_WRITE },
 };
 
 static const struct command *find_command(const char *name)
@@ -310,6 +312,12 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 		return;
 	}
 	r = cmd->fn(c);
+	/* Whatever changed a plan may have changed its due reminders. */
+	if (r == 0 && c->plan_id && cmd->flags & CMD_WRITE) {
+		r = scheduler_sync_plan(c->k, c->plan_id);
+		if (r < 0)
+			r = cmd_store_fail(c, r, "scheduler");
+	}
 	if (r == 0 && !c->audited &&
 	    (c->citizen_id || c->plan_id || cmd->flags & CMD_WRITE))
 		r = audit_add(c, cmd->name, "ok", c->citizen_id, c->plan_id,
@@ -319,8 +327,10 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 	if (r == 0) {
 		if (c->outbox_changed)
 			outbox_after_commit(c->k);
-		if (cmd->flags & CMD_WRITE)
+		if (cmd->flags & CMD_WRITE) {
 			mqtt_after_commit(c->k);
+			scheduler_kick(c->k);
+		}
 		if (cmd->fn == cmd_citizen_erase)
 			erase_after_commit(c->k);
 		return;

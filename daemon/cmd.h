@@ -155,5 +155,6 @@ HANDLER(cmd_cert_import);
 HANDLER(cmd_cert_list);
 HANDLER(cmd_cert_expiring);
 HANDLER(cmd_plan_status);
+HANDLER(cmd_scheduler_run);
 
 #endif

@@ -192,22 +192,30 @@ fail:
 HANDLER(cmd_plan_list)
 {
 	int64_t citizen = 0;
-	json_t *rows, *row;
+	json_t *rows, *row, *ov = json_object_get(c->args, "overdue");
+	bool overdue = json_is_true(ov);
 	size_t i;
 	int r;
 
+	if (ov && !json_is_boolean(ov) && !json_is_null(ov))
+		return cmd_fail(c, "bad_request",
+				"argument 'overdue' must be true or false");
 	if (arg_int(c, "citizen", false, &citizen) < 0 ||
 	    (citizen && access_citizen(c, citizen) < 0))
 		return -1;
 	r = store_rows(c->st, &rows,
 		       "SELECT p.id, p.citizen_id, p.status,"
 		       " p.coordinator_id, (SELECT max(version) FROM"
-		       "  plan_versions v WHERE v.plan_id = p.id) AS version"
-		       " FROM plans p WHERE (? = 0 OR p.citizen_id = ?) AND"
+		       "  plan_versions v WHERE v.plan_id = p.id) AS version,"
+		       " o.deadline AS follow_up_deadline,"
+		       " o.plan_id IS NOT NULL AS overdue"
+		       " FROM plans p LEFT JOIN plan_overdue o"
+		       " ON o.plan_id = p.id WHERE (? = 0 OR p.citizen_id = ?) AND"
+		       " (NOT ? OR o.plan_id IS NOT NULL) AND"
 		       " (? OR EXISTS (SELECT 1 FROM plan_members m WHERE"
 		       "  m.plan_id = p.id AND m.contact_id = ?))"
 		       " ORDER BY p.id",
-		       "iiii", citizen, citizen,
+		       "iiiii", citizen, citizen, (int64_t)overdue,
 		       (int64_t)(c->who->role == ROLE_ADMIN),
 		       c->who->contact_id);
 	if (r < 0)

@@ -85,6 +85,7 @@ static const char *check_absolute(const char *value);
 static const char *check_socket_path(const char *value);
 static const char *check_email(const char *value);
 static const char *check_smtp_url(const char *value);
+static const char *check_days_list(const char *value);
 
 static const struct option options[] = {
 	{ "store.path", STRING(store_path), .def = "/var/lib/kip/kip.db",
@@ -152,6 +153,12 @@ static const struct option options[] = {
 	{ "certificates.notice_days", INT(cert_notice_days), .def_int = 30,
 	  .min = 1, .max = 365 },
 	{ "certificates.notice_address", STRING(cert_notice_address),
+	  .check = check_email },
+	{ "reminders.offsets_days", STRING(reminder_offsets), .def = "14,1",
+	  .check = check_days_list },
+	{ "reminders.followup_days", STRING(followup_offsets), .def = "30,7",
+	  .check = check_days_list },
+	{ "reminders.escalation_address", STRING(escalation_address),
 	  .check = check_email },
 	{ "users", .type = OPT_USERS },
 };
@@ -282,6 +289,49 @@ static const char *check_email(const char *value)
 	    strpbrk(value, " \t"))
 		return "is not an e-mail address";
 	return NULL;
+}
+
+/* "14,1": up to CONFIG_DAYS_MAX distinct whole days 1..365. */
+static const char *check_days_list(const char *value)
+{
+	int days[CONFIG_DAYS_MAX];
+
+	if (config_days_parse(value, days) < 0)
+		return "must be up to 8 comma-separated whole days 1..365, "
+		       "e.g. \"14,1\"";
+	return NULL;
+}
+
+int config_days_parse(const char *value, int ret[CONFIG_DAYS_MAX])
+{
+	int n = 0;
+	const char *p = value;
+
+	while (*p) {
+		char *end;
+		long v;
+
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || v < 1 || v > 365 || n == CONFIG_DAYS_MAX)
+			return -EINVAL;
+		for (int i = 0; i < n; i++)
+			if (ret[i] == (int)v)
+				return -EINVAL;
+		ret[n++] = (int)v;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -EINVAL;
+	}
+	return n;
 }
 
 static const char *check_smtp_url(const char *value)

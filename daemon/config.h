@@ -104,6 +104,12 @@ struct kip_config {
 	int cert_notice_days;
 	char *cert_notice_address; /* the administrator's address; unset: none */
 
+	/* reminders: "14,1" days before each meeting; "30,7" days before
+	 * the six-month deadline; who else hears of an overdue plan */
+	char *reminder_offsets;
+	char *followup_offsets;
+	char *escalation_address;
+
 	struct kip_user *users;
 	size_t n_users;
 };
@@ -131,6 +137,11 @@ const struct kip_user *config_find_user(const struct kip_config *cfg,
  * that is not a regular file, with a message that says so. Returns 0 and a
  * malloc'd string in *ret (caller wipes and frees), or a negative errno.
  */
+/* Parses a list of days like "14,1" (reminders.*) into RET; returns how
+ * many (0..CONFIG_DAYS_MAX) or -EINVAL. */
+#define CONFIG_DAYS_MAX 8
+int config_days_parse(const char *value, int ret[CONFIG_DAYS_MAX]);
+
 int config_read_secret(const char *path, char **ret, char *err, size_t errlen);
 
 #endif

@@ -119,6 +119,14 @@ static int queue_signed_text(struct kipd *k, struct outbox_msg *m,
 	return r;
 }
 
+int distribute_neutral(struct kipd *k, struct outbox_msg *m,
+		       const char *subject, const char *text)
+{
+	if (!k->signer || !k->cfg->org_mailbox)
+		return -ENOKEY;
+	return queue_signed_text(k, m, subject, text);
+}
+
 static int queue_manual(struct kipd *k, const struct ids *ids,
 			const struct recipient *rc, const char *kind,
 			const char *state, const char *reason)

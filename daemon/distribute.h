@@ -29,4 +29,11 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel);
  * reported again). */
 void distribute_failure_notice(struct kipd *k, int64_t row);
 
+/* Signs TEXT, which must hold no personal data, as a text/plain entity and
+ * queues it as M (inside the caller's transaction): reminders and notices.
+ * 0, -ENOKEY without a signing certificate, or another -errno. */
+struct outbox_msg;
+int distribute_neutral(struct kipd *k, struct outbox_msg *m,
+		       const char *subject, const char *text);
+
 #endif

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "mqtt.h"
 #include "outbox.h"
+#include "clock.h"
+#include "scheduler.h"
 #include "sdnotify.h"
 #include "smime.h"
 #include "smtp.h"
@@ -224,7 +226,9 @@ static void usage(FILE *f)
 		"  -f, --foreground    log to stderr instead of syslog\n"
 		"  -v, --verbose       log debug messages\n"
 		"  -n, --check-config  validate the configuration and exit\n"
-		"  -h, --help          this text\n",
+		"  -h, --help          this text\n"
+		"  --test-clock FILE   for tests only: the scheduler's clock runs\n"
+		"                      ahead by the seconds written in FILE\n",
 		KIP_DEFAULT_CONFIG);
 }
 
@@ -236,9 +240,10 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "test-clock", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = KIP_DEFAULT_CONFIG;
+	const char *path = KIP_DEFAULT_CONFIG, *test_clock = NULL;
 	int foreground = 0, verbose = 0, check = 0, o, r;
 	struct kipd k = { 0 };
 	char err[512] = "";
@@ -250,6 +255,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'T': test_clock = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -278,6 +284,16 @@ int main(int argc, char **argv)
 	}
 	log_open("kipd", verbose ? LOG_DEBUG : k.cfg->log_level,
 		 !foreground && k.cfg->log_syslog);
+	if (test_clock) {
+		r = clock_use_test_file(test_clock);
+		if (r < 0) {
+			log_err("--test-clock %s: %s", test_clock,
+				strerror(-r));
+			goto out;
+		}
+		log_warn("test clock in use (%s): not for production",
+			 test_clock);
+	}
 	r = -ENOMEM;
 	k.loop = loop_new();
 	if (!k.loop || setup_signals(&k) < 0)
@@ -305,6 +321,11 @@ int main(int argc, char **argv)
 		log_err("control socket: %s", err);
 		goto out;
 	}
+	r = scheduler_open(&k);
+	if (r < 0) {
+		log_err("scheduler: %s", strerror(-r));
+		goto out;
+	}
 	on_daily(k.loop, &k);
 	log_notice("kipd ready (schema %d, pid %d)",
 		   store_schema_version(k.store), (int)getpid());
@@ -318,6 +339,7 @@ int main(int argc, char **argv)
 			((uint64_t)k.cfg->smtp_timeout_s + 30) * 1000000);
 	log_notice("kipd stopped");
 out:
+	scheduler_close(&k);
 	control_close(&k);
 	outbox_close(&k);
 	mqtt_close(&k);

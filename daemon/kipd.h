@@ -2,6 +2,8 @@
 #ifndef KIP_KIPD_H
 #define KIP_KIPD_H
 
+#include <stdint.h>
+
 #include "config.h"
 #include "loop.h"
 #include "store.h"
@@ -21,6 +23,7 @@ struct kipd {
 	struct mqtt *mqtt;            /* NULL: mqtt.host not configured */
 	struct smime_signer *signer;  /* NULL: smime.cert not configured */
 	struct smime_trust *trust;    /* NULL: smime.ca_bundle not configured */
+	int64_t sched_timer;          /* the scheduler's timer; 0: none */
 };
 
 #endif

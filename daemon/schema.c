@@ -122,7 +122,7 @@ static const char migration_2[] =
 	" id INTEGER PRIMARY KEY,"
 	" message_id TEXT NOT NULL UNIQUE,"
 	" kind TEXT NOT NULL CHECK (kind IN ('plan', 'notice', 'invitation',"
-	"  'invitation-details', 'failure')),"
+	"  'invitation-details', 'failure', 'reminder', 'followup')),"
 	" citizen_id INTEGER, plan_id INTEGER, version INTEGER,"
 	" meeting_id INTEGER,"
 	" contact_id INTEGER,"             /* NULL: the citizen */
@@ -180,11 +180,46 @@ static const char migration_3[] =
 	"CREATE TABLE retired_ids ("
 	" tbl TEXT PRIMARY KEY, high INTEGER NOT NULL) WITHOUT ROWID;";
 
+/* Version 4: the scheduler (scheduler.h). Reminders before meetings and
+ * the six-month rule's reminders and escalation are pending rows indexed by
+ * due time; what was done is recorded so that nothing goes out twice. */
+static const char migration_4[] =
+	/* kind reminder: MEETING at SEQUENCE, OFFSET_DAYS before it;
+	 * followup: OFFSET_DAYS before the deadline that ANCHOR (the meeting
+	 * of the plan's latest version) sets; overdue: the day after it. */
+	"CREATE TABLE sched_pending ("
+	" id INTEGER PRIMARY KEY,"
+	" kind TEXT NOT NULL CHECK (kind IN ('reminder', 'followup',"
+	"  'overdue')),"
+	" plan_id INTEGER NOT NULL,"
+	" meeting_id INTEGER NOT NULL,"
+	" sequence INTEGER NOT NULL,"
+	" offset_days INTEGER NOT NULL,"
+	" due_at INTEGER NOT NULL,"
+	" UNIQUE (kind, meeting_id, sequence, offset_days));"
+	"CREATE INDEX sched_pending_due ON sched_pending (due_at);"
+	"CREATE INDEX sched_pending_plan ON sched_pending (plan_id);"
+	"CREATE TABLE sched_done ("
+	" kind TEXT NOT NULL, meeting_id INTEGER NOT NULL,"
+	" sequence INTEGER NOT NULL, offset_days INTEGER NOT NULL,"
+	" plan_id INTEGER NOT NULL, done_at INTEGER NOT NULL,"
+	" outcome TEXT NOT NULL,"
+	" PRIMARY KEY (kind, meeting_id, sequence, offset_days))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE plan_overdue ("
+	" plan_id INTEGER PRIMARY KEY,"
+	" anchor_meeting_id INTEGER NOT NULL,"
+	" deadline TEXT NOT NULL,"
+	" since INTEGER NOT NULL);"
+	"CREATE TABLE sched_state ("
+	" key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 int schema_latest(void)

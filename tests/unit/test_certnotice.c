@@ -231,7 +231,7 @@ static char *notice_text(const char *to)
 	char *body = NULL, *text = NULL, f[160];
 
 	if (store_text(k.store, &body,
-		       "SELECT body FROM outbox WHERE recipient = ?"
+		       "SELECT b.body FROM outbox o JOIN outbox_body b USING (id) WHERE o.recipient = ?"
 		       " ORDER BY id DESC LIMIT 1",
 		       "s", to) < 0 || !body)
 		return NULL;

@@ -1,0 +1,691 @@
+/* scheduler.c — see scheduler.h. */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "cmd.h"
+#include "distribute.h"
+#include "event.h"
+#include "kipd.h"
+#include "log.h"
+#include "mqtt.h"
+#include "outbox.h"
+#include "store.h"
+#include "validate.h"
+
+/* Rows handled per transaction of a timer pass; more are taken by the
+ * next pass, armed at once. */
+#define PASS_LIMIT 500
+/* The longest the timer sleeps: a wall clock set forward is noticed. */
+#define MAX_SLEEP_MS (3600u * 1000u)
+
+struct job {
+	int64_t id, plan, meeting, sequence, offset;
+	const char *kind;
+};
+
+struct pass_stats {
+	int jobs, messages;
+};
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int64_t num(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static bool danish(const struct kipd *k)
+{
+	return strcmp(k->cfg->default_lang, "en") != 0;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* --- keeping sched_pending up to date ----------------------------------- */
+
+static int insert_pending(struct kipd *k, const char *kind, int64_t plan,
+			  int64_t meeting, int64_t seq, int64_t offset,
+			  int64_t due)
+{
+	int r = store_exec(
+	    k->store,
+	    "INSERT INTO sched_pending (kind, plan_id, meeting_id,"
+	    " sequence, offset_days, due_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+	    " WHERE NOT EXISTS (SELECT 1 FROM sched_done d WHERE"
+	    " d.kind = ?1 AND d.meeting_id = ?3 AND d.sequence = ?4"
+	    " AND d.offset_days = ?5)"
+	    " ON CONFLICT (kind, meeting_id, sequence, offset_days)"
+	    " DO UPDATE SET due_at = excluded.due_at",
+	    "siiiii", kind, plan, meeting, seq, offset, due);
+
+	return r < 0 ? r : 0;
+}
+
+static void local_now(time_t now, char out[17])
+{
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(out, 17, "%Y-%m-%dT%H:%M", &tm);
+}
+
+static int sync_reminders(struct kipd *k, int64_t plan, time_t now)
+{
+	int days[CONFIG_DAYS_MAX], n;
+	char nowl[17];
+	json_t *rows, *row;
+	size_t i;
+	int r;
+
+	r = store_exec(k->store,
+		       "DELETE FROM sched_pending WHERE plan_id = ?1"
+		       " AND kind = 'reminder' AND NOT EXISTS (SELECT 1 FROM"
+		       " meetings m WHERE m.id = sched_pending.meeting_id AND"
+		       " m.status = 'scheduled' AND"
+		       " m.sequence = sched_pending.sequence)",
+		       "i", plan);
+	if (r < 0)
+		return r;
+	n = config_days_parse(k->cfg->reminder_offsets, days);
+	if (n <= 0)
+		return 0;
+	local_now(now, nowl);
+	r = store_rows(k->store, &rows,
+		       "SELECT id, starts_at, sequence FROM meetings"
+		       " WHERE plan_id = ? AND starts_at > ?"
+		       " AND status = 'scheduled'",
+		       "is", plan, nowl);
+	if (r < 0)
+		return r;
+	r = 0;
+	json_array_foreach(rows, i, row)
+	{
+		for (int j = 0; r == 0 && j < n; j++) {
+			time_t due =
+			    clock_local_to_time(str(row, "starts_at"), days[j]);
+
+			/* An offset already past when the meeting is set
+			 * up: its invitation has just gone out. */
+			if (due <= now)
+				continue;
+			r = insert_pending(k, "reminder", plan, num(row, "id"),
+					   num(row, "sequence"), days[j], due);
+		}
+		if (r < 0)
+			break;
+	}
+	json_decref(rows);
+	return r;
+}
+
+/* The anchor of PLAN: the meeting of its latest version, its start, the
+ * deadline (YYYY-MM-DD) and whether a follow-up meets it. 1, 0 without a
+ * version, or -errno. */
+static int plan_anchor(struct kipd *k, int64_t plan, int64_t *ret_meeting,
+		       char deadline[11], bool *ret_covered)
+{
+	json_t *row;
+	int64_t one;
+	char start[17];
+	int y, m, d, r;
+
+	r = store_row(k->store, &row,
+		      "SELECT v.meeting_id, m.starts_at FROM plan_versions v"
+		      " JOIN meetings m ON m.id = v.meeting_id"
+		      " WHERE v.plan_id = ? ORDER BY v.version DESC LIMIT 1",
+		      "i", plan);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	*ret_meeting = num(row, "meeting_id");
+	snprintf(start, sizeof(start), "%s", str(row, "starts_at"));
+	json_decref(row);
+	if (sscanf(start, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return -EINVAL;
+	date_add_months(&y, &m, &d, k->cfg->follow_up_max_months);
+	snprintf(deadline, 11, "%04d-%02d-%02d", y, m, d);
+	r = store_int(k->store, &one,
+		      "SELECT 1 FROM meetings WHERE plan_id = ?"
+		      " AND starts_at > ? AND substr(starts_at, 1, 10) <= ?"
+		      " AND status IN ('scheduled', 'held') LIMIT 1",
+		      "iss", plan, start, deadline);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	*ret_covered = r == 0;
+	return 1;
+}
+
+static int sync_followup(struct kipd *k, int64_t plan, time_t now)
+{
+	int days[CONFIG_DAYS_MAX], n;
+	char deadline[11], midnight[17];
+	int64_t anchor = 0;
+	bool covered = false;
+	int r = plan_anchor(k, plan, &anchor, deadline, &covered);
+
+	if (r < 0)
+		return r;
+	if (r == 0 || covered) {
+		r = store_exec(k->store,
+			       "DELETE FROM sched_pending WHERE plan_id = ?"
+			       " AND kind IN ('followup', 'overdue')",
+			       "i", plan);
+		/* Should the follow-up be cancelled, the plan can fall
+		 * overdue again and is reported again. */
+		if (r >= 0)
+			r = store_exec(
+			    k->store,
+			    "DELETE FROM sched_done WHERE plan_id = ?"
+			    " AND kind = 'overdue'",
+			    "i", plan);
+		if (r >= 0)
+			r = store_exec(k->store,
+				       "DELETE FROM plan_overdue"
+				       " WHERE plan_id = ?",
+				       "i", plan);
+		return r < 0 ? r : 0;
+	}
+	r = store_exec(k->store,
+		       "DELETE FROM sched_pending WHERE plan_id = ?"
+		       " AND kind IN ('followup', 'overdue')"
+		       " AND meeting_id <> ?",
+		       "ii", plan, anchor);
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "DELETE FROM plan_overdue WHERE plan_id = ?"
+			       " AND anchor_meeting_id <> ?",
+			       "ii", plan, anchor);
+	if (r < 0)
+		return r;
+	snprintf(midnight, sizeof(midnight), "%sT00:00", deadline);
+	n = config_days_parse(k->cfg->followup_offsets, days);
+	for (int j = 0; j < n; j++) {
+		time_t due = clock_local_to_time(midnight, days[j]);
+
+		if (due > now) {
+			r = insert_pending(k, "followup", plan, anchor, 0,
+					   days[j], due);
+			if (r < 0)
+				return r;
+		}
+	}
+	/* The day after the deadline, even if that is already past. */
+	return insert_pending(k, "overdue", plan, anchor, 0, 0,
+			      clock_local_to_time(midnight, -1));
+}
+
+static int drop_plan(struct kipd *k, int64_t plan)
+{
+	int r = store_exec(
+	    k->store, "DELETE FROM sched_pending WHERE plan_id = ?", "i", plan);
+
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "DELETE FROM plan_overdue WHERE plan_id = ?",
+			       "i", plan);
+	return r < 0 ? r : 0;
+}
+
+int scheduler_sync_plan(struct kipd *k, int64_t plan)
+{
+	time_t now = clock_now();
+	char *status = NULL;
+	int r = store_text(k->store, &status,
+			   "SELECT status FROM plans WHERE id = ?", "i", plan);
+
+	if (r == -ENOENT)
+		return drop_plan(k, plan);
+	if (r < 0)
+		return r;
+	r = strcmp(status, "active");
+	free(status);
+	if (r != 0)
+		return drop_plan(k, plan);
+	r = sync_reminders(k, plan, now);
+	if (r == 0)
+		r = sync_followup(k, plan, now);
+	return r;
+}
+
+/* --- doing what is due -------------------------------------------------- */
+
+/* Queues TEXT for one recipient; counts it. -ENOKEY: cannot sign. */
+static int send_neutral(struct kipd *k, const char *kind, int64_t citizen,
+			int64_t plan, int64_t meeting, int64_t contact,
+			const char *to, const char *subject, const char *text,
+			struct pass_stats *ps)
+{
+	struct outbox_msg m = {kind,	citizen, plan,	   0,	 meeting,
+			       contact, to,	 "queued", NULL, NULL};
+	int r;
+
+	if (!to)
+		return 0;
+	r = distribute_neutral(k, &m, subject, text);
+	if (r == 0)
+		ps->messages++;
+	return r;
+}
+
+static bool consent(struct kipd *k, int64_t citizen, const char *scope)
+{
+	char *action = NULL;
+	bool given;
+
+	if (store_text(k->store, &action,
+		       "SELECT action FROM consents WHERE citizen_id = ?"
+		       " AND scope = ? ORDER BY id DESC LIMIT 1",
+		       "is", citizen, scope) < 0)
+		return false;
+	given = action && strcmp(action, "given") == 0;
+	free(action);
+	return given;
+}
+
+static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
+			 struct pass_stats *ps, const char **outcome)
+{
+	json_t *mt = NULL, *rows = NULL, *row;
+	char subject[160], text[600], day[16];
+	const char *start;
+	int64_t citizen;
+	bool relatives;
+	size_t i;
+	int r, sent0 = ps->messages;
+
+	r = store_row(k->store, &mt,
+		      "SELECT m.starts_at, m.status, m.sequence, p.citizen_id,"
+		      " p.status AS plan_status FROM meetings m JOIN plans p"
+		      " ON p.id = m.plan_id WHERE m.id = ?",
+		      "i", j->meeting);
+	if (r == -ENOENT) {
+		*outcome = "gone";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	start = str(mt, "starts_at");
+	citizen = num(mt, "citizen_id");
+	if (strcmp(str(mt, "status"), "scheduled") != 0 ||
+	    num(mt, "sequence") != j->sequence ||
+	    strcmp(str(mt, "plan_status"), "active") != 0 ||
+	    clock_local_to_time(start, 0) <= now ||
+	    !consent(k, citizen, "plan")) {
+		*outcome = "obsolete";
+		goto out;
+	}
+	relatives = consent(k, citizen, "relatives");
+	snprintf(day, sizeof(day), "%.2s.%.2s.%.4s", start + 8, start + 5,
+		 start);
+	snprintf(subject, sizeof(subject),
+		 danish(k)
+		     ? "Påmindelse: koordinationsmøde – ref KIP-%" PRId64
+		     : "Reminder: coordination meeting – ref KIP-%" PRId64,
+		 j->plan);
+	snprintf(text, sizeof(text),
+		 danish(k) ? "Påmindelse: koordinationsmøde (ref. KIP-%" PRId64
+			     ") den %s kl. %.5s.\r\n\r\nBeskeden er sendt "
+			     "automatisk og indeholder ingen "
+			     "personoplysninger.\r\n"
+			   : "Reminder: coordination meeting (ref. KIP-%" PRId64
+			     ") on %s at %.5s.\r\n\r\nThis message was sent "
+			     "automatically and contains no personal data.\r\n",
+		 j->plan, day, start + 11);
+	/* The members, the coordinator (normally a member too) and the
+	 * citizen; relatives only with the consent to involve them. */
+	r = store_rows(k->store, &rows,
+		       "SELECT k.id AS contact_id, k.kind, k.email FROM"
+		       " contacts k WHERE k.id IN (SELECT contact_id FROM"
+		       " plan_members WHERE plan_id = ?1 UNION SELECT"
+		       " coordinator_id FROM plans WHERE id = ?1)"
+		       " UNION ALL SELECT 0, 'citizen', c.email FROM plans p"
+		       " JOIN citizens c ON c.id = p.citizen_id"
+		       " WHERE p.id = ?1 ORDER BY 1",
+		       "i", j->plan);
+	if (r < 0)
+		goto out;
+	r = 0;
+	json_array_foreach(rows, i, row)
+	{
+		if (strcmp(str(row, "kind"), "relative") == 0 && !relatives)
+			continue;
+		r = send_neutral(k, "reminder", citizen, j->plan, j->meeting,
+				 num(row, "contact_id"), str(row, "email"),
+				 subject, text, ps);
+		if (r < 0)
+			break;
+	}
+	if (r == -ENOKEY) {
+		log_warn("scheduler: reminder for meeting %" PRId64 " not sent:"
+			 " no smime.cert or organisation.mailbox",
+			 j->meeting);
+		*outcome = "unsigned";
+		r = 0;
+	} else {
+		*outcome = "sent";
+	}
+	if (r == 0)
+		r = event_emit(k, "reminder.sent", citizen, j->plan,
+			       json_pack("{s:s, s:I, s:I, s:I}", "kind",
+					 "meeting", "meeting",
+					 (json_int_t)j->meeting, "offset_days",
+					 (json_int_t)j->offset, "messages",
+					 (json_int_t)(ps->messages - sent0)));
+out:
+	json_decref(mt);
+	json_decref(rows);
+	return r;
+}
+
+/* The six-month rule: a reminder (or, OVERDUE, the escalation) for the
+ * plan of J, if the anchor is still the same and no follow-up is set. */
+static int fire_followup(struct kipd *k, const struct job *j, bool overdue,
+			 time_t now, struct pass_stats *ps,
+			 const char **outcome)
+{
+	char deadline[11], subject[160], text[700];
+	int64_t anchor = 0, citizen;
+	bool covered = false;
+	json_t *co = NULL;
+	int r = plan_anchor(k, j->plan, &anchor, deadline, &covered);
+	int sent0 = ps->messages;
+
+	if (r < 0)
+		return r;
+	if (r == 0 || covered || anchor != j->meeting) {
+		*outcome = "obsolete";
+		return 0;
+	}
+	r = store_row(k->store, &co,
+		      "SELECT p.citizen_id, p.status, k.id AS coordinator,"
+		      " k.email FROM plans p JOIN contacts k"
+		      " ON k.id = p.coordinator_id WHERE p.id = ?",
+		      "i", j->plan);
+	if (r == -ENOENT || (r == 0 && strcmp(str(co, "status"), "active"))) {
+		json_decref(co);
+		*outcome = "obsolete";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	citizen = num(co, "citizen_id");
+	snprintf(subject, sizeof(subject),
+		 overdue
+		     ? (danish(k) ? "Opfølgning overskredet – ref KIP-%" PRId64
+				  : "Follow-up overdue – ref KIP-%" PRId64)
+		     : (danish(k)
+			    ? "Påmindelse: opfølgningsmøde – ref KIP-%" PRId64
+			    : "Reminder: follow-up meeting – ref KIP-%" PRId64),
+		 j->plan);
+	if (overdue)
+		snprintf(text, sizeof(text),
+			 danish(k) ? "Plan KIP-%" PRId64 " skulle have haft et "
+				     "opfølgningsmøde senest %s "
+				     "(seks-måneders-reglen), og der er ikke "
+				     "planlagt et.\r\nSe: kipctl plan list "
+				     "--overdue\r\n\r\nBeskeden er sendt "
+				     "automatisk og indeholder ingen "
+				     "personoplysninger.\r\n"
+				   : "Plan KIP-%" PRId64 " should have had a "
+				     "follow-up meeting by %s (the six-month "
+				     "rule), and none is scheduled.\r\nSee: "
+				     "kipctl plan list --overdue\r\n\r\nThis "
+				     "message was sent automatically and "
+				     "contains no personal data.\r\n",
+			 j->plan, deadline);
+	else
+		snprintf(text, sizeof(text),
+			 danish(k) ? "Plan KIP-%" PRId64 " skal have et "
+				     "opfølgningsmøde senest %s "
+				     "(seks-måneders-reglen), og der er ikke "
+				     "planlagt et.\r\nPlanlæg det med: kipctl "
+				     "meeting schedule %" PRId64 "\r\n\r\n"
+				     "Beskeden er sendt automatisk og "
+				     "indeholder ingen personoplysninger.\r\n"
+				   : "Plan KIP-%" PRId64 " needs a follow-up "
+				     "meeting by %s (the six-month rule), and "
+				     "none is scheduled.\r\nSchedule it with: "
+				     "kipctl meeting schedule %" PRId64 "\r\n"
+				     "\r\nThis message was sent automatically "
+				     "and contains no personal data.\r\n",
+			 j->plan, deadline, j->plan);
+	r = send_neutral(k, "followup", citizen, j->plan, 0,
+			 num(co, "coordinator"), str(co, "email"), subject,
+			 text, ps);
+	if (r == 0 && overdue && k->cfg->escalation_address)
+		/* No citizen, no plan on the row: an administrator's notice. */
+		r = send_neutral(k, "followup", 0, 0, 0, 0,
+				 k->cfg->escalation_address, subject, text, ps);
+	*outcome = "sent";
+	if (r == -ENOKEY) {
+		log_warn("scheduler: follow-up notice for plan %" PRId64
+			 " not sent: no smime.cert or organisation.mailbox",
+			 j->plan);
+		*outcome = "unsigned";
+		r = 0;
+	}
+	if (r == 0 && overdue)
+		r = store_exec(k->store,
+			       "INSERT OR REPLACE INTO plan_overdue (plan_id,"
+			       " anchor_meeting_id, deadline, since)"
+			       " VALUES (?, ?, ?, ?)",
+			       "iisi", j->plan, anchor, deadline, (int64_t)now);
+	if (r >= 0)
+		r = overdue
+			? event_emit(
+			      k, "followup.overdue", citizen, j->plan,
+			      json_pack("{s:s, s:I, s:I}", "deadline", deadline,
+					"meeting", (json_int_t)anchor,
+					"messages",
+					(json_int_t)(ps->messages - sent0)))
+			: event_emit(
+			      k, "reminder.sent", citizen, j->plan,
+			      json_pack("{s:s, s:s, s:I, s:I}", "kind",
+					"followup", "deadline", deadline,
+					"offset_days", (json_int_t)j->offset,
+					"messages",
+					(json_int_t)(ps->messages - sent0)));
+	json_decref(co);
+	return r < 0 ? r : 0;
+}
+
+/* Handles up to LIMIT due rows inside the caller's transaction. Returns
+ * the number handled or -errno. */
+static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
+{
+	json_t *rows, *row;
+	size_t i;
+	int r = store_rows(k->store, &rows,
+			   "SELECT id, kind, plan_id, meeting_id, sequence,"
+			   " offset_days FROM sched_pending WHERE due_at <= ?"
+			   " ORDER BY due_at LIMIT ?",
+			   "ii", (int64_t)now, (int64_t)limit);
+
+	if (r < 0)
+		return r;
+	r = 0;
+	json_array_foreach(rows, i, row)
+	{
+		struct job j = {num(row, "id"),		 num(row, "plan_id"),
+				num(row, "meeting_id"),	 num(row, "sequence"),
+				num(row, "offset_days"), str(row, "kind")};
+		const char *outcome = "obsolete";
+
+		if (strcmp(j.kind, "reminder") == 0)
+			r = fire_reminder(k, &j, now, ps, &outcome);
+		else
+			r = fire_followup(k, &j, strcmp(j.kind, "overdue") == 0,
+					  now, ps, &outcome);
+		if (r >= 0)
+			r = store_exec(k->store,
+				       "DELETE FROM sched_pending WHERE id = ?",
+				       "i", j.id);
+		if (r >= 0)
+			r = store_exec(k->store,
+				       "INSERT OR IGNORE INTO sched_done (kind,"
+				       " meeting_id, sequence, offset_days,"
+				       " plan_id, done_at, outcome)"
+				       " VALUES (?, ?, ?, ?, ?, ?, ?)",
+				       "siiiiis", j.kind, j.meeting, j.sequence,
+				       j.offset, j.plan, (int64_t)now, outcome);
+		if (r < 0)
+			break;
+		log_debug("scheduler: %s plan %" PRId64 " meeting %" PRId64
+			  " offset %" PRId64 ": %s",
+			  j.kind, j.plan, j.meeting, j.offset, outcome);
+		ps->jobs++;
+	}
+	json_decref(rows);
+	return r < 0 ? r : ps->jobs;
+}
+
+static void on_timer(struct loop *loop, void *arg)
+{
+	struct kipd *k = arg;
+	struct pass_stats ps = {0, 0};
+	double t0 = mono_ms();
+	int r;
+
+	(void)loop;
+	k->sched_timer = 0;
+	r = store_begin(k->store);
+	if (r >= 0) {
+		r = pass(k, clock_now(), PASS_LIMIT, &ps);
+		if (r >= 0)
+			r = store_commit(k->store);
+		if (r < 0)
+			store_rollback(k->store);
+	}
+	if (r < 0) {
+		log_err("scheduler: pass failed, tried again in a minute: %s",
+			strerror(-r));
+		k->sched_timer =
+		    loop_timer_at(k->loop, loop_now_ms() + 60000, on_timer, k);
+		return;
+	}
+	log_debug("scheduler: pass: %d due, %d messages, %.3f ms", ps.jobs,
+		  ps.messages, mono_ms() - t0);
+	if (ps.messages) {
+		outbox_after_commit(k);
+	}
+	if (ps.jobs)
+		mqtt_after_commit(k);
+	scheduler_kick(k);
+}
+
+void scheduler_kick(struct kipd *k)
+{
+	uint64_t delay = MAX_SLEEP_MS;
+	time_t now = clock_now();
+	int64_t next;
+	int r = store_int(k->store, &next,
+			  "SELECT due_at FROM sched_pending"
+			  " ORDER BY due_at LIMIT 1",
+			  "");
+
+	if (r == 0)
+		delay = next <= now ? 0
+			: (uint64_t)(next - now) * 1000 < MAX_SLEEP_MS
+			    ? (uint64_t)(next - now) * 1000
+			    : MAX_SLEEP_MS;
+	else if (r != -ENOENT)
+		delay = 60000;
+	if (k->sched_timer)
+		loop_timer_cancel(k->loop, k->sched_timer);
+	k->sched_timer =
+	    loop_timer_at(k->loop, loop_now_ms() + delay, on_timer, k);
+	if (k->sched_timer < 0) {
+		log_err("scheduler: no timer (out of memory)");
+		k->sched_timer = 0;
+	}
+}
+
+int scheduler_open(struct kipd *k)
+{
+	json_t *plans = NULL, *row;
+	double t0 = mono_ms();
+	int64_t done;
+	size_t i;
+	int r =
+	    store_int(k->store, &done,
+		      "SELECT value FROM sched_state WHERE key = 'filled'", "");
+
+	if (r == -ENOENT) {
+		/* The first start with a scheduler: every active plan. */
+		r = store_begin(k->store);
+		if (r >= 0)
+			r = store_rows(k->store, &plans,
+				       "SELECT id FROM plans"
+				       " WHERE status = 'active'",
+				       "");
+		json_array_foreach(plans, i, row)
+		{
+			if (r < 0)
+				break;
+			r = scheduler_sync_plan(k, num(row, "id"));
+		}
+		if (r >= 0)
+			r = store_exec(k->store,
+				       "INSERT INTO sched_state (key, value)"
+				       " VALUES ('filled', 1)",
+				       "");
+		if (r >= 0)
+			r = store_commit(k->store);
+		if (r < 0)
+			store_rollback(k->store);
+		else
+			log_notice("scheduler: %zu plans scheduled in %.0f ms",
+				   json_array_size(plans), mono_ms() - t0);
+		json_decref(plans);
+	}
+	if (r < 0)
+		return r;
+	scheduler_kick(k);
+	return 0;
+}
+
+void scheduler_close(struct kipd *k)
+{
+	if (k->sched_timer)
+		loop_timer_cancel(k->loop, k->sched_timer);
+	k->sched_timer = 0;
+}
+
+HANDLER(cmd_scheduler_run)
+{
+	struct pass_stats ps = {0, 0};
+	time_t now = clock_now();
+	double t0 = mono_ms(), ms;
+	char when[32];
+	struct tm tm;
+	int r = pass(c->k, now, 1000000, &ps);
+
+	if (r < 0)
+		return cmd_store_fail(c, r, "scheduler");
+	ms = mono_ms() - t0;
+	c->outbox_changed = ps.messages > 0;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_info("scheduler: run: %d due, %d messages, %.3f ms", ps.jobs,
+		 ps.messages, ms);
+	return cmd_ok(c, json_pack("{s:i, s:i, s:f, s:s}", "due", ps.jobs,
+				   "messages", ps.messages, "ms", ms, "now",
+				   when));
+}

@@ -1,0 +1,49 @@
+/* scheduler.h — reminders before meetings and the six-month rule, driven
+ * by one timer of the loop.
+ *
+ * What is due later is a row of sched_pending with its due time (indexed):
+ *   reminder  OFFSET days (reminders.offsets_days) before a scheduled
+ *             meeting, keyed by the meeting's iCalendar sequence, so a
+ *             moved meeting gets fresh reminders and a cancelled one none;
+ *   followup  OFFSET days (reminders.followup_days) before the plan's
+ *             follow-up deadline, to the coordinator;
+ *   overdue   the day after the deadline: the coordinator and
+ *             reminders.escalation_address are told, event followup.overdue
+ *             is emitted and the plan shows as overdue in plan list.
+ * The deadline is plans.follow_up_max_months after the meeting that the
+ * plan's latest version belongs to (its "anchor"); it is met by a meeting
+ * that is scheduled or held after the anchor and on or before the
+ * deadline. A plan without a version has no deadline yet.
+ *
+ * Every command that changes a plan calls scheduler_sync_plan() in its
+ * transaction, which brings that plan's rows up to date (a handful of
+ * indexed statements), and scheduler_kick() after the commit, which sets
+ * the one timer for the earliest due time (at most an hour away, so that a
+ * change of the wall clock is noticed). A pass takes the rows that are due
+ * in due order, sends what still applies, deletes them and records them in
+ * sched_done, all in one transaction: exactly once per meeting, sequence
+ * and offset, across restarts; what fell due while kipd was down goes out
+ * at start, a meeting reminder only while the meeting is still ahead. The
+ * work of a pass grows with what is due, not with the number of plans.
+ */
+#ifndef KIP_SCHEDULER_H
+#define KIP_SCHEDULER_H
+
+#include <stdint.h>
+
+struct kipd;
+
+/* At start: fills sched_pending for every active plan the first time this
+ * store is used with a scheduler, then arms the timer. 0 or -errno. */
+int scheduler_open(struct kipd *k);
+void scheduler_close(struct kipd *k);
+
+/* Brings PLAN's pending rows up to date with its meetings, versions and
+ * status. Inside the caller's transaction; 0 or -errno. */
+int scheduler_sync_plan(struct kipd *k, int64_t plan);
+
+/* Re-arms the timer for the earliest due row; call after a commit that
+ * may have changed due times. */
+void scheduler_kick(struct kipd *k);
+
+#endif
