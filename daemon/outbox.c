@@ -30,6 +30,7 @@ struct outbox {
 	int64_t *cancel_ids;  /* rows in flight to abort after commit */
 	size_t n_cancel, cap_cancel;
 	int kicked;
+	int stopping;         /* results still come in; nothing new goes out */
 };
 
 static void run(struct loop *loop, void *arg);
@@ -98,7 +99,7 @@ static json_t *claim(struct outbox *ob)
 	size_t busy = smtp_in_flight(ob->pool), i;
 	json_t *rows, *row;
 
-	if (!ob->pool || busy >= cap)
+	if (!ob->pool || ob->stopping || busy >= cap)
 		return NULL;
 	if (store_rows(st, &rows,
 		       "SELECT id, recipient FROM outbox WHERE state IN"
@@ -320,6 +321,7 @@ void outbox_close(struct kipd *k)
 
 	if (!ob)
 		return;
+	ob->stopping = 1;
 	smtp_pool_stop(ob->pool); /* reports what finished; see on_results */
 	loop_timer_cancel(k->loop, ob->timer);
 	free(ob->cancel_ids);

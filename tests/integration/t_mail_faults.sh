@@ -57,6 +57,35 @@ echo "# kill -9 during $N messages: delivered $total, distinct $unique, duplicat
 [ $((total - unique)) -le 4 ] && pass "duplicates are at most those in flight at the kill ($((total - unique)) <= 4)" ||
 	fail "duplicates are at most those in flight at the kill ($((total - unique)) <= 4)"
 
+# SIGTERM in the middle of a distribution: the transactions in flight
+# finish and are recorded, kipd exits 0, and nothing is sent twice.
+dups_before=$((total - unique))
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
+for _ in $(seq 1 600); do
+	sent2=$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE kind = 'notice' AND state = 'sent'")
+	[ "$sent2" -ge $((N + 1 + N / 10)) ] && break
+	sleep 0.05
+done
+kill -TERM "$KIPD_PID"
+wait "$KIPD_PID"
+rc=$?
+KIPD_PID=""
+check_eq "SIGTERM during sending: kipd exits 0" "0" "$rc"
+check_eq "SIGTERM leaves no message half-sent (none in 'sending')" "0" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE state = 'sending'")"
+kip_start
+outbox_drained "$PLAN" 600 || fail "the second distribution drains"
+for _ in $(seq 1 1200); do
+	[ "$(mass_files | wc -l)" -ge $((2 * N + dups_before)) ] && break
+	sleep 0.1
+done
+sleep 1
+ids=$(mass_files | xargs cat | grep -i '^Message-ID:' | sort)
+unique=$(uniq <<<"$ids" | grep -c . || true)
+total=$(grep -c . <<<"$ids" || true)
+check_eq "after SIGTERM and restart every message arrived once more (distinct $((2 * N)))" "$((2 * N))" "$unique"
+check_eq "SIGTERM added no duplicate" "$dups_before" "$((total - unique))"
+
 # Consent withdrawn while 100 messages wait for a stalled server.
 kip_stop
 mail_recorder_mode stall
