@@ -97,6 +97,8 @@ int access_plan(struct cmd_ctx *c, int64_t plan_id, bool write);
 int rule_consent(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
 /* Whether consent of SCOPE is active (no error recorded). */
 bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
+/* The same outside a request (the scheduler's passes). */
+bool consent_in_force(struct store *st, int64_t citizen_id, const char *scope);
 
 /* Renders a version (0: the latest) of a plan the caller may read into
  * out (cmd_render.c). 0 or cmd_fail()'s -1. */

@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "cert.h"
 #include "cmd.h"
+#include "distribute.h"
 #include "event.h"
 #include "kipd.h"
 #include "log.h"
@@ -410,12 +411,9 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 {
 	struct outbox_msg m = { "notice", 0, 0, 0, 0, contact, to,
 				"queued", NULL, NULL };
-	struct buf text = BUF_INIT, ent = BUF_INIT, sig = BUF_INIT;
-	struct buf msg = BUF_INIT;
+	struct buf text = BUF_INIT;
 	int days = k->cfg->cert_notice_days;
 	bool da = danish(k);
-	char err[256], msgid[128];
-	int64_t id;
 	int r;
 
 	r = buf_printf(&text,
@@ -439,27 +437,13 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 				    "automatically and contains no personal "
 				    "data.\r\n",
 			       days);
+	/* Signed, without personal data, like every neutral notice. */
 	if (r == 0)
-		r = mime_text_entity(text.data, &ent);
-	if (r == 0 && smime_sign(k->signer, ent.data, ent.len, &sig, err,
-				 sizeof(err)) < 0) {
-		log_err("cert notice: cannot sign: %s", err);
-		r = -EIO;
-	}
-	if (r == 0)
-		r = outbox_insert(k, &m, &id, msgid);
-	if (r == 0)
-		r = mime_message(k->cfg->org_mailbox, to,
-				 da ? "Certifikater udløber snart"
-				    : "Certificates expire soon",
-				 msgid, time(NULL), NULL, sig.data, sig.len,
-				 &msg);
-	if (r == 0)
-		r = outbox_set_body(k, id, msg.data, msg.len);
+		r = distribute_neutral(k, &m,
+				       da ? "Certifikater udløber snart"
+					  : "Certificates expire soon",
+				       text.data);
 	buf_free(&text);
-	buf_free(&ent);
-	buf_free(&sig);
-	buf_free(&msg);
 	return r;
 }
 

@@ -11,12 +11,12 @@
 
 #include "cmd.h"
 
-bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope)
+bool consent_in_force(struct store *st, int64_t citizen_id, const char *scope)
 {
 	char *action = NULL;
 	bool active;
 
-	if (store_text(c->st, &action,
+	if (store_text(st, &action,
 		       "SELECT action FROM consents WHERE citizen_id = ?"
 		       " AND scope = ? ORDER BY id DESC LIMIT 1",
 		       "is", citizen_id, scope) < 0)
@@ -25,8 +25,13 @@ bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope)
 	free(action);
 	/* Involving relatives rests on the consent to the plan itself. */
 	if (active && strcmp(scope, "relatives") == 0)
-		active = consent_active(c, citizen_id, "plan");
+		active = consent_in_force(st, citizen_id, "plan");
 	return active;
+}
+
+bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope)
+{
+	return consent_in_force(c->st, citizen_id, scope);
 }
 
 int rule_consent(struct cmd_ctx *c, int64_t citizen_id, const char *scope)

@@ -284,21 +284,6 @@ static int send_neutral(struct kipd *k, const char *kind, int64_t citizen,
 	return r;
 }
 
-static bool consent(struct kipd *k, int64_t citizen, const char *scope)
-{
-	char *action = NULL;
-	bool given;
-
-	if (store_text(k->store, &action,
-		       "SELECT action FROM consents WHERE citizen_id = ?"
-		       " AND scope = ? ORDER BY id DESC LIMIT 1",
-		       "is", citizen, scope) < 0)
-		return false;
-	given = action && strcmp(action, "given") == 0;
-	free(action);
-	return given;
-}
-
 static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 			 struct pass_stats *ps, const char **outcome)
 {
@@ -327,11 +312,11 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	    num(mt, "sequence") != j->sequence ||
 	    strcmp(str(mt, "plan_status"), "active") != 0 ||
 	    clock_local_to_time(start, 0) <= now ||
-	    !consent(k, citizen, "plan")) {
+	    !consent_in_force(k->store, citizen, "plan")) {
 		*outcome = "obsolete";
 		goto out;
 	}
-	relatives = consent(k, citizen, "relatives");
+	relatives = consent_in_force(k->store, citizen, "relatives");
 	snprintf(day, sizeof(day), "%.2s.%.2s.%.4s", start + 8, start + 5,
 		 start);
 	snprintf(subject, sizeof(subject),
