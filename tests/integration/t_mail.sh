@@ -92,17 +92,14 @@ grep -q "agorafobi" <<<"$inner" && grep -q "Bjarne Testesen" <<<"$inner" &&
 	fail "openssl cms decrypts and verifies Karen's plan (CBC, RSA)" "$(cat "$TDIR/verify.err")"
 grep -q 'protected-headers="v1"' <<<"$raw" && pass "the real subject is a protected header inside" ||
 	fail "the real subject is a protected header inside"
-# gpgsm 2.2.40's PKCS#12 reader now and then rejects a file openssl wrote
-# correctly (it depends on the random salt): the test key is exported
-# afresh up to three times. kipd's message must then decrypt.
-for _ in 1 2 3; do
-	openssl pkcs12 -export -legacy -descert -in "$PKI/karen.koordinator_at_kommune.example.pem" \
-		-inkey "$PKI/karen.koordinator_at_kommune.example.key" -passout pass:test -out "$TDIR/karen.p12" 2>/dev/null
-	ginner=$(bash "$SRV/gpgsm-verify.sh" "$f" "$TDIR/karen.p12" test "$PKI/ca.pem" 2>"$TDIR/gpgsm.err" |
-		python3 "$ROOT/tests/mailpart.py" - text)
-	grep -q "agorafobi" <<<"$ginner" && break
-	grep -q "importing the PKCS#12\|p12\|passphrase" "$TDIR/gpgsm.err" || break
-done
+# gpgsm 2.2.40 sometimes fails to decrypt an encrypted certificate bag
+# (depending on the random salt), so the certificates go unencrypted and
+# only the key is protected (3DES, which gpgsm reads).
+openssl pkcs12 -export -legacy -certpbe NONE -keypbe PBE-SHA1-3DES \
+	-in "$PKI/karen.koordinator_at_kommune.example.pem" \
+	-inkey "$PKI/karen.koordinator_at_kommune.example.key" -passout pass:test -out "$TDIR/karen.p12" 2>/dev/null
+ginner=$(bash "$SRV/gpgsm-verify.sh" "$f" "$TDIR/karen.p12" test "$PKI/ca.pem" 2>"$TDIR/gpgsm.err" |
+	python3 "$ROOT/tests/mailpart.py" - text)
 grep -q "agorafobi" <<<"$ginner" &&
 	pass "gpgsm decrypts and verifies Karen's plan independently" ||
 	fail "gpgsm decrypts and verifies Karen's plan independently" "$(tail -5 "$TDIR/gpgsm.err")"

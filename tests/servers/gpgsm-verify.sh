@@ -9,7 +9,7 @@
 # chains to CA.
 #
 # gpgsm imports only the legacy PKCS#12 encoding (3DES), made with e.g.
-#   openssl pkcs12 -export -legacy -descert -in C.pem -inkey C.key \
+#   openssl pkcs12 -export -legacy -certpbe NONE -keypbe PBE-SHA1-3DES -in C.pem -inkey C.key \
 #       -certfile ca.pem -passout pass:PASS -out C.p12
 # Limits of gpgsm 2.2 (Debian 12), found with OpenSSL 3.0 messages: it
 # decrypts RSA key transport with AES-CBC (EnvelopedData), but not AES-GCM
