@@ -170,8 +170,7 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 				    "PRAGMA secure_delete = ON;"
 				    /* temporary tables and VACUUM's copy
 				     * stay in memory, not in /tmp */
-				    "PRAGMA temp_store = MEMORY;"
-				    "PRAGMA busy_timeout = 5000;";
+				    "PRAGMA temp_store = MEMORY;";
 	struct store *st;
 	mode_t old;
 	int r, rc;
@@ -197,6 +196,9 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	/* Before the first statement: the WAL recovery after a crash, or
+	 * a reader such as a backup, must make kipd wait, not give up. */
+	sqlite3_busy_timeout(st->db, 5000);
 	r = exec_plain(st->db, setup, err, errlen);
 	if (r == 0)
 		r = store_migrate(st->db, schema_latest(), err, errlen);

@@ -102,6 +102,8 @@ CONF
 
 kip_start() {
 	[ -f "$TDIR/kipd.conf" ] || kip_config
+	# A socket left by a killed kipd must not count as the new one's.
+	rm -f "$TDIR/kipd.sock"
 	"$KIPD" -f -c "$TDIR/kipd.conf" 2>>"$TDIR/kipd.log" &
 	KIPD_PID=$!
 	for _ in $(seq 1 200); do

@@ -10,7 +10,11 @@
 """
 import email
 import email.policy
+import signal
 import sys
+
+# A reader that stops early (grep -q) ends us quietly.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def main():

@@ -151,12 +151,16 @@ mail_wait_count karen.koordinator@kommune.example 2 20 &&
 	pass "an update reaches Karen again" || fail "an update reaches Karen again"
 
 # Invitations: a signed, neutral iMIP REQUEST and encrypted details.
+outbox_drained "$PLAN" && mail_wait_count peter.psykiatri@region.example 2 20
+ni=$(count peter.psykiatri@region.example); echo "# peter before the invitation: $ni"
 MF=$(kipctl --json meeting schedule "$PLAN" --start "2030-03-05 10:00" --duration 90 \
 	--place "Rådhuset, mødelokale 2" --video "https://video.kommune.example/rum-7" \
 	--reason "Bjarne er ophørt med behandlingen i DP." \
 	--situation "Bjarne drikker igen dagligt og har aflyst to samtaler." | jq -r .id)
 outbox_drained "$PLAN" || fail "invitations drained"
-mail_wait_count peter.psykiatri@region.example 5 20 || true
+mail_wait_count peter.psykiatri@region.example $((ni + 2)) 20 &&
+	pass "Peter gets the invitation and its details: two messages" ||
+	fail "Peter gets the invitation and its details: two messages"
 f=$(newest peter.psykiatri@region.example "Invitation" multipart/signed)
 types=$(openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" -out "$TDIR/inv.eml" 2>&1)
 check_out "the invitation's signature verifies" "Verification successful" echo "$types"
