@@ -20,7 +20,7 @@ SANFLAGS =
 endif
 
 CC      ?= cc
-PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto libcurl libmosquitto
+PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto libcurl libmosquitto gmime-3.0 libical
 OPTFLAGS ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
@@ -29,7 +29,7 @@ KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now
 LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
-             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto) -lpthread
+             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
 DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))
