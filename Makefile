@@ -36,12 +36,16 @@ DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))
 CLIENT_SRC = $(wildcard client/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 BENCH_SRC  = $(wildcard bench/*.c)
+TOOL_SRC   = $(wildcard tests/tools/*.c)
+PRELOAD_SRC = $(wildcard tests/preload/*.c)
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+PRELOAD_SO = $(PRELOAD_SRC:tests/preload/%.c=$(BUILD)/preload/%.so)
 
 .PHONY: all clean install test unit demo deps format bench
 
@@ -65,7 +69,17 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-unit: $(UNIT_BIN)
+# Test drivers (tests/tools/, linked with the daemon's objects) and
+# LD_PRELOAD shims for fault injection (tests/preload/).
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(DAEMON_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/preload/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) -fPIC -shared -o $@ $< -ldl
+
+unit: $(UNIT_BIN) $(TOOL_BIN) $(PRELOAD_SO)
 
 bench: all $(BENCH_BIN)
 	bench/run.sh $(BUILD)
