@@ -36,6 +36,7 @@ enum opt_type {
 	OPT_ENUM,   /* int: the value of one of choices, given by name */
 	OPT_SECRET, /* char *: the value names a file; the field gets its secret */
 	OPT_USERS,  /* the users list; see load_users() */
+	OPT_REPORTERS, /* mqtt.reporters; see load_reporters() */
 };
 
 struct choice {
@@ -86,6 +87,11 @@ static const char *check_socket_path(const char *value);
 static const char *check_email(const char *value);
 static const char *check_smtp_url(const char *value);
 static const char *check_days_list(const char *value);
+static const char *check_imap_url(const char *value);
+
+static const struct choice forward_modes[] = { { "auto", 0 },
+					       { "coordinator", 0 },
+					       { NULL, 0 } };
 
 static const struct option options[] = {
 	{ "store.path", STRING(store_path), .def = "/var/lib/kip/kip.db",
@@ -160,6 +166,24 @@ static const struct option options[] = {
 	  .check = check_days_list },
 	{ "reminders.escalation_address", STRING(escalation_address),
 	  .check = check_email },
+	{ "deviations.forward", STRING(deviation_forward), .def = "auto",
+	  .choices = forward_modes },
+	{ "intake.url", STRING(intake_url), .check = check_imap_url },
+	{ "intake.username", STRING(intake_username) },
+	{ "intake.password_file", SECRET(intake_password),
+	  .check = check_absolute },
+	{ "intake.ca_file", STRING(intake_ca_file), .check = check_absolute },
+	{ "intake.client_cert", STRING(intake_client_cert),
+	  .check = check_absolute },
+	{ "intake.client_key", STRING(intake_client_key),
+	  .check = check_absolute },
+	{ "intake.interval_s", INT(intake_interval_s), .def_int = 300,
+	  .min = 5, .max = 86400 },
+	{ "intake.timeout_s", INT(intake_timeout_s), .def_int = 60, .min = 5,
+	  .max = 600 },
+	{ "intake.max_message_bytes", INT(intake_max_bytes),
+	  .def_int = 10485760, .min = 65536, .max = 104857600 },
+	{ "mqtt.reporters", .type = OPT_REPORTERS },
 	{ "users", .type = OPT_USERS },
 };
 
@@ -332,6 +356,14 @@ int config_days_parse(const char *value, int ret[CONFIG_DAYS_MAX])
 			return -EINVAL;
 	}
 	return n;
+}
+
+static const char *check_imap_url(const char *value)
+{
+	if ((strncmp(value, "imap://", 7) == 0 && value[7]) ||
+	    (strncmp(value, "imaps://", 8) == 0 && value[8]))
+		return strchr(value, ' ') ? "contains a space" : NULL;
+	return "must start with imap:// or imaps:// and name a host";
 }
 
 static const char *check_smtp_url(const char *value)
@@ -535,6 +567,8 @@ static int set_secret(const struct loader *l, const struct option *o,
 }
 
 static int load_users(const struct loader *l, const config_setting_t *list);
+static int load_reporters(const struct loader *l,
+			  const config_setting_t *list);
 
 static int load_option(const struct loader *l, const struct option *o,
 		       const config_setting_t *s)
@@ -543,6 +577,7 @@ static int load_option(const struct loader *l, const struct option *o,
 		[OPT_STRING] = CONFIG_TYPE_STRING, [OPT_INT] = CONFIG_TYPE_INT,
 		[OPT_BOOL] = CONFIG_TYPE_BOOL, [OPT_ENUM] = CONFIG_TYPE_STRING,
 		[OPT_SECRET] = CONFIG_TYPE_STRING, [OPT_USERS] = CONFIG_TYPE_LIST,
+		[OPT_REPORTERS] = CONFIG_TYPE_LIST,
 	};
 	int r = check_type(l, s, o->name, types[o->type]);
 
@@ -558,6 +593,8 @@ static int load_option(const struct loader *l, const struct option *o,
 		return set_secret(l, o, s);
 	case OPT_USERS:
 		return load_users(l, s);
+	case OPT_REPORTERS:
+		return load_reporters(l, s);
 	default:
 		return set_string(l, o, s);
 	}
@@ -657,6 +694,98 @@ static int load_users(const struct loader *l, const config_setting_t *list)
 	for (int i = 0; r == 0 && i < n; i++)
 		r = load_user(l, i, config_setting_get_elem(list, i));
 	return r;
+}
+
+/* ---- mqtt.reporters ---- */
+
+/* A broker user name becomes a topic level: no '/', '+', '#'. */
+static const char *check_mqtt_username(const char *v)
+{
+	if (strpbrk(v, "/+#"))
+		return "may not contain '/', '+' or '#' (it is a topic level)";
+	return strlen(v) > 64 ? "is longer than 64 characters" : NULL;
+}
+
+static int load_reporter(const struct loader *l, int idx,
+			 const config_setting_t *e)
+{
+	struct kip_reporter *rp = &l->cfg->reporters[l->cfg->n_reporters++];
+	const char *why;
+	char key[64];
+	int r = 0;
+
+	if (!config_setting_is_group(e))
+		return load_err(l, e, -EINVAL,
+				"mqtt.reporters[%d]: expected a group "
+				"{ username = ...; contact = ...; }",
+				idx);
+	for (int i = 0; r == 0 && i < config_setting_length(e); i++) {
+		const config_setting_t *m = config_setting_get_elem(e, i);
+		const char *name = config_setting_name(m), *v;
+		char **dst;
+
+		if (strcmp(name, "username") == 0)
+			dst = &rp->username;
+		else if (strcmp(name, "contact") == 0)
+			dst = &rp->contact;
+		else
+			return load_err(l, m, -EINVAL,
+					"unknown key 'mqtt.reporters[%d].%s'",
+					idx, name);
+		snprintf(key, sizeof(key), "mqtt.reporters[%d].%s", idx, name);
+		r = check_type(l, m, key, CONFIG_TYPE_STRING);
+		if (r < 0)
+			return r;
+		v = config_setting_get_string(m);
+		r = check_text(l, m, key, v);
+		if (r < 0)
+			return r;
+		why = dst == &rp->username ? check_mqtt_username(v)
+					   : check_email(v);
+		if (why)
+			return load_err(l, m, -EINVAL, "%s: '%s' %s", key, v,
+					why);
+		if (dst == &rp->username)
+			for (size_t j = 0; j + 1 < l->cfg->n_reporters; j++)
+				if (strcmp(l->cfg->reporters[j].username, v) == 0)
+					return load_err(l, m, -EINVAL,
+							"%s: '%s' is already listed "
+							"as mqtt.reporters[%zu]",
+							key, v, j);
+		free(*dst);
+		r = dup_into(l, m, key, v, dst);
+	}
+	if (r == 0 && (!rp->username || !rp->contact))
+		return load_err(l, e, -EINVAL,
+				"mqtt.reporters[%d]: needs both 'username' and "
+				"'contact'",
+				idx);
+	return r;
+}
+
+static int load_reporters(const struct loader *l,
+			  const config_setting_t *list)
+{
+	int n = config_setting_length(list), r = 0;
+
+	if (n == 0)
+		return 0;
+	l->cfg->reporters = calloc((size_t)n, sizeof(*l->cfg->reporters));
+	if (!l->cfg->reporters)
+		return load_err(l, list, -ENOMEM,
+				"mqtt.reporters: out of memory");
+	for (int i = 0; r == 0 && i < n; i++)
+		r = load_reporter(l, i, config_setting_get_elem(list, i));
+	return r;
+}
+
+const struct kip_reporter *config_find_reporter(const struct kip_config *cfg,
+						const char *username)
+{
+	for (size_t i = 0; i < cfg->n_reporters; i++)
+		if (strcmp(cfg->reporters[i].username, username) == 0)
+			return &cfg->reporters[i];
+	return NULL;
 }
 
 /* ---- walking the file ---- */
@@ -788,6 +917,11 @@ void config_free(struct kip_config *cfg)
 		free(cfg->users[i].contact);
 	}
 	free(cfg->users);
+	for (size_t i = 0; i < cfg->n_reporters; i++) {
+		free(cfg->reporters[i].username);
+		free(cfg->reporters[i].contact);
+	}
+	free(cfg->reporters);
 	free(cfg->path);
 	free(cfg);
 }

@@ -32,6 +32,13 @@ struct kip_user {
 	char *contact;        /* contact's e-mail; NULL for admins */
 };
 
+/* One entry of mqtt.reporters: a broker user name and the e-mail address
+ * of the contact its reports come from. */
+struct kip_reporter {
+	char *username;
+	char *contact;
+};
+
 struct kip_config {
 	char *path;               /* the file this was read from */
 
@@ -110,6 +117,28 @@ struct kip_config {
 	char *followup_offsets;
 	char *escalation_address;
 
+	/* deviations: "auto" forwards a new report to the members who
+	 * answer for its goal at once; "coordinator" waits for the
+	 * coordinator's kipctl deviation forward */
+	char *deviation_forward;
+
+	/* intake: the function mailbox read over IMAP (unset url: none) */
+	char *intake_url;         /* imaps://host:port/INBOX or imap://... */
+	char *intake_username;
+	char *intake_password;    /* read from intake.password_file */
+	char *intake_ca_file;
+	char *intake_client_cert;
+	char *intake_client_key;
+	int intake_interval_s;    /* between passes */
+	int intake_timeout_s;
+	int intake_max_bytes;     /* a larger mail is quarantined unread */
+
+	/* mqtt intake: MQTT user names mapped to contacts; reports arrive
+	 * on <prefix>/deviations/<username>, a topic the broker lets only
+	 * that user publish to (see docs/INTAKE.md) */
+	struct kip_reporter *reporters;
+	size_t n_reporters;
+
 	struct kip_user *users;
 	size_t n_users;
 };
@@ -126,6 +155,10 @@ int config_load(const char *path, struct kip_config **ret, char *err,
 
 /* Frees cfg and wipes the secrets in it. Accepts NULL. */
 void config_free(struct kip_config *cfg);
+
+/* The mqtt.reporters entry for a broker user name, or NULL. */
+const struct kip_reporter *config_find_reporter(const struct kip_config *cfg,
+						const char *username);
 
 /* The users entry for an OS user name, or NULL. */
 const struct kip_user *config_find_user(const struct kip_config *cfg,

@@ -122,6 +122,25 @@ static const struct {
      "DELETE FROM outbox WHERE citizen_id = ?1"
      " OR plan_id IN (SELECT id FROM plans WHERE citizen_id = ?1)"
      " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)"},
+    {"deviation_forwards",
+     "DELETE FROM deviation_forwards WHERE deviation_id IN"
+     " (SELECT d.id FROM deviations d JOIN plans p ON p.id = d.plan_id"
+     "  WHERE p.citizen_id = ?1)"
+     " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)"},
+    {"deviations", "DELETE FROM deviations WHERE plan_id IN"
+		   " (SELECT id FROM plans WHERE citizen_id = ?1)"},
+    {"goal_routes", "DELETE FROM goal_routes WHERE plan_id IN"
+		    " (SELECT id FROM plans WHERE citizen_id = ?1)"
+		    " OR contact_id IN"
+		    " (SELECT id FROM contacts WHERE citizen_id = ?1)"},
+    {"meeting_replies",
+     "DELETE FROM meeting_replies WHERE meeting_id IN"
+     " (SELECT m.id FROM meetings m JOIN plans p ON p.id = m.plan_id"
+     "  WHERE p.citizen_id = ?1)"
+     " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)"},
+    {"contact_certs_learned",
+     "DELETE FROM contact_certs_learned WHERE contact_id IN"
+     " (SELECT id FROM contacts WHERE citizen_id = ?1)"},
     {"plan_versions", "DELETE FROM plan_versions WHERE plan_id IN"
 		      " (SELECT id FROM plans WHERE citizen_id = ?1)"},
     {"meeting_attendance",

@@ -95,9 +95,35 @@ static int user_version(sqlite3 *db)
 	return v;
 }
 
+/* Foreign key violations left by a migration, as "table(rowid) -> parent"
+ * in msg; 0 when there are none. */
+static int fk_check(sqlite3 *db, char *msg, size_t len)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL))
+		return -EIO;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (n++ == 0)
+			snprintf(msg, len,
+				 "foreign key violation: %s(%lld) -> %s",
+				 (const char *)sqlite3_column_text(s, 0),
+				 (long long)sqlite3_column_int64(s, 1),
+				 (const char *)sqlite3_column_text(s, 2));
+	sqlite3_finalize(s);
+	return n ? -EPROTO : 0;
+}
+
+/*
+ * Each migration runs in a transaction of its own with foreign keys off,
+ * so that one may rebuild a table that others refer to (SQLite's
+ * procedure for changes ALTER TABLE cannot make), and is checked with
+ * PRAGMA foreign_key_check before it commits.
+ */
 int store_migrate(sqlite3 *db, int target, char *err, size_t errlen)
 {
-	int v = user_version(db);
+	int v = user_version(db), r = 0;
 
 	if (v < 0) {
 		snprintf(err, errlen, "cannot read the schema version");
@@ -110,10 +136,14 @@ int store_migrate(sqlite3 *db, int target, char *err, size_t errlen)
 			 v, schema_latest());
 		return -EPROTO;
 	}
-	for (int next = v + 1; next <= target; next++) {
-		char msg[256], pragma[64];
-		int r = exec_plain(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
+	if (v >= target)
+		return 0;
+	if (exec_plain(db, "PRAGMA foreign_keys = OFF", err, errlen) < 0)
+		return -EIO;
+	for (int next = v + 1; next <= target && r == 0; next++) {
+		char msg[256] = "", pragma[64];
 
+		r = exec_plain(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
 		if (r == 0)
 			r = exec_plain(db, schema_migration(next), msg,
 				       sizeof(msg));
@@ -122,16 +152,21 @@ int store_migrate(sqlite3 *db, int target, char *err, size_t errlen)
 		if (r == 0)
 			r = exec_plain(db, pragma, msg, sizeof(msg));
 		if (r == 0)
+			r = fk_check(db, msg, sizeof(msg));
+		if (r == 0)
 			r = exec_plain(db, "COMMIT", msg, sizeof(msg));
 		if (r < 0) {
 			exec_plain(db, "ROLLBACK", NULL, 0);
 			snprintf(err, errlen, "migration to schema %d: %s",
 				 next, msg);
-			return r;
+			break;
 		}
 		log_notice("store: migrated schema to version %d", next);
 	}
-	return 0;
+	if (exec_plain(db, "PRAGMA foreign_keys = ON", r ? NULL : err,
+		       r ? 0 : errlen) < 0 && r == 0)
+		r = -EIO;
+	return r;
 }
 
 static int take_lock(const char *path, int *ret_fd, char *err, size_t errlen)
