@@ -74,6 +74,15 @@ static const struct command commands[] = {
 	{ "cert.list", cmd_cert_list, ROLE_COORDINATOR, CMD_READ },
 	{ "cert.expiring", cmd_cert_expiring, ROLE_COORDINATOR, CMD_READ },
 	{ "scheduler.run", cmd_scheduler_run, ROLE_ADMIN, CMD_WRITE },
+	{ "deviation.report", cmd_deviation_report, ROLE_PROFESSIONAL,
+	  CMD_WRITE },
+	{ "deviation.list", cmd_deviation_list, ROLE_PROFESSIONAL, CMD_READ },
+	{ "deviation.show", cmd_deviation_show, ROLE_PROFESSIONAL, CMD_READ },
+	{ "deviation.ack", cmd_deviation_ack, ROLE_PROFESSIONAL, CMD_WRITE },
+	{ "deviation.forward", cmd_deviation_forward, ROLE_PROFESSIONAL,
+	  CMD_WRITE },
+	{ "deviation.route", cmd_deviation_route, ROLE_PROFESSIONAL,
+	  CMD_WRITE },
 };
 
 static const struct command *find_command(const char *name)

@@ -158,5 +158,11 @@ HANDLER(cmd_cert_list);
 HANDLER(cmd_cert_expiring);
 HANDLER(cmd_plan_status);
 HANDLER(cmd_scheduler_run);
+HANDLER(cmd_deviation_report);
+HANDLER(cmd_deviation_list);
+HANDLER(cmd_deviation_show);
+HANDLER(cmd_deviation_ack);
+HANDLER(cmd_deviation_forward);
+HANDLER(cmd_deviation_route);
 
 #endif

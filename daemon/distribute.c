@@ -600,3 +600,71 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 			(long long)row);
 	json_decref(o);
 }
+
+int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
+			 int64_t version, int64_t deviation, int64_t contact,
+			 const char *subject, const char *text)
+{
+	struct ids ids = { citizen, plan, version, 0 };
+	struct buf inner = BUF_INIT, signed_entity = BUF_INIT,
+		   notice_sig = BUF_INIT;
+	json_t *row = NULL;
+	struct recipient rc;
+	char outer[120], notice[600], coord[300], err[256];
+	int64_t before = 0;
+	int r;
+
+	r = store_row(k->store, &row,
+		      "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
+		      " k.cert_pem, k.cipher_policy, k.caps_gcm"
+		      " FROM plan_members m JOIN contacts k"
+		      " ON k.id = m.contact_id"
+		      " WHERE m.plan_id = ? AND m.contact_id = ?",
+		      "ii", plan, contact);
+	if (r < 0)
+		return r;
+	to_recipient(row, &rc);
+	snprintf(outer, sizeof(outer),
+		 danish(k) ? "Afvigelse – ref KIP-%lld"
+			   : "Deviation – ref KIP-%lld",
+		 (long long)plan);
+	coordinator(k, plan, coord, sizeof(coord));
+	snprintf(notice, sizeof(notice),
+		 danish(k)
+			 ? "Der er indberettet en afvigelse i en koordinerende "
+			   "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
+			   "\r\nAf hensyn til datasikkerheden sendes den ikke "
+			   "med almindelig e-mail. Kontakt koordinatoren, %s."
+			   "\r\n\r\nBeskeden er sendt automatisk og "
+			   "indeholder ingen personoplysninger.\r\n"
+			 : "A deviation was reported in a coordinated action "
+			   "plan you take part in (ref. KIP-%lld).\r\n\r\nFor "
+			   "data protection it is not sent by ordinary e-mail. "
+			   "Please contact the coordinator, %s.\r\n\r\nThis "
+			   "message was sent automatically and contains no "
+			   "personal data.\r\n",
+		 (long long)plan, coord);
+	r = store_int(k->store, &before, "SELECT coalesce(max(id), 0)"
+		      " FROM outbox", "");
+	if (r == 0 && k->signer) {
+		r = mime_inner(k->cfg->org_mailbox, subject, text, NULL, NULL,
+			       0, &inner);
+		if (r == 0)
+			r = smime_sign(k->signer, inner.data, inner.len,
+				       &signed_entity, err, sizeof(err));
+		if (r == 0)
+			r = sign_text(k, notice, &notice_sig);
+	}
+	if (r == 0)
+		r = queue_secure(k, &ids, &rc, "deviation", outer,
+				 &signed_entity, &notice_sig);
+	if (r == 0)
+		r = store_exec(k->store,
+			       "UPDATE outbox SET deviation_id = ? WHERE id > ?",
+			       "ii", deviation, before);
+	json_decref(row);
+	buf_free(&inner);
+	buf_free(&signed_entity);
+	buf_free(&notice_sig);
+	return r < 0 ? r : 0;
+}

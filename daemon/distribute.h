@@ -36,4 +36,15 @@ struct outbox_msg;
 int distribute_neutral(struct kipd *k, struct outbox_msg *m,
 		       const char *subject, const char *text);
 
+/*
+ * Queues TEXT (personal: a deviation report and its context) for member
+ * CONTACT of PLAN as a signed and encrypted message with the protected
+ * subject SUBJECT, the outer one neutral ("Afvigelse – ref KIP-<plan>").
+ * Without a usable certificate the row is marked for manual delivery and
+ * (when configured) a neutral notice goes out instead. The rows are tied
+ * to DEVIATION. Inside the caller's transaction. 0 or a negative errno.
+ */
+int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
+			 int64_t version, int64_t deviation, int64_t contact,
+			 const char *subject, const char *text);
 #endif

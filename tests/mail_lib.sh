@@ -9,7 +9,7 @@ if ! mail_start "$TDIR/mail" >"$TDIR/mail-start.log" 2>&1; then
 	t_done
 	exit 1
 fi
-trap 'kip_stop; mail_stop "$TDIR/mail" >/dev/null 2>&1; rm -rf "$TDIR"' EXIT
+trap 'kip_stop; mail_stop "$TDIR/mail" >/dev/null 2>&1; [ -n "${KIP_TEST_KEEP:-}" ] || rm -rf "$TDIR"' EXIT
 
 # mail_conf URL [EXTRA]: writes a kipd configuration sending through URL.
 mail_conf() {
