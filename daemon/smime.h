@@ -92,4 +92,69 @@ const char *smime_content_type(enum smime_cipher cipher);
  */
 int smime_caps_announce_gcm(const unsigned char *der, size_t len);
 
+/* ------------------------------------------------------- receiving -- */
+
+/* What smime_verify() concluded about a signed entity. */
+enum smime_verdict {
+	SMIME_SIG_OK = 0,      /* signature and signer chain verified */
+	SMIME_SIG_MALFORMED,   /* not readable S/MIME: bad MIME, base64, DER */
+	SMIME_SIG_WRONG_TYPE,  /* CMS, but not SignedData with a signer */
+	SMIME_SIG_BAD,         /* digest or signature mismatch, weak digest
+				  (SHA-1, MD5), no or several signers */
+	SMIME_SIG_UNTRUSTED,   /* chain, purpose or revocation status fails */
+	SMIME_SIG_EXPIRED,     /* signer (or chain) expired or not yet valid */
+	SMIME_SIG_REVOKED,     /* listed in a loaded CRL */
+};
+
+struct smime_signed {
+	enum smime_verdict verdict;
+	char reason[128];      /* why, when not OK; never personal data */
+	/* Set when the signature verified cryptographically (verdict OK,
+	 * UNTRUSTED, EXPIRED or REVOKED): */
+	char *content;         /* exactly the bytes the signature covers
+				  (NUL-terminated, malloc'd) */
+	size_t content_len;
+	char *signer_pem;      /* the signer's certificate (malloc'd) */
+	char signer_fpr[65];   /* SHA-256 of its DER, lower-case hex */
+	char signer_email[256]; /* its first e-mail address, "" if none */
+	time_t signer_not_after;
+	int caps_gcm;          /* smime_caps_announce_gcm(), -1 unknown */
+	int names_email;       /* 1 if it names EMAIL (rfc822Name SAN or
+				  emailAddress in the subject, any case) */
+};
+
+/*
+ * Verifies a signed S/MIME entity (headers, blank line, body; CRLF or LF):
+ * multipart/signed with an application/(x-)pkcs7-signature part
+ * (detached), or application/(x-)pkcs7-mime holding SignedData (opaque).
+ * The entity is split by OpenSSL's MIME reader, which canonicalises the
+ * line ends of the signed part to CRLF as `openssl cms -verify` does; the
+ * signature must verify over exactly those bytes, which are returned in
+ * ret->content. Exactly one signer; its digest must be SHA-256, SHA-384 or
+ * SHA-512. The signer's certificate must chain to T at NOW with the
+ * S/MIME signing purpose (emailProtection if any extended key usage;
+ * digitalSignature if any key usage), and with CRLs when T has them, as
+ * smime_check_recipient() does. EMAIL (may be NULL) is only compared.
+ * Returns 0 with the verdict in ret (free with smime_signed_clear()), or
+ * -ENOMEM (ret then holds nothing to free).
+ */
+int smime_verify(const struct smime_trust *t, const char *entity, size_t len,
+		 const char *email, time_t now, struct smime_signed *ret);
+void smime_signed_clear(struct smime_signed *v);
+
+/*
+ * Decrypts an application/(x-)pkcs7-mime entity holding EnvelopedData
+ * (any content cipher OpenSSL knows, AES-CBC here) or AuthEnvelopedData
+ * (AES-GCM, tag checked) with S's certificate and key (RSA key transport
+ * or ECDH). *ret gets the plaintext (NUL-terminated, malloc'd; the caller
+ * wipes and frees it). Returns 0; -EBADMSG when the entity is not
+ * readable S/MIME; -EMEDIUMTYPE when it is CMS but no envelope (also for
+ * multipart/signed); -ENOKEY when S is NULL; -EKEYREJECTED when it is not
+ * encrypted to S or does not decrypt (damaged, wrong tag or padding);
+ * -ENOMEM. err gets a reason without personal data.
+ */
+int smime_decrypt(const struct smime_signer *s, const char *entity,
+		  size_t len, char **ret, size_t *retlen, char *err,
+		  size_t errlen);
+
 #endif
