@@ -212,6 +212,14 @@ static const struct command commands[] = {
 	  "set who answers for a goal (automatic forwards); no --to: everyone",
 	  { P_PLAN, REQ("goal", T_INT), OPT("to", T_LIST) } },
 
+	{ "intake run", "intake.run", NULL,
+	  "read the function mailbox now (see intake status)", { { NULL } } },
+	{ "intake status", "intake.status", NULL,
+	  "the mail intake's passes and what the last one did", { { NULL } } },
+	{ "intake quarantine", "intake.quarantine", NULL,
+	  "what the intake refused, newest first, with the reason",
+	  { OPT("limit", T_INT) } },
+
 	{ "audit verify", "audit.verify", NULL,
 	  "check the audit trail's hash chain for changed, inserted or "
 	  "deleted entries",

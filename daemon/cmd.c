@@ -83,6 +83,10 @@ static const struct command commands[] = {
 	  CMD_WRITE },
 	{ "deviation.route", cmd_deviation_route, ROLE_PROFESSIONAL,
 	  CMD_WRITE },
+	{ "intake.run", cmd_intake_run, ROLE_COORDINATOR, CMD_READ },
+	{ "intake.status", cmd_intake_status, ROLE_COORDINATOR, CMD_READ },
+	{ "intake.quarantine", cmd_intake_quarantine, ROLE_COORDINATOR,
+	  CMD_READ },
 };
 
 static const struct command *find_command(const char *name)
@@ -358,6 +362,33 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 		     store_commit(c->st) < 0))
 			store_rollback(c->st);
 	}
+}
+
+int cmd_run_internal(struct kipd *k, const struct caller *who,
+		     const char *name, int (*fn)(struct cmd_ctx *c),
+		     json_t *args, json_t **result, const char **code,
+		     char *err, size_t errlen)
+{
+	const struct command cmd = { name, fn, ROLE_NONE, CMD_WRITE };
+	struct cmd_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.k = k;
+	c.st = k->store;
+	c.who = who;
+	c.args = args;
+	run(&c, &cmd);
+	if (c.err_code) {
+		*code = c.err_code;
+		snprintf(err, errlen, "%s", c.err);
+		json_decref(c.result);
+		return -1;
+	}
+	if (result)
+		*result = c.result;
+	else
+		json_decref(c.result);
+	return 0;
 }
 
 char *cmd_dispatch(struct kipd *k, const struct caller *who_in,

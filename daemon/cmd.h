@@ -48,6 +48,18 @@ struct cmd_ctx {
 char *cmd_dispatch(struct kipd *k, const struct caller *who, const char *req,
 		   size_t len);
 
+/*
+ * Runs FN as command NAME for WHO (a caller kipd makes up: the intake
+ * acting as the contact a report came from) exactly as a request would
+ * run: one transaction, the plan's schedule, the audit entry, the work
+ * after the commit. ARGS (may be NULL) is borrowed. Returns 0 with the
+ * handler's result in *result (a new reference; NULL: not wanted), or -1
+ * with the error code (static) and message.
+ */
+int cmd_run_internal(struct kipd *k, const struct caller *who,
+		     const char *name, int (*fn)(struct cmd_ctx *c),
+		     json_t *args, json_t **result, const char **code,
+		     char *err, size_t errlen);
 /* A reply with an error, for the control layer (timeouts, size limits). */
 char *cmd_error_reply(const char *code, const char *message);
 
@@ -164,5 +176,8 @@ HANDLER(cmd_deviation_show);
 HANDLER(cmd_deviation_ack);
 HANDLER(cmd_deviation_forward);
 HANDLER(cmd_deviation_route);
+HANDLER(cmd_intake_run);
+HANDLER(cmd_intake_status);
+HANDLER(cmd_intake_quarantine);
 
 #endif

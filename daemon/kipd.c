@@ -21,6 +21,8 @@
 #include "control.h"
 #include "kipd.h"
 #include "log.h"
+#include "intake.h"
+#include "inmail.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "clock.h"
@@ -94,6 +96,7 @@ static void reload(struct kipd *k)
 	}
 	/* The SMTP workers read the configuration: stop them (finishing
 	 * what is in flight) before it changes, start them after. */
+	intake_close(k);
 	outbox_close(k);
 	mqtt_close(k);
 	smime_signer_free(k->signer);
@@ -117,6 +120,8 @@ static void reload(struct kipd *k)
 		log_err("reload: mail stays queued: %s", err);
 	if (mqtt_open(k, err, sizeof(err)) < 0)
 		log_err("reload: events stay queued: %s", err);
+	if (intake_open(k, err, sizeof(err)) < 0)
+		log_err("reload: no mail intake: %s", err);
 	log_notice("configuration reloaded");
 }
 
@@ -311,6 +316,8 @@ int main(int argc, char **argv)
 		r = outbox_open(&k, err, sizeof(err));
 	if (r == 0)
 		r = mqtt_open(&k, err, sizeof(err));
+	if (r == 0)
+		r = intake_open(&k, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		goto out;
@@ -341,6 +348,7 @@ int main(int argc, char **argv)
 out:
 	scheduler_close(&k);
 	control_close(&k);
+	intake_close(&k);
 	outbox_close(&k);
 	mqtt_close(&k);
 	smime_signer_free(k.signer);
@@ -348,5 +356,6 @@ out:
 	store_close(k.store);
 	loop_free(k.loop);
 	config_free(k.cfg);
+	inmail_shutdown();
 	return r < 0 ? 1 : 0;
 }

@@ -21,6 +21,7 @@ struct kipd {
 	struct control *control;
 	struct outbox *outbox;
 	struct mqtt *mqtt;            /* NULL: mqtt.host not configured */
+	struct intake *intake;        /* NULL: intake.url not configured */
 	struct smime_signer *signer;  /* NULL: smime.cert not configured */
 	struct smime_trust *trust;    /* NULL: smime.ca_bundle not configured */
 	int64_t sched_timer;          /* the scheduler's timer; 0: none */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "intake.h"
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
@@ -128,9 +129,46 @@ static void on_connect(struct mosquitto *mosq, void *arg, int rc)
 	m->n_inflight = 0; /* anything unacknowledged goes again */
 	m->last_row = 0;
 	mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
+	if (m->k->cfg->n_reporters) {
+		char topic[300];
+
+		snprintf(topic, sizeof(topic), "%s/deviations/+",
+			 m->k->cfg->mqtt_topic_prefix);
+		rc = mosquitto_subscribe(mosq, NULL, topic, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			log_err("mqtt: cannot subscribe to deviation reports: "
+				"%s",
+				mosquitto_strerror(rc));
+	}
 	log_notice("mqtt: connected to %s:%d", m->k->cfg->mqtt_host,
 		   m->k->cfg->mqtt_port);
 	pump(m);
+}
+
+/* A deviation report: PREFIX/deviations/USERNAME, where the broker's ACL
+ * lets only USERNAME publish. Anything else subscribed by mistake is
+ * dropped. */
+static void on_message(struct mosquitto *mosq, void *arg,
+		       const struct mosquitto_message *msg)
+{
+	struct mqtt *m = arg;
+	const char *prefix = m->k->cfg->mqtt_topic_prefix;
+	size_t plen = strlen(prefix);
+	const char *user;
+
+	(void)mosq;
+	if (!msg->topic || strncmp(msg->topic, prefix, plen) != 0 ||
+	    strncmp(msg->topic + plen, "/deviations/", 12) != 0) {
+		log_warn("mqtt: a message on an unexpected topic was dropped");
+		return;
+	}
+	user = msg->topic + plen + 12;
+	if (!*user || strchr(user, '/')) {
+		log_warn("mqtt: a message on an unexpected topic was dropped");
+		return;
+	}
+	intake_mqtt(m->k, user, msg->payload, msg->payloadlen > 0 ?
+					       (size_t)msg->payloadlen : 0);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
@@ -267,7 +305,9 @@ static int setup_client(struct mqtt *m, char *err, size_t errlen)
 	const struct kip_config *cfg = m->k->cfg;
 	int rc;
 
-	m->mosq = mosquitto_new(cfg->mqtt_client_id, true, m);
+	/* With reports to take in, the broker keeps the subscription and
+	 * what arrives while kipd is away (a persistent session). */
+	m->mosq = mosquitto_new(cfg->mqtt_client_id, cfg->n_reporters == 0, m);
 	if (!m->mosq) {
 		snprintf(err, errlen, "mqtt: cannot create a client");
 		return -ENOMEM;
@@ -275,6 +315,7 @@ static int setup_client(struct mqtt *m, char *err, size_t errlen)
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_publish_callback_set(m->mosq, on_publish);
+	mosquitto_message_callback_set(m->mosq, on_message);
 	mosquitto_max_inflight_messages_set(m->mosq, WINDOW);
 	if (cfg->mqtt_username)
 		mosquitto_username_pw_set(m->mosq, cfg->mqtt_username,

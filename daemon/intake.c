@@ -1,0 +1,897 @@
+/* intake.c — see intake.h. */
+#include "intake.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "cert.h"
+#include "cmd.h"
+#include "config.h"
+#include "deviation.h"
+#include "devreport.h"
+#include "event.h"
+#include "imap.h"
+#include "inmail.h"
+#include "ireply.h"
+#include "kipd.h"
+#include "log.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "outbox.h"
+#include "scheduler.h"
+#include "store.h"
+
+#define DONE_KEYWORD "$KipDone"
+
+/* What the worker hands the loop thread. */
+enum slot {
+	SLOT_EMPTY,
+	SLOT_MESSAGE, /* item holds a fetched message (or a fetch error) */
+	SLOT_JUDGED,  /* the loop thread recorded it: item.mark says flag */
+	SLOT_END,     /* the pass is over: pass_rc, pass_err */
+};
+
+struct item {
+	uint32_t uid, uidvalidity;
+	int fetch_rc;       /* 0, or -EFBIG: too large to read */
+	struct buf raw;
+	bool mark;          /* flag it done on the server */
+};
+
+struct counts {
+	unsigned fetched, deviations, replies, quarantined, duplicates;
+};
+
+struct intake {
+	struct kipd *k;
+	int efd;
+	int64_t timer;
+	/* the pass's own copy of the settings: a reload may free cfg */
+	char *url, *username, *password, *ca_file, *client_cert, *client_key;
+	long timeout_s;
+	size_t max_bytes;
+
+	pthread_t thread;
+	bool running;       /* a worker exists (loop thread's view) */
+	bool again;         /* run another pass when this one ends */
+	unsigned passes;    /* passes finished */
+	unsigned started;   /* passes started */
+	time_t last_end;
+	char last_error[256];
+	struct counts last, current;
+
+	pthread_mutex_t mu; /* guards what follows */
+	pthread_cond_t cv;
+	enum slot slot;
+	struct item item;
+	bool stop;
+	int pass_rc;
+	char pass_err[256];
+};
+
+/* ---------------------------------------------------------- the worker -- */
+
+/* Hands the current item to the loop thread and waits for its verdict.
+ * false when kipd is stopping. */
+static bool hand_over(struct intake *in, enum slot what)
+{
+	uint64_t one = 1;
+	bool ok;
+
+	pthread_mutex_lock(&in->mu);
+	in->slot = what;
+	pthread_mutex_unlock(&in->mu);
+	if (write(in->efd, &one, sizeof(one)) < 0)
+		log_err("intake: eventfd: %s", strerror(errno));
+	if (what == SLOT_END)
+		return true;
+	pthread_mutex_lock(&in->mu);
+	while (in->slot != SLOT_JUDGED && !in->stop)
+		pthread_cond_wait(&in->cv, &in->mu);
+	ok = !in->stop;
+	pthread_mutex_unlock(&in->mu);
+	return ok;
+}
+
+static bool stopping(struct intake *in)
+{
+	bool s;
+
+	pthread_mutex_lock(&in->mu);
+	s = in->stop;
+	pthread_mutex_unlock(&in->mu);
+	return s;
+}
+
+static void *worker(void *arg)
+{
+	struct intake *in = arg;
+	const struct imap_conf conf = {
+		.url = in->url,
+		.ca_file = in->ca_file,
+		.username = in->username,
+		.password = in->password,
+		.client_cert = in->client_cert,
+		.client_key = in->client_key,
+		.timeout_s = in->timeout_s,
+		.max_message = in->max_bytes,
+		.done_keyword = DONE_KEYWORD,
+	};
+	struct imap *s = NULL;
+	uint32_t *uids = NULL, validity = 0;
+	size_t n = 0;
+	char err[256] = "";
+	int r;
+
+	r = imap_open(&conf, &s, err, sizeof(err));
+	if (r == 0)
+		r = imap_search_new(s, &uids, &n, &validity, err, sizeof(err));
+	for (size_t i = 0; r == 0 && i < n && !stopping(in); i++) {
+		in->item.uid = uids[i];
+		in->item.uidvalidity = validity;
+		in->item.mark = false;
+		in->item.raw.len = 0;
+		r = imap_fetch(s, uids[i], &in->item.raw, err, sizeof(err));
+		if (r == -ENOENT) { /* gone meanwhile (another client) */
+			r = 0;
+			continue;
+		}
+		in->item.fetch_rc = r == -EFBIG ? r : 0;
+		if (r < 0 && r != -EFBIG)
+			break;
+		r = 0;
+		if (!hand_over(in, SLOT_MESSAGE))
+			break;
+		if (in->item.mark)
+			r = imap_mark_done(s, uids[i], err, sizeof(err));
+	}
+	free(uids);
+	imap_close(s);
+	pthread_mutex_lock(&in->mu);
+	in->pass_rc = r;
+	snprintf(in->pass_err, sizeof(in->pass_err), "%s", r < 0 ? err : "");
+	pthread_mutex_unlock(&in->mu);
+	hand_over(in, SLOT_END);
+	return NULL;
+}
+
+/* ------------------------------------------------------- recording it -- */
+
+/* Whether CHANNEL/SOURCE was recorded before. */
+static bool seen(struct kipd *k, const char *channel, const char *source)
+{
+	int64_t one;
+
+	return store_int(k->store, &one,
+			 "SELECT 1 FROM intake_seen WHERE channel = ?"
+			 " AND source_id = ?",
+			 "ss", channel, source) == 0;
+}
+
+/* Records CHANNEL/SOURCE as handled with OUTCOME, and (QUARANTINE) the
+ * quarantine entry, in one transaction. */
+static int settle(struct kipd *k, const char *channel, const char *source,
+		  const char *outcome, const char *sender, const char *reason,
+		  const char *detail)
+{
+	int64_t now = time(NULL);
+	int r = store_begin(k->store);
+
+	if (r < 0)
+		return r;
+	r = store_exec(k->store,
+		       "INSERT OR IGNORE INTO intake_seen (channel, source_id,"
+		       " outcome, at) VALUES (?, ?, ?, ?)",
+		       "sssi", channel, source, outcome, now);
+	if (r >= 0 && reason)
+		r = store_exec(k->store,
+			       "INSERT INTO quarantine (at, channel, source_id,"
+			       " sender, reason, detail) VALUES (?, ?, ?, ?, ?,"
+			       " ?)",
+			       "isssss", now, channel, source, sender, reason,
+			       detail);
+	if (r >= 0)
+		r = store_commit(k->store);
+	if (r < 0)
+		store_rollback(k->store);
+	return r < 0 ? r : 0;
+}
+
+static int quarantine(struct kipd *k, struct counts *cn, const char *channel,
+		      const char *source, const char *sender,
+		      const char *reason, const char *detail)
+{
+	int r = settle(k, channel, source, "quarantine", sender, reason,
+		       detail);
+
+	if (r == 0) {
+		cn->quarantined++;
+		log_notice("intake: %s message quarantined: %s", channel,
+			   reason);
+	} else {
+		log_err("intake: cannot record a quarantined %s message: %s",
+			channel, strerror(-r));
+	}
+	return r;
+}
+
+/* The internal command that records a report: the arguments are made by
+ * the intake, never by a client (this is not in the command table). */
+static int handle_deviation(struct cmd_ctx *c)
+{
+	struct deviation_in in = { 0 };
+	json_t *a = c->args;
+	int64_t id;
+
+	if (arg_int(c, "plan", true, &in.plan) < 0 ||
+	    arg_int(c, "goal", true, &in.goal) < 0 ||
+	    arg_int(c, "action", false, &in.action) < 0 ||
+	    arg_longtext(c, "text", true, DEVIATION_TEXT_MAX, &in.text) < 0)
+		return -1;
+	in.channel = json_string_value(json_object_get(a, "channel"));
+	in.verification = json_string_value(json_object_get(a, "verification"));
+	in.source_id = json_string_value(json_object_get(a, "source_id"));
+	id = deviation_add(c, &in);
+	if (id < 0)
+		return -1;
+	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+/* The intake acts as contact CONTACT (the reporter it established). */
+static void make_caller(struct caller *who, const char *user, int64_t contact)
+{
+	memset(who, 0, sizeof(*who));
+	snprintf(who->user, sizeof(who->user), "%s", user);
+	who->role = ROLE_PROFESSIONAL;
+	who->contact_id = contact;
+}
+
+/*
+ * Records a report through deviation_add(). 1 when recorded, 0 when it
+ * was recorded before (a duplicate), -1 when refused (reason in code and
+ * err).
+ */
+static int record(struct kipd *k, const char *actor, int64_t contact,
+		  json_t *args, const char **code, char *err, size_t errlen)
+{
+	struct caller who;
+	int r;
+
+	make_caller(&who, actor, contact);
+	r = cmd_run_internal(k, &who, "deviation.intake", handle_deviation,
+			     args, NULL, code, err, errlen);
+	if (r == 0)
+		return 1;
+	return strcmp(*code, "conflict") == 0 &&
+			       strstr(err, "recorded before")
+		       ? 0
+		       : -1;
+}
+
+/* The member of PLAN with address EMAIL, or 0. */
+static int64_t member_by_email(struct kipd *k, int64_t plan, const char *email)
+{
+	int64_t id = 0;
+
+	if (!email[0] ||
+	    store_int(k->store, &id,
+		      "SELECT k.id FROM plan_members m JOIN contacts k"
+		      " ON k.id = m.contact_id WHERE m.plan_id = ?"
+		      " AND lower(k.email) = lower(?) ORDER BY k.id LIMIT 1",
+		      "is", plan, email) < 0)
+		return 0;
+	return id;
+}
+
+/* The plan a mail refers to: KIP-<n> in its subject, or the plan of the
+ * kip message it answers (In-Reply-To). 0 if none. */
+static int64_t plan_of(struct kipd *k, const struct inmail *m)
+{
+	int64_t plan = 0;
+
+	if (m->ref &&
+	    store_int(k->store, &plan, "SELECT id FROM plans WHERE id = ?", "i",
+		      m->ref) == 0)
+		return plan;
+	if (m->in_reply_to[0] &&
+	    store_int(k->store, &plan,
+		      "SELECT plan_id FROM outbox WHERE message_id = ?"
+		      " AND plan_id IS NOT NULL",
+		      "s", m->in_reply_to) == 0 &&
+	    plan)
+		return plan;
+	if (m->in_reply_to[0]) {
+		char bracketed[260];
+
+		snprintf(bracketed, sizeof(bracketed), "<%s>", m->in_reply_to);
+		if (store_int(k->store, &plan,
+			      "SELECT plan_id FROM outbox WHERE message_id = ?"
+			      " AND plan_id IS NOT NULL",
+			      "s", bracketed) == 0)
+			return plan;
+	}
+	return 0;
+}
+
+/*
+ * A verified signer teaches kipd the partner's certificate and whether
+ * their software reads AES-GCM (the "auto" cipher policy). Only for a
+ * professional contact with that address, and only a certificate that
+ * lasts at least as long as the one on record.
+ */
+static void learn_signer(struct kipd *k, const struct inmail *m)
+{
+	struct cert_info ci;
+	json_t *row = NULL;
+	char err[256];
+	int r;
+
+	if (!m->signer_pem || cert_check(m->signer_pem, m->from, time(NULL),
+					 &ci, err, sizeof(err)) < 0)
+		return;
+	if (store_row(k->store, &row,
+		      "SELECT id, cert_fingerprint, cert_not_after, caps_gcm"
+		      " FROM contacts WHERE kind = 'professional'"
+		      " AND lower(email) = lower(?)",
+		      "s", m->from) < 0)
+		return;
+	const char *fpr = json_string_value(json_object_get(row, "cert_fingerprint"));
+	const char *na = json_string_value(json_object_get(row, "cert_not_after"));
+	int64_t id = json_integer_value(json_object_get(row, "id"));
+	int caps = m->caps_gcm == 1;
+	bool same = fpr && strcmp(fpr, ci.fingerprint) == 0;
+
+	if ((same && json_integer_value(json_object_get(row, "caps_gcm")) == caps) ||
+	    (!same && na && strcmp(ci.not_after, na) < 0)) {
+		json_decref(row);
+		return;
+	}
+	r = store_begin(k->store);
+	if (r >= 0 && !same)
+		r = store_exec(k->store,
+			       "UPDATE contacts SET cert_pem = ?,"
+			       " cert_fingerprint = ?, cert_email = ?,"
+			       " cert_not_after = ? WHERE id = ?",
+			       "ssssi", m->signer_pem, ci.fingerprint, ci.email,
+			       ci.not_after, id);
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "UPDATE contacts SET caps_gcm = ? WHERE id = ?",
+			       "ii", (int64_t)caps, id);
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "INSERT INTO contact_certs_learned (contact_id,"
+			       " fingerprint, at) VALUES (?, ?, ?)"
+			       " ON CONFLICT (contact_id) DO UPDATE SET"
+			       " fingerprint = excluded.fingerprint,"
+			       " at = excluded.at",
+			       "isi", id, ci.fingerprint, (int64_t)time(NULL));
+	if (r >= 0) {
+		struct caller who;
+		struct cmd_ctx c = { 0 };
+		char object[64];
+
+		make_caller(&who, "intake:mail", id);
+		c.k = k;
+		c.st = k->store;
+		c.who = &who;
+		snprintf(object, sizeof(object), "contact:%lld", (long long)id);
+		r = audit_add(&c, same ? "contact.caps.learned"
+				       : "contact.cert.learned",
+			      "ok", 0, 0, object);
+	}
+	if (r >= 0)
+		r = store_commit(k->store);
+	if (r < 0)
+		store_rollback(k->store);
+	else
+		log_info("intake: contact %lld: %s from a signed mail "
+			 "(AES-GCM %s)",
+			 (long long)id,
+			 same ? "capabilities learned" : "certificate learned",
+			 caps ? "announced" : "not announced");
+	json_decref(row);
+}
+
+/* An iMIP REPLY: the participant's answer, from their registered
+ * address, to the current UID and SEQUENCE of a scheduled meeting. */
+static void take_reply(struct kipd *k, struct counts *cn, const char *source,
+		       const struct inmail *m)
+{
+	struct ireply rp;
+	json_t *mt = NULL;
+	char err[256], detail[300];
+	const char *dom = k->cfg->org_mailbox
+				  ? strchr(k->cfg->org_mailbox, '@') + 1
+				  : "kip.invalid";
+	long long meeting = 0;
+	int64_t contact = 0;
+	int end = 0;
+
+	if (ireply_parse(m->calendar, strlen(m->calendar), &rp, err,
+			 sizeof(err)) < 0) {
+		quarantine(k, cn, "mail", source, m->from, "bad-reply", err);
+		return;
+	}
+	if (sscanf(rp.uid, "kip-meeting-%lld@%n", &meeting, &end) != 1 ||
+	    !end || strcasecmp(rp.uid + end, dom) != 0) {
+		quarantine(k, cn, "mail", source, m->from, "unknown-meeting",
+			   "the UID is not one of kip's meetings");
+		return;
+	}
+	if (strcasecmp(rp.attendee, m->from) != 0) {
+		quarantine(k, cn, "mail", source, m->from, "reply-not-sender",
+			   "the answering attendee is not the From address");
+		return;
+	}
+	if (store_row(k->store, &mt,
+		      "SELECT id, plan_id, sequence, status FROM meetings"
+		      " WHERE id = ?",
+		      "i", (int64_t)meeting) < 0) {
+		quarantine(k, cn, "mail", source, m->from, "unknown-meeting",
+			   "no such meeting");
+		return;
+	}
+	contact = member_by_email(
+		k, json_integer_value(json_object_get(mt, "plan_id")), m->from);
+	if (!contact) {
+		quarantine(k, cn, "mail", source, m->from, "not-a-member",
+			   "the sender is not a participant of the meeting");
+		goto out;
+	}
+	if (json_integer_value(json_object_get(mt, "sequence")) != rp.sequence) {
+		snprintf(detail, sizeof(detail),
+			 "SEQUENCE %d answers an invitation that has since "
+			 "changed (now %lld)",
+			 rp.sequence,
+			 (long long)json_integer_value(
+				 json_object_get(mt, "sequence")));
+		quarantine(k, cn, "mail", source, m->from, "stale-reply",
+			   detail);
+		goto out;
+	}
+	static const char *const answers[] = { "accepted", "declined",
+					       "tentative" };
+	int r = store_begin(k->store);
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "INSERT INTO meeting_replies (meeting_id,"
+			       " contact_id, answer, sequence, at)"
+			       " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+			       " SET answer = excluded.answer,"
+			       " sequence = excluded.sequence, at = excluded.at",
+			       "iisii", (int64_t)meeting, contact,
+			       answers[rp.partstat], (int64_t)rp.sequence,
+			       (int64_t)time(NULL));
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "INSERT OR IGNORE INTO intake_seen (channel,"
+			       " source_id, outcome, at) VALUES ('mail', ?,"
+			       " 'reply', ?)",
+			       "si", source, (int64_t)time(NULL));
+	if (r >= 0)
+		r = store_commit(k->store);
+	if (r < 0) {
+		store_rollback(k->store);
+		log_err("intake: cannot record a reply: %s", strerror(-r));
+		goto out;
+	}
+	cn->replies++;
+	log_info("intake: meeting %lld: contact %lld %s", meeting,
+		 (long long)contact, answers[rp.partstat]);
+out:
+	json_decref(mt);
+}
+
+/* A stable id for a mail without a Message-ID: its SHA-256. */
+static void digest_id(const struct buf *raw, char out[80])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+
+	EVP_Digest(raw->data, raw->len, md, &len, EVP_sha256(), NULL);
+	strcpy(out, "sha256:");
+	for (unsigned i = 0; i < len && i < 32; i++)
+		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+}
+
+/* Judges one fetched message and records the verdict. Returns whether
+ * it may be flagged done (it was recorded, or was recorded before). */
+static bool judge(struct intake *in, struct item *it)
+{
+	struct kipd *k = in->k;
+	struct counts *cn = &in->current;
+	struct inmail m;
+	const struct inmail_keys keys = { k->signer, k->trust, in->max_bytes,
+					  time(NULL) };
+	char source[300], fallback[80], err[512], verification[200];
+	const char *code = NULL;
+	json_t *args;
+	int64_t plan, contact;
+	int r;
+
+	cn->fetched++;
+	if (it->fetch_rc == -EFBIG) {
+		snprintf(source, sizeof(source), "uid:%u:%u", it->uidvalidity,
+			 it->uid);
+		if (seen(k, "mail", source))
+			return true;
+		snprintf(err, sizeof(err), "larger than %zu bytes; not read",
+			 in->max_bytes);
+		return quarantine(k, cn, "mail", source, NULL, "too-large",
+				  err) == 0;
+	}
+	r = inmail_parse(it->raw.data, it->raw.len, &keys, &m);
+	if (r < 0) {
+		log_err("intake: cannot judge a message: %s", strerror(-r));
+		return false;
+	}
+	digest_id(&it->raw, fallback);
+	snprintf(source, sizeof(source), "%s",
+		 m.message_id[0] ? m.message_id : fallback);
+	if (seen(k, "mail", source)) {
+		cn->duplicates++;
+		inmail_free(&m);
+		return true;
+	}
+	/* Replies to invitations need not be signed; a signature that is
+	 * there must hold. */
+	if (m.calendar && (m.reason == INMAIL_OK || m.reason == INMAIL_UNSIGNED)) {
+		take_reply(in->k, cn, source, &m);
+		inmail_free(&m);
+		return seen(k, "mail", source);
+	}
+	if (m.reason != INMAIL_OK) {
+		r = quarantine(k, cn, "mail", source, m.from,
+			       inmail_reason_name(m.reason), m.detail);
+		inmail_free(&m);
+		return r == 0;
+	}
+	learn_signer(k, &m);
+	plan = plan_of(k, &m);
+	contact = plan ? member_by_email(k, plan, m.from) : 0;
+	if (!plan)
+		r = quarantine(k, cn, "mail", source, m.from,
+			       "unknown-reference",
+			       "no KIP-<n> of an existing plan in the subject, "
+			       "and no reply to a kip message");
+	else if (!contact)
+		r = quarantine(k, cn, "mail", source, m.from, "not-a-member",
+			       "the signer is not a member of the plan");
+	else if (m.goal <= 0)
+		r = quarantine(k, cn, "mail", source, m.from,
+			       m.goal ? "bad-goal" : "no-goal",
+			       m.goal ? "the line 'Mål:' does not hold a number "
+					"1-99"
+				      : "no line 'Mål: N' (or 'Goal: N')");
+	else if (m.action < 0)
+		r = quarantine(k, cn, "mail", source, m.from, "bad-action",
+			       "the line 'Indsats:' does not hold a number 1-99");
+	else {
+		snprintf(verification, sizeof(verification),
+			 "S/MIME signature verified%s; signer certificate "
+			 "SHA-256 %.16s…; signer = From",
+			 m.encrypted ? " (arrived encrypted)" : "",
+			 m.signer_fpr);
+		args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "plan",
+				 (json_int_t)plan, "goal", (json_int_t)m.goal,
+				 "action", (json_int_t)m.action, "text", m.text,
+				 "channel", "mail", "verification",
+				 verification, "source_id", source);
+		r = args ? record(k, "intake:mail", contact, args, &code, err,
+				  sizeof(err))
+			 : -1;
+		json_decref(args);
+		if (r == 1) {
+			cn->deviations++;
+			r = settle(k, "mail", source, "deviation", NULL, NULL,
+				   NULL);
+		} else if (r == 0) {
+			cn->duplicates++;
+			r = settle(k, "mail", source, "deviation", NULL, NULL,
+				   NULL);
+		} else {
+			r = quarantine(k, cn, "mail", source, m.from,
+				       code ? code : "refused",
+				       code ? err : "out of memory");
+		}
+	}
+	inmail_free(&m);
+	return r == 0;
+}
+
+/* --------------------------------------------------------- the loop -- */
+
+static void on_timer(struct loop *loop, void *arg);
+
+static void arm(struct intake *in, uint64_t delay_ms)
+{
+	if (in->timer)
+		loop_timer_cancel(in->k->loop, in->timer);
+	in->timer = loop_timer_at(in->k->loop, loop_now_ms() + delay_ms,
+				  on_timer, in);
+}
+
+static void start_pass(struct intake *in)
+{
+	if (in->running) {
+		in->again = true;
+		return;
+	}
+	memset(&in->current, 0, sizeof(in->current));
+	pthread_mutex_lock(&in->mu);
+	in->slot = SLOT_EMPTY;
+	in->stop = false;
+	pthread_mutex_unlock(&in->mu);
+	if (pthread_create(&in->thread, NULL, worker, in) != 0) {
+		log_err("intake: cannot start the worker");
+		arm(in, (uint64_t)in->k->cfg->intake_interval_s * 1000);
+		return;
+	}
+	in->running = true;
+	in->started++;
+}
+
+static void end_pass(struct intake *in)
+{
+	pthread_join(in->thread, NULL);
+	in->running = false;
+	in->passes++;
+	in->last_end = time(NULL);
+	in->last = in->current;
+	snprintf(in->last_error, sizeof(in->last_error), "%s",
+		 in->pass_rc < 0 ? in->pass_err : "");
+	if (in->pass_rc < 0)
+		log_warn("intake: pass failed: %s", in->pass_err);
+	else
+		log_info("intake: pass %u: %u read, %u deviations, %u replies, "
+			 "%u quarantined, %u duplicates",
+			 in->passes, in->last.fetched, in->last.deviations,
+			 in->last.replies, in->last.quarantined,
+			 in->last.duplicates);
+	if (in->again) {
+		in->again = false;
+		start_pass(in);
+	} else {
+		arm(in, (uint64_t)in->k->cfg->intake_interval_s * 1000);
+	}
+}
+
+static void on_event(struct loop *loop, int fd, short revents, void *arg)
+{
+	struct intake *in = arg;
+	uint64_t v;
+	enum slot s;
+
+	(void)loop;
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err("intake: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&in->mu);
+	s = in->slot;
+	pthread_mutex_unlock(&in->mu);
+	if (s == SLOT_MESSAGE) {
+		bool mark = judge(in, &in->item);
+
+		pthread_mutex_lock(&in->mu);
+		in->item.mark = mark;
+		in->slot = SLOT_JUDGED;
+		pthread_cond_signal(&in->cv);
+		pthread_mutex_unlock(&in->mu);
+	} else if (s == SLOT_END) {
+		end_pass(in);
+	}
+}
+
+static void on_timer(struct loop *loop, void *arg)
+{
+	struct intake *in = arg;
+
+	(void)loop;
+	in->timer = 0;
+	start_pass(in);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int intake_open(struct kipd *k, char *err, size_t errlen)
+{
+	const struct kip_config *cfg = k->cfg;
+	struct intake *in;
+
+	if (!cfg->intake_url)
+		return 0;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	in->k = k;
+	in->efd = -1;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->cv, NULL);
+	in->url = dup_or_null(cfg->intake_url);
+	in->username = dup_or_null(cfg->intake_username);
+	in->password = dup_or_null(cfg->intake_password);
+	in->ca_file = dup_or_null(cfg->intake_ca_file);
+	in->client_cert = dup_or_null(cfg->intake_client_cert);
+	in->client_key = dup_or_null(cfg->intake_client_key);
+	in->timeout_s = cfg->intake_timeout_s;
+	in->max_bytes = (size_t)cfg->intake_max_bytes;
+	k->intake = in;
+	in->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (in->efd < 0 || !in->url ||
+	    loop_add_fd(k->loop, in->efd, POLLIN, on_event, in) < 0) {
+		snprintf(err, errlen, "intake: cannot start: %s",
+			 strerror(errno ? errno : ENOMEM));
+		intake_close(k);
+		return -ENOMEM;
+	}
+	if (!k->signer || !k->trust)
+		log_warn("intake: without smime.cert and smime.ca_bundle every "
+			 "signed mail is quarantined as untrusted");
+	arm(in, 1000); /* the first pass soon after start */
+	return 0;
+}
+
+void intake_close(struct kipd *k)
+{
+	struct intake *in = k->intake;
+
+	if (!in)
+		return;
+	if (in->running) {
+		pthread_mutex_lock(&in->mu);
+		in->stop = true;
+		pthread_cond_signal(&in->cv);
+		pthread_mutex_unlock(&in->mu);
+		pthread_join(in->thread, NULL);
+	}
+	if (in->timer)
+		loop_timer_cancel(k->loop, in->timer);
+	if (in->efd >= 0) {
+		loop_del_fd(k->loop, in->efd);
+		close(in->efd);
+	}
+	if (in->password) {
+		explicit_bzero(in->password, strlen(in->password));
+		free(in->password);
+	}
+	free(in->url);
+	free(in->username);
+	free(in->ca_file);
+	free(in->client_cert);
+	free(in->client_key);
+	buf_free(&in->item.raw);
+	pthread_cond_destroy(&in->cv);
+	pthread_mutex_destroy(&in->mu);
+	free(in);
+	k->intake = NULL;
+}
+
+/* ------------------------------------------------------------- MQTT -- */
+
+void intake_mqtt(struct kipd *k, const char *username, const void *payload,
+		 size_t len)
+{
+	const struct kip_reporter *rp = config_find_reporter(k->cfg, username);
+	struct counts cn = { 0 };
+	struct devreport d;
+	char source[256], err[512], verification[200];
+	const char *code = NULL;
+	int64_t contact = 0;
+	json_t *args;
+	int r;
+
+	if (!rp) {
+		snprintf(source, sizeof(source), "%.64s:-", username);
+		quarantine(k, &cn, "mqtt", source, username, "unknown-sender",
+			   "the broker user is not listed in mqtt.reporters");
+		return;
+	}
+	r = devreport_parse(payload, len, &d, err, sizeof(err));
+	if (r < 0) {
+		snprintf(source, sizeof(source), "%s:-", username);
+		quarantine(k, &cn, "mqtt", source, username, "malformed",
+			   r == -ENOMEM ? "out of memory" : err);
+		return;
+	}
+	snprintf(source, sizeof(source), "%s:%s", username, d.id);
+	if (seen(k, "mqtt", source)) {
+		log_info("intake: mqtt report seen before; ignored");
+		devreport_free(&d);
+		return;
+	}
+	store_int(k->store, &contact,
+		  "SELECT id FROM contacts WHERE lower(email) = lower(?)"
+		  " ORDER BY kind <> 'professional', id LIMIT 1",
+		  "s", rp->contact);
+	if (!contact) {
+		quarantine(k, &cn, "mqtt", source, username, "unknown-contact",
+			   "mqtt.reporters names an address no contact has");
+		devreport_free(&d);
+		return;
+	}
+	snprintf(verification, sizeof(verification),
+		 "MQTT broker user %s (authenticated by the broker; topic "
+		 "restricted by its ACL), mapped by mqtt.reporters",
+		 username);
+	args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "plan",
+			 (json_int_t)d.plan, "goal", (json_int_t)d.goal,
+			 "action", (json_int_t)d.action, "text", d.text,
+			 "channel", "mqtt", "verification", verification,
+			 "source_id", source);
+	char actor[80];
+	snprintf(actor, sizeof(actor), "mqtt:%s", username);
+	r = args ? record(k, actor, contact, args, &code, err, sizeof(err)) : -1;
+	json_decref(args);
+	if (r >= 0)
+		settle(k, "mqtt", source, "deviation", NULL, NULL, NULL);
+	else
+		quarantine(k, &cn, "mqtt", source, username,
+			   code ? code : "refused", code ? err : "out of memory");
+	devreport_free(&d);
+}
+
+/* ---------------------------------------------------------- commands -- */
+
+HANDLER(cmd_intake_run)
+{
+	struct intake *in = c->k->intake;
+
+	if (!in)
+		return cmd_fail(c, "unavailable",
+				"no mail intake: intake.url is not set");
+	start_pass(in);
+	return cmd_ok(c, json_pack("{s:I, s:b}", "pass", (json_int_t)in->started,
+				   "queued", in->again));
+}
+
+HANDLER(cmd_intake_status)
+{
+	struct intake *in = c->k->intake;
+
+	if (!in)
+		return cmd_ok(c, json_pack("{s:b}", "configured", 0));
+	return cmd_ok(c, json_pack(
+		"{s:b, s:b, s:I, s:I, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"configured", 1, "running", in->running, "started",
+		(json_int_t)in->started, "passes", (json_int_t)in->passes,
+		"last_end", (json_int_t)in->last_end, "last_error",
+		in->last_error, "last", "read", (json_int_t)in->last.fetched,
+		"deviations", (json_int_t)in->last.deviations, "replies",
+		(json_int_t)in->last.replies, "quarantined",
+		(json_int_t)in->last.quarantined, "duplicates",
+		(json_int_t)in->last.duplicates));
+}
+
+HANDLER(cmd_intake_quarantine)
+{
+	int64_t limit = 100;
+	json_t *rows;
+	int r;
+
+	if (arg_int(c, "limit", false, &limit) < 0)
+		return -1;
+	if (limit < 1 || limit > 10000)
+		return cmd_fail(c, "bad_request", "argument 'limit' must be 1 to 10000");
+	r = store_rows(c->st, &rows,
+		       "SELECT id, at, channel, source_id, sender, reason, detail"
+		       " FROM quarantine ORDER BY id DESC LIMIT ?",
+		       "i", limit);
+	if (r < 0)
+		return cmd_store_fail(c, r, "quarantine");
+	return cmd_ok(c, json_pack("{s:o}", "quarantine", rows));
+}

@@ -1,0 +1,34 @@
+/* intake.h — what partners send kip: signed deviation reports and replies
+ * to invitations from the function mailbox (IMAP), and deviation reports
+ * from partner systems (MQTT). See docs/INTAKE.md.
+ *
+ * The mailbox is read by one worker thread (imap.h, blocking libcurl) at
+ * intake.interval_s and on demand; each message it fetches is handed to
+ * the loop thread, which judges it (inmail.h), records it in one
+ * transaction, and only then lets the worker flag it done on the server.
+ * Every message is recorded exactly once: by its Message-ID (intake_seen,
+ * and the unique source of a deviation), so a crash between the commit
+ * and the flag only makes the next pass flag it.
+ */
+#ifndef KIP_INTAKE_H
+#define KIP_INTAKE_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct kipd;
+
+/* Starts the pass timer when intake.url is set. 0 or -errno with err. */
+int intake_open(struct kipd *k, char *err, size_t errlen);
+/* Stops the worker (a message being judged is left unflagged). */
+void intake_close(struct kipd *k);
+
+/*
+ * A report from a partner system: PAYLOAD (LEN bytes) published to
+ * PREFIX/deviations/USERNAME by broker user USERNAME. Recorded, or
+ * quarantined with the reason; duplicates (the same report id from the
+ * same user) are ignored. Runs on the loop thread.
+ */
+void intake_mqtt(struct kipd *k, const char *username, const void *payload,
+		 size_t len);
+
+#endif
