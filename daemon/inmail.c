@@ -482,6 +482,7 @@ struct walk {
 	size_t max_bytes;
 	int parts, depth, limit_depth, limit_parts;
 	bool smime;       /* an S/MIME part below the top */
+	int in_message;   /* inside an attached message/rfc822 */
 	GMimePart *text;  /* the first text/plain, not an attachment */
 	char *calendar;   /* the first iMIP REPLY (malloc'd) */
 	int err;          /* -ENOMEM */
@@ -542,9 +543,14 @@ static void walk(GMimeObject *o, int depth, struct walk *w)
 		GMimeObject *top = msg ? g_mime_message_get_mime_part(msg)
 				       : NULL;
 
-		if (top)
+		/* A forwarded message is looked through for S/MIME parts,
+		 * but its text and calendar are not the sender's. */
+		if (top) {
+			w->in_message++;
 			walk(top, depth + 1, w);
-	} else if (GMIME_IS_PART(o)) {
+			w->in_message--;
+		}
+	} else if (GMIME_IS_PART(o) && !w->in_message) {
 		walk_part(GMIME_PART(o), ct, w);
 	}
 }

@@ -37,7 +37,8 @@
  *    max_bytes. The outer structure gets two levels and parts more for
  *    the S/MIME wrapping around the signed content.
  *  - The text is the first text/plain part of the signed content that is
- *    not an attachment (multipart/alternative and mixed allowed), decoded
+ *    not an attachment and not inside an attached message/rfc822
+ *    (multipart/alternative and mixed allowed), decoded
  *    (quoted-printable, base64) and converted from its charset to UTF-8
  *    (no charset: must be UTF-8), LF line ends, no NUL. No text/plain =>
  *    wrong-content-type; undecodable => malformed.

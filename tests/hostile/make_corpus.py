@@ -240,6 +240,10 @@ mail("accept-encrypted-gcm",
                gcm=True),
      subject="Krypteret meddelelse KIP-41")
 
+# ECDSA (P-256) instead of RSA.
+mail("accept-ec-signer", signed(report(), "ec_recipient"),
+     frm="ec.recipient@region.example")
+
 # ---------------------------------------------------------------- unsigned --
 
 mail("reject-unsigned-plain", report(html=False))
@@ -303,6 +307,9 @@ mail("reject-expired-signer", signed(report(), "expired"),
      frm="expired@region.example")
 mail("reject-revoked-signer", signed(report(), "revoked"),
      frm="revoked@region.example")
+mail("reject-expired-not-yet-valid", signed(report(), "notyet"),
+     frm="notyet@region.example")
+mail("reject-signer-not-sender-wrong-certificate", signed(report(), "wrongaddr"))
 mail("reject-untrusted-noprotect", signed(report(), "noprotect"),
      frm="noprotect@region.example")
 
@@ -383,6 +390,12 @@ mail("reject-wrong-content-type-no-text-plain",
 mail("reject-wrong-content-type-bare-signature",
      pkcs7_mime(cms_sign(report(), who(PETER)), None,
                 ctype="application/pkcs7-signature"))
+mail("reject-wrong-content-type-encrypted-twice",
+     enveloped(cms_encrypt(enveloped(cms_encrypt(peter_signed,
+                                                 pki("org.pem"))),
+                           pki("org.pem"))))
+mail("reject-malformed-two-content-types", peter_signed,
+     headers=["Content-Type: text/plain; charset=utf-8"])
 mail("reject-wrong-content-type-declared-enveloped",
      pkcs7_mime(der, "enveloped-data"))
 

@@ -165,6 +165,10 @@ static const struct accept accepts[] = {
      "Afvigelse (kip-31)", 2, 1, 31, false, false},
     {"accept-encrypted-cbc", KAREN, "Vi foresl\xc3\xa5r at fremrykke",
      "Afvigelse \xe2\x80\x93 ref KIP-40", 2, 1, 40, true, true},
+    {"accept-ec-signer", "ec.recipient@region.example",
+     "udeblev fra ambulant behandling",
+     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12,
+     false, false},
     {"accept-encrypted-gcm", PETER, "udeblev fra ambulant behandling",
      "Krypteret meddelelse KIP-41", 2, 1, 41, true, false},
 };
@@ -355,6 +359,29 @@ static void test_reject_details(void)
 	k.now = time(NULL) + 3 * 366 * 86400;
 	T_ASSERT(parse_file("accept-detached", &k, &m) == 0);
 	T_ASSERT(m.reason == INMAIL_EXPIRED || m.reason == INMAIL_UNTRUSTED);
+	inmail_free(&m);
+	k.now = time(NULL);
+
+	/* Without CRLs a revoked signer is not known to be revoked. */
+	{
+		struct smime_trust *nocrl = NULL;
+		char ca[128], err[256];
+
+		snprintf(ca, sizeof(ca), "%s/pki/bundle.pem", dir);
+		T_ASSERT(smime_trust_load(ca, NULL, &nocrl, err,
+					  sizeof(err)) == 0);
+		k.trust = nocrl;
+		T_ASSERT(parse_file("reject-revoked-signer", &k, &m) == 0);
+		T_ASSERT(m.reason == INMAIL_OK);
+		inmail_free(&m);
+		smime_trust_free(nocrl);
+		k.trust = trust;
+	}
+	/* A stale CRL (30 days) leaves the status unknown: untrusted. */
+	k.now = time(NULL) + 60 * 86400;
+	T_ASSERT(parse_file("accept-detached", &k, &m) == 0);
+	T_ASSERT(m.reason == INMAIL_UNTRUSTED);
+	T_CONTAINS(m.detail, "revocation status unknown");
 	inmail_free(&m);
 	k.now = time(NULL);
 
