@@ -164,7 +164,8 @@ static void fold_key(const char *s, char *key, size_t cap)
 	size_t i = 0;
 
 	while (*s && i + 2 < cap) {
-		if ((unsigned char)s[0] == 0xc3 && (unsigned char)s[1] == 0x85) {
+		if ((unsigned char)s[0] == 0xc3 &&
+		    (unsigned char)s[1] == 0x85) {
 			key[i++] = (char)0xc3;
 			key[i++] = (char)0xa5;
 			s += 2;
@@ -238,13 +239,14 @@ void inmail_parse_numbers(const char *text, int *retgoal, int *retaction)
 			while (segend < end && !strchr("/;,", *segend))
 				segend++;
 			n = (size_t)(segend - seg);
-			while (n > 0 && (seg[n - 1] == ' ' || seg[n - 1] == '\t'))
+			while (n > 0 &&
+			       (seg[n - 1] == ' ' || seg[n - 1] == '\t'))
 				n--;
 			for (size_t k = 0; k < 2; k++) {
 				int v;
 
-				if (!goal && (v = keyed_number(seg, n,
-							       goal_keys[k])))
+				if (!goal &&
+				    (v = keyed_number(seg, n, goal_keys[k])))
 					goal = v;
 				if (!action &&
 				    (v = keyed_number(seg, n, action_keys[k])))
@@ -382,8 +384,7 @@ static int read_headers(struct ctx *c, GMimeMessage *msg)
 		copy_id(m->in_reply_to, sizeof(m->in_reply_to), id);
 		g_free(id);
 	}
-	r = one_mailbox(g_mime_message_get_from(msg), m->from,
-			sizeof(m->from));
+	r = one_mailbox(g_mime_message_get_from(msg), m->from, sizeof(m->from));
 	if (r == 0 && count_headers(o, "From") > 1)
 		r = -E2BIG;
 	if (r < 0)
@@ -409,8 +410,7 @@ static bool utf8_charset(const char *cs)
 
 /* A text part decoded, in UTF-8 with LF line ends (malloc'd). 0,
  * -EFBIG over max, -EBADMSG undecodable, -ENOMEM. */
-static int decode_text(GMimePart *part, size_t max, char **ret,
-		       size_t *retlen)
+static int decode_text(GMimePart *part, size_t max, char **ret, size_t *retlen)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
 	const char *cs = g_mime_object_get_content_type_parameter(
@@ -481,11 +481,11 @@ static bool method_reply(const char *s)
 struct walk {
 	size_t max_bytes;
 	int parts, depth, limit_depth, limit_parts;
-	bool smime;       /* an S/MIME part below the top */
-	int in_message;   /* inside an attached message/rfc822 */
-	GMimePart *text;  /* the first text/plain, not an attachment */
-	char *calendar;   /* the first iMIP REPLY (malloc'd) */
-	int err;          /* -ENOMEM */
+	bool smime;	 /* an S/MIME part below the top */
+	int in_message;	 /* inside an attached message/rfc822 */
+	GMimePart *text; /* the first text/plain, not an attachment */
+	char *calendar;	 /* the first iMIP REPLY (malloc'd) */
+	int err;	 /* -ENOMEM */
 };
 
 static void walk_part(GMimePart *part, GMimeContentType *ct, struct walk *w)
@@ -527,9 +527,8 @@ static void walk(GMimeObject *o, int depth, struct walk *w)
 		w->depth = depth;
 	if (depth > w->limit_depth || w->parts > w->limit_parts)
 		return;
-	if (depth > 1 &&
-	    (ct_is(ct, "multipart", "signed") || is_pkcs7_mime(ct) ||
-	     is_pkcs7_signature(ct)))
+	if (depth > 1 && (ct_is(ct, "multipart", "signed") ||
+			  is_pkcs7_mime(ct) || is_pkcs7_signature(ct)))
 		w->smime = true;
 	if (GMIME_IS_MULTIPART(o)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(o);
@@ -540,8 +539,8 @@ static void walk(GMimeObject *o, int depth, struct walk *w)
 	} else if (GMIME_IS_MESSAGE_PART(o)) {
 		GMimeMessage *msg =
 		    g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
-		GMimeObject *top = msg ? g_mime_message_get_mime_part(msg)
-				       : NULL;
+		GMimeObject *top =
+		    msg ? g_mime_message_get_mime_part(msg) : NULL;
 
 		/* A forwarded message is looked through for S/MIME parts,
 		 * but its text and calendar are not the sender's. */
@@ -617,8 +616,7 @@ static int signed_content(struct ctx *c, const char *p, size_t n)
 			goto out;
 		}
 	}
-	walk_run(o, &w, c->keys->max_bytes, INMAIL_MAX_DEPTH,
-		 INMAIL_MAX_PARTS);
+	walk_run(o, &w, c->keys->max_bytes, INMAIL_MAX_DEPTH, INMAIL_MAX_PARTS);
 	if (w.err) {
 		r = w.err;
 		goto out;
@@ -711,8 +709,8 @@ static int open_entity(struct ctx *c, GMimeObject *top, const char *raw,
 /* An envelope: decrypted with the organisation's key, its content
  * opened as the top again. FALLBACK: no smime-type was declared, so a
  * signed-data is verified instead. */
-static int decrypt_step(struct ctx *c, const char *raw, size_t len,
-			int level, bool fallback)
+static int decrypt_step(struct ctx *c, const char *raw, size_t len, int level,
+			bool fallback)
 {
 	struct inmail *m = c->out;
 	char err[256] = "", *plain = NULL;
@@ -733,7 +731,7 @@ static int decrypt_step(struct ctx *c, const char *raw, size_t len,
 	if (r < 0) {
 		verdict(m,
 			r == -EMEDIUMTYPE ? INMAIL_WRONG_TYPE
-			: r == -EBADMSG   ? INMAIL_MALFORMED
+			: r == -EBADMSG	  ? INMAIL_MALFORMED
 					  : INMAIL_UNDECRYPTABLE,
 			"%s%s", r == -EMEDIUMTYPE ? "declared encrypted, " : "",
 			err);
@@ -772,9 +770,9 @@ static int open_entity(struct ctx *c, GMimeObject *top, const char *raw,
 
 	if (ct_is(ct, "multipart", "signed")) {
 		v = g_mime_content_type_get_parameter(ct, "protocol");
-		if (!v || (g_ascii_strcasecmp(v, "application/pkcs7-signature") &&
-			   g_ascii_strcasecmp(v,
-					      "application/x-pkcs7-signature"))) {
+		if (!v ||
+		    (g_ascii_strcasecmp(v, "application/pkcs7-signature") &&
+		     g_ascii_strcasecmp(v, "application/x-pkcs7-signature"))) {
 			verdict(m, INMAIL_WRONG_TYPE,
 				"multipart/signed with protocol %s",
 				safe_token(v));
@@ -791,8 +789,10 @@ static int open_entity(struct ctx *c, GMimeObject *top, const char *raw,
 		if (!g_ascii_strcasecmp(v, "enveloped-data") ||
 		    !g_ascii_strcasecmp(v, "authEnveloped-data"))
 			return decrypt_step(c, raw, len, level, false);
-		verdict(m, INMAIL_WRONG_TYPE, "application/pkcs7-mime with "
-			"smime-type %s", safe_token(v));
+		verdict(m, INMAIL_WRONG_TYPE,
+			"application/pkcs7-mime with "
+			"smime-type %s",
+			safe_token(v));
 		return 0;
 	}
 	if (is_pkcs7_signature(ct)) {

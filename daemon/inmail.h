@@ -61,20 +61,21 @@ struct smime_trust;
 #define INMAIL_MAX_DEPTH 8
 #define INMAIL_MAX_PARTS 64
 
-enum inmail_reason {        /* stable names via inmail_reason_name() */
-	INMAIL_OK = 0,          /* "ok" */
-	INMAIL_MALFORMED,       /* "malformed" */
-	INMAIL_TOO_LARGE,       /* "too-large" */
-	INMAIL_UNSIGNED,        /* "unsigned" */
-	INMAIL_WRAPPED,         /* "signature-wrapping" */
-	INMAIL_BAD_SIGNATURE,   /* "bad-signature" */
-	INMAIL_UNTRUSTED,       /* "untrusted" (also: no emailProtection
+/* Each reason has a stable name: inmail_reason_name(). */
+enum inmail_reason {
+	INMAIL_OK = 0,		/* "ok" */
+	INMAIL_MALFORMED,	/* "malformed" */
+	INMAIL_TOO_LARGE,	/* "too-large" */
+	INMAIL_UNSIGNED,	/* "unsigned" */
+	INMAIL_WRAPPED,		/* "signature-wrapping" */
+	INMAIL_BAD_SIGNATURE,	/* "bad-signature" */
+	INMAIL_UNTRUSTED,	/* "untrusted" (also: no emailProtection
 				   usage, revocation status unknown) */
-	INMAIL_EXPIRED,         /* "expired" (or not yet valid) */
-	INMAIL_REVOKED,         /* "revoked" */
+	INMAIL_EXPIRED,		/* "expired" (or not yet valid) */
+	INMAIL_REVOKED,		/* "revoked" */
 	INMAIL_SIGNER_MISMATCH, /* "signer-not-sender" */
-	INMAIL_UNDECRYPTABLE,   /* "undecryptable" */
-	INMAIL_WRONG_TYPE,      /* "wrong-content-type" */
+	INMAIL_UNDECRYPTABLE,	/* "undecryptable" */
+	INMAIL_WRONG_TYPE,	/* "wrong-content-type" */
 };
 
 /* The stable name of R ("ok", "bad-signature", ...); "unknown" for a
@@ -82,12 +83,12 @@ enum inmail_reason {        /* stable names via inmail_reason_name() */
 const char *inmail_reason_name(enum inmail_reason r);
 
 struct inmail_keys {
-	const struct smime_signer *org;  /* decrypts mail to the organisation;
+	const struct smime_signer *org;	 /* decrypts mail to the organisation;
 					    NULL: encrypted => undecryptable */
 	const struct smime_trust *trust; /* CA bundle + CRLs for signers;
 					    NULL: every signer untrusted */
-	size_t max_bytes;                /* whole message limit */
-	time_t now;                      /* validity is checked at this time */
+	size_t max_bytes;		 /* whole message limit */
+	time_t now;			 /* validity is checked at this time */
 };
 
 struct inmail {
@@ -95,15 +96,15 @@ struct inmail {
 	char detail[256];      /* why; never personal data (no addresses, no
 				  text): names of types, algorithms, limits */
 	char message_id[256];  /* without <>, "" if none */
-	char from[256];        /* the From addr-spec, lower-cased; "" if
+	char from[256];	       /* the From addr-spec, lower-cased; "" if
 				  none, several or unparseable */
 	char subject[512];     /* UTF-8; the protected (signed inner) Subject
 				  if present, else the outer one */
 	char in_reply_to[256]; /* the first msg-id, without <> */
-	int64_t ref;           /* KIP-<n> in the subject (inner, else outer;
+	int64_t ref;	       /* KIP-<n> in the subject (inner, else outer;
 				  any case), else 0 */
-	bool encrypted;        /* arrived encrypted and was decrypted */
-	char *text;            /* the signed text/plain (UTF-8, LF), malloc'd;
+	bool encrypted;	       /* arrived encrypted and was decrypted */
+	char *text;	       /* the signed text/plain (UTF-8, LF), malloc'd;
 				  NULL unless reason == INMAIL_OK */
 	int goal, action;      /* "Mål: N" / "Goal: N", "Indsats: N" /
 				  "Action: N" (see inmail_parse_numbers()) */
@@ -111,18 +112,18 @@ struct inmail {
 	 * always when OK, and also when the verdict is signer-not-sender or
 	 * a fault of the signed content (too-large, wrong-content-type,
 	 * malformed). Trust them only when reason == INMAIL_OK. */
-	char *signer_pem;      /* malloc'd */
-	char signer_fpr[65];   /* SHA-256 of the certificate's DER, hex */
+	char *signer_pem;	/* malloc'd */
+	char signer_fpr[65];	/* SHA-256 of the certificate's DER, hex */
 	char signer_email[256]; /* its first address */
 	time_t signer_not_after;
-	int caps_gcm;          /* SMIMECapabilities announce AES-256-GCM: 1,
-				  0 not, -1 unknown */
-	char *calendar;        /* the first text/calendar part with
-				  method=REPLY (Content-Type parameter or a
-				  METHOD:REPLY line), UTF-8, malloc'd: from
-				  the signed content when there is one, else
-				  from the outer message, signed or not;
-				  NULL if none */
+	int caps_gcm;	/* SMIMECapabilities announce AES-256-GCM: 1,
+			   0 not, -1 unknown */
+	char *calendar; /* the first text/calendar part with
+			   method=REPLY (Content-Type parameter or a
+			   METHOD:REPLY line), UTF-8, malloc'd: from
+			   the signed content when there is one, else
+			   from the outer message, signed or not;
+			   NULL if none */
 };
 
 /*

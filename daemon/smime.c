@@ -1041,9 +1041,8 @@ static int bio_copy(BIO *b, char **ret, size_t *retlen)
 	return 0;
 }
 
-int smime_decrypt(const struct smime_signer *s, const char *entity,
-		  size_t len, char **ret, size_t *retlen, char *err,
-		  size_t errlen)
+int smime_decrypt(const struct smime_signer *s, const char *entity, size_t len,
+		  char **ret, size_t *retlen, char *err, size_t errlen)
 {
 	CMS_ContentInfo *cms = NULL;
 	BIO *bcont = NULL, *out = NULL;
@@ -1124,9 +1123,10 @@ static int check_digest(CMS_SignerInfo *si, char *reason, size_t reasonlen)
 	X509_ALGOR_get0(&obj, NULL, NULL, dig);
 	nid = OBJ_obj2nid(obj);
 	if (!strong_digest(nid)) {
-		set_err(reason, reasonlen, "digest %s refused (SHA-256 or "
-			"better required)", nid == NID_undef ? "unknown" :
-			OBJ_nid2sn(nid));
+		set_err(reason, reasonlen,
+			"digest %s refused (SHA-256 or "
+			"better required)",
+			nid == NID_undef ? "unknown" : OBJ_nid2sn(nid));
 		return -1;
 	}
 	X509_ALGOR_get0(&obj, NULL, NULL, sig);
@@ -1156,8 +1156,8 @@ static int describe_signer(CMS_ContentInfo *cms, X509 *x, const char *email,
 		const char *e = sk_OPENSSL_STRING_value(emails, i);
 
 		if (i == 0)
-			snprintf(v->signer_email, sizeof(v->signer_email),
-				 "%s", e);
+			snprintf(v->signer_email, sizeof(v->signer_email), "%s",
+				 e);
 		if (email && strcasecmp(e, email) == 0)
 			v->names_email = 1;
 	}
@@ -1172,9 +1172,8 @@ static int describe_signer(CMS_ContentInfo *cms, X509 *x, const char *email,
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 		v->signer_not_after = timegm(&tm);
 	derlen = i2d_CMS_ContentInfo(cms, &der);
-	v->caps_gcm = derlen > 0
-			  ? smime_caps_announce_gcm(der, (size_t)derlen)
-			  : -1;
+	v->caps_gcm =
+	    derlen > 0 ? smime_caps_announce_gcm(der, (size_t)derlen) : -1;
 	if (v->caps_gcm < 0)
 		v->caps_gcm = -1;
 	r = 0;
@@ -1206,8 +1205,9 @@ static void check_signer(const struct smime_trust *t, CMS_ContentInfo *cms,
 		v->verdict = e == X509_V_ERR_CERT_HAS_EXPIRED ||
 				     e == X509_V_ERR_CERT_NOT_YET_VALID
 				 ? SMIME_SIG_EXPIRED
-			     : e == X509_V_ERR_CERT_REVOKED ? SMIME_SIG_REVOKED
-							    : SMIME_SIG_UNTRUSTED;
+			     : e == X509_V_ERR_CERT_REVOKED
+				 ? SMIME_SIG_REVOKED
+				 : SMIME_SIG_UNTRUSTED;
 		set_err(v->reason, sizeof(v->reason), "signer: %s",
 			verify_reason(e));
 		goto out;
@@ -1230,8 +1230,8 @@ out:
 /* Verifies the signature alone (content digest and signed attributes);
  * fills content and the signer. 1 verified, 0 not (verdict set), or
  * -ENOMEM. */
-static int verify_signature(CMS_ContentInfo *cms, BIO *bcont,
-			    const char *email, struct smime_signed *v)
+static int verify_signature(CMS_ContentInfo *cms, BIO *bcont, const char *email,
+			    struct smime_signed *v)
 {
 	unsigned int flags = CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY;
 	STACK_OF(X509) * signers;
@@ -1346,8 +1346,8 @@ int smime_verify(const struct smime_trust *t, const char *entity, size_t len,
 	if (r <= 0)
 		goto out;
 	r = 0;
-	CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, 0), NULL,
-				 &signer, NULL, NULL);
+	CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, 0), NULL, &signer,
+				 NULL, NULL);
 	if (!signer) {
 		ret->verdict = SMIME_SIG_BAD;
 		set_err(ret->reason, sizeof(ret->reason),

@@ -96,31 +96,31 @@ int smime_caps_announce_gcm(const unsigned char *der, size_t len);
 
 /* What smime_verify() concluded about a signed entity. */
 enum smime_verdict {
-	SMIME_SIG_OK = 0,      /* signature and signer chain verified */
-	SMIME_SIG_MALFORMED,   /* not readable S/MIME: bad MIME, base64, DER */
-	SMIME_SIG_WRONG_TYPE,  /* CMS, but not SignedData with a signer */
-	SMIME_SIG_BAD,         /* digest or signature mismatch, weak digest
-				  (SHA-1, MD5), no or several signers */
-	SMIME_SIG_UNTRUSTED,   /* chain, purpose or revocation status fails */
-	SMIME_SIG_EXPIRED,     /* signer (or chain) expired or not yet valid */
-	SMIME_SIG_REVOKED,     /* listed in a loaded CRL */
+	SMIME_SIG_OK = 0,     /* signature and signer chain verified */
+	SMIME_SIG_MALFORMED,  /* not readable S/MIME: bad MIME, base64, DER */
+	SMIME_SIG_WRONG_TYPE, /* CMS, but not SignedData with a signer */
+	SMIME_SIG_BAD,	      /* digest or signature mismatch, weak digest
+				 (SHA-1, MD5), no or several signers */
+	SMIME_SIG_UNTRUSTED,  /* chain, purpose or revocation status fails */
+	SMIME_SIG_EXPIRED,    /* signer (or chain) expired or not yet valid */
+	SMIME_SIG_REVOKED,    /* listed in a loaded CRL */
 };
 
 struct smime_signed {
 	enum smime_verdict verdict;
-	char reason[128];      /* why, when not OK; never personal data */
+	char reason[128]; /* why, when not OK; never personal data */
 	/* Set when the signature verified cryptographically (verdict OK,
 	 * UNTRUSTED, EXPIRED or REVOKED): */
-	char *content;         /* exactly the bytes the signature covers
-				  (NUL-terminated, malloc'd) */
+	char *content; /* exactly the bytes the signature covers
+			  (NUL-terminated, malloc'd) */
 	size_t content_len;
-	char *signer_pem;      /* the signer's certificate (malloc'd) */
-	char signer_fpr[65];   /* SHA-256 of its DER, lower-case hex */
+	char *signer_pem;	/* the signer's certificate (malloc'd) */
+	char signer_fpr[65];	/* SHA-256 of its DER, lower-case hex */
 	char signer_email[256]; /* its first e-mail address, "" if none */
 	time_t signer_not_after;
-	int caps_gcm;          /* smime_caps_announce_gcm(), -1 unknown */
-	int names_email;       /* 1 if it names EMAIL (rfc822Name SAN or
-				  emailAddress in the subject, any case) */
+	int caps_gcm;	 /* smime_caps_announce_gcm(), -1 unknown */
+	int names_email; /* 1 if it names EMAIL (rfc822Name SAN or
+			    emailAddress in the subject, any case) */
 };
 
 /*
@@ -153,8 +153,7 @@ void smime_signed_clear(struct smime_signed *v);
  * encrypted to S or does not decrypt (damaged, wrong tag or padding);
  * -ENOMEM. err gets a reason without personal data.
  */
-int smime_decrypt(const struct smime_signer *s, const char *entity,
-		  size_t len, char **ret, size_t *retlen, char *err,
-		  size_t errlen);
+int smime_decrypt(const struct smime_signer *s, const char *entity, size_t len,
+		  char **ret, size_t *retlen, char *err, size_t errlen);
 
 #endif

@@ -97,8 +97,8 @@ static int setup(void)
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%s", tmpl);
-	if (run("tests/hostile/make-corpus.sh %s/pki %s/corpus >/dev/null",
-		dir, dir) != 0) {
+	if (run("tests/hostile/make-corpus.sh %s/pki %s/corpus >/dev/null", dir,
+		dir) != 0) {
 		printf("  cannot make the corpus\n");
 		return -1;
 	}
@@ -154,12 +154,14 @@ struct accept {
 
 static const struct accept accepts[] = {
     {"accept-detached", PETER, "udeblev fra ambulant behandling",
-     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12,
-     false, false},
+     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12, false,
+     false},
     {"accept-detached-lf", PETER, "udeblev fra ambulant behandling",
-     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12,
-     false, false},
-    {"accept-opaque", JONAS, "ikke m\xc3\xb8" "dt op i jobcentret",
+     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12, false,
+     false},
+    {"accept-opaque", JONAS,
+     "ikke m\xc3\xb8"
+     "dt op i jobcentret",
      "Afvigelse KIP-7", 1, 3, 7, false, false},
     {"accept-x-pkcs7", KAREN, "udeblev fra ambulant behandling",
      "Afvigelse (kip-31)", 2, 1, 31, false, false},
@@ -167,8 +169,8 @@ static const struct accept accepts[] = {
      "Afvigelse \xe2\x80\x93 ref KIP-40", 2, 1, 40, true, true},
     {"accept-ec-signer", "ec.recipient@region.example",
      "udeblev fra ambulant behandling",
-     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12,
-     false, false},
+     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12, false,
+     false},
     {"accept-encrypted-gcm", PETER, "udeblev fra ambulant behandling",
      "Krypteret meddelelse KIP-41", 2, 1, 41, true, false},
 };
@@ -368,8 +370,8 @@ static void test_reject_details(void)
 		char ca[128], err[256];
 
 		snprintf(ca, sizeof(ca), "%s/pki/bundle.pem", dir);
-		T_ASSERT(smime_trust_load(ca, NULL, &nocrl, err,
-					  sizeof(err)) == 0);
+		T_ASSERT(smime_trust_load(ca, NULL, &nocrl, err, sizeof(err)) ==
+			 0);
 		k.trust = nocrl;
 		T_ASSERT(parse_file("reject-revoked-signer", &k, &m) == 0);
 		T_ASSERT(m.reason == INMAIL_OK);
@@ -426,7 +428,8 @@ static void test_kip_roundtrip(void)
 	if (!karen || !orgpem)
 		goto out;
 	T_ASSERT(mime_inner("Karen Koordinator <" KAREN ">",
-			    "Afvigelse i plan KIP-77: m\xc3\xb8" "de aflyst",
+			    "Afvigelse i plan KIP-77: m\xc3\xb8"
+			    "de aflyst",
 			    "Hej.\r\nGoal: 3\r\nAction: 12\r\n", NULL, NULL, 0,
 			    &inner) == 0);
 	T_ASSERT(smime_sign(karen, inner.data, inner.len, &sig, err,
@@ -436,8 +439,8 @@ static void test_kip_roundtrip(void)
 	T_ASSERT(mime_message("Karen Koordinator <" KAREN ">",
 			      "kip@kommune.example", "Krypteret meddelelse",
 			      "rt-1@kommune.example", time(NULL),
-			      smime_content_type(SMIME_GCM), env.data,
-			      env.len, &msg) == 0);
+			      smime_content_type(SMIME_GCM), env.data, env.len,
+			      &msg) == 0);
 	T_ASSERT(inmail_parse(msg.data, msg.len, &k, &m) == 0);
 	if (m.reason != INMAIL_OK)
 		printf("  roundtrip: %s (%s)\n", inmail_reason_name(m.reason),
@@ -447,7 +450,8 @@ static void test_kip_roundtrip(void)
 	T_ASSERT(m.caps_gcm == 1);
 	T_ASSERT(m.goal == 3 && m.action == 12);
 	T_ASSERT(m.ref == 77);
-	T_STREQ(m.subject, "Afvigelse i plan KIP-77: m\xc3\xb8" "de aflyst");
+	T_STREQ(m.subject, "Afvigelse i plan KIP-77: m\xc3\xb8"
+			   "de aflyst");
 	T_STREQ(m.text, "Hej.\nGoal: 3\nAction: 12\n");
 	T_STREQ(m.message_id, "rt-1@kommune.example");
 	inmail_free(&m);
@@ -491,8 +495,7 @@ static void test_mutations(void)
 		size_t len = 0;
 		struct inmail m, orig;
 
-		snprintf(path, sizeof(path), "%s/corpus/%s.eml", dir,
-			 names[i]);
+		snprintf(path, sizeof(path), "%s/corpus/%s.eml", dir, names[i]);
 		raw = slurp(path, &len);
 		T_ASSERT(raw != NULL);
 		if (!raw)
@@ -664,6 +667,5 @@ static void test_cleanup(void)
 }
 
 T_MAIN(T_CASE(test_numbers), T_CASE(test_ref), T_CASE(test_encoded_subject),
-       T_CASE(test_odd_input), T_CASE(test_corpus),
-       T_CASE(test_reject_details), T_CASE(test_kip_roundtrip),
-       T_CASE(test_mutations), T_CASE(test_cleanup))
+       T_CASE(test_odd_input), T_CASE(test_corpus), T_CASE(test_reject_details),
+       T_CASE(test_kip_roundtrip), T_CASE(test_mutations), T_CASE(test_cleanup))
