@@ -17,7 +17,8 @@
  *  - The signature covers exactly the bytes then parsed: OpenSSL's MIME
  *    reader splits multipart/signed and makes the signed part's line ends
  *    CRLF (as `openssl cms -verify` does, so LF-only mail verifies).
- *    One signer, digest SHA-256/384/512 (SHA-1 => bad-signature).
+ *    One signer, digest SHA-256/384/512 (SHA-1 => bad-signature); the
+ *    signed content type must be id-data (else wrong-content-type).
  *  - The signer's certificate chains to keys->trust at keys->now (with
  *    its CRLs, if loaded, as smime_check_recipient() does: a missing or
  *    stale CRL => untrusted), has the emailProtection extended key usage
@@ -131,8 +132,9 @@ struct inmail {
  * inmail_free()). Always fills what it can (message_id, from, subject,
  * in_reply_to, ref, calendar) even when rejecting. Returns 0 when a
  * verdict was reached (out->reason), -EINVAL for NULL arguments, -ENOMEM
- * only on allocation failure (OUT then holds nothing to free). Thread-safe
- * initialisation; call from one thread at a time.
+ * only on allocation failure (OUT then holds nothing to free; inside GMime
+ * GLib aborts instead). Thread-safe initialisation; call from one thread
+ * at a time.
  */
 int inmail_parse(const char *raw, size_t len, const struct inmail_keys *keys,
 		 struct inmail *out);

@@ -1316,6 +1316,15 @@ int smime_verify(const struct smime_trust *t, const char *entity, size_t len,
 			OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms))));
 		goto out;
 	}
+	/* What is signed must be plain data (a MIME entity), not another
+	 * CMS structure or a time-stamp token. */
+	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
+		ret->verdict = SMIME_SIG_WRONG_TYPE;
+		set_err(ret->reason, sizeof(ret->reason),
+			"signed content of type %s, not data",
+			OBJ_nid2sn(OBJ_obj2nid(CMS_get0_eContentType(cms))));
+		goto out;
+	}
 	sis = CMS_get0_SignerInfos(cms);
 	if (!sis || sk_CMS_SignerInfo_num(sis) == 0) {
 		ret->verdict = SMIME_SIG_WRONG_TYPE;
