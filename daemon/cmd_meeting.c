@@ -360,6 +360,18 @@ HANDLER(cmd_meeting_show)
 		json_decref(row);
 		return cmd_store_fail(c, r < 0 ? r : -ENOMEM, "meeting");
 	}
+	/* The answers to the invitation (iMIP REPLY), with the SEQUENCE
+	 * they answered. */
+	r = store_rows(c->st, &att,
+		       "SELECT r.contact_id, k.name, r.answer, r.sequence, r.at"
+		       " FROM meeting_replies r JOIN contacts k"
+		       " ON k.id = r.contact_id WHERE r.meeting_id = ?"
+		       " ORDER BY r.contact_id",
+		       "i", id);
+	if (r < 0 || json_object_set_new(row, "replies", att)) {
+		json_decref(row);
+		return cmd_store_fail(c, r < 0 ? r : -ENOMEM, "meeting");
+	}
 	return cmd_ok(c, row);
 }
 

@@ -546,8 +546,11 @@ static bool judge(struct intake *in, struct item *it)
 		return true;
 	}
 	/* Replies to invitations need not be signed; a signature that is
-	 * there must hold. */
-	if (m.calendar && (m.reason == INMAIL_OK || m.reason == INMAIL_UNSIGNED)) {
+	 * there must hold, by the sender. */
+	if (m.calendar &&
+	    (m.reason == INMAIL_OK || m.reason == INMAIL_UNSIGNED ||
+	     /* signed by the sender, holding only the calendar object */
+	     (m.reason == INMAIL_WRONG_TYPE && m.signer_pem))) {
 		take_reply(in->k, cn, source, &m);
 		inmail_free(&m);
 		return seen(k, "mail", source);

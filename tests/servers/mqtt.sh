@@ -4,7 +4,11 @@
 #                  dev PKI in $PKI or DIR/pki, passwords required, retained
 #                  messages and persistent sessions kept in DIR) and exports
 #                  MQTT_PORT MQTT_CA MQTT_USER MQTT_PASSWORD_FILE
-#                  MQTT_SUB_USER MQTT_SUB_PASSWORD
+#                  MQTT_SUB_USER MQTT_SUB_PASSWORD, and two partner systems
+#                  MQTT_PARTNER_USER (dp-nord) MQTT_PARTNER_PASSWORD and
+#                  MQTT_OTHER_USER (dp-syd) MQTT_OTHER_PASSWORD; the ACL
+#                  lets kipd read and write kip/#, observer read kip/#, and
+#                  every user write only kip/deviations/<own user name>
 # mqtt_stop DIR    stops it (its state stays in DIR for the next start)
 # mqtt_sub DIR FILE [ID]  a subscriber to kip/# in the background, one line
 #                  per message ("TOPIC PAYLOAD") appended to FILE; with ID a
@@ -23,12 +27,16 @@ mqtt_start() {
 	[ -n "${MQTT_PORT:-}" ] || MQTT_PORT=$(_mqtt_free_port)
 	export MQTT_PORT MQTT_CA=$pki/ca.pem MQTT_USER=kipd MQTT_SUB_USER=observer
 	export MQTT_PASSWORD_FILE=$dir/mqtt-password MQTT_SUB_PASSWORD=observer-secret
+	export MQTT_PARTNER_USER=dp-nord MQTT_PARTNER_PASSWORD=dp-nord-secret
+	export MQTT_OTHER_USER=dp-syd MQTT_OTHER_PASSWORD=dp-syd-secret
 	if [ ! -f "$dir/passwd" ]; then
 		head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$dir/mqtt-password"
 		chmod 0600 "$dir/mqtt-password"
 		: >"$dir/passwd"
 		mosquitto_passwd -b "$dir/passwd" kipd "$(cat "$dir/mqtt-password")"
 		mosquitto_passwd -b "$dir/passwd" observer "$MQTT_SUB_PASSWORD"
+		mosquitto_passwd -b "$dir/passwd" dp-nord "$MQTT_PARTNER_PASSWORD"
+		mosquitto_passwd -b "$dir/passwd" dp-syd "$MQTT_OTHER_PASSWORD"
 		cp "$pki/server.pem" "$pki/server.key" "$pki/ca.pem" "$dir/"
 	fi
 	cat >"$dir/mosquitto.conf" <<CONF
@@ -37,6 +45,7 @@ user root
 per_listener_settings false
 allow_anonymous false
 password_file $dir/passwd
+acl_file $dir/acl
 persistence true
 persistence_location $dir/
 autosave_interval 1
@@ -54,6 +63,13 @@ certfile $dir/server.pem
 keyfile $dir/server.key
 tls_version tlsv1.2
 CONF
+	cat >"$dir/acl" <<ACL
+user kipd
+topic readwrite kip/#
+user observer
+topic read kip/#
+pattern write kip/deviations/%u
+ACL
 	mosquitto -c "$dir/mosquitto.conf" >>"$dir/mosquitto.out" 2>&1 &
 	echo $! >"$dir/mosquitto.pid"
 	for _ in $(seq 1 100); do
