@@ -426,13 +426,13 @@ static int decode_text(GMimePart *part, size_t max, char **ret, size_t *retlen)
 	if (dw && g_mime_data_wrapper_write_to_stream(dw, mem) < 0)
 		goto out;
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	src = (const char *)ba->data;
 	n = ba->len;
+	src = n ? (const char *)ba->data : "";
 	if (n > max) {
 		r = -EFBIG;
 		goto out;
 	}
-	if (!utf8_charset(cs)) {
+	if (n && !utf8_charset(cs)) {
 		conv = g_convert(src, (gssize)n, "UTF-8",
 				 g_mime_charset_iconv_name(cs), NULL, &convlen,
 				 NULL);
@@ -441,8 +441,7 @@ static int decode_text(GMimePart *part, size_t max, char **ret, size_t *retlen)
 		src = conv;
 		n = convlen;
 	}
-	if ((n && !src) || memchr(src ? src : "", 0, n) ||
-	    !g_utf8_validate(src ? src : "", (gssize)n, NULL))
+	if (memchr(src, 0, n) || !g_utf8_validate(src, (gssize)n, NULL))
 		goto out;
 	text = malloc(n + 1);
 	if (!text) {
