@@ -244,6 +244,10 @@ mail("accept-encrypted-gcm",
 mail("accept-ec-signer", signed(report(), "ec_recipient"),
      frm="ec.recipient@region.example")
 
+# An empty text in a charset that needs converting: accepted, no numbers.
+mail("accept-empty-text",
+     signed(text_part("", charset="iso-8859-1", cte="base64"), who(PETER)))
+
 # ---------------------------------------------------------------- unsigned --
 
 mail("reject-unsigned-plain", report(html=False))

@@ -171,6 +171,9 @@ static const struct accept accepts[] = {
      "udeblev fra ambulant behandling",
      "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12, false,
      false},
+    {"accept-empty-text", PETER, "",
+     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 0, 0, 12,
+     false, false},
     {"accept-encrypted-gcm", PETER, "udeblev fra ambulant behandling",
      "Krypteret meddelelse KIP-41", 2, 1, 41, true, false},
 };
