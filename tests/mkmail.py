@@ -3,6 +3,7 @@
 
   mkmail.py signed   FROM SUBJECT TEXTFILE CERT KEY [--encrypt-to PEM]
                      [--message-id ID] [--in-reply-to ID] [--tamper]
+                     [--kip-sign TOOL]
   mkmail.py unsigned FROM SUBJECT TEXTFILE [--message-id ID]
   mkmail.py reply    FROM UID SEQUENCE PARTSTAT [--message-id ID]
                      [--sign CERT KEY]
@@ -48,7 +49,18 @@ def text_entity(text):
                 b"Content-Transfer-Encoding: 8bit\n\n" + text)
 
 
+SIGN_TOOL = None
+
+
 def sign(entity, cert, key):
+    if SIGN_TOOL:
+        # kip's own signing (tests/tools/smimesign): announces AES-GCM.
+        p = subprocess.run([SIGN_TOOL, cert, key], input=entity,
+                           capture_output=True)
+        if p.returncode != 0:
+            sys.stderr.write(p.stderr.decode(errors="replace"))
+            sys.exit(1)
+        return b"MIME-Version: 1.0\r\n" + p.stdout
     # openssl writes MIME-Version and the multipart/signed header itself.
     out = openssl(["cms", "-sign", "-signer", cert, "-inkey", key,
                    "-md", "sha256", "-binary"], entity)
@@ -70,7 +82,9 @@ def take(args, flag, n=1):
 
 
 def main():
+    global SIGN_TOOL
     args = sys.argv[1:]
+    SIGN_TOOL = take(args, "--kip-sign")
     mid = take(args, "--message-id") or "%s@partner.example" % uuid.uuid4()
     irt = take(args, "--in-reply-to")
     enc = take(args, "--encrypt-to")

@@ -143,6 +143,24 @@ check_eq "Jonas's report is recorded" "3" "$(deviations mail)"
 check_out "the learning is audited" "contact.cert.learned" \
 	sqlite3 "$TDIR/kip.db" "SELECT action FROM audit WHERE object = 'contact:$J'"
 
+# A partner whose software announces AES-GCM (SMIMECapabilities in the
+# signature): the "auto" policy then gives them GCM.
+check_eq "Peter has announced nothing yet" "0" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT caps_gcm FROM contacts WHERE id = $P")"
+mk signed "$P_ADDR" "$SUBJ" "$TDIR/report.txt" "$(cert $P_ADDR)" "$(key $P_ADDR)" \
+	--kip-sign "$(dirname "$KIPD")/tools/smimesign" --message-id gcm-1@region.example >"$TDIR/gcm.eml"
+deliver "$TDIR/gcm.eml"
+run_intake >/dev/null
+check_eq "his signed mail announcing AES-GCM is learned" "1" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT caps_gcm FROM contacts WHERE id = $P")"
+sed 's/^follow_up: .*/follow_up: 2014-10-15/' "$FIXTURES/bilag2.yaml" >"$TDIR/v2.yaml"
+kipctl plan version add "$PLAN" --meeting "$M" --file "$TDIR/v2.yaml" >/dev/null
+kipctl plan approve "$PLAN" --version 2 --how afterwards >/dev/null
+check_eq "the next plan version goes to him with AES-GCM (auto policy)" "gcm" \
+	"$(kipctl --json plan status "$PLAN" | jq -r --arg n "Peter Psykiatri" '[.messages[] | select(.name == $n and .kind == "plan" and .version == 2) | .cipher] | join(",")')"
+check_eq "and to Karen, who announced nothing, with CBC" "cbc" \
+	"$(kipctl --json plan status "$PLAN" | jq -r --arg n "Karen Koordinator" '[.messages[] | select(.name == $n and .kind == "plan" and .version == 2) | .cipher] | join(",")')"
+
 # Replies to an invitation: from the participant's own address, the
 # meeting's UID and current SEQUENCE.
 MF=$(kipctl --json meeting schedule "$PLAN" --start "2030-03-05 10:00" --place "Rådhuset" | jq -r .id)
