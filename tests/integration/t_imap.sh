@@ -156,8 +156,30 @@ grep -q "open: ECONNREFUSED" "$TDIR/out" && pass "nothing listening => ECONNREFU
 # fakeimap.py PORT LOG MODEFILE: one mode per connection, read from
 # MODEFILE when the connection comes. Records every line it receives.
 cat >"$TDIR/fakeimap.py" <<'PY'
-import asyncio, sys
+import asyncio, random, sys
 port, log, modefile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+# Pieces of IMAP and of trouble, for "garbage SEED": after the login the
+# answer to every command is damaged at up to three random places: a piece
+# inserted, bytes cut out, or a stretch doubled.
+PIECES = [b"* ", b"SEARCH", b" ", b"1", b"5", b"0", b"4294967296", b"FETCH",
+          b"(", b")", b"UID", b"BODY[]", b"BODY[HEADER (A B)]<0>", b"{3}\r\nabc",
+          b"{0}\r\n", b'"q\\"x"', b"\r\n", b"NIL", b"RFC822.SIZE", b"[", b"]",
+          b"OK", b"NO", b"UIDVALIDITY", b"PERMANENTFLAGS", b"\\*", b"\\", b"\n",
+          b"{99999999999999999999}\r\n", b"~{2}\r\nxy", b"\x00", b"\xff", b"+ ",
+          b"BYE", b"{5}", b"(((((((((((((((((((("]
+
+def damage(out, rnd):
+    for _ in range(rnd.randint(0, 3)):
+        i = rnd.randrange(len(out) + 1)
+        op = rnd.randrange(3)
+        if op == 0:
+            out = out[:i] + rnd.choice(PIECES) + out[i:]
+        elif op == 1:
+            out = out[:i] + out[i + rnd.randint(1, 12):]
+        else:
+            out = out[:i] + out[i:i + rnd.randint(1, 30)] + out[i:]
+    return out
 
 def rec(line):
     with open(log, "ab") as f:
@@ -165,8 +187,12 @@ def rec(line):
 
 async def serve(r, w):
     mode = open(modefile).read().strip()
+    state = {"rnd": None}
     async def say(s):
-        w.write(s if isinstance(s, bytes) else s.encode())
+        s = s if isinstance(s, bytes) else s.encode()
+        if state["rnd"]:
+            s = damage(s, state["rnd"])
+        w.write(s)
         await w.drain()
     if mode == "silent":
         await asyncio.sleep(30)
@@ -182,6 +208,8 @@ async def serve(r, w):
         rec(line.rstrip(b"\r\n"))
         parts = line.decode("latin-1").rstrip("\r\n").split(" ")
         tag, cmd = parts[0], " ".join(parts[1:]).upper()
+        if mode.startswith("garbage") and tag.startswith("k"):
+            state["rnd"] = random.Random(mode + tag)
         if cmd.startswith("CAPABILITY"):
             caps = "IMAP4rev1 AUTH=PLAIN"
             if mode == "refuse":
@@ -376,6 +404,24 @@ fake badsearch "$TLS" --keep-going search search
 [ "$(grep -c "search: EIO" "$TDIR/out")" = 2 ] && grep -q "broken" "$TDIR/out" &&
 	pass "a malformed SEARCH => EIO, and the session is not used again" ||
 	fail "a malformed SEARCH => EIO, and the session is not used again" "$(out)"
+
+# Random responses: every run ends with success or an error, in time,
+# without a sanitizer report.
+bad=""
+for seed in $(seq 1 40); do
+	start=$SECONDS
+	fake "garbage $seed" "$TLS" --timeout 1 --keep-going search fetch 5 "$TDIR/fg" mark 5 search
+	rc=$?
+	if [ "$rc" -gt 1 ] || ! grep -q "^open ok" "$TDIR/out" ||
+		grep -qE "Sanitizer|runtime error" "$TDIR/out" ||
+		[ $((SECONDS - start)) -gt 8 ]; then
+		bad="$bad seed $seed (exit $rc, $((SECONDS - start)) s): $(tail -3 "$TDIR/out")"
+	fi
+	grep -oE "^uids|: E[A-Z]+" "$TDIR/out" >>"$TDIR/outcomes"
+done
+echo "# outcomes of the random runs: $(sort "$TDIR/outcomes" | uniq -c | tr -s ' \n' ' ')"
+[ -z "$bad" ] && pass "40 runs against random responses end cleanly" ||
+	fail "40 runs against random responses end cleanly" "$bad"
 
 grep -rqF -- "$PW" "$TDIR/out" "$DOVECOT_LOG" && fail "the password appears in no output or log" ||
 	pass "the password appears in no output or log"
