@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# crash.sh — the crash campaign (docs/FAULTS.md): kill -9 of kipd at many
+# random moments while it distributes N messages and publishes their
+# events; after each kill the database is checked, at the end every message
+# and every event is counted.
+#
+#   bench/crash.sh [N] [KILLS]        (N default 10000, KILLS default 40)
+#
+# Environment: BUILD (default build; absolute or relative to the checkout)
+# with kipd and kipctl built; KIP_CRASH_SEED (random seed, default the
+# process id), KIP_CRASH_GAP_MS (the kills come at random gaps between its
+# two values, default "200 3000"), KIP_CRASH_CONNS (smtp.connections,
+# default 2), KIP_CRASH_FIGURES=FILE (also writes the figures as KEY=VALUE
+# lines, for tests/integration/t_crash.sh), KIP_CRASH_KEEP=1 (keeps the
+# directory). Needs root, postfix's smtp-sink, stunnel4, mosquitto and its
+# clients, sqlite3, jq.
+#
+# What runs:
+#   - the SMTP server is smtp-sink behind stunnel (implicit TLS with the dev
+#     PKI); it writes every transaction it accepts to a file, so the
+#     Message-IDs that arrived can be counted
+#   - mosquitto (tests/servers/mqtt.sh) with a subscriber on a persistent
+#     QoS 1 session for the whole campaign
+#   - one plan with M members and a coordinator, none with a certificate
+#     (each gets a signed neutral notice); the plan is approved and then
+#     distributed again until N messages are queued: one distribution is
+#     M + 1 messages, M = min(199, N / 10 - 1)
+#   - a driver that requests the distributions one after the other at a
+#     steady pace, retrying while kipd is down, and counts how many kipd
+#     acknowledged
+#   - the campaign: KILLS times, after a random gap, kill -9 of kipd,
+#     PRAGMA integrity_check while it is stopped, and a restart
+# Then kipd runs until its outbox and event outbox are empty, and:
+#   messages queued   outbox rows that go to the server (all but manual)
+#   messages lost     of those, the ones whose Message-ID never arrived
+#   duplicates        messages that arrived more than once (the ones in
+#                     flight at a kill are sent again, same Message-ID)
+#   events lost       event_log ids the subscriber never received
+# Reports (inbound deviation reports) are counted when kipctl has an
+# intake command; without one the figure says so.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${1:-10000}
+KILLS=${2:-40}
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+KIPD=$BUILD/kipd
+KIPCTL=$BUILD/kipctl
+SEED=${KIP_CRASH_SEED:-$$}
+read -r GAP_MIN GAP_MAX <<<"${KIP_CRASH_GAP_MS:-200 3000}"
+CONNS=${KIP_CRASH_CONNS:-2}
+FIGURES=${KIP_CRASH_FIGURES:-}
+
+die() {
+	echo "crash.sh: $*" >&2
+	exit 2
+}
+for v in N KILLS GAP_MIN GAP_MAX CONNS SEED; do
+	case ${!v} in '' | *[!0-9]*) die "$v must be a non-negative integer" ;; esac
+done
+[ "$N" -ge 20 ] || die "N: at least 20"
+[ "$GAP_MAX" -ge "$GAP_MIN" ] || die "KIP_CRASH_GAP_MS: the second value is the larger"
+[ -x "$KIPD" ] && [ -x "$KIPCTL" ] || die "$KIPD or $KIPCTL missing: make BUILD=$BUILD all"
+[ "$(id -u)" -eq 0 ] || die "needs root"
+[ -x /usr/sbin/smtp-sink ] || die "missing /usr/sbin/smtp-sink (package postfix)"
+for c in stunnel4 mosquitto mosquitto_sub sqlite3 jq; do
+	command -v "$c" >/dev/null || die "missing $c"
+done
+RANDOM=$SEED
+
+TDIR=$(mktemp -d "${TMPDIR:-/tmp}/kip-crash.XXXXXX")
+chmod 0755 "$TDIR"
+export KIP_SOCKET=$TDIR/kipd.sock PKI=$TDIR/pki
+. "$ROOT/tests/servers/mail.sh" # helpers only: free ports, waiting
+. "$ROOT/tests/servers/mqtt.sh"
+DB=$TDIR/kip.db
+DUMP=$TDIR/sink
+MQ=$TDIR/mqtt
+KIPD_PID=""
+SINK_PID=""
+STUNNEL_PID=""
+DRIVER_PID=""
+
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+cleanup() {
+	set +e
+	stop_pid "$DRIVER_PID"
+	stop_pid "$KIPD_PID"
+	mqtt_sub_stop
+	mqtt_stop "$MQ"
+	stop_pid "$STUNNEL_PID"
+	stop_pid "$SINK_PID"
+	if [ "${KIP_CRASH_KEEP:-0}" = 1 ]; then
+		echo "crash.sh: kept $TDIR" >&2
+	else
+		rm -rf "$TDIR"
+	fi
+}
+trap cleanup EXIT
+log() { printf '%s crash.sh: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+kipctl() { "$KIPCTL" "$@"; }
+db() { sqlite3 "$DB" "$@"; }
+
+kipd_start() {
+	rm -f "$KIP_SOCKET"
+	"$KIPD" -f -c "$TDIR/kipd.conf" 2>>"$TDIR/kipd.log" &
+	KIPD_PID=$!
+	for _ in $(seq 1 500); do
+		[ -S "$KIP_SOCKET" ] && return 0
+		kill -0 "$KIPD_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	tail -20 "$TDIR/kipd.log" >&2
+	die "kipd did not start"
+}
+
+# --- the servers -------------------------------------------------------
+"$ROOT/certs/make-dev-certs.sh" "$PKI" >"$TDIR/pki.log" 2>&1 || die "make-dev-certs.sh failed"
+mkdir -p "$DUMP"
+chown nobody "$DUMP"
+read -r SINK_PORT TLS_PORT <<<"$(_mail_free_ports 2)"
+/usr/sbin/smtp-sink -a -u nobody -d "$DUMP/%H%M%S." "127.0.0.1:$SINK_PORT" 256 \
+	</dev/null >"$TDIR/sink.log" 2>&1 &
+SINK_PID=$!
+cat >"$TDIR/stunnel.conf" <<CONF
+foreground = yes
+pid =
+output = $TDIR/stunnel.log
+[smtps]
+accept = 127.0.0.1:$TLS_PORT
+connect = 127.0.0.1:$SINK_PORT
+cert = $PKI/server.pem
+key = $PKI/server.key
+sslVersionMin = TLSv1.2
+CONF
+stunnel4 "$TDIR/stunnel.conf" </dev/null >/dev/null 2>&1 &
+STUNNEL_PID=$!
+_mail_wait_port "$SINK_PORT" 5 && _mail_wait_port "$TLS_PORT" 5 || die "smtp-sink or stunnel did not start"
+mqtt_start "$MQ" >/dev/null || die "mosquitto did not start"
+SUB=$TDIR/sub.log
+mqtt_sub "$MQ" "$SUB" crash-observer
+
+cat >"$TDIR/kipd.conf" <<CONF
+store = { path = "$DB"; };
+control = { socket = "$KIP_SOCKET"; };
+log = { level = "info"; syslog = false; };
+organisation = { name = "Testkommune"; mailbox = "kip@kommune.example"; };
+smtp = { url = "smtps://localhost:$TLS_PORT"; ca_file = "$PKI/ca.pem";
+  retry_first_s = 1; retry_max_s = 2; timeout_s = 10; connections = $CONNS; };
+smime = { cert = "$PKI/org.pem"; key = "$PKI/org.key"; ca_bundle = "$PKI/ca.pem"; };
+mqtt = { host = "localhost"; port = $MQTT_PORT; ca_file = "$MQTT_CA";
+  username = "$MQTT_USER"; password_file = "$MQTT_PASSWORD_FILE";
+  topic_prefix = "kip"; client_id = "kipd-crash"; keepalive_s = 5; };
+users = ( { user = "$(id -un)"; role = "admin"; } );
+CONF
+chmod 0600 "$TDIR/kipd.conf"
+
+# --- the plan ----------------------------------------------------------
+M=$((N / 10 - 1))
+[ "$M" -le 199 ] || M=199
+PER=$((M + 1))
+D=$(((N + PER - 1) / PER))
+INTAKE=no
+"$KIPCTL" --help 2>&1 | grep -q "intake run" && INTAKE=yes
+log "seed $SEED: $D distributions of $PER messages, $KILLS kills $GAP_MIN-$GAP_MAX ms apart"
+kipd_start
+K=$(kipctl --json contact add --kind professional --name "Karen Koordinator" \
+	--email karen.koordinator@kommune.example --phone "+45 70 10 20 31" | jq -r .id)
+C=$(kipctl --json citizen add --name "Kasper Krasjtest" --cpr 150548-4007 \
+	--address "Prøvevej 21, 9999 Testby" --phone "+45 20 20 20 24" | jq -r .id)
+kipctl consent give "$C" --scope plan --date 2026-11-01 --document "J.nr. 9" >/dev/null
+PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
+for i in $(seq -w 1 "$M"); do
+	id=$(kipctl --json contact add --kind professional --name "Deltager $i" \
+		--email "d$i@krasjtest.example" | jq -r .id)
+	kipctl plan member add "$PLAN" "$id" >/dev/null
+done
+MEET=$(kipctl --json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place X | jq -r .id)
+kipctl plan version add "$PLAN" --meeting "$MEET" --file "$ROOT/tests/fixtures/bilag2.yaml" >/dev/null
+FIRST_ROW=$(db "SELECT coalesce(max(id), 0) FROM outbox")
+FIRST_EVENT=$(db "SELECT coalesce(max(id), 0) FROM event_log")
+T0=$(date +%s%N)
+kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/null
+
+# --- the driver: the other distributions, paced over the campaign --------
+# A request that fails (kipd killed or starting) is tried again; one that
+# got no reply may still have been committed, so the outbox, not this
+# count, is what the figures check against.
+PACE_MS=$(((KILLS * (GAP_MIN + GAP_MAX) / 2) / (D > 1 ? D : 1)))
+driver() {
+	local d=1 acked=1 tries=0
+	while [ "$d" -lt "$D" ]; do
+		tries=$((tries + 1))
+		if kipctl plan distribute "$PLAN" --version 1 >/dev/null 2>>"$TDIR/driver.err"; then
+			d=$((d + 1))
+			acked=$((acked + 1))
+			sleep "$(printf '0.%03d' $((PACE_MS % 1000)))"
+			[ $((PACE_MS / 1000)) -eq 0 ] || sleep $((PACE_MS / 1000))
+		else
+			sleep 0.1
+		fi
+	done
+	echo "$acked $tries" >"$TDIR/driver.done"
+}
+driver &
+DRIVER_PID=$!
+
+# --- the campaign --------------------------------------------------------
+integrity_ok=0
+integrity_bad=0
+requeued=0
+for k in $(seq 1 "$KILLS"); do
+	gap=$((GAP_MIN + (RANDOM * 32768 + RANDOM) % (GAP_MAX - GAP_MIN + 1)))
+	sleep "$((gap / 1000)).$(printf '%03d' $((gap % 1000)))"
+	kill -9 "$KIPD_PID"
+	wait "$KIPD_PID" 2>/dev/null || true
+	KIPD_PID=""
+	r=$(db "PRAGMA integrity_check" 2>&1)
+	if [ "$r" = ok ]; then
+		integrity_ok=$((integrity_ok + 1))
+	else
+		integrity_bad=$((integrity_bad + 1))
+		log "kill $k: integrity_check: $r"
+	fi
+	kipd_start
+	[ $((k % 10)) -ne 0 ] || log "kill $k of $KILLS; rows $(db "SELECT count(*) FROM outbox WHERE id > $FIRST_ROW"), sent $(db "SELECT count(*) FROM outbox WHERE id > $FIRST_ROW AND state = 'sent'")"
+done
+T_KILLS=$(date +%s%N)
+wait "$DRIVER_PID"
+DRIVER_PID=""
+read -r ACKED TRIES <"$TDIR/driver.done"
+
+# --- drain and count -----------------------------------------------------
+log "kills done; waiting for the outboxes to drain"
+for _ in $(seq 1 3000); do
+	left=$(db "SELECT (SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending', 'deferred'))
+		+ (SELECT count(*) FROM mqtt_outbox)")
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
+T_DRAIN=$(date +%s%N)
+sleep 2 # the last events reach the subscriber, the last files are closed
+kill -TERM "$KIPD_PID"
+wait "$KIPD_PID" || die "kipd did not exit cleanly at the end"
+KIPD_PID=""
+FINAL_INTEGRITY=$(db "PRAGMA integrity_check")
+requeued=$(grep -c "were in flight at the last stop" "$TDIR/kipd.log" || true)
+requeued_msgs=$(sed -n 's/.*outbox: \([0-9]*\) messages were in flight.*/\1/p' "$TDIR/kipd.log" | paste -sd+ | bc 2>/dev/null || echo 0)
+
+SENDABLE="id > $FIRST_ROW AND recipient IS NOT NULL AND state NOT IN ('manual', 'cancelled')"
+db "SELECT message_id FROM outbox WHERE $SENDABLE" | tr -d '<>' | sort >"$TDIR/queued.ids"
+db "SELECT message_id FROM outbox WHERE $SENDABLE AND state = 'sent'" | tr -d '<>' | sort >"$TDIR/sent.ids"
+find "$DUMP" -type f -name '[0-9]*' -print0 | xargs -0 -r grep -h -i -m1 '^Message-ID:' |
+	sed 's/^[^:]*: *//' | tr -d '<>\r ' | sort >"$TDIR/arrived.ids"
+Q=$(wc -l <"$TDIR/queued.ids")
+SENT=$(wc -l <"$TDIR/sent.ids")
+FAILED=$(db "SELECT count(*) FROM outbox WHERE $SENDABLE AND state = 'failed'")
+UNSETTLED=$(db "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending', 'deferred')")
+DISTINCT=$(sort -u "$TDIR/arrived.ids" | comm -12 - "$TDIR/queued.ids" | wc -l)
+ARRIVED=$(grep -cxFf "$TDIR/queued.ids" "$TDIR/arrived.ids" || true)
+LOST=$((Q - DISTINCT))
+SENT_NOT_ARRIVED=$(sort -u "$TDIR/arrived.ids" | comm -13 - "$TDIR/sent.ids" | wc -l)
+DUPS=$((ARRIVED - DISTINCT))
+DISTS=$(((Q + PER - 1) / PER))
+
+db "SELECT event_id FROM event_log WHERE id > $FIRST_EVENT" | sort >"$TDIR/events.ids"
+grep -o '"id":"[0-9a-f-]*"' "$SUB" | cut -d'"' -f4 | sort >"$TDIR/received.ids"
+EVENTS=$(wc -l <"$TDIR/events.ids")
+EV_LOST=$(sort -u "$TDIR/received.ids" | comm -13 - "$TDIR/events.ids" | wc -l)
+EV_RECEIVED=$(grep -cxFf "$TDIR/events.ids" "$TDIR/received.ids" || true)
+EV_DUPS=$((EV_RECEIVED - (EVENTS - EV_LOST)))
+MQ_LEFT=$(db "SELECT count(*) FROM mqtt_outbox")
+SECS_KILLS=$(((T_KILLS - T0) / 1000000000))
+SECS_ALL=$(((T_DRAIN - T0) / 1000000000))
+if [ "$INTAKE" = yes ]; then REPORTS="not driven by this script yet"; else REPORTS="n/a (kipctl has no intake command in this build)"; fi
+
+cat <<FIG
+== crash campaign (bench/crash.sh $N $KILLS, seed $SEED) ==
+kills (kill -9)                 $KILLS, $GAP_MIN-$GAP_MAX ms apart, over ${SECS_KILLS} s
+integrity_check after a kill    ok $integrity_ok, not ok $integrity_bad; at the end: $FINAL_INTEGRITY
+distributions                   $DISTS in the outbox ($ACKED acknowledged, $TRIES requests), $PER messages each
+messages queued                 $Q
+messages sent (outbox)          $SENT, failed $FAILED, unsettled $UNSETTLED
+messages arrived (distinct)     $DISTINCT
+messages lost                   $LOST (sent but never arrived: $SENT_NOT_ARRIVED)
+duplicates                      $DUPS (restarts that re-queued messages in flight: $requeued, messages re-queued: ${requeued_msgs:-0})
+events logged                   $EVENTS (left in the event outbox: $MQ_LEFT)
+events lost                     $EV_LOST
+event duplicates                $EV_DUPS
+reports lost                    $REPORTS
+time                            ${SECS_ALL} s from the approval until both outboxes were empty
+FIG
+if [ -n "$FIGURES" ]; then
+	cat >"$FIGURES" <<FIG
+kills=$KILLS
+integrity_ok=$integrity_ok
+integrity_bad=$integrity_bad
+final_integrity=$FINAL_INTEGRITY
+distributions=$DISTS
+acked=$ACKED
+per=$PER
+queued=$Q
+sent=$SENT
+failed=$FAILED
+unsettled=$UNSETTLED
+distinct=$DISTINCT
+lost=$LOST
+sent_not_arrived=$SENT_NOT_ARRIVED
+duplicates=$DUPS
+requeued_msgs=${requeued_msgs:-0}
+events=$EVENTS
+events_lost=$EV_LOST
+event_duplicates=$EV_DUPS
+mqtt_left=$MQ_LEFT
+seconds=$SECS_ALL
+FIG
+fi

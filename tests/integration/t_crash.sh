@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The crash campaign at CI size (docs/FAULTS.md): bench/crash.sh with 1,000
+# messages and 10 kill -9 of kipd at random moments, events flowing to
+# mosquitto; then the asserts. KIP_TEST_CRASH_N and KIP_TEST_CRASH_KILLS
+# change the size, KIP_CRASH_SEED repeats a run.
+case ${BUILD:-build} in
+/*) export KIPD=${KIPD:-$BUILD/kipd} KIPCTL=${KIPCTL:-$BUILD/kipctl} ;;
+esac
+. "$(dirname "$0")/../lib.sh"
+N=${KIP_TEST_CRASH_N:-1000}
+KILLS=${KIP_TEST_CRASH_KILLS:-10}
+FIG=$TDIR/figures
+
+if ! BUILD=$BUILD KIP_CRASH_FIGURES=$FIG "$ROOT/bench/crash.sh" "$N" "$KILLS" >"$TDIR/crash.out" 2>&1; then
+	fail "bench/crash.sh $N $KILLS runs to the end" "$(tail -20 "$TDIR/crash.out")"
+	t_done
+	exit 1
+fi
+sed -n '/^== crash campaign/,$p' "$TDIR/crash.out" | sed 's/^/# /'
+# shellcheck disable=SC1090
+. "$FIG"
+
+check_eq "every kill was followed by integrity_check ok" "$KILLS" "$integrity_ok"
+check_eq "integrity_check ok at the end" "ok" "$final_integrity"
+check_eq "every distribution requested was acknowledged in the end" "$(((N + per - 1) / per))" "$acked"
+[ "$distributions" -ge "$acked" ] && pass "every acknowledged distribution is in the outbox ($distributions >= $acked)" ||
+	fail "every acknowledged distribution is in the outbox ($distributions < $acked)"
+check_eq "the outbox holds whole distributions ($distributions x $per)" "$((distributions * per))" "$queued"
+check_eq "no message is left unsettled" "0" "$unsettled"
+check_eq "no message failed" "0" "$failed"
+check_eq "every queued message is marked sent" "$queued" "$sent"
+check_eq "messages lost: 0 (distinct Message-IDs at the server == queued)" "0" "$lost"
+check_eq "no message marked sent is missing at the server" "0" "$sent_not_arrived"
+[ "$duplicates" -le "$requeued_msgs" ] &&
+	pass "duplicates ($duplicates) are at most the messages in flight at the kills ($requeued_msgs)" ||
+	fail "duplicates ($duplicates) are at most the messages in flight at the kills ($requeued_msgs)"
+check_eq "the event outbox is empty" "0" "$mqtt_left"
+check_eq "events lost: 0 (every event_log id reached the subscriber)" "0" "$events_lost"
+t_done
