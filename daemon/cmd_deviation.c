@@ -116,7 +116,9 @@ HANDLER(cmd_deviation_list)
 	/* Without a plan: the plans the caller may read. */
 	r = store_rows(c->st, &rows,
 		       "SELECT d.id, d.plan_id, d.version, d.goal, d.action,"
-		       " d.channel, d.state, d.received_at, d.reporter_id,"
+		       " d.channel, d.state,"
+		       " strftime('%Y-%m-%dT%H:%M:%SZ', d.received_at,"
+		       "  'unixepoch') AS received_at, d.reporter_id,"
 		       " k.name AS reporter"
 		       " FROM deviations d JOIN contacts k ON k.id = d.reporter_id"
 		       " WHERE (?1 = 0 OR d.plan_id = ?1)"
@@ -142,15 +144,20 @@ HANDLER(cmd_deviation_show)
 		return -1;
 	r = store_row(c->st, &row,
 		      "SELECT d.id, d.plan_id, d.version, d.goal, d.action,"
-		      " d.text, d.reporter_id, k.name AS reporter, d.channel,"
-		      " d.verification, d.received_at, d.state, d.acked_at,"
-		      " d.acked_by FROM deviations d JOIN contacts k"
+		      " d.text AS report, d.reporter_id, k.name AS reporter,"
+		      " d.channel, d.verification,"
+		      " strftime('%Y-%m-%dT%H:%M:%SZ', d.received_at,"
+		      "  'unixepoch') AS received_at, d.state,"
+		      " strftime('%Y-%m-%dT%H:%M:%SZ', d.acked_at, 'unixepoch')"
+		      "  AS acked_at, d.acked_by FROM deviations d JOIN contacts k"
 		      " ON k.id = d.reporter_id WHERE d.id = ?",
 		      "i", id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "deviation");
 	r = store_rows(c->st, &fw,
-		       "SELECT f.contact_id, k.name, f.at, f.by,"
+		       "SELECT f.contact_id, k.name,"
+		       " strftime('%Y-%m-%dT%H:%M:%SZ', f.at, 'unixepoch') AS at,"
+		       " f.by,"
 		       " o.state AS message_state, o.reason AS message_reason"
 		       " FROM deviation_forwards f JOIN contacts k"
 		       " ON k.id = f.contact_id LEFT JOIN outbox o"

@@ -866,13 +866,18 @@ HANDLER(cmd_intake_status)
 {
 	struct intake *in = c->k->intake;
 
+	char when[32] = "";
+	struct tm tm;
+
 	if (!in)
 		return cmd_ok(c, json_pack("{s:b}", "configured", 0));
+	if (in->last_end && gmtime_r(&in->last_end, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return cmd_ok(c, json_pack(
-		"{s:b, s:b, s:I, s:I, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"{s:b, s:b, s:I, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
 		"configured", 1, "running", in->running, "started",
 		(json_int_t)in->started, "passes", (json_int_t)in->passes,
-		"last_end", (json_int_t)in->last_end, "last_error",
+		"last_end", when, "last_error",
 		in->last_error, "last", "read", (json_int_t)in->last.fetched,
 		"deviations", (json_int_t)in->last.deviations, "replies",
 		(json_int_t)in->last.replies, "quarantined",
@@ -891,7 +896,8 @@ HANDLER(cmd_intake_quarantine)
 	if (limit < 1 || limit > 10000)
 		return cmd_fail(c, "bad_request", "argument 'limit' must be 1 to 10000");
 	r = store_rows(c->st, &rows,
-		       "SELECT id, at, channel, source_id, sender, reason, detail"
+		       "SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', at, 'unixepoch')"
+		       " AS at, channel, source_id, sender, reason, detail"
 		       " FROM quarantine ORDER BY id DESC LIMIT ?",
 		       "i", limit);
 	if (r < 0)

@@ -36,6 +36,16 @@ else
 	karen_q() { "$KIPCTL" "$@"; }
 	GROUP_LINE=""
 fi
+# The newest message in ADDRESS's Maildir whose decoded Subject starts
+# with PREFIX ("" if none).
+newest_subject() {
+	local f
+	for f in $(ls -t $(find "$MAILDIRS/$1" -type f) 2>/dev/null); do
+		python3 "$ROOT/tests/mailpart.py" "$f" header Subject | grep -q "^$2" &&
+			{ echo "$f"; return 0; }
+	done
+	echo ""
+}
 refused() {
 	printf '   karen$ kipctl %s\n' "$*"
 	if out=$(karen_q "$@" 2>&1); then
@@ -55,7 +65,9 @@ if [ "$(id -u)" -eq 0 ] && mail_start "$DEMO/mail" >"$DEMO/mail-start.log" 2>&1;
 	say "Dovecot for its authentication; the development CA and certificates in $PKI"
 	MAIL_CONF="smtp = { url = \"smtp://localhost:$SMTP_PORT\"; username = \"$SMTP_USER\";
   password_file = \"$SMTP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\"; };
-smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\"; ca_bundle = \"$PKI/ca.pem\"; crl = \"$PKI/crl.pem\"; };"
+smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\"; ca_bundle = \"$PKI/ca.pem\"; crl = \"$PKI/crl.pem\"; };
+intake = { url = \"imaps://localhost:$IMAPS_PORT/INBOX\"; username = \"$IMAP_USER\";
+  password_file = \"$IMAP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\"; interval_s = 3600; };"
 else
 	say "(no mail servers: run as root for the mail part; plans stay queued)"
 	PKI=$DEMO/pki
@@ -75,7 +87,10 @@ CONF
 chmod 0600 "$DEMO/kipd.conf"
 "$KIPD" --check-config -c "$DEMO/kipd.conf" | sed 's/^/   /'
 start=$(date +%s%N)
-"$KIPD" -f -c "$DEMO/kipd.conf" 2>"$DEMO/kipd.log" &
+# The scheduler's clock can be moved forward for the reminder in step 6c
+# (kipd --test-clock: an offset in seconds, for tests and this demo).
+echo 0 >"$DEMO/clock"
+"$KIPD" -f -c "$DEMO/kipd.conf" --test-clock "$DEMO/clock" 2>"$DEMO/kipd.log" &
 KIPD_PID=$!
 until [ -S "$KIP_SOCKET" ]; do sleep 0.005; done
 say "kipd is ready after $((($(date +%s%N) - start) / 1000000)) ms (pid $KIPD_PID)"
@@ -139,6 +154,11 @@ if [ -n "$MAIL_UP" ]; then
 		sleep 0.1
 	done
 	run plan status 1
+	# Postfix has accepted them all; its delivery to the Maildirs follows.
+	for a in borger@borger.example karen.koordinator@kommune.example peter.psykiatri@region.example \
+		jonas.job@jobcenter.example lise.testesen@privat.example; do
+		mail_wait_count "$a" 1 20 || true
+	done
 	say "The mailboxes of the local Postfix:"
 	for d in "$MAILDIRS"/*; do
 		printf '     %-36s %s message(s)\n' "$(basename "$d")" "$(find "$d" -type f -path '*/new/*' | wc -l)"
@@ -185,6 +205,67 @@ if [ -n "$MAIL_UP" ]; then
 		grep -E '^(METHOD|UID|SEQUENCE|DTSTART|DTEND|SUMMARY|LOCATION|ORGANIZER|ATTENDEE)' |
 		cut -c1-90 | sed 's/^/     | /'
 	say "…and the details (reason, the citizen's situation) only encrypted."
+fi
+
+if [ -n "$MAIL_UP" ]; then
+	step "6b. A deviation: Peter answers by signed mail that an agreed action failed"
+	printf 'Mål: 1\nIndsats: 1\n\nBjarne er udeblevet fra de to seneste samtaler i DP og har ikke\nhentet sin medicin. Vi har ikke kunnet få kontakt pr. telefon.\n\nPeter Psykiatri, Distriktspsykiatrien\n' >"$DEMO/afvigelse.txt"
+	python3 "$ROOT/tests/mkmail.py" signed peter.psykiatri@region.example \
+		"Re: Koordinerende indsatsplan – ref KIP-1" "$DEMO/afvigelse.txt" \
+		"$PKI/peter.psykiatri_at_region.example.pem" "$PKI/peter.psykiatri_at_region.example.key" \
+		--encrypt-to "$PKI/org.pem" >"$DEMO/afvigelse.eml"
+	printf 'Mål: 1\n\nDette er ikke sendt af Peter.\n' >"$DEMO/falsk.txt"
+	python3 "$ROOT/tests/mkmail.py" unsigned peter.psykiatri@region.example \
+		"Re: Koordinerende indsatsplan – ref KIP-1" "$DEMO/falsk.txt" >"$DEMO/falsk.eml"
+	mail_deliver kip@kommune.example "$DEMO/afvigelse.eml"
+	mail_deliver kip@kommune.example "$DEMO/falsk.eml"
+	say "Peter's mail (signed with his certificate, encrypted to kip's) and an"
+	say "unsigned one claiming to be from him are in the function mailbox (Dovecot)."
+	karen intake run
+	for _ in $(seq 1 100); do
+		karen_q --json intake status | jq -e '.passes >= 1 and .running == false' >/dev/null && break
+		sleep 0.1
+	done
+	karen intake status
+	karen deviation list
+	karen deviation show 1
+	say "The unsigned one is quarantined with its reason; nothing of it is kept:"
+	karen intake quarantine
+	for _ in $(seq 1 100); do
+		"$KIPCTL" --json plan status 1 | jq -e '[.messages[] | select(.state == "queued" or .state == "sending")] | length == 0' >/dev/null && break
+		sleep 0.1
+	done
+	mail_wait_count karen.koordinator@kommune.example 4 10 || true
+	f=$(newest_subject karen.koordinator@kommune.example Afvigelse)
+	say "Karen is told at once, encrypted (outer subject: $(python3 "$ROOT/tests/mailpart.py" "$f" header Subject)):"
+	openssl cms -decrypt -in "$f" -recip "$PKI/karen.koordinator_at_kommune.example.pem" \
+		-inkey "$PKI/karen.koordinator_at_kommune.example.key" |
+		openssl cms -verify -CAfile "$PKI/ca.pem" 2>/dev/null |
+		python3 "$ROOT/tests/mailpart.py" - text | sed -n '1,16p' | sed 's/^/     | /'
+	say "Jonas (member, goal 1 has no route: every professional) gets it forwarded, encrypted."
+	karen deviation ack 1
+
+	step "6c. A reminder: the network meets in ten days; kip reminds everyone the day before"
+	SOON="$(date -d '+10 days' +%F) 10:00"
+	n0=$(mail_count jonas.job@jobcenter.example)
+	karen meeting schedule 1 --start "$SOON" --duration 60 --place "Jobcentret, lokale 3"
+	mail_wait_count jonas.job@jobcenter.example $((n0 + 2)) 10 || true
+	due=$(( $(date -d "$SOON" +%s) - 86400 + 60 ))
+	echo $((due - $(date +%s))) >"$DEMO/clock"
+	say "Nine days and some hours pass (the scheduler's clock moves to $(date -d "@$due" '+%F %H:%M'));"
+	say "the scheduler runs on its own timer; an admin may ask for a pass at once:"
+	run scheduler run
+	echo 0 >"$DEMO/clock"
+	mail_wait_count jonas.job@jobcenter.example $((n0 + 3)) 10 || true
+	f=$(newest_subject jonas.job@jobcenter.example Påmindelse)
+	if [ -n "$f" ]; then
+		say "Jonas's reminder (signed, neutral: no name, no health data):"
+		say "| Subject: $(python3 "$ROOT/tests/mailpart.py" "$f" header Subject)"
+		openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
+			python3 "$ROOT/tests/mailpart.py" - text | sed 's/^/     | /'
+	else
+		say "(no reminder arrived within 10 s: see kipctl plan status 1)"
+	fi
 fi
 
 step "7. The audit trail the citizen may ask for (newest first)"

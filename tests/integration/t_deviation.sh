@@ -45,7 +45,7 @@ check_eq "it ties to version 1, goal 2, action 1" "1 2 1" "$(jq -r '"\(.version)
 check_eq "the reporter is Peter" "$P" "$(jq -r .reporter_id <<<"$show")"
 check_eq "the channel is local" "local" "$(jq -r .channel <<<"$show")"
 check_out "the verification names the OS user" "local user bin" jq -r .verification <<<"$show"
-check_eq "the text is kept as written" "$TEXT" "$(jq -r .text <<<"$show")"
+check_eq "the text is kept as written" "$TEXT" "$(jq -r .report <<<"$show")"
 check_eq "auto: forwarded to Jonas only (not the reporter, not the coordinator)" "$J" \
 	"$(jq -r '[.forwards[].contact_id] | join(",")' <<<"$show")"
 check_eq "its state is forwarded" "forwarded" "$(jq -r .state <<<"$show")"

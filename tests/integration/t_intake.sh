@@ -108,7 +108,7 @@ show=$(kipctl --json deviation show "$D")
 check_eq "the report ties to goal 2, action 1" "2 1" "$(jq -r '"\(.goal) \(.action)"' <<<"$show")"
 check_eq "from Peter, by mail" "$P mail" "$(jq -r '"\(.reporter_id) \(.channel)"' <<<"$show")"
 check_out "the verification says how" "S/MIME signature verified; signer certificate SHA-256" jq -r .verification <<<"$show"
-check_out "the text is the signed text" "udeblev fra to samtaler" jq -r .text <<<"$show"
+check_out "the text is the signed text" "udeblev fra to samtaler" jq -r .report <<<"$show"
 check_out "the encrypted one says so" "arrived encrypted" \
 	sqlite3 "$TDIR/kip.db" "SELECT verification FROM deviations WHERE source_id = 'valid-2@region.example'"
 check_eq "the coordinator is notified, Jonas gets the forward" "2" \
