@@ -4,14 +4,10 @@
  * the TLS settings of smtp.c. The commands after that are written and
  * their responses read here, over curl_easy_send()/curl_easy_recv().
  *
- * A response is read whole before it is looked at: its lines without
- * their CRLF go into one text buffer, and each literal ({N} at the end
- * of a line, then exactly N bytes) into a second buffer, remembered by
- * the place in the text right after its "{N}". A cursor then walks the
- * text and takes literals where the grammar has a string. The text of
- * one response is limited to IMAP_MAX_TEXT and its literals to the
- * command's budget (max_message for a message, IMAP_SMALL_LITERALS
- * otherwise), checked before the bytes are read.
+ * Each response is read whole (imapwire.h) before it is looked at. Its
+ * literals are limited to the command's budget (max_message for the
+ * message, IMAP_SMALL_LITERALS otherwise), checked before the bytes are
+ * read; the receive buffer holds at most what one recv() gave.
  */
 #include "imap.h"
 
@@ -28,27 +24,13 @@
 #include <time.h>
 
 #include "buf.h"
+#include "imapwire.h"
 
-#define IMAP_MAX_TEXT (4u << 20)	/* one response without literals */
-#define IMAP_MAX_LITERALS 32		/* literals in one response */
 #define IMAP_SMALL_LITERALS (64u << 10) /* literal bytes, not a message */
 #define IMAP_MAX_UIDS (1u << 21)	/* UIDs one search returns */
-#define IMAP_MAX_DEPTH 16		/* nested parenthesized lists */
 #define IMAP_RECV_CHUNK 16384
 #define IMAP_MAX_MAILBOX 512
 #define IMAP_MAX_KEYWORD 64
-
-struct lit {
-	size_t at;	 /* offset in text just after its "{N}" */
-	size_t off, len; /* in lits */
-};
-
-struct resp {
-	struct buf text; /* the lines without CRLF and without literal data */
-	struct buf lits; /* the literals, back to back */
-	struct lit lit[IMAP_MAX_LITERALS];
-	size_t n_lit;
-};
 
 struct imap {
 	CURL *curl;
@@ -63,7 +45,7 @@ struct imap {
 	struct timespec deadline; /* of the operation under way */
 	struct buf in;		  /* received, not yet parsed: from in_off */
 	size_t in_off;
-	struct resp resp;
+	struct imapwire_resp resp;
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -89,17 +71,6 @@ static int broken(struct imap *s, char *err, size_t errlen, int code,
 {
 	s->broken = true;
 	return seterr(err, errlen, code, "imap: %s", what);
-}
-
-/* Copies at most SIZE-1 bytes of server text into ret, printable ASCII
- * only (anything else becomes '?'): it goes into logs. */
-static void clean_text(const char *p, size_t len, char *ret, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 1 < size; i++)
-		ret[n++] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
-	ret[n] = '\0';
 }
 
 /* ---- libcurl ----------------------------------------------------------- */
@@ -452,310 +423,37 @@ static int fill(struct imap *s, char *err, size_t errlen)
 
 /* ---- reading a response ------------------------------------------------ */
 
-static void resp_reset(struct resp *r)
+/* Reads one whole response into s->resp; its literals may take at most
+ * BUDGET bytes together. */
+static int read_response(struct imap *s, size_t budget, char *err,
+			 size_t errlen)
 {
-	r->text.len = 0;
-	r->lits.len = 0;
-	r->n_lit = 0;
-}
-
-static void resp_free(struct resp *r)
-{
-	buf_free(&r->text);
-	buf_free(&r->lits);
-}
-
-/* Appends one line, without its CRLF (or bare LF), to r->text. */
-static int read_line(struct imap *s, struct resp *r, char *err, size_t errlen)
-{
-	size_t start = r->text.len;
-
+	imapwire_reset(&s->resp);
 	for (;;) {
-		const char *p = s->in.data + s->in_off;
-		size_t avail = s->in.len - s->in_off;
-		const char *nl = avail ? memchr(p, '\n', avail) : NULL;
-		size_t n = nl ? (size_t)(nl - p) : avail;
-		int rc;
+		size_t used = 0;
+		int r;
 
-		if (r->text.len + n > IMAP_MAX_TEXT)
-			return broken(s, err, errlen, -EIO,
-				      "a response line is too long");
-		if (n && buf_append(&r->text, p, n) < 0)
-			return broken(s, err, errlen, -ENOMEM, "out of memory");
-		s->in_off += n;
-		if (nl) {
-			s->in_off++;
-			if (r->text.len > start &&
-			    r->text.data[r->text.len - 1] == '\r')
-				r->text.data[--r->text.len] = '\0';
-			return 0;
+		if (s->in_off < s->in.len) {
+			r = imapwire_feed(&s->resp, s->in.data + s->in_off,
+					  s->in.len - s->in_off, budget, &used,
+					  err, errlen);
+			s->in_off += used;
+			if (r < 0)
+				s->broken = true;
+			if (r != 0)
+				return r < 0 ? r : 0;
 		}
-		rc = fill(s, err, errlen);
-		if (rc < 0)
-			return rc;
+		r = fill(s, err, errlen);
+		if (r < 0)
+			return r;
 	}
-}
-
-/* If the line that ends r->text (it starts at START) announces a
- * literal "{N}" (or "~{N}"), its N into *ret and true. */
-static bool literal_at_end(const struct resp *r, size_t start, size_t *ret)
-{
-	const char *t = r->text.data;
-	size_t e = r->text.len, i, v = 0;
-
-	if (e - start < 3 || t[e - 1] != '}')
-		return false;
-	i = e - 1;
-	while (i > start && t[i - 1] >= '0' && t[i - 1] <= '9')
-		i--;
-	if (i == e - 1 || i == start || t[i - 1] != '{' || e - 1 - i > 10)
-		return false;
-	for (size_t k = i; k < e - 1; k++)
-		v = v * 10 + (size_t)(t[k] - '0');
-	*ret = v;
-	return true;
-}
-
-/* Reads one whole response: its lines and literals. The literals may
- * take at most BUDGET bytes together: -EFBIG before reading more. */
-static int read_response(struct imap *s, struct resp *r, size_t budget,
-			 char *err, size_t errlen)
-{
-	resp_reset(r);
-	for (;;) {
-		size_t start = r->text.len, n, lits = r->lits.len;
-		struct lit *l;
-		int rc = read_line(s, r, err, errlen);
-
-		if (rc < 0)
-			return rc;
-		if (!literal_at_end(r, start, &n))
-			return 0;
-		if (r->n_lit == IMAP_MAX_LITERALS)
-			return broken(s, err, errlen, -EIO,
-				      "too many literals in a response");
-		if (n > budget - lits)
-			return broken(s, err, errlen, -EFBIG,
-				      "the server sends more than the "
-				      "maximum message size");
-		if (buf_reserve(&r->lits, n) < 0)
-			return broken(s, err, errlen, -ENOMEM, "out of memory");
-		l = &r->lit[r->n_lit++];
-		*l = (struct lit){.at = r->text.len, .off = lits, .len = n};
-		while (n > 0) {
-			size_t avail = s->in.len - s->in_off;
-			size_t k = avail < n ? avail : n;
-
-			if (k == 0) {
-				rc = fill(s, err, errlen);
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			buf_append(&r->lits, s->in.data + s->in_off, k);
-			s->in_off += k;
-			n -= k;
-		}
-	}
-}
-
-/* ---- walking a response ------------------------------------------------ */
-
-struct cur {
-	const struct resp *r;
-	size_t pos;
-	size_t li; /* the next literal */
-};
-
-static int peek(const struct cur *c)
-{
-	return c->pos < c->r->text.len ? (unsigned char)c->r->text.data[c->pos]
-				       : -1;
-}
-
-static bool eat(struct cur *c, int ch)
-{
-	if (peek(c) != ch)
-		return false;
-	c->pos++;
-	return true;
-}
-
-/* Case-insensitive keyword WORD followed by a space, ')' or the end. */
-static bool eat_word(struct cur *c, const char *word)
-{
-	size_t n = strlen(word);
-	int next;
-
-	if (c->r->text.len - c->pos < n ||
-	    strncasecmp(c->r->text.data + c->pos, word, n) != 0)
-		return false;
-	next = c->pos + n < c->r->text.len
-		   ? (unsigned char)c->r->text.data[c->pos + n]
-		   : -1;
-	if (next != -1 && next != ' ' && next != ')' && next != ']')
-		return false;
-	c->pos += n;
-	return true;
-}
-
-/* A number of 1-20 digits that fits in uint64_t. */
-static bool number(struct cur *c, uint64_t *ret)
-{
-	uint64_t v = 0;
-	size_t n = 0;
-
-	while (peek(c) >= '0' && peek(c) <= '9') {
-		unsigned d = (unsigned)(peek(c) - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-		c->pos++;
-		n++;
-	}
-	if (n == 0)
-		return false;
-	*ret = v;
-	return true;
-}
-
-static bool number32(struct cur *c, uint32_t *ret)
-{
-	uint64_t v;
-
-	if (!number(c, &v) || v > UINT32_MAX)
-		return false;
-	*ret = (uint32_t)v;
-	return true;
-}
-
-static bool atom_char(int ch)
-{
-	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\]", ch);
-}
-
-/* A string: quoted (unescaped into TMP) or a literal; *p, *len point to
- * its bytes. NIL gives *p = NULL. */
-static bool string(struct cur *c, struct buf *tmp, const char **p, size_t *len)
-{
-	if (eat_word(c, "NIL")) {
-		*p = NULL;
-		*len = 0;
-		return true;
-	}
-	if (eat(c, '"')) {
-		tmp->len = 0;
-		for (;;) {
-			int ch = peek(c);
-
-			if (ch == -1)
-				return false;
-			c->pos++;
-			if (ch == '"')
-				break;
-			if (ch == '\\') {
-				ch = peek(c);
-				if (ch != '\\' && ch != '"')
-					return false;
-				c->pos++;
-			}
-			if (buf_append(tmp, &(char){(char)ch}, 1) < 0)
-				return false;
-		}
-		*p = tmp->data ? tmp->data : "";
-		*len = tmp->len;
-		return true;
-	}
-	if (peek(c) == '~')
-		c->pos++;
-	if (eat(c, '{')) {
-		uint64_t n;
-		const struct lit *l;
-
-		if (!number(c, &n) || !eat(c, '}') || c->li >= c->r->n_lit)
-			return false;
-		l = &c->r->lit[c->li];
-		if (l->at != c->pos || l->len != n)
-			return false;
-		c->li++;
-		*p = c->r->lits.data + l->off;
-		*len = l->len;
-		return true;
-	}
-	return false;
-}
-
-/* Skips one value: an atom or number, a string, or a parenthesized list
- * of values. */
-static bool skip_value(struct cur *c, struct buf *tmp, int depth)
-{
-	const char *p;
-	size_t len;
-
-	if (eat(c, '(')) {
-		if (depth >= IMAP_MAX_DEPTH)
-			return false;
-		if (eat(c, ')'))
-			return true;
-		do {
-			if (!skip_value(c, tmp, depth + 1))
-				return false;
-		} while (eat(c, ' '));
-		return eat(c, ')');
-	}
-	if (peek(c) == '"' || peek(c) == '{' || peek(c) == '~')
-		return string(c, tmp, &p, &len);
-	/* an atom, number, NIL or flag (\Seen, \*) */
-	len = 0;
-	if (peek(c) == '\\') {
-		c->pos++;
-		if (eat(c, '*'))
-			return true;
-	}
-	while (atom_char(peek(c)) || peek(c) == '[' || peek(c) == ']') {
-		c->pos++;
-		len++;
-	}
-	return len > 0;
-}
-
-/* A FETCH item name: an atom with an optional [section] (which may hold
- * spaces and parentheses) and <origin>. Returns its length. */
-static size_t item_name(struct cur *c)
-{
-	size_t start = c->pos;
-
-	while (atom_char(peek(c)) && peek(c) != '[')
-		c->pos++;
-	if (eat(c, '[')) {
-		while (peek(c) != ']' && peek(c) != -1)
-			c->pos++;
-		if (!eat(c, ']'))
-			return 0;
-		if (eat(c, '<')) {
-			uint64_t v;
-
-			if (!number(c, &v) || !eat(c, '>'))
-				return 0;
-		}
-	}
-	return c->pos - start;
-}
-
-static bool name_is(const struct cur *c, size_t start, size_t len,
-		    const char *name)
-{
-	return len == strlen(name) &&
-	       strncasecmp(c->r->text.data + start, name, len) == 0;
 }
 
 /* ---- commands ---------------------------------------------------------- */
 
-/* Called for each untagged response with the cursor after "* ". A
- * negative return is a response that does not parse: fatal. */
-typedef int (*untagged_fn)(struct imap *s, struct cur *c, void *arg, char *err,
-			   size_t errlen);
+/* Called for each untagged response (in s->resp). A negative return is
+ * a response that does not parse: fatal. */
+typedef int (*untagged_fn)(struct imap *s, void *arg, char *err, size_t errlen);
 
 /*
  * Sends "TAG CMD", hands every untagged response to FN, and returns at
@@ -768,14 +466,12 @@ static int command(struct imap *s, const char *cmd, untagged_fn fn, void *arg,
 		   size_t errlen)
 {
 	char tag[16], line[2 * IMAP_MAX_MAILBOX + 64], text[160];
-	size_t tlen;
 	int n, r;
 
 	if (s->broken)
 		return seterr(err, errlen, -EIO,
 			      "imap: the session is broken; open a new one");
-	n = snprintf(tag, sizeof(tag), "k%u", ++s->tag);
-	tlen = (size_t)n;
+	snprintf(tag, sizeof(tag), "k%u", ++s->tag);
 	n = snprintf(line, sizeof(line), "%s %s\r\n", tag, cmd);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return seterr(err, errlen, -EINVAL, "imap: command too long");
@@ -783,44 +479,32 @@ static int command(struct imap *s, const char *cmd, untagged_fn fn, void *arg,
 	if (r < 0)
 		return r;
 	for (;;) {
-		struct cur c = {.r = &s->resp};
-		const char *t;
-		size_t len;
-
-		r = read_response(s, &s->resp, budget, err, errlen);
+		r = read_response(s, budget, err, errlen);
 		if (r < 0)
 			return r;
-		t = s->resp.text.data ? s->resp.text.data : "";
-		len = s->resp.text.len;
-		if (len >= 2 && t[0] == '*' && t[1] == ' ') {
-			c.pos = 2;
-			r = fn ? fn(s, &c, arg, err, errlen) : 0;
+		switch (imapwire_kind(&s->resp, tag, text, sizeof(text))) {
+		case IMAPWIRE_UNTAGGED:
+			r = fn ? fn(s, arg, err, errlen) : 0;
 			if (r < 0) {
 				s->broken = true;
 				return r;
 			}
 			continue;
-		}
-		if (len < tlen + 1 || memcmp(t, tag, tlen) != 0 ||
-		    t[tlen] != ' ')
-			return broken(s, err, errlen, -EIO,
-				      t[0] == '+' ? "unexpected continuation "
-						    "request"
-						  : "unexpected response");
-		c.pos = tlen + 1;
-		if (eat_word(&c, "OK")) {
-			eat(&c, ' ');
+		case IMAPWIRE_OK:
 			if (ok_text)
-				clean_text(t + c.pos, len - c.pos, ok_text,
-					   ok_len);
+				snprintf(ok_text, ok_len, "%s", text);
 			return 0;
-		}
-		clean_text(t + tlen + 1, len - tlen - 1, text, sizeof(text));
-		if (eat_word(&c, "NO") || eat_word(&c, "BAD"))
+		case IMAPWIRE_NO:
 			return seterr(err, errlen, -EIO,
 				      "imap: the server refused \"%.40s\": %s",
 				      cmd, text);
-		return broken(s, err, errlen, -EIO, "bad tagged response");
+		default:
+			return broken(s, err, errlen, -EIO,
+				      s->resp.text.len &&
+					      s->resp.text.data[0] == '+'
+					  ? "unexpected continuation request"
+					  : "unexpected response");
+		}
 	}
 }
 
@@ -832,55 +516,18 @@ static void start_op(struct imap *s)
 
 /* ---- SELECT ------------------------------------------------------------ */
 
-struct select_state {
-	bool have_validity, have_permflags, keyword_ok;
-	uint32_t uidvalidity;
-};
-
 /* "* OK [UIDVALIDITY n]" and "* OK [PERMANENTFLAGS (...)]". */
-static int on_select(struct imap *s, struct cur *c, void *arg, char *err,
-		     size_t errlen)
+static int on_select(struct imap *s, void *arg, char *err, size_t errlen)
 {
-	struct select_state *st = arg;
-
-	(void)err, (void)errlen;
-	if (!eat_word(c, "OK") || !eat(c, ' ') || !eat(c, '['))
-		return 0;
-	if (eat_word(c, "UIDVALIDITY")) {
-		if (!eat(c, ' ') || !number32(c, &st->uidvalidity) ||
-		    st->uidvalidity == 0)
-			return broken(s, err, errlen, -EIO, "bad UIDVALIDITY");
-		st->have_validity = true;
-		return 0;
-	}
-	if (eat_word(c, "PERMANENTFLAGS")) {
-		if (!eat(c, ' ') || !eat(c, '('))
-			return broken(s, err, errlen, -EIO,
-				      "bad PERMANENTFLAGS");
-		st->have_permflags = true;
-		while (!eat(c, ')')) {
-			size_t start = c->pos;
-
-			if (peek(c) == '\\')
-				c->pos++;
-			while (atom_char(peek(c)) || peek(c) == '*')
-				c->pos++;
-			if (c->pos == start)
-				return broken(s, err, errlen, -EIO,
-					      "bad PERMANENTFLAGS");
-			if (name_is(c, start, c->pos - start, "\\*") ||
-			    name_is(c, start, c->pos - start, s->keyword))
-				st->keyword_ok = true;
-			eat(c, ' ');
-		}
-	}
+	if (imapwire_select(&s->resp, s->keyword, arg) < 0)
+		return broken(s, err, errlen, -EIO, "bad SELECT response");
 	return 0;
 }
 
 static int select_folder(struct imap *s, uint32_t *ret_validity, char *err,
 			 size_t errlen)
 {
-	struct select_state st = {0};
+	struct imapwire_select st = {0};
 	char cmd[IMAP_MAX_MAILBOX * 2 + 16], ok[160];
 	int r;
 
@@ -914,39 +561,16 @@ struct search_state {
 	size_t n, cap;
 };
 
-static int on_search(struct imap *s, struct cur *c, void *arg, char *err,
-		     size_t errlen)
+static int on_search(struct imap *s, void *arg, char *err, size_t errlen)
 {
 	struct search_state *st = arg;
+	int r = imapwire_search(&s->resp, &st->uids, &st->n, &st->cap,
+				IMAP_MAX_UIDS);
 
-	if (!eat_word(c, "SEARCH"))
-		return 0;
-	while (eat(c, ' ')) {
-		uint32_t uid;
-
-		if (peek(c) == '(') /* (MODSEQ n) of CONDSTORE: the end */
-			break;
-		if (!number32(c, &uid) || uid == 0)
-			return broken(s, err, errlen, -EIO,
-				      "bad SEARCH response");
-		if (st->n == st->cap) {
-			size_t cap = st->cap ? st->cap * 2 : 64;
-			uint32_t *p;
-
-			if (cap > IMAP_MAX_UIDS)
-				return broken(s, err, errlen, -EIO,
-					      "too many messages found");
-			p = realloc(st->uids, cap * sizeof(*p));
-			if (!p)
-				return broken(s, err, errlen, -ENOMEM,
-					      "out of memory");
-			st->uids = p;
-			st->cap = cap;
-		}
-		st->uids[st->n++] = uid;
-	}
-	if (peek(c) != -1 && peek(c) != '(')
-		return broken(s, err, errlen, -EIO, "bad SEARCH response");
+	if (r < 0)
+		return broken(s, err, errlen, r,
+			      r == -ENOMEM ? "out of memory"
+					   : "bad SEARCH response");
 	return 0;
 }
 
@@ -1005,66 +629,27 @@ struct fetch_state {
 
 /* "* n FETCH (UID u RFC822.SIZE s BODY[] {N}...)": the items of the UID
  * asked for; FETCH responses for other messages are ignored. */
-static int on_fetch(struct imap *s, struct cur *c, void *arg, char *err,
-		    size_t errlen)
+static int on_fetch(struct imap *s, void *arg, char *err, size_t errlen)
 {
 	struct fetch_state *st = arg;
-	bool mine = false, size_seen = false;
-	const char *body = NULL;
-	size_t body_len = 0;
-	uint64_t seq, size = 0;
+	struct imapwire_fetch f;
+	int r = imapwire_fetch(&s->resp, &st->tmp, &f);
 
-	if (!number(c, &seq) || !eat(c, ' ') || !eat_word(c, "FETCH"))
+	if (r < 0)
+		return broken(s, err, errlen, r,
+			      r == -ENOMEM ? "out of memory"
+					   : "bad FETCH response");
+	if (!f.is_fetch || !f.have_uid || f.uid != st->uid)
 		return 0;
-	if (!eat(c, ' ') || !eat(c, '('))
-		return broken(s, err, errlen, -EIO, "bad FETCH response");
-	while (!eat(c, ')')) {
-		size_t start = c->pos, len = item_name(c);
-
-		if (len == 0 || !eat(c, ' '))
-			return broken(s, err, errlen, -EIO,
-				      "bad FETCH response");
-		if (name_is(c, start, len, "UID")) {
-			uint32_t uid;
-
-			if (!number32(c, &uid))
-				return broken(s, err, errlen, -EIO,
-					      "bad UID in FETCH");
-			mine = uid == st->uid;
-		} else if (name_is(c, start, len, "RFC822.SIZE")) {
-			if (!number(c, &size))
-				return broken(s, err, errlen, -EIO,
-					      "bad RFC822.SIZE");
-			size_seen = true;
-		} else if (name_is(c, start, len, "BODY[]")) {
-			if (!string(c, &st->tmp, &body, &body_len))
-				return broken(s, err, errlen, -EIO,
-					      "bad BODY[] in FETCH");
-			if (!body)
-				return broken(s, err, errlen, -EIO,
-					      "the server gave NIL for the "
-					      "message");
-		} else if (!skip_value(c, &st->tmp, 0)) {
-			return broken(s, err, errlen, -EIO,
-				      "bad FETCH response");
-		}
-		if (peek(c) != ')' && !eat(c, ' '))
-			return broken(s, err, errlen, -EIO,
-				      "bad FETCH response");
-	}
-	if (peek(c) != -1)
-		return broken(s, err, errlen, -EIO, "bad FETCH response");
-	if (!mine)
-		return 0;
-	if (size_seen) {
+	if (f.have_size) {
 		st->have_size = true;
-		st->size = size;
+		st->size = f.size;
 	}
-	if (body && !st->have_body) {
-		if (body_len > s->max_message)
+	if (f.body && !st->have_body) {
+		if (f.body_len > s->max_message)
 			return broken(s, err, errlen, -EFBIG,
 				      "the message is larger than announced");
-		if (buf_append(&st->body, body, body_len) < 0)
+		if (buf_append(&st->body, f.body, f.body_len) < 0)
 			return broken(s, err, errlen, -ENOMEM, "out of memory");
 		st->have_body = true;
 	}
@@ -1250,8 +835,6 @@ void imap_close(struct imap *s)
 	if (s->in.data)
 		explicit_bzero(s->in.data, s->in.cap);
 	buf_free(&s->in);
-	if (s->resp.lits.data)
-		explicit_bzero(s->resp.lits.data, s->resp.lits.cap);
-	resp_free(&s->resp);
+	imapwire_free(&s->resp);
 	free(s);
 }
