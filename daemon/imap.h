@@ -32,9 +32,17 @@
  *   -ENOTSUP       libcurl older than 7.79 or without IMAP over TLS
  *   -EIO           anything else (a NO or BAD answer, a broken response,
  *                  the connection lost)
- * After -ECONNREFUSED, -ETIMEDOUT, -EPROTO or -EIO from a session call the
- * session is unusable (further calls return -EIO): close it and open a
- * new one. -EFBIG (announced size) and -ENOENT leave it usable.
+ * A session call that fails on the connection (-ETIMEDOUT, a lost
+ * connection) or on a response that does not parse, or that meets a
+ * literal larger than max_message although RFC822.SIZE said otherwise,
+ * leaves the session broken: later calls return -EIO ("the session is
+ * broken"); close it and open a new one. A NO or BAD answer, -EFBIG from
+ * RFC822.SIZE and -ENOENT leave it usable.
+ *
+ * libcurl's global initialisation runs once (pthread_once) on the first
+ * imap_open(); kipd's SMTP pool initialises it too, which is safe from
+ * two threads only with a thread-safe libcurl (CURL_VERSION_THREADSAFE,
+ * 7.84 and later), as Debian's is.
  */
 #ifndef KIP_IMAP_H
 #define KIP_IMAP_H
