@@ -341,7 +341,7 @@ static int one_mailbox(InternetAddressList *l, char *ret, size_t cap)
 
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			found++;
-			addr = internet_address_mailbox_get_addr(
+			addr = internet_address_mailbox_get_idn_addr(
 			    INTERNET_ADDRESS_MAILBOX(ia));
 		} else {
 			found += 2;

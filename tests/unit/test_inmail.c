@@ -646,6 +646,18 @@ static void test_odd_input(void)
 		T_ASSERT(m.reason != INMAIL_OK);
 		inmail_free(&m);
 	}
+	/* An internationalised domain is compared in its ASCII form, as
+	 * certificates carry it. */
+	{
+		static const char idn[] =
+		    "From: P <Peter@R\xc3\xb8"
+		    "dby.example>\r\n\r\nhej\r\n";
+
+		T_ASSERT(inmail_parse(idn, sizeof(idn) - 1, &k, &m) == 0);
+		T_STREQ(m.from, "peter@xn--rdby-gra.example");
+		T_ASSERT(m.reason == INMAIL_UNSIGNED);
+		inmail_free(&m);
+	}
 	T_ASSERT(inmail_parse(NULL, 0, &k, &m) == -EINVAL);
 	T_ASSERT(inmail_parse("x", 1, NULL, &m) == -EINVAL);
 	T_STREQ(inmail_reason_name(INMAIL_OK), "ok");
