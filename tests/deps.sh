@@ -8,6 +8,7 @@ PACKAGES=(
 	libconfig-dev libsqlite3-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev libmosquitto-dev
 	libgmime-3.0-dev libical-dev
 	openssl jq sqlite3 python3 util-linux python3-icalendar mosquitto mosquitto-clients systemd
+	clang libclang-rt-dev valgrind
 )
 
 # The mail servers the integration tests start (Postfix, Dovecot, ...).
