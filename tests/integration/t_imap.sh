@@ -225,9 +225,11 @@ async def serve(r, w):
         elif cmd.startswith("LOGIN"):
             await say(f"{tag} OK logged in\r\n")
         elif cmd.startswith("SELECT"):
+            flags = "\\Seen" if mode == "nokeyword" else "\\Seen \\*"
+            access = "READ-ONLY" if mode == "readonly" else "READ-WRITE"
             await say("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n"
-                      "* OK [PERMANENTFLAGS (\\Seen \\*)] ok\r\n"
-                      f"{tag} OK [READ-WRITE] selected\r\n")
+                      f"* OK [PERMANENTFLAGS ({flags})] ok\r\n"
+                      f"{tag} OK [{access}] selected\r\n")
         elif cmd.startswith("UID SEARCH"):
             if mode == "badsearch":
                 await say(f"* SEARCH 1 x2\r\n{tag} OK done\r\n")
@@ -385,6 +387,14 @@ grep -q 'UID SEARCH UNKEYWORD \$KipDone' "$TDIR/fake.run" && pass "search is UID
 grep -q 'UID STORE 5 +FLAGS.SILENT (\\Seen \$KipDone)' "$TDIR/fake.run" &&
 	pass "mark_done stores \\Seen and the keyword" || fail "mark_done stores \\Seen and the keyword" "$(cat "$TDIR/fake.run")"
 grep -q "LOGOUT" "$TDIR/fake.run" && pass "close logs out" || fail "close logs out" "$(cat "$TDIR/fake.run")"
+
+fake readonly "$TLS" search
+grep -q "search: EIO.*read-only" "$TDIR/out" && pass "a read-only folder => EIO saying so" ||
+	fail "a read-only folder => EIO saying so" "$(out)"
+fake nokeyword "$TLS" search
+grep -q "search: EIO.*cannot keep the keyword" "$TDIR/out" &&
+	pass "a folder that cannot keep \$KipDone => EIO saying so" ||
+	fail "a folder that cannot keep \$KipDone => EIO saying so" "$(out)"
 
 fake quoted "$TLS" fetch 5 "$TDIR/fq"
 printf 'say "hi" \\o/' | cmp -s - "$TDIR/fq" && pass "a quoted-string body is unescaped" ||
