@@ -439,6 +439,73 @@ static void test_users(void)
 	config_free(cfg);
 }
 
+static void test_reporters(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"dp/nord\";"
+			    " contact = \"p@region.example\"; } ); };",
+			    -EINVAL,
+			    ":1: mqtt.reporters[0].username: 'dp/nord' may not "
+			    "contain '/', '+' or '#' (it is a topic level)"));
+	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"a\"; } ); };",
+			    -EINVAL,
+			    ":1: mqtt.reporters[0]: needs both 'username' and "
+			    "'contact'"));
+	T_ASSERT(load_fails("mqtt = { reporters = (\n { username = \"a\";"
+			    " contact = \"p@region.example\"; },\n"
+			    " { username = \"a\"; contact = \"q@region.example\"; }"
+			    " ); };",
+			    -EINVAL,
+			    ":3: mqtt.reporters[1].username: 'a' is already "
+			    "listed as mqtt.reporters[0]"));
+	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"a\";"
+			    " contact = \"nobody\"; } ); };",
+			    -EINVAL,
+			    ":1: mqtt.reporters[0].contact: 'nobody' is not an "
+			    "e-mail address"));
+	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"a\";"
+			    " role = \"x\"; } ); };",
+			    -EINVAL, ":1: unknown key 'mqtt.reporters[0].role'"));
+	T_ASSERT(load_fails("mqtt = { reporters = ( \"a\" ); };", -EINVAL,
+			    ":1: mqtt.reporters[0]: expected a group { username "
+			    "= ...; contact = ...; }"));
+	T_ASSERT(load("mqtt = { reporters = ( { username = \"dp-nord\";"
+		      " contact = \"p@region.example\"; } ); };",
+		      &cfg) == 0);
+	T_ASSERT(cfg && cfg->n_reporters == 1);
+	if (cfg) {
+		T_ASSERT(config_find_reporter(cfg, "dp-nord") != NULL);
+		T_STREQ(config_find_reporter(cfg, "dp-nord")->contact,
+			"p@region.example");
+		T_ASSERT(config_find_reporter(cfg, "dp-syd") == NULL);
+		config_free(cfg);
+	}
+}
+
+static void test_intake_keys(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load_fails("intake = { url = \"https://x\"; };", -EINVAL,
+			    ":1: intake.url: 'https://x' must start with "
+			    "imap:// or imaps:// and name a host"));
+	T_ASSERT(load_fails("deviations = { forward = \"never\"; };", -EINVAL,
+			    ":1: deviations.forward: 'never' is not one of: "
+			    "auto, coordinator"));
+	T_ASSERT(load_fails("intake = { interval_s = 1; };", -EINVAL,
+			    ":1: intake.interval_s: 1 is out of range (5..86400)"));
+	T_ASSERT(load("intake = { url = \"imaps://imap.example.org/INBOX\"; };",
+		      &cfg) == 0);
+	if (cfg) {
+		T_STREQ(cfg->intake_url, "imaps://imap.example.org/INBOX");
+		T_ASSERT(cfg->intake_interval_s == 300);
+		T_ASSERT(cfg->intake_max_bytes == 10485760);
+		T_STREQ(cfg->deviation_forward, "auto");
+		config_free(cfg);
+	}
+}
+
 static void test_find_user_and_roles(void)
 {
 	struct kip_config *cfg = NULL;
@@ -651,6 +718,7 @@ T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_wrong_types), T_CASE(test_int64_and_ranges),
        T_CASE(test_syntax_error), T_CASE(test_strings),
        T_CASE(test_smtp_url), T_CASE(test_bad_emails), T_CASE(test_users),
+       T_CASE(test_reporters), T_CASE(test_intake_keys),
        T_CASE(test_find_user_and_roles), T_CASE(test_config_permissions),
        T_CASE(test_config_missing_and_not_a_file),
        T_CASE(test_include_refused), T_CASE(test_secret_ok),
