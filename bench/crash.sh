@@ -36,8 +36,16 @@
 #   duplicates        messages that arrived more than once (the ones in
 #                     flight at a kill are sent again, same Message-ID)
 #   events lost       event_log ids the subscriber never received
-# Reports (inbound deviation reports) are counted when kipctl has an
-# intake command; without one the figure says so.
+#   reports lost      deviation reports a partner handed over (a signed
+#                     mail delivered to the function mailbox, a QoS 1
+#                     publish acknowledged by the broker) that kipd never
+#                     recorded
+# The reports need kipctl's intake (kipctl intake run): then Postfix and
+# Dovecot of tests/servers/mail.sh run too, and a second driver delivers
+# signed reports from a member (Peter, with a dev certificate) to the
+# function mailbox and publishes reports over MQTT as the partner system
+# dp-nord, N/20 of each, asking for an intake pass after each mail. Without
+# the intake the figure says so.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -72,8 +80,12 @@ RANDOM=$SEED
 TDIR=$(mktemp -d "${TMPDIR:-/tmp}/kip-crash.XXXXXX")
 chmod 0755 "$TDIR"
 export KIP_SOCKET=$TDIR/kipd.sock PKI=$TDIR/pki
-. "$ROOT/tests/servers/mail.sh" # helpers only: free ports, waiting
+. "$ROOT/tests/servers/mail.sh" # free ports, waiting; the intake's servers
 . "$ROOT/tests/servers/mqtt.sh"
+INTAKE=no
+case $("$KIPCTL" --help 2>&1) in *"intake run"*) INTAKE=yes ;; esac
+MDIR=$TDIR/mail
+[ "$INTAKE" = no ] || PKI=$MDIR/pki
 DB=$TDIR/kip.db
 DUMP=$TDIR/sink
 MQ=$TDIR/mqtt
@@ -81,6 +93,7 @@ KIPD_PID=""
 SINK_PID=""
 STUNNEL_PID=""
 DRIVER_PID=""
+REPORTER_PID=""
 
 stop_pid() {
 	[ -n "$1" ] || return 0
@@ -90,6 +103,8 @@ stop_pid() {
 cleanup() {
 	set +e
 	stop_pid "$DRIVER_PID"
+	stop_pid "$REPORTER_PID"
+	[ "$INTAKE" = no ] || mail_stop "$MDIR" >/dev/null 2>&1
 	stop_pid "$KIPD_PID"
 	mqtt_sub_stop
 	mqtt_stop "$MQ"
@@ -120,7 +135,11 @@ kipd_start() {
 }
 
 # --- the servers -------------------------------------------------------
-"$ROOT/certs/make-dev-certs.sh" "$PKI" >"$TDIR/pki.log" 2>&1 || die "make-dev-certs.sh failed"
+P_ADDR=peter.psykiatri@region.example
+"$ROOT/certs/make-dev-certs.sh" "$PKI" "$P_ADDR" >"$TDIR/pki.log" 2>&1 || die "make-dev-certs.sh failed"
+if [ "$INTAKE" = yes ]; then
+	mail_start "$MDIR" >"$TDIR/mail-start.log" 2>&1 || { cat "$TDIR/mail-start.log" >&2; die "the mail servers did not start"; }
+fi
 mkdir -p "$DUMP"
 chown nobody "$DUMP"
 read -r SINK_PORT TLS_PORT <<<"$(_mail_free_ports 2)"
@@ -155,7 +174,10 @@ smtp = { url = "smtps://localhost:$TLS_PORT"; ca_file = "$PKI/ca.pem";
 smime = { cert = "$PKI/org.pem"; key = "$PKI/org.key"; ca_bundle = "$PKI/ca.pem"; };
 mqtt = { host = "localhost"; port = $MQTT_PORT; ca_file = "$MQTT_CA";
   username = "$MQTT_USER"; password_file = "$MQTT_PASSWORD_FILE";
-  topic_prefix = "kip"; client_id = "kipd-crash"; keepalive_s = 5; };
+  topic_prefix = "kip"; client_id = "kipd-crash"; keepalive_s = 5;$(
+	[ "$INTAKE" = no ] || printf '\n  reporters = ( { username = "%s"; contact = "%s"; } );' "$MQTT_PARTNER_USER" "$P_ADDR") };
+$([ "$INTAKE" = no ] || printf 'intake = { url = "imaps://localhost:%s/INBOX"; username = "%s";\n  password_file = "%s"; ca_file = "%s"; interval_s = 5; timeout_s = 10; };' \
+	"$IMAPS_PORT" "$IMAP_USER" "$IMAP_PASSWORD_FILE" "$PKI/ca.pem")
 users = ( { user = "$(id -un)"; role = "admin"; } );
 CONF
 chmod 0600 "$TDIR/kipd.conf"
@@ -165,8 +187,6 @@ M=$((N / 10 - 1))
 [ "$M" -le 199 ] || M=199
 PER=$((M + 1))
 D=$(((N + PER - 1) / PER))
-INTAKE=no
-"$KIPCTL" --help 2>&1 | grep -q "intake run" && INTAKE=yes
 log "seed $SEED: $D distributions of $PER messages, $KILLS kills $GAP_MIN-$GAP_MAX ms apart"
 kipd_start
 K=$(kipctl --json contact add --kind professional --name "Karen Koordinator" \
@@ -175,13 +195,30 @@ C=$(kipctl --json citizen add --name "Kasper Krasjtest" --cpr 150548-4007 \
 	--address "Prøvevej 21, 9999 Testby" --phone "+45 20 20 20 24" | jq -r .id)
 kipctl consent give "$C" --scope plan --date 2026-11-01 --document "J.nr. 9" >/dev/null
 PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
-for i in $(seq -w 1 "$M"); do
+# Peter (with a certificate: his copy is the encrypted plan) and M - 1
+# others without one.
+P=$(kipctl --json contact add --kind professional --name "Peter Psykiatri" \
+	--email "$P_ADDR" --cert "$PKI/${P_ADDR/@/_at_}.pem" | jq -r .id)
+kipctl plan member add "$PLAN" "$P" >/dev/null
+for i in $(seq -w 2 "$M"); do
 	id=$(kipctl --json contact add --kind professional --name "Deltager $i" \
 		--email "d$i@krasjtest.example" | jq -r .id)
 	kipctl plan member add "$PLAN" "$id" >/dev/null
 done
 MEET=$(kipctl --json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place X | jq -r .id)
 kipctl plan version add "$PLAN" --meeting "$MEET" --file "$ROOT/tests/fixtures/bilag2.yaml" >/dev/null
+# The reports concern a second, small plan (Peter and the coordinator), so
+# that forwarding them adds a few messages, not a distribution each.
+if [ "$INTAKE" = yes ]; then
+	C2=$(kipctl --json citizen add --name "Rikke Rapporttest" --cpr 230752-4009 \
+		--address "Prøvevej 23, 9999 Testby" --phone "+45 20 20 20 25" | jq -r .id)
+	kipctl consent give "$C2" --scope plan --date 2026-11-01 --document "J.nr. 10" >/dev/null
+	PLAN2=$(kipctl --json plan create "$C2" --basis psych-patient --coordinator "$K" | jq -r .id)
+	kipctl plan member add "$PLAN2" "$P" >/dev/null
+	MEET2=$(kipctl --json meeting schedule "$PLAN2" --start "2014-05-02 10:00" --place X | jq -r .id)
+	kipctl plan version add "$PLAN2" --meeting "$MEET2" --file "$ROOT/tests/fixtures/bilag2.yaml" >/dev/null
+	kipctl plan approve "$PLAN2" --version 1 --how meeting --date 2014-05-02 >/dev/null
+fi
 FIRST_ROW=$(db "SELECT coalesce(max(id), 0) FROM outbox")
 FIRST_EVENT=$(db "SELECT coalesce(max(id), 0) FROM event_log")
 T0=$(date +%s%N)
@@ -193,7 +230,7 @@ kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/nu
 # count, is what the figures check against.
 PACE_MS=$(((KILLS * (GAP_MIN + GAP_MAX) / 2) / (D > 1 ? D : 1)))
 driver() {
-	local d=1 acked=1 tries=0
+	local d=1 acked=1 tries=1 # the approval is the first
 	while [ "$d" -lt "$D" ]; do
 		tries=$((tries + 1))
 		if kipctl plan distribute "$PLAN" --version 1 >/dev/null 2>>"$TDIR/driver.err"; then
@@ -209,6 +246,41 @@ driver() {
 }
 driver &
 DRIVER_PID=$!
+
+# --- the reporter: deviation reports by mail and over MQTT ---------------
+R=$((N / 20))
+reporter() {
+	local i mailed=0 published=0 gap_ms=$((KILLS * (GAP_MIN + GAP_MAX) / 2 / (R > 0 ? R : 1)))
+	for i in $(seq 1 "$R"); do
+		sed "0,/^Message-ID:/s/^Message-ID:.*/Message-ID: <crash-report-$i@region.example>\r/" \
+			"$TDIR/report.eml" >"$TDIR/report-$i.eml"
+		if mail_deliver "$IMAP_USER" "$TDIR/report-$i.eml" 2>>"$TDIR/reporter.err"; then
+			mailed=$((mailed + 1))
+			echo "crash-report-$i@region.example" >>"$TDIR/mailed.ids"
+		fi
+		rm -f "$TDIR/report-$i.eml"
+		if mosquitto_pub -h localhost -p "$MQTT_PORT" --cafile "$MQTT_CA" -q 1 \
+			-u "$MQTT_PARTNER_USER" -P "$MQTT_PARTNER_PASSWORD" -t "kip/deviations/$MQTT_PARTNER_USER" \
+			-m "{\"id\": \"crash-$i\", \"plan\": $PLAN2, \"goal\": 2, \"text\": \"Borgeren udeblev ($i).\"}" \
+			2>>"$TDIR/reporter.err"; then
+			published=$((published + 1))
+			echo "crash-$i" >>"$TDIR/published.ids"
+		fi
+		kipctl intake run >/dev/null 2>&1 || true
+		sleep "$((gap_ms / 1000)).$(printf '%03d' $((gap_ms % 1000)))"
+	done
+	echo "$mailed $published" >"$TDIR/reporter.done"
+}
+: >"$TDIR/mailed.ids"
+: >"$TDIR/published.ids"
+if [ "$INTAKE" = yes ] && [ "$R" -gt 0 ]; then
+	printf 'Mål: 2\nIndsats: 1\n\nBorgeren udeblev fra to samtaler.\n' >"$TDIR/report.txt"
+	python3 "$ROOT/tests/mkmail.py" signed "$P_ADDR" "Re: Koordinerende indsatsplan - ref KIP-$PLAN2" \
+		"$TDIR/report.txt" "$PKI/${P_ADDR/@/_at_}.pem" "$PKI/${P_ADDR/@/_at_}.key" \
+		--message-id "crash-report-0@region.example" >"$TDIR/report.eml" || die "mkmail.py failed"
+	reporter &
+	REPORTER_PID=$!
+fi
 
 # --- the campaign --------------------------------------------------------
 integrity_ok=0
@@ -234,6 +306,17 @@ T_KILLS=$(date +%s%N)
 wait "$DRIVER_PID"
 DRIVER_PID=""
 read -r ACKED TRIES <"$TDIR/driver.done"
+if [ -n "$REPORTER_PID" ]; then
+	wait "$REPORTER_PID"
+	REPORTER_PID=""
+	# Intake passes until every delivered mail is recorded (or a minute).
+	want=$(grep -c . "$TDIR/mailed.ids" || true)
+	for _ in $(seq 1 60); do
+		kipctl intake run >/dev/null 2>&1 || true
+		sleep 1
+		[ "$(db "SELECT count(*) FROM deviations WHERE channel = 'mail'")" -ge "$want" ] && break
+	done
+fi
 
 # --- drain and count -----------------------------------------------------
 log "kills done; waiting for the outboxes to drain"
@@ -266,7 +349,11 @@ ARRIVED=$(grep -cxFf "$TDIR/queued.ids" "$TDIR/arrived.ids" || true)
 LOST=$((Q - DISTINCT))
 SENT_NOT_ARRIVED=$(sort -u "$TDIR/arrived.ids" | comm -13 - "$TDIR/sent.ids" | wc -l)
 DUPS=$((ARRIVED - DISTINCT))
-DISTS=$(((Q + PER - 1) / PER))
+# One distribution: M + 1 rows of the big plan, one of them Peter's
+# encrypted copy (the only plan-kind row that is sent).
+DISTS=$(db "SELECT count(*) FROM outbox WHERE $SENDABLE AND kind = 'plan' AND plan_id = $PLAN")
+DIST_ROWS=$(db "SELECT count(*) FROM outbox WHERE $SENDABLE AND kind IN ('notice', 'plan') AND plan_id = $PLAN")
+KINDS=$(db "SELECT group_concat(kind || ' ' || n, ', ') FROM (SELECT kind, count(*) n FROM outbox WHERE $SENDABLE GROUP BY kind)")
 
 db "SELECT event_id FROM event_log WHERE id > $FIRST_EVENT" | sort >"$TDIR/events.ids"
 grep -o '"id":"[0-9a-f-]*"' "$SUB" | cut -d'"' -f4 | sort >"$TDIR/received.ids"
@@ -277,14 +364,32 @@ EV_DUPS=$((EV_RECEIVED - (EVENTS - EV_LOST)))
 MQ_LEFT=$(db "SELECT count(*) FROM mqtt_outbox")
 SECS_KILLS=$(((T_KILLS - T0) / 1000000000))
 SECS_ALL=$(((T_DRAIN - T0) / 1000000000))
-if [ "$INTAKE" = yes ]; then REPORTS="not driven by this script yet"; else REPORTS="n/a (kipctl has no intake command in this build)"; fi
+if [ "$INTAKE" = yes ]; then
+	db "SELECT source_id FROM deviations WHERE channel = 'mail'" | tr -d '<>' | sort -u >"$TDIR/dev-mail.ids"
+	db "SELECT source_id FROM deviations WHERE channel = 'mqtt'" | sort -u >"$TDIR/dev-mqtt.ids"
+	REP_MAILED=$(sort -u "$TDIR/mailed.ids" | wc -l)
+	REP_PUBLISHED=$(sort -u "$TDIR/published.ids" | wc -l)
+	REP_MAIL_LOST=$(sort -u "$TDIR/mailed.ids" | comm -23 - "$TDIR/dev-mail.ids" | wc -l)
+	# (An MQTT report's source may carry the reporter too: matched on the id.)
+	REP_MQTT_LOST=0
+	while read -r id; do
+		grep -qE "(^|[^0-9A-Za-z-])$id\$" "$TDIR/dev-mqtt.ids" || REP_MQTT_LOST=$((REP_MQTT_LOST + 1))
+	done < <(sort -u "$TDIR/published.ids")
+	REP_LOST=$((REP_MAIL_LOST + REP_MQTT_LOST))
+	REP_DUPS=$(db "SELECT count(*) - count(DISTINCT channel || source_id) FROM deviations")
+	REP_QUAR=$(db "SELECT count(*) FROM quarantine")
+	REPORTS="$REP_LOST (mail: $REP_MAILED delivered, $REP_MAIL_LOST lost; MQTT: $REP_PUBLISHED published, $REP_MQTT_LOST lost; recorded twice $REP_DUPS; quarantined $REP_QUAR)"
+else
+	REP_LOST=n/a REP_DUPS=n/a REP_QUAR=n/a REP_MAILED=0 REP_PUBLISHED=0
+	REPORTS="n/a (kipctl has no intake command in this build)"
+fi
 
 cat <<FIG
 == crash campaign (bench/crash.sh $N $KILLS, seed $SEED) ==
 kills (kill -9)                 $KILLS, $GAP_MIN-$GAP_MAX ms apart, over ${SECS_KILLS} s
 integrity_check after a kill    ok $integrity_ok, not ok $integrity_bad; at the end: $FINAL_INTEGRITY
 distributions                   $DISTS in the outbox ($ACKED acknowledged, $TRIES requests), $PER messages each
-messages queued                 $Q
+messages queued                 $Q ($KINDS)
 messages sent (outbox)          $SENT, failed $FAILED, unsettled $UNSETTLED
 messages arrived (distinct)     $DISTINCT
 messages lost                   $LOST (sent but never arrived: $SENT_NOT_ARRIVED)
@@ -304,6 +409,7 @@ final_integrity=$FINAL_INTEGRITY
 distributions=$DISTS
 acked=$ACKED
 per=$PER
+dist_rows=$DIST_ROWS
 queued=$Q
 sent=$SENT
 failed=$FAILED
@@ -317,6 +423,12 @@ events=$EVENTS
 events_lost=$EV_LOST
 event_duplicates=$EV_DUPS
 mqtt_left=$MQ_LEFT
+intake=$INTAKE
+reports_mailed=$REP_MAILED
+reports_published=$REP_PUBLISHED
+reports_lost=$REP_LOST
+reports_twice=$REP_DUPS
+reports_quarantined=$REP_QUAR
 seconds=$SECS_ALL
 FIG
 fi

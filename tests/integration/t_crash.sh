@@ -25,7 +25,7 @@ check_eq "integrity_check ok at the end" "ok" "$final_integrity"
 check_eq "every distribution requested was acknowledged in the end" "$(((N + per - 1) / per))" "$acked"
 [ "$distributions" -ge "$acked" ] && pass "every acknowledged distribution is in the outbox ($distributions >= $acked)" ||
 	fail "every acknowledged distribution is in the outbox ($distributions < $acked)"
-check_eq "the outbox holds whole distributions ($distributions x $per)" "$((distributions * per))" "$queued"
+check_eq "the outbox holds whole distributions ($distributions x $per)" "$((distributions * per))" "$dist_rows"
 check_eq "no message is left unsettled" "0" "$unsettled"
 check_eq "no message failed" "0" "$failed"
 check_eq "every queued message is marked sent" "$queued" "$sent"
@@ -36,4 +36,14 @@ check_eq "no message marked sent is missing at the server" "0" "$sent_not_arrive
 	fail "duplicates ($duplicates) are at most the messages in flight at the kills ($requeued_msgs)"
 check_eq "the event outbox is empty" "0" "$mqtt_left"
 check_eq "events lost: 0 (every event_log id reached the subscriber)" "0" "$events_lost"
+if [ "$intake" = yes ]; then
+	[ "$reports_mailed" -gt 0 ] && [ "$reports_published" -gt 0 ] &&
+		pass "reports were handed over by mail ($reports_mailed) and MQTT ($reports_published)" ||
+		fail "reports were handed over by mail ($reports_mailed) and MQTT ($reports_published)"
+	check_eq "reports lost: 0" "0" "$reports_lost"
+	check_eq "no report recorded twice" "0" "$reports_twice"
+	check_eq "no report quarantined" "0" "$reports_quarantined"
+else
+	echo "# note: kipctl has no intake here; reports not part of this run (not counted)"
+fi
 t_done
