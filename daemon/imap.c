@@ -129,11 +129,28 @@ static int connect_error(CURLcode rc, char *ebuf, char *err, size_t errlen)
 		return seterr(err, errlen, -ECONNREFUSED,
 			      "imap: cannot resolve the server's name (%s)", d);
 	case CURLE_COULDNT_CONNECT:
+		return seterr(err, errlen, -ECONNREFUSED,
+			      "imap: no connection to the server (%s)", d);
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
+		/* After the TCP connect: a TLS alert, or the server hung up
+		 * (with TLS 1.3 a refused client certificate can look like
+		 * either, depending on timing). */
+		if (has(d, "certificate required"))
+			return seterr(err, errlen, -EPROTO,
+				      "imap: the server demands a client "
+				      "certificate (%s)",
+				      d);
+		if (has(d, "alert") || has(d, "SSL"))
+			return seterr(err, errlen, -EPROTO,
+				      "imap: the server ended the TLS session "
+				      "(%s)",
+				      d);
 		return seterr(err, errlen, -ECONNREFUSED,
-			      "imap: no connection to the server (%s)", d);
+			      "imap: the server closed the connection before "
+			      "the login was done (%s)",
+			      d);
 	case CURLE_OPERATION_TIMEDOUT:
 		return seterr(err, errlen, -ETIMEDOUT,
 			      "imap: the server did not answer in time (%s)",

@@ -146,7 +146,7 @@ grep -q "open: EPROTO" "$TDIR/out" && grep -qi "certificate" "$TDIR/out" &&
 [ ! -e "$TDIR/f1x" ] && check_eq "nothing fetched, no login behind the bad certificate" 0 $(($(logins) - l0)) ||
 	fail "nothing fetched, no login behind the bad certificate"
 
-read -r FREE_PORT FAKE_PORT FAKE_TLS_PORT OLD_PORT OTHER_PORT < <(_mail_free_ports 5)
+read -r FREE_PORT FAKE_PORT FAKE_TLS_PORT OLD_PORT OTHER_PORT CLIENT_PORT < <(_mail_free_ports 6)
 "$TOOL" --url "imaps://localhost:$FREE_PORT/INBOX" --ca "$PKI/ca.pem" --user "$IMAP_USER" \
 	--password-file "$IMAP_PASSWORD_FILE" search >"$TDIR/out" 2>&1
 grep -q "open: ECONNREFUSED" "$TDIR/out" && pass "nothing listening => ECONNREFUSED" ||
@@ -305,7 +305,10 @@ STUNNEL_CERT=$TDIR/other-host.pem STUNNEL_KEY=$TDIR/other-host.key \
 	stunnel_conf otherhost "$OTHER_PORT" "sslVersionMin = TLSv1.2"
 stunnel_conf old "$OLD_PORT" "sslVersionMin = TLSv1" "sslVersionMax = TLSv1.1" \
 	"ciphers = DEFAULT@SECLEVEL=0"
-for p in "$FAKE_PORT" "$FAKE_TLS_PORT" "$OLD_PORT" "$OTHER_PORT"; do
+# A server that demands a client certificate from the development CA.
+stunnel_conf clientauth "$CLIENT_PORT" "sslVersionMin = TLSv1.2" "verifyChain = yes" \
+	"CAfile = $PKI/ca.pem"
+for p in "$FAKE_PORT" "$FAKE_TLS_PORT" "$OLD_PORT" "$OTHER_PORT" "$CLIENT_PORT"; do
 	_mail_wait_port "$p" 10 || fail "the fake server listens on $p" "$(cat "$TDIR"/*.log "$TDIR/fake.err")"
 done
 
@@ -366,6 +369,15 @@ grep -q "open: EPROTO" "$TDIR/out" && grep -qi "certificate" "$TDIR/out" &&
 	fail "a trusted certificate for another host name => EPROTO" "$(out)"
 [ ! -s "$TDIR/fake.run" ] && pass "behind the wrong name the server received nothing" ||
 	fail "behind the wrong name the server received nothing" "$(cat "$TDIR/fake.run")"
+
+# (With TLS 1.3 the refusal comes after the handshake: as an alert, or,
+# depending on timing, as a connection closed.)
+fake normal "imaps://localhost:$CLIENT_PORT/INBOX" search
+grep -qE "open: (EPROTO|ECONNREFUSED)" "$TDIR/out" && [ ! -s "$TDIR/fake.run" ] &&
+	pass "a server demanding a client certificate refuses us without one" ||
+	fail "a server demanding a client certificate refuses us without one" "$(out)"
+fake normal "imaps://localhost:$CLIENT_PORT/INBOX" --cert "$PKI/client.pem" --key "$PKI/client.key" search
+check_eq "with client_cert and client_key the session works" "1 3 5" "$(uids)"
 
 start=$SECONDS
 fake silent "$PLAIN" --timeout 1 search
