@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and integration tests on the normal build,
-# then the same suite on a build with AddressSanitizer and UBSan.
+# then the same suite on a build with AddressSanitizer and UBSan, then the
+# fuzz corpora replayed, the static analysis, and integration tests with
+# kipd under valgrind (docs/HARDENING.md).
 # Prints each suite's results and closes with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -53,8 +55,34 @@ run_build() {
 	done
 }
 
+# Valgrind (memcheck) over a subset of the integration tests, kipd only,
+# on the normal build; docs/HARDENING.md says why these. Any error or
+# definite leak makes kipd exit 99, which kip_stop counts as a failure.
+VALGRIND_TESTS=${VALGRIND_TESTS:-t_control t_domain t_erase t_certs t_audit \
+t_reminders t_stats t_mail t_mail_tls t_mqtt t_imap t_deviation t_systemd}
+VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30"
+
+run_valgrind() {
+	local t
+	if ! command -v valgrind >/dev/null; then
+		TOTAL_FAIL=$((TOTAL_FAIL + 1))
+		FAILED_SUITES+=("valgrind (not installed)")
+		return
+	fi
+	for t in $VALGRIND_TESTS; do
+		run_suite "valgrind integration $t" env BUILD=build \
+			KIPD_WRAP="$VALGRIND" KIP_TEST_SLOW=10 \
+			bash "tests/integration/$t.sh"
+	done
+}
+
 run_build build ""
 run_build build-san 1
+echo "##### fuzz corpora, static analysis, valgrind"
+run_suite "fuzz replay" make -s fuzz-replay
+run_suite "analyze" make -s analyze
+run_valgrind
 
 echo
 [ ${#FAILED_SUITES[@]} -eq 0 ] || printf 'failed suite: %s\n' "${FAILED_SUITES[@]}"
