@@ -137,7 +137,7 @@ FUZZ_SAN     = -fsanitize=fuzzer-no-link,address,undefined \
 # that carry no format attribute (buf_vprintf); GCC does not.
 FUZZ_WARN    ?= -Wno-format-nonliteral
 FUZZ_BIN     = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
-ANALYZE_BUILD ?= build-analyze
+ANALYZE_BUILD ?= $(FUZZ_BUILD)/analyze
 ANALYZE_SRC  = $(COMMON_SRC) $(DAEMON_SRC) daemon/kipd.c $(CLIENT_SRC)
 # The project's flags without -Werror: findings are counted, not fatal.
 ANALYZE_CFLAGS = $(filter-out -Werror,$(KIP_CFLAGS)) $(CFLAGS)

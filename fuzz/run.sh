@@ -11,13 +11,23 @@
 #       runs each target once over every file of its committed corpus;
 #       one pass per target whose whole corpus ran clean, and the closing
 #       line "N passed, N failed".
+#   fuzz/run.sh total
+#       sums fuzz/runs.tsv per target: runs, CPU-seconds, CPU-hours.
 #   fuzz/run.sh merge BUILD 0 TARGET...
 #       shrinks each corpus to the inputs that add coverage (libFuzzer's
 #       -merge=1), before a corpus is committed.
 set -u
 cd "$(dirname "$0")/.."
 
-mode=${1:?run or replay}
+mode=${1:?run, replay, merge or total}
+if [ "$mode" = total ]; then
+	awk -F'\t' '{ runs[$2] += $4; cpu[$2] += $5; crash[$2] += $6 }
+		END { printf "| target | runs | CPU-seconds | CPU-hours | crashes |\n"
+		      printf "| --- | ---: | ---: | ---: | ---: |\n"
+		      for (t in cpu) { printf "| %s | %d | %d | %.2f | %d |\n", t, runs[t], cpu[t], cpu[t] / 3600, crash[t]; all += cpu[t] }
+		      printf "| all | | %d | %.2f | |\n", all, all / 3600 }' fuzz/runs.tsv
+	exit 0
+fi
 build=${2:?build directory}
 seconds=${3:-60}
 shift 3
