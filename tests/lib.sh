@@ -7,8 +7,9 @@
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-KIPD=${KIPD:-$ROOT/$BUILD/kipd}
-KIPCTL=${KIPCTL:-$ROOT/$BUILD/kipctl}
+case $BUILD in /*) BUILD_DIR=$BUILD ;; *) BUILD_DIR=$ROOT/$BUILD ;; esac
+KIPD=${KIPD:-$BUILD_DIR/kipd}
+KIPCTL=${KIPCTL:-$BUILD_DIR/kipctl}
 # KIPD_WRAP: a command that kipd runs under, e.g. "valgrind --error-exitcode=99"
 # (tests/run.sh's valgrind pass); its errors make kipd's exit status
 # non-zero, which kip_stop reports. KIP_TEST_SLOW: a factor for the waits
