@@ -93,9 +93,12 @@ printf 'From: %s\r\nSubject: %s\r\nMessage-ID: <broken@region.example>\r\nMIME-V
 for i in 1 2 3 4 5 6 7 8 9; do deliver "$TDIR/q$i.eml"; done
 
 st=$(run_intake)
-check_eq "the pass read 11 mails" "11" "$(jq -r .last.read <<<"$st")"
+# (kipd's own first pass, a second after start, may have read some.)
+check_eq "all 11 mails are judged" "11" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM intake_seen WHERE channel = 'mail'")"
 check_eq "two signed reports are recorded" "2" "$(deviations mail)"
-check_eq "nine are quarantined" "9" "$(jq -r .last.quarantined <<<"$st")"
+check_eq "nine are quarantined" "9" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM quarantine WHERE channel = 'mail'")"
 for r in unsigned bad-signature signer-not-sender not-a-member unknown-reference no-goal \
 	expired revoked; do
 	check_eq "quarantined with reason $r" "1" "$(quarantined "$r")"
