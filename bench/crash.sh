@@ -142,11 +142,16 @@ if [ "$INTAKE" = yes ]; then
 fi
 mkdir -p "$DUMP"
 chown nobody "$DUMP"
-read -r SINK_PORT TLS_PORT <<<"$(_mail_free_ports 2)"
-/usr/sbin/smtp-sink -a -u nobody -d "$DUMP/%H%M%S." "127.0.0.1:$SINK_PORT" 256 \
-	</dev/null >"$TDIR/sink.log" 2>&1 &
-SINK_PID=$!
-cat >"$TDIR/stunnel.conf" <<CONF
+# servers_start: smtp-sink and stunnel on two ports picked as free;
+# another test may take one first, so up to three tries.
+servers_start() {
+	local try
+	for try in 1 2 3; do
+		read -r SINK_PORT TLS_PORT <<<"$(_mail_free_ports 2)"
+		/usr/sbin/smtp-sink -a -u nobody -d "$DUMP/%H%M%S." "127.0.0.1:$SINK_PORT" 256 \
+			</dev/null >>"$TDIR/sink.log" 2>&1 &
+		SINK_PID=$!
+		cat >"$TDIR/stunnel.conf" <<CONF
 foreground = yes
 pid =
 output = $TDIR/stunnel.log
@@ -157,9 +162,19 @@ cert = $PKI/server.pem
 key = $PKI/server.key
 sslVersionMin = TLSv1.2
 CONF
-stunnel4 "$TDIR/stunnel.conf" </dev/null >/dev/null 2>&1 &
-STUNNEL_PID=$!
-_mail_wait_port "$SINK_PORT" 5 && _mail_wait_port "$TLS_PORT" 5 || die "smtp-sink or stunnel did not start"
+		stunnel4 "$TDIR/stunnel.conf" </dev/null >/dev/null 2>&1 &
+		STUNNEL_PID=$!
+		if _mail_wait_port "$SINK_PORT" 5 && _mail_wait_port "$TLS_PORT" 5 &&
+			kill -0 "$SINK_PID" 2>/dev/null && kill -0 "$STUNNEL_PID" 2>/dev/null; then
+			return 0
+		fi
+		stop_pid "$SINK_PID"
+		stop_pid "$STUNNEL_PID"
+		SINK_PID="" STUNNEL_PID=""
+	done
+	return 1
+}
+servers_start || die "smtp-sink or stunnel did not start: $(tail -3 "$TDIR/sink.log")"
 mqtt_start "$MQ" >/dev/null || die "mosquitto did not start"
 SUB=$TDIR/sub.log
 mqtt_sub "$MQ" "$SUB" crash-observer
@@ -228,16 +243,20 @@ kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/nu
 # A request that fails (kipd killed or starting) is tried again; one that
 # got no reply may still have been committed, so the outbox, not this
 # count, is what the figures check against.
-PACE_MS=$(((KILLS * (GAP_MIN + GAP_MAX) / 2) / (D > 1 ? D : 1)))
+# Distribution d is due at t0 + d * span / D (span: the expected length of
+# the campaign); the driver sleeps only when it is ahead.
 driver() {
-	local d=1 acked=1 tries=1 # the approval is the first
+	local d=1 acked=1 tries=1 t0 due now # the approval is the first
+	local span_ms=$((KILLS * (GAP_MIN + GAP_MAX) / 2))
+	t0=$(date +%s%3N)
 	while [ "$d" -lt "$D" ]; do
+		due=$((t0 + d * span_ms / D))
+		now=$(date +%s%3N)
+		[ "$now" -ge "$due" ] || sleep "$(((due - now) / 1000)).$(printf '%03d' $(((due - now) % 1000)))"
 		tries=$((tries + 1))
 		if kipctl plan distribute "$PLAN" --version 1 >/dev/null 2>>"$TDIR/driver.err"; then
 			d=$((d + 1))
 			acked=$((acked + 1))
-			sleep "$(printf '0.%03d' $((PACE_MS % 1000)))"
-			[ $((PACE_MS / 1000)) -eq 0 ] || sleep $((PACE_MS / 1000))
 		else
 			sleep 0.1
 		fi
@@ -250,7 +269,11 @@ DRIVER_PID=$!
 # --- the reporter: deviation reports by mail and over MQTT ---------------
 R=$((N / 20))
 reporter() {
-	local i mailed=0 published=0 gap_ms=$((KILLS * (GAP_MIN + GAP_MAX) / 2 / (R > 0 ? R : 1)))
+	local i mailed=0 published=0 t0 due now
+	# Spread over the expected length of the campaign: report i is due at
+	# t0 + i * span / R; the driver sleeps only when it is ahead.
+	local span_ms=$((KILLS * (GAP_MIN + GAP_MAX) / 2))
+	t0=$(date +%s%3N)
 	for i in $(seq 1 "$R"); do
 		sed "0,/^Message-ID:/s/^Message-ID:.*/Message-ID: <crash-report-$i@region.example>\r/" \
 			"$TDIR/report.eml" >"$TDIR/report-$i.eml"
@@ -267,7 +290,9 @@ reporter() {
 			echo "crash-$i" >>"$TDIR/published.ids"
 		fi
 		kipctl intake run >/dev/null 2>&1 || true
-		sleep "$((gap_ms / 1000)).$(printf '%03d' $((gap_ms % 1000)))"
+		due=$((t0 + i * span_ms / R))
+		now=$(date +%s%3N)
+		[ "$now" -ge "$due" ] || sleep "$(((due - now) / 1000)).$(printf '%03d' $(((due - now) % 1000)))"
 	done
 	echo "$mailed $published" >"$TDIR/reporter.done"
 }
@@ -427,6 +452,8 @@ intake=$INTAKE
 reports_mailed=$REP_MAILED
 reports_published=$REP_PUBLISHED
 reports_lost=$REP_LOST
+reports_mail_lost=${REP_MAIL_LOST:-n/a}
+reports_mqtt_lost=${REP_MQTT_LOST:-n/a}
 reports_twice=$REP_DUPS
 reports_quarantined=$REP_QUAR
 seconds=$SECS_ALL

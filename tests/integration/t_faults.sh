@@ -70,9 +70,18 @@ cert = $PKI/server.pem
 key = $PKI/server.key
 sslVersionMin = TLSv1.2
 CONF
-stunnel4 "$TDIR/stunnel.conf" </dev/null >/dev/null 2>&1 &
-STUNNEL_PID=$!
-sink_start && _mail_wait_port "$TLS_PORT" 5 ||
+# (Another test may take a port picked as free: then new ones.)
+for try in 1 2 3; do
+	sed -i "s/^accept = .*/accept = 127.0.0.1:$TLS_PORT/; s/^connect = .*/connect = 127.0.0.1:$SINK_PORT/" "$TDIR/stunnel.conf"
+	stunnel4 "$TDIR/stunnel.conf" </dev/null >/dev/null 2>&1 &
+	STUNNEL_PID=$!
+	sink_start && _mail_wait_port "$TLS_PORT" 5 && kill -0 "$STUNNEL_PID" 2>/dev/null && break
+	sink_stop
+	kill "$STUNNEL_PID" 2>/dev/null && wait "$STUNNEL_PID" 2>/dev/null
+	STUNNEL_PID=""
+	read -r SINK_PORT TLS_PORT < <(_mail_free_ports 2)
+done
+[ -n "$STUNNEL_PID" ] ||
 	{ fail "smtp-sink and stunnel listen" "$(cat "$TDIR/sink.log" "$TDIR/stunnel.log" 2>/dev/null)"; t_done; exit 1; }
 
 SMTP_CONF="smtp = { url = \"smtps://localhost:$TLS_PORT\"; ca_file = \"$PKI/ca.pem\";
@@ -113,7 +122,11 @@ C=$(kipctl --json citizen add --name "Frida Fejltest" --cpr 120345-4001 \
 	--address "Prøvevej 11, 9999 Testby" --phone "+45 20 20 20 22" | jq -r .id)
 kipctl consent give "$C" --scope plan --date 2026-11-01 --document "J.nr. 6" >/dev/null
 PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
-for i in $(seq -w 1 "$N"); do
+# Peter reports deviations over MQTT in section 4 (as dp-nord).
+PETER=$(kipctl --json contact add --kind professional --name "Peter Psykiatri" \
+	--email peter.psykiatri@region.example | jq -r .id)
+kipctl plan member add "$PLAN" "$PETER" >/dev/null
+for i in $(seq -w 2 "$N"); do
 	id=$(kipctl --json contact add --kind professional --name "Deltager $i" \
 		--email "d$i@fejltest.example" | jq -r .id)
 	kipctl plan member add "$PLAN" "$id" >/dev/null
@@ -259,7 +272,8 @@ mqtt_start "$MQ" || fail "mosquitto starts"
 KIP_EXTRA_CONF="$SMTP_CONF
 mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
   username = \"$MQTT_USER\"; password_file = \"$MQTT_PASSWORD_FILE\";
-  topic_prefix = \"kip\"; client_id = \"kipd-faults\"; keepalive_s = 5; };" kip_config
+  topic_prefix = \"kip\"; client_id = \"kipd-faults\"; keepalive_s = 5;
+  reporters = ( { username = \"$MQTT_PARTNER_USER\"; contact = \"peter.psykiatri@region.example\"; } ); };" kip_config
 SUB=$TDIR/sub.log
 mqtt_sub "$MQ" "$SUB" faults-observer
 kip_start
@@ -310,6 +324,46 @@ nlogged=$(grep -c . <<<"$logged")
 dups=$(($(comm -12 <(echo "$logged") <(echo "$got") | grep -c .) - (nlogged - missing)))
 echo "# broker killed: $nlogged events (acknowledged requests $(cat "$TDIR/flow.acked")), $((DOWN1 - DOWN0)) logged while the broker was down, lost $missing, duplicates $dups"
 check_eq "broker killed: events lost 0" "0" "$missing"
+
+# 4b. Deviation reports over MQTT (QoS 1) and kill -9 of kipd. Published
+# while kipd is down, the broker keeps a report for kipd's persistent
+# session. Killed just after the broker delivered one, kipd has already
+# acknowledged it: libmosquitto sends the PUBACK before it calls
+# on_message, and the transaction that records the report (with its
+# forwarded notices) commits later. That loss is measured here and shown
+# as a known issue (docs/FAULTS.md); KIP_FAULTS_STRICT_REPORTS=1 makes it
+# an assertion.
+report() {
+	mosquitto_pub -h localhost -p "$MQTT_PORT" --cafile "$MQTT_CA" -q 1 -u "$MQTT_PARTNER_USER" \
+		-P "$MQTT_PARTNER_PASSWORD" -t "kip/deviations/$MQTT_PARTNER_USER" \
+		-m "{\"id\": \"$1\", \"plan\": $PLAN, \"goal\": 2, \"text\": \"Borgeren udeblev.\"}"
+}
+recorded() { db "SELECT count(*) FROM deviations WHERE channel = 'mqtt' AND source_id = '$MQTT_PARTNER_USER:$1'"; }
+is_recorded() { [ "$(recorded "$1")" = 1 ]; }
+kill9() { kill -9 "$KIPD_PID"; wait "$KIPD_PID" 2>/dev/null; KIPD_PID=""; }
+PROBES=${KIP_FAULTS_REPORT_PROBES:-3}
+down_ok=0 kill_lost=0
+for i in $(seq 1 "$PROBES"); do
+	kill9
+	report "down-$i" || fail "the broker takes report down-$i"
+	kip_start
+	wait_for 5 is_recorded "down-$i" && down_ok=$((down_ok + 1))
+	report "kill-$i" || fail "the broker takes report kill-$i"
+	sleep 0.02
+	kill9
+	kip_start
+	sleep 1.5
+	is_recorded "kill-$i" || kill_lost=$((kill_lost + 1))
+done
+[ "$down_ok" = "$PROBES" ] && pass "reports published while kipd is down are all recorded after its restart" ||
+	fail "reports published while kipd is down are all recorded after its restart ($down_ok of $PROBES)" \
+		"$(db "SELECT channel, reason, source_id, detail FROM quarantine ORDER BY id DESC LIMIT 3"; grep -i "intake\|deviation\|mqtt" "$TDIR/kipd.log" | tail -8)"
+echo "# reports over MQTT: kipd killed 20 ms after the broker took each: $kill_lost of $PROBES lost"
+if [ "${KIP_FAULTS_STRICT_REPORTS:-0}" = 1 ]; then
+	check_eq "a report delivered just before kill -9 is not lost" "0" "$kill_lost"
+elif [ "$kill_lost" -gt 0 ]; then
+	echo "# known issue (not counted): kipd acknowledges a report over MQTT before it is recorded (docs/FAULTS.md)"
+fi
 kip_stop
 mqtt_sub_stop
 mqtt_stop "$MQ"
