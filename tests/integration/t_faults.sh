@@ -538,35 +538,49 @@ kip_stop
 # request, over a fixed sequence of requests that approves and mails a
 # plan; K runs over kipd's own calls (scope self) and over all calls
 # (libraries too). Each run starts from an empty database.
+# take CMD...: runs a kipctl --json command; non-zero when it was refused,
+# or when it answered ok without the new id (counted in FM_NOID); else the
+# id is in GOT.
+take() {
+	local out
+	out=$("$@" 2>/dev/null) || return 1
+	GOT=$(jq -r '.id // empty' <<<"$out" 2>/dev/null)
+	[ -n "$GOT" ] || { FM_NOID=$((FM_NOID + 1)); return 2; }
+}
 fm_sequence() {
 	local k c p m
 	FM_ACK=()
-	k=$(kipctl --json contact add --kind professional --name "Karen Koordinator" \
-		--email karen.koordinator@kommune.example 2>/dev/null | jq -r .id) && [ -n "$k" ] && FM_ACK+=("contacts WHERE id = $k") || return 0
-	c=$(kipctl --json citizen add --name "Frida Fejltest" --cpr 120345-4001 --address "Prøvevej 11" \
-		--phone "+45 20 20 20 22" 2>/dev/null | jq -r .id) && [ -n "$c" ] && FM_ACK+=("citizens WHERE id = $c") || return 0
-	kipctl consent give "$c" --scope plan --date 2026-11-01 --document J >/dev/null 2>&1 &&
-		FM_ACK+=("consents WHERE citizen_id = $c AND action = 'given'") || return 0
-	p=$(kipctl --json plan create "$c" --basis psych-patient --coordinator "$k" 2>/dev/null | jq -r .id) &&
-		[ -n "$p" ] && FM_ACK+=("plans WHERE id = $p") || return 0
-	m=$(kipctl --json meeting schedule "$p" --start "2014-05-01 10:00" --place X 2>/dev/null | jq -r .id) &&
-		[ -n "$m" ] && FM_ACK+=("meetings WHERE id = $m") || return 0
-	kipctl plan version add "$p" --meeting "$m" --file "$FIXTURES/bilag2.yaml" >/dev/null 2>&1 &&
-		FM_ACK+=("plan_versions WHERE plan_id = $p AND version = 1") || return 0
-	kipctl plan approve "$p" --version 1 --how meeting --date 2014-05-01 >/dev/null 2>&1 &&
-		FM_ACK+=("plan_versions WHERE plan_id = $p AND approved_at IS NOT NULL" "outbox WHERE plan_id = $p") || return 0
+	take kipctl --json contact add --kind professional --name "Karen Koordinator" \
+		--email karen.koordinator@kommune.example || return 0
+	k=$GOT && FM_ACK+=("contacts WHERE id = $k")
+	take kipctl --json citizen add --name "Frida Fejltest" --cpr 120345-4001 --address "Prøvevej 11" \
+		--phone "+45 20 20 20 22" || return 0
+	c=$GOT && FM_ACK+=("citizens WHERE id = $c")
+	kipctl consent give "$c" --scope plan --date 2026-11-01 --document J >/dev/null 2>&1 || return 0
+	FM_ACK+=("consents WHERE citizen_id = $c AND action = 'given'")
+	take kipctl --json plan create "$c" --basis psych-patient --coordinator "$k" || return 0
+	p=$GOT && FM_ACK+=("plans WHERE id = $p")
+	take kipctl --json meeting schedule "$p" --start "2014-05-01 10:00" --place X || return 0
+	m=$GOT && FM_ACK+=("meetings WHERE id = $m")
+	kipctl plan version add "$p" --meeting "$m" --file "$FIXTURES/bilag2.yaml" >/dev/null 2>&1 || return 0
+	FM_ACK+=("plan_versions WHERE plan_id = $p AND version = 1")
+	kipctl plan approve "$p" --version 1 --how meeting --date 2014-05-01 >/dev/null 2>&1 || return 0
+	FM_ACK+=("plan_versions WHERE plan_id = $p AND approved_at IS NOT NULL" "outbox WHERE plan_id = $p")
 	kipctl plan status "$p" >/dev/null 2>&1
 	kipctl plan render "$p" >/dev/null 2>&1
 	kipctl audit verify >/dev/null 2>&1
 	sleep 0.2 # the notices go out through the SMTP workers
 }
 fm_sweep() { # SCOPE STEP LIMIT
-	local scope=$1 step=$2 limit=$3 k runs=0 crashes=0 lost=0 broken=0 w q
+	local scope=$1 step=$2 limit=$3 k runs=0 crashes=0 lost=0 broken=0 w q n
+	FM_NOID=0
 	for ((k = 0; k <= limit; k += step)); do
 		rm -f "$FMDB" "$FMDB"-*
 		w=$(fm_kipd "s$k" KIP_FAILMALLOC_SCOPE="$scope" KIP_FAILMALLOC_AFTER="$k" KIP_FAILMALLOC_MAX=1)
 		KIPD=$w kip_start || { crashes=$((crashes + 1)); continue; }
+		n=$FM_NOID
 		fm_sequence
+		[ "$FM_NOID" = "$n" ] || echo "# K=$k: kipd answered ok without the new id"
 		fm_end "$TDIR/s$k.fm"
 		runs=$((runs + 1))
 		case $FM_HOW in running | "exit 0") ;; *) crashes=$((crashes + 1)); echo "# K=$k: $FM_HOW" ;; esac
@@ -576,9 +590,10 @@ fm_sweep() { # SCOPE STEP LIMIT
 		done
 		rm -f "$TDIR/s$k.fm" "$TDIR/kipd-s$k"
 	done
-	echo "# sweep scope=$scope, K = 0..$limit step $step: $runs runs, crashes $crashes, acknowledged changes missing $lost, damaged databases $broken"
+	echo "# sweep scope=$scope, K = 0..$limit step $step: $runs runs, crashes $crashes, acknowledged changes missing $lost, ok replies without their id $FM_NOID, damaged databases $broken"
 	check_eq "sweep ($scope): kipd never crashed" "0" "$crashes"
 	check_eq "sweep ($scope): no acknowledged change missing" "0" "$lost"
+	check_eq "sweep ($scope): every ok reply carries its id" "0" "$FM_NOID"
 	check_eq "sweep ($scope): integrity_check ok after every run" "0" "$broken"
 }
 # How many calls the sequence makes, counted by a run that fails none.
