@@ -94,7 +94,7 @@ cmp -s "$TDIR/f2" "$TDIR/m2.eml" &&
 		"$(cmp "$TDIR/f2" "$TDIR/m2.eml" 2>&1; ls -l "$TDIR/f2" "$TDIR/m2.eml")"
 # dovecot-lda adds nothing here (no Return-Path or Delivered-To without
 # lda_mailbox_autocreate or sieve); it stores LF, IMAP gives CRLF back.
-f=$(mail_files "$ORG" | head -1)
+f=$(grep -l "^Message-ID: <m1@region.example>" $(mail_files "$ORG") | head -1)
 check_eq "the Maildir file is the message with LF line ends" \
 	"$(tr -d '\r' <"$TDIR/m1.eml" | md5sum)" "$(md5sum <"$f")"
 check_eq "fetch leaves \\Seen unset (1)" "" "$(flags 1)"
