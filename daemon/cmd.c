@@ -117,6 +117,7 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what)
 		return cmd_fail(c, "conflict", "%s: conflicts with existing data",
 				what);
 	case -ENOSPC:
+		log_err("store: the disk is full; %s refused", what);
 		return cmd_fail(c, "internal", "the store's disk is full; "
 					       "nothing was changed");
 	default:
@@ -128,7 +129,13 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what)
 int cmd_ok(struct cmd_ctx *c, json_t *obj)
 {
 	json_decref(c->result);
-	c->result = obj ? obj : json_object();
+	c->result = NULL;
+	/* A result that could not be built (out of memory) must not turn
+	 * into an empty success: the transaction is rolled back. */
+	if (!obj)
+		return cmd_fail(c, "internal",
+				"out of memory; nothing was changed");
+	c->result = obj;
 	return 0;
 }
 
@@ -271,6 +278,11 @@ static int parse_request(const char *req, size_t len, json_t **ret_root,
 	char msg[256];
 
 	root = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && json_error_code(&jerr) == json_error_out_of_memory) {
+		*ret_reply = cmd_error_reply("internal",
+					     "out of memory; try again");
+		return -1;
+	}
 	if (!root || !json_is_object(root)) {
 		snprintf(msg, sizeof(msg),
 			 "malformed request: %s (at byte %d)",

@@ -106,15 +106,18 @@ HANDLER(cmd_plan_version_add)
 		return cmd_fail(c, "bad_request", "plan document: %s", err);
 	r = rule_follow_up(c, start, doc->follow_up);
 	if (r == 0) {
-		store_int(c->st, &version,
-			  "SELECT coalesce(max(version), 0) + 1 FROM"
-			  " plan_versions WHERE plan_id = ?",
-			  "i", plan);
-		store_int(c->st, &coord,
-			  "SELECT coordinator_id FROM plans WHERE id = ?", "i",
-			  plan);
+		r = store_int(c->st, &version,
+			      "SELECT coalesce(max(version), 0) + 1 FROM"
+			      " plan_versions WHERE plan_id = ?",
+			      "i", plan);
+		if (r == 0)
+			r = store_int(c->st, &coord,
+				      "SELECT coordinator_id FROM plans"
+				      " WHERE id = ?",
+				      "i", plan);
 		store_now(now);
-		r = store_exec(c->st,
+		if (r == 0)
+			r = store_exec(c->st,
 			       "INSERT INTO plan_versions (plan_id, version,"
 			       " meeting_id, document, follow_up,"
 			       " coordinator_id, created_at, created_by)"

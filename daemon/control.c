@@ -224,11 +224,16 @@ static int peer_identity(int fd, struct caller *who)
 	memset(who, 0, sizeof(*who));
 	who->uid = cred.uid;
 	who->pid = cred.pid;
-	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+	errno = 0;
+	int e = getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res);
+	if (e == 0 && res)
 		snprintf(who->user, sizeof(who->user), "%s", pw.pw_name);
-	else
+	else if (e == 0 || e == ENOENT || e == ESRCH || e == EBADF ||
+		 e == EPERM)
 		snprintf(who->user, sizeof(who->user), "uid:%u",
 			 (unsigned)cred.uid);
+	else
+		return -e; /* the lookup failed: not the same as unknown */
 	return 0;
 }
 
