@@ -428,6 +428,10 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 				 in->channel);
 	if (data && in->action)
 		json_object_set_new(data, "action", json_integer(in->action));
+	/* A partner system's own id of the report ("user:id"), so it can
+	 * see the report arrived and re-send it otherwise. */
+	if (data && strcmp(in->channel, "mqtt") == 0 && in->source_id)
+		json_object_set_new(data, "report", json_string(in->source_id));
 	r = event_emit(c->k, "deviation.received", c->citizen_id, c->plan_id,
 		       data);
 	if (r < 0)

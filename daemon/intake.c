@@ -179,6 +179,17 @@ static bool seen(struct kipd *k, const char *channel, const char *source)
 			 "ss", channel, source) == 0;
 }
 
+/* The mqtt_inbox row being handled (0: none): whatever records its
+ * outcome deletes it in the same transaction. */
+static int64_t inbox_row;
+
+static int delete_inbox_row(struct store *st)
+{
+	return inbox_row ? store_exec(st, "DELETE FROM mqtt_inbox WHERE id = ?",
+				      "i", inbox_row)
+			 : 0;
+}
+
 /* Records CHANNEL/SOURCE as handled with OUTCOME, and (QUARANTINE) the
  * quarantine entry, in one transaction. */
 static int settle(struct kipd *k, const char *channel, const char *source,
@@ -201,6 +212,8 @@ static int settle(struct kipd *k, const char *channel, const char *source,
 			       " ?)",
 			       "isssss", now, channel, source, sender, reason,
 			       detail);
+	if (r >= 0)
+		r = delete_inbox_row(k->store);
 	if (r >= 0)
 		r = store_commit(k->store);
 	if (r < 0)
@@ -245,6 +258,8 @@ static int handle_deviation(struct cmd_ctx *c)
 	id = deviation_add(c, &in);
 	if (id < 0)
 		return -1;
+	if (delete_inbox_row(c->st) < 0)
+		return cmd_store_fail(c, -EIO, "mqtt inbox");
 	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
 }
 
@@ -786,8 +801,10 @@ void intake_close(struct kipd *k)
 
 /* ------------------------------------------------------------- MQTT -- */
 
-void intake_mqtt(struct kipd *k, const char *username, const void *payload,
-		 size_t len)
+/* Judges one report of the inbox and records the outcome (deleting the
+ * row in that transaction). */
+static void take_report(struct kipd *k, const char *username,
+			const char *payload, size_t len)
 {
 	const struct kip_reporter *rp = config_find_reporter(k->cfg, username);
 	struct counts cn = { 0 };
@@ -814,6 +831,8 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 	snprintf(source, sizeof(source), "%s:%s", username, d.id);
 	if (seen(k, "mqtt", source)) {
 		log_info("intake: mqtt report seen before; ignored");
+		if (delete_inbox_row(k->store) < 0)
+			log_err("intake: cannot clear an mqtt inbox row");
 		devreport_free(&d);
 		return;
 	}
@@ -846,6 +865,93 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		quarantine(k, &cn, "mqtt", source, username,
 			   code ? code : "refused", code ? err : "out of memory");
 	devreport_free(&d);
+}
+
+/*
+ * libmosquitto 2.0 acknowledges a QoS 1 message before it hands it over,
+ * so the payload is first made durable on its own (one small commit) and
+ * judged from the inbox after: a crash loses at most a report whose
+ * insert had not committed, and what is in the inbox is judged at the
+ * next message or start.
+ */
+void intake_mqtt(struct kipd *k, const char *username, const void *payload,
+		 size_t len)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const unsigned char *p = payload;
+	char *hex;
+	int r;
+
+	if (len > DEVREPORT_MAX_BYTES + 1)
+		len = DEVREPORT_MAX_BYTES + 1; /* refused as too large anyway */
+	/* Hex: any bytes survive the round trip through a TEXT column. */
+	hex = malloc(2 * len + 1);
+	if (!hex) {
+		log_err("intake: out of memory for an mqtt report");
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = hexd[p[i] >> 4];
+		hex[2 * i + 1] = hexd[p[i] & 15];
+	}
+	hex[2 * len] = '\0';
+	r = store_begin(k->store);
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "INSERT INTO mqtt_inbox (username, payload, at)"
+			       " VALUES (?, ?, ?)",
+			       "ssi", username, hex, (int64_t)time(NULL));
+	free(hex);
+	if (r >= 0)
+		r = store_commit(k->store);
+	if (r < 0) {
+		store_rollback(k->store);
+		log_err("intake: cannot keep an mqtt report: %s", strerror(-r));
+		return;
+	}
+	intake_mqtt_drain(k);
+}
+
+static int unhex(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				       : -1;
+}
+
+void intake_mqtt_drain(struct kipd *k)
+{
+	json_t *rows = NULL, *row;
+	size_t i;
+
+	if (store_rows(k->store, &rows,
+		       "SELECT id, username, payload FROM mqtt_inbox"
+		       " ORDER BY id LIMIT 1000",
+		       "") < 0)
+		return;
+	json_array_foreach(rows, i, row) {
+		const char *h = json_string_value(json_object_get(row, "payload"));
+		size_t n = h ? strlen(h) / 2 : 0, j;
+		char *raw = malloc(n + 1);
+
+		if (!raw)
+			break;
+		for (j = 0; j < n; j++) {
+			int a = unhex(h[2 * j]), b = unhex(h[2 * j + 1]);
+
+			if (a < 0 || b < 0)
+				break;
+			raw[j] = (char)(a << 4 | b);
+		}
+		raw[j] = '\0';
+		inbox_row = json_integer_value(json_object_get(row, "id"));
+		take_report(k,
+			    json_string_value(json_object_get(row, "username")),
+			    raw, j);
+		free(raw);
+	}
+	inbox_row = 0;
+	json_decref(rows);
 }
 
 /* ---------------------------------------------------------- commands -- */

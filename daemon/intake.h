@@ -26,9 +26,13 @@ void intake_close(struct kipd *k);
  * A report from a partner system: PAYLOAD (LEN bytes) published to
  * PREFIX/deviations/USERNAME by broker user USERNAME. Recorded, or
  * quarantined with the reason; duplicates (the same report id from the
- * same user) are ignored. Runs on the loop thread.
+ * same user) are ignored. The payload is first committed to the inbox
+ * (mqtt_inbox) on its own, then judged. Runs on the loop thread.
  */
 void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		 size_t len);
+
+/* Judges what is left in the MQTT inbox (after a crash): at start. */
+void intake_mqtt_drain(struct kipd *k);
 
 #endif

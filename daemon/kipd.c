@@ -333,6 +333,7 @@ int main(int argc, char **argv)
 		log_err("scheduler: %s", strerror(-r));
 		goto out;
 	}
+	intake_mqtt_drain(&k); /* reports a crash left unjudged */
 	on_daily(k.loop, &k);
 	log_notice("kipd ready (schema %d, pid %d)",
 		   store_schema_version(k.store), (int)getpid());

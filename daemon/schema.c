@@ -312,6 +312,10 @@ static const char migration_5[] =
 	" sender TEXT,"
 	" reason TEXT NOT NULL,"
 	" detail TEXT);"
+	/* MQTT reports as received, until judged (intake.c) */
+	"CREATE TABLE mqtt_inbox ("
+	" id INTEGER PRIMARY KEY,"
+	" username TEXT NOT NULL, payload TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE TABLE contact_certs_learned ("
 	" contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),"
 	" fingerprint TEXT NOT NULL, at INTEGER NOT NULL);";

@@ -210,6 +210,9 @@ check_eq "and every mail is flagged done" "0" "$(jq -r .last.read <<<"$(run_inta
 
 # MQTT: a partner system publishes reports to kip/deviations/<its user>.
 pub() { mosquitto_pub -h localhost -p "$MQTT_PORT" --cafile "$MQTT_CA" -q 1 "$@"; }
+mosquitto_sub -h localhost -p "$MQTT_PORT" --cafile "$MQTT_CA" -u "$MQTT_SUB_USER" \
+	-P "$MQTT_SUB_PASSWORD" -t 'kip/events/deviation.received' -v >"$TDIR/receipts" 2>/dev/null &
+SUBPID=$!
 wait_dev() { for _ in $(seq 1 100); do [ "$(deviations mqtt)" -ge "$1" ] && return 0; sleep 0.1; done; return 1; }
 sleep 0.5
 pub -u "$MQTT_PARTNER_USER" -P "$MQTT_PARTNER_PASSWORD" -t "kip/deviations/$MQTT_PARTNER_USER" \
@@ -237,6 +240,22 @@ check_eq "a goal the plan lacks is quarantined with the rule" "1" \
 	"$(kipctl --json intake quarantine | jq '[.quarantine[] | select(.channel == "mqtt" and .reason == "rule")] | length')"
 check_eq "a report forged onto another user's topic never arrives" "0 0" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM quarantine WHERE source_id LIKE '%forged%'") $(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM deviations WHERE source_id LIKE '%forged%'")" 
+for _ in $(seq 1 50); do grep -q '"report":"dp-nord:dp-nord-0042"' "$TDIR/receipts" && break; sleep 0.1; done
+grep -q '"report":"dp-nord:dp-nord-0042"' "$TDIR/receipts" &&
+	pass "the event deviation.received carries the partner's report id as a receipt" ||
+	fail "the event deviation.received carries the partner's report id as a receipt" "$(cat "$TDIR/receipts")"
+kill "$SUBPID" 2>/dev/null
+
+# A report kipd had acknowledged and kept in its inbox, but not yet
+# judged, when it died, is judged at the next start.
+kip_stop
+hex=$(printf '{"id":"dp-nord-0050","plan":%s,"goal":2,"text":"Fra indbakken."}' "$PLAN" | od -An -tx1 | tr -d ' \n')
+sqlite3 "$TDIR/kip.db" "INSERT INTO mqtt_inbox (username, payload, at) VALUES ('dp-nord', '$hex', 0)"
+kip_start
+for _ in $(seq 1 50); do [ "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM mqtt_inbox")" = 0 ] && break; sleep 0.1; done
+check_eq "a report left in the inbox is recorded at start" "1" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM deviations WHERE source_id = 'dp-nord:dp-nord-0050'")"
+check_eq "and the inbox is empty" "0" "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM mqtt_inbox")"
 ! kipctl --json intake quarantine | grep -q "290256" &&
 	pass "the quarantine does not echo a payload's CPR number" ||
 	fail "the quarantine does not echo a payload's CPR number"
