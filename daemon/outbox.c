@@ -168,17 +168,13 @@ static int64_t backoff(const struct kip_config *cfg, int64_t attempts)
 	return gap < cfg->smtp_retry_max_s ? gap : cfg->smtp_retry_max_s;
 }
 
-/* message.sent, .deferred or .failed (and invitation.sent) for a row. */
-static void message_event(struct kipd *k, int64_t id, const char *state)
+/* message.sent, .deferred or .failed (and invitation.sent) for ROW (an
+ * outbox row with kind, citizen_id, plan_id and meeting_id). */
+static void message_event(struct kipd *k, int64_t id, json_t *row,
+			  const char *state)
 {
-	json_t *row;
 	char type[64];
 
-	if (store_row(k->store, &row,
-		      "SELECT kind, citizen_id, plan_id, meeting_id FROM outbox"
-		      " WHERE id = ?",
-		      "i", id) < 0)
-		return;
 	snprintf(type, sizeof(type), "message.%s", state);
 	event_emit(k, type,
 		   json_integer_value(json_object_get(row, "citizen_id")),
@@ -193,7 +189,6 @@ static void message_event(struct kipd *k, int64_t id, const char *state)
 			   json_integer_value(json_object_get(row, "plan_id")),
 			   json_pack("{s:I, s:O}", "message", (json_int_t)id,
 				     "meeting", json_object_get(row, "meeting_id")));
-	json_decref(row);
 }
 
 static void record(struct outbox *ob, const struct smtp_result *res)
@@ -201,11 +196,17 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	struct kipd *k = ob->k;
 	int64_t now = time(NULL), created = now, attempts = 0;
 	const char *state;
+	json_t *row = NULL;
 
-	store_int(k->store, &created,
-		  "SELECT created_at FROM outbox WHERE id = ?", "i", res->id);
-	store_int(k->store, &attempts,
-		  "SELECT attempts + 1 FROM outbox WHERE id = ?", "i", res->id);
+	/* One read of what the update and the event need. */
+	if (store_row(k->store, &row,
+		      "SELECT created_at, attempts + 1 AS attempts, kind,"
+		      " citizen_id, plan_id, meeting_id FROM outbox"
+		      " WHERE id = ?",
+		      "i", res->id) == 0) {
+		created = json_integer_value(json_object_get(row, "created_at"));
+		attempts = json_integer_value(json_object_get(row, "attempts"));
+	}
 	switch (res->outcome) {
 	case SMTP_SENT:
 		state = "sent";
@@ -240,8 +241,10 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 		   state, res->id);
 	log_info("outbox: message %lld %s (attempt %lld, smtp %ld)",
 		 (long long)res->id, state, (long long)attempts, res->code);
-	if (strcmp(state, "queued") != 0 && strcmp(state, "cancelled") != 0)
-		message_event(k, res->id, state);
+	if (row && strcmp(state, "queued") != 0 &&
+	    strcmp(state, "cancelled") != 0)
+		message_event(k, res->id, row, state);
+	json_decref(row);
 	if (strcmp(state, "failed") == 0)
 		distribute_failure_notice(k, res->id);
 }

@@ -255,6 +255,10 @@ static void collect(struct smtp_pool *p)
 	for (j = list; j; j = j->next)
 		if (res)
 			res[i++] = j->res;
+	/* Reported jobs are no longer in flight: done() may hand over new
+	 * ones into their slots in the very transaction that records these
+	 * results (one commit, one fsync, per batch). */
+	p->in_flight -= n;
 	if (res)
 		p->done(p->arg, res, n);
 	else
@@ -265,7 +269,6 @@ static void collect(struct smtp_pool *p)
 		job_free(list);
 		list = j;
 	}
-	p->in_flight -= n;
 }
 
 static void on_eventfd(struct loop *loop, int fd, short revents, void *arg)
