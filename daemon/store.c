@@ -1,9 +1,12 @@
 /* store.c — SQLite: open, lock, migrate, cached statements, transactions,
- * and the query helpers of store.h. */
+ * the query helpers of store.h, and WAL checkpoints in a thread of their
+ * own. */
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +22,39 @@
 
 #define STMT_CACHE 256
 
+/*
+ * Checkpoints. SQLite's own automatic checkpoint runs inside the commit
+ * that takes the WAL past 1000 pages, on the thread that commits: kipd's
+ * loop, which then neither answers the control socket nor records SMTP
+ * replies while megabytes of ciphertext are copied into the database and
+ * synced (tens of milliseconds). Instead a thread with a connection of its
+ * own runs PASSIVE checkpoints (they never block readers or the writer)
+ * when the WAL has grown that far. Durability is unchanged: a commit is on
+ * disk when it returns (synchronous=FULL on the WAL); the checkpoint only
+ * moves committed pages from the WAL into the database file, and syncs it.
+ *
+ * Only one checkpoint can run at a time; a second one fails at once with
+ * SQLITE_BUSY. So a commit made outside the helpers below (raw
+ * sqlite3_exec on store_db(), such as erasure's VACUUM, which then
+ * truncates the WAL itself) first waits until the thread is idle, and the
+ * thread is only woken by commits made through the helpers.
+ */
+#define CKPT_PAGES 1000
+/* Far past that (the thread cannot keep up) the committing thread helps. */
+#define CKPT_INLINE_PAGES (16 * CKPT_PAGES)
+
 struct cached {
 	const char *sql; /* the caller's string literal: compared by address */
 	sqlite3_stmt *stmt;
+};
+
+struct checkpointer {
+	sqlite3 *db;             /* the thread's own connection */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;     /* want or stop set */
+	pthread_cond_t idle;     /* busy cleared */
+	bool want, busy, stop;
 };
 
 struct store {
@@ -29,6 +62,8 @@ struct store {
 	int lock_fd;
 	struct cached cache[STMT_CACHE];
 	size_t n_cache;
+	int in_helper;             /* > 0 while a helper steps a statement */
+	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inline */
 };
 
 int store_schema_latest(void)
@@ -66,6 +101,17 @@ static int map_rc(sqlite3 *db, int rc)
 		log_err("store: sqlite error %d: %s", rc, sqlite3_errmsg(db));
 		return -EIO;
 	}
+}
+
+/* sqlite3_step for the helpers: marks their commits (see CKPT_PAGES). */
+static int step(struct store *st, sqlite3_stmt *s)
+{
+	int rc;
+
+	st->in_helper++;
+	rc = sqlite3_step(s);
+	st->in_helper--;
+	return rc;
 }
 
 static int exec_plain(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -197,6 +243,131 @@ static int take_lock(const char *path, int *ret_fd, char *err, size_t errlen)
 	return 0;
 }
 
+static void *checkpoint_main(void *arg)
+{
+	struct checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		int rc, frames = -1, done = -1;
+
+		while (!c->want && !c->stop)
+			pthread_cond_wait(&c->wake, &c->mu);
+		if (c->stop)
+			break;
+		c->want = false;
+		c->busy = true;
+		pthread_mutex_unlock(&c->mu);
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+					       SQLITE_CHECKPOINT_PASSIVE,
+					       &frames, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_err("store: WAL checkpoint failed: %s",
+				sqlite3_errmsg(c->db));
+		pthread_mutex_lock(&c->mu);
+		c->busy = false;
+		pthread_cond_broadcast(&c->idle);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Waits until the checkpointer runs nothing and has nothing pending. */
+static void checkpoint_quiesce(struct checkpointer *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->want = false;
+	while (c->busy)
+		pthread_cond_wait(&c->idle, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* sqlite3_wal_hook: after each commit on the main connection, with the
+ * WAL's size in pages. Replaces SQLite's automatic checkpoint. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *st = arg;
+	struct checkpointer *c = st->ckpt;
+
+	if (!st->in_helper) {
+		/* A raw commit (VACUUM): whatever checkpoint its caller
+		 * runs next must not find the thread in the middle of one. */
+		checkpoint_quiesce(c);
+		return SQLITE_OK;
+	}
+	if (pages >= CKPT_INLINE_PAGES) {
+		checkpoint_quiesce(c);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+					  NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&c->mu);
+		if (!c->busy && !c->want) {
+			c->want = true;
+			pthread_cond_signal(&c->wake);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Starts the checkpoint thread; without it (no threads, no second
+ * connection) SQLite keeps checkpointing inline, as it does by default. */
+static void checkpoint_start(struct store *st, const char *path)
+{
+	struct checkpointer *c;
+
+	if (!sqlite3_threadsafe() || !(c = calloc(1, sizeof(*c))))
+		return;
+	if (sqlite3_open_v2(path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    exec_plain(c->db, "PRAGMA synchronous = FULL", NULL, 0) < 0) {
+		log_warn("store: no checkpoint connection (%s); checkpoints "
+			 "run inline",
+			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		sqlite3_close(c->db);
+		free(c);
+		return;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->idle, NULL);
+	if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->wake);
+		pthread_cond_destroy(&c->idle);
+		sqlite3_close(c->db);
+		free(c);
+		return;
+	}
+	st->ckpt = c;
+	sqlite3_wal_hook(st->db, wal_hook, st);
+}
+
+static void checkpoint_stop(struct store *st)
+{
+	struct checkpointer *c = st->ckpt;
+
+	if (!c)
+		return;
+	/* Back to SQLite's own hook: the last close checkpoints. */
+	sqlite3_wal_autocheckpoint(st->db, CKPT_PAGES);
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->wake);
+	pthread_cond_destroy(&c->idle);
+	free(c);
+	st->ckpt = NULL;
+}
+
 int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 {
 	static const char setup[] = "PRAGMA journal_mode = WAL;"
@@ -239,6 +410,7 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 		r = store_migrate(st->db, schema_latest(), err, errlen);
 	if (r < 0)
 		goto fail;
+	checkpoint_start(st, path);
 	*ret = st;
 	return 0;
 fail:
@@ -250,6 +422,7 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	checkpoint_stop(st);
 	for (size_t i = 0; i < st->n_cache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	if (st->db)
@@ -362,7 +535,7 @@ int store_exec(struct store *st, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = step(st, s)) == SQLITE_ROW)
 		;
 	r = rc == SQLITE_DONE ? sqlite3_changes(st->db) : map_rc(st->db, rc);
 	release(st, s);
@@ -386,7 +559,7 @@ int store_int(struct store *st, int64_t *ret, const char *sql,
 	va_end(ap);
 	if (r < 0)
 		return r;
-	rc = sqlite3_step(s);
+	rc = step(st, s);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(s, 0);
 	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT
@@ -407,7 +580,7 @@ int store_text(struct store *st, char **ret, const char *sql,
 	va_end(ap);
 	if (r < 0)
 		return r;
-	rc = sqlite3_step(s);
+	rc = step(st, s);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(s, 0);
 		char *copy = NULL;
@@ -466,7 +639,7 @@ static int rows_v(struct store *st, json_t **ret, int limit, const char *sql,
 		return r;
 	arr = json_array();
 	while (arr && (limit < 0 || n < limit) &&
-	       (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	       (rc = step(st, s)) == SQLITE_ROW) {
 		if (json_array_append_new(arr, row_object(s))) {
 			r = -ENOMEM;
 			break;
