@@ -17,11 +17,13 @@
 #include "smtp.h"
 #include "store.h"
 
-/* Jobs handed to the workers at once, per connection: one being sent and
- * one ready, so a connection never waits for the loop. It is also the
- * bound on duplicates after a crash: only a message handed over can have
- * been accepted by the server without the outbox knowing. */
-#define IN_FLIGHT_PER_CONNECTION 2
+/* Jobs handed to the workers at once, per connection: up to two whose
+ * replies wait to be recorded, one being sent and one ready, so that a
+ * connection goes on while the loop commits or approves a plan. The bound
+ * on duplicates after a crash is smtp.c's: a connection does not finish a
+ * message (its final dot) while two replies before it are unrecorded, and
+ * on_results() commits the replies before it returns. */
+#define IN_FLIGHT_PER_CONNECTION 4
 
 struct outbox {
 	struct kipd *k;

@@ -10,11 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+
+/*
+ * The last bytes of a message (and so the final dot) are held back while
+ * this many earlier messages of the same connection have been accepted
+ * but not yet reported through done(): the bound on messages a crash can
+ * make the caller send twice, per connection. The rest of the next
+ * message goes out meanwhile, so a connection keeps busy while the caller
+ * records the replies before it.
+ */
+#define UNREPORTED_MAX 2
+/* Bytes held back: the server cannot accept the message without them. */
+#define HELD_BACK 2
+
+struct smtp_pool;
+
+struct worker {
+	struct smtp_pool *p;
+	int unreported;       /* finished jobs not yet through done() */
+};
 
 struct job {
 	int64_t id;
@@ -22,6 +42,8 @@ struct job {
 	char *body;
 	size_t len, off;
 	atomic_int cancel;
+	bool held_too_long;   /* the loop did not report in time */
+	struct worker *w;     /* who sends it */
 	struct smtp_result res;
 	struct job *next;
 };
@@ -33,14 +55,18 @@ struct smtp_pool {
 	void *arg;
 	int efd;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;            /* a job to take, or stopping */
+	pthread_cond_t reported;      /* unreported fell, a job was
+					 cancelled, a job finished or a
+					 worker ended */
 	struct job *todo, *todo_tail; /* waiting for a worker */
 	struct job *busy;             /* taken by a worker (for cancel) */
 	struct job *finished;         /* waiting for the loop */
 	size_t in_flight;
 	bool stopping;
-	int n_threads;
+	int n_threads, live;
 	pthread_t threads[16];
+	struct worker workers[16];
 };
 
 int smtp_check_libcurl(char *err, size_t errlen)
@@ -78,11 +104,41 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* Before the last bytes of J: waits until fewer than UNREPORTED_MAX
+ * earlier messages of its connection wait for done(). False when the job
+ * was cancelled meanwhile or the wait took longer than the transfer may. */
+static bool may_finish(struct job *j, long timeout_s)
+{
+	struct smtp_pool *p = j->w->p;
+	struct timespec until;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_s > 0 ? timeout_s : 60;
+	pthread_mutex_lock(&p->mu);
+	while (j->w->unreported >= UNREPORTED_MAX && !atomic_load(&j->cancel))
+		if (pthread_cond_timedwait(&p->reported, &p->mu, &until) != 0) {
+			j->held_too_long = true;
+			break;
+		}
+	ok = !atomic_load(&j->cancel) && !j->held_too_long;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
 static size_t read_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct job *j = arg;
 	size_t n = size * nmemb, left = j->len - j->off;
 
+	/* All but the last bytes at once; those only when may_finish(). */
+	if (left > HELD_BACK) {
+		if (n > left - HELD_BACK)
+			n = left - HELD_BACK;
+	} else if (left > 0 &&
+		   !may_finish(j, (long)j->w->p->cfg->smtp_timeout_s)) {
+		return CURL_READFUNC_ABORT;
+	}
 	if (n > left)
 		n = left;
 	memcpy(ptr, j->body + j->off, n);
@@ -148,6 +204,13 @@ static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
 			 code);
 		return;
 	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK && j->held_too_long) {
+		j->res.outcome = SMTP_TEMPORARY;
+		snprintf(j->res.reply, sizeof(j->res.reply),
+			 "not finished: earlier replies were not recorded in "
+			 "time");
+		return;
+	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		j->res.outcome = SMTP_CANCELLED;
 		snprintf(j->res.reply, sizeof(j->res.reply), "cancelled");
@@ -194,7 +257,8 @@ static void unlink_busy(struct smtp_pool *p, struct job *j)
 
 static void *worker(void *arg)
 {
-	struct smtp_pool *p = arg;
+	struct worker *w = arg;
+	struct smtp_pool *p = w->p;
 	CURL *c = new_handle(p->cfg);
 	uint64_t one = 1;
 
@@ -212,6 +276,7 @@ static void *worker(void *arg)
 		p->todo = j->next;
 		if (!p->todo)
 			p->todo_tail = NULL;
+		j->w = w;
 		j->next = p->busy;
 		p->busy = j;
 		pthread_mutex_unlock(&p->mu);
@@ -227,10 +292,16 @@ static void *worker(void *arg)
 		unlink_busy(p, j);
 		j->next = p->finished;
 		p->finished = j;
+		w->unreported++;
+		pthread_cond_broadcast(&p->reported);
 		pthread_mutex_unlock(&p->mu);
 		(void)!write(p->efd, &one, sizeof(one));
 	}
 	curl_easy_cleanup(c);
+	pthread_mutex_lock(&p->mu);
+	p->live--;
+	pthread_cond_broadcast(&p->reported);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
@@ -264,6 +335,13 @@ static void collect(struct smtp_pool *p)
 	else
 		log_err("smtp: out of memory reporting %zu results", n);
 	free(res);
+	/* done() has recorded them: their connections may finish more. */
+	pthread_mutex_lock(&p->mu);
+	for (j = list; j; j = j->next)
+		if (j->w)
+			j->w->unreported--;
+	pthread_cond_broadcast(&p->reported);
+	pthread_mutex_unlock(&p->mu);
 	while (list) {
 		j = list->next;
 		job_free(list);
@@ -298,17 +376,26 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 				 .arg = arg };
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->reported, NULL);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->efd < 0 || loop_add_fd(loop, p->efd, POLLIN, on_eventfd, p) < 0) {
 		snprintf(err, errlen, "smtp: eventfd: %s", strerror(errno));
 		if (p->efd >= 0)
 			close(p->efd);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		pthread_cond_destroy(&p->reported);
 		free(p);
 		return -EIO;
 	}
 	for (int i = 0; i < cfg->smtp_connections && i < 16; i++) {
-		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
+		p->workers[i] = (struct worker){ p, 0 };
+		p->live++;
+		if (pthread_create(&p->threads[i], NULL, worker,
+				   &p->workers[i]) != 0) {
+			p->live--;
 			break;
+		}
 		p->n_threads++;
 	}
 	if (!p->n_threads) {
@@ -361,6 +448,7 @@ void smtp_cancel(struct smtp_pool *p, int64_t id)
 	for (struct job *j = p->busy; j; j = j->next)
 		if (j->id == id)
 			atomic_store(&j->cancel, 1);
+	pthread_cond_broadcast(&p->reported); /* one may wait in may_finish */
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -375,6 +463,18 @@ void smtp_pool_stop(struct smtp_pool *p)
 	left = p->todo;
 	p->todo = p->todo_tail = NULL;
 	pthread_cond_broadcast(&p->cv);
+	/* Each worker finishes the transaction it is in; one waiting in
+	 * may_finish() needs the results before it reported, so keep
+	 * reporting until every worker has ended. */
+	while (p->live > 0) {
+		if (p->finished) {
+			pthread_mutex_unlock(&p->mu);
+			collect(p);
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
+		pthread_cond_wait(&p->reported, &p->mu);
+	}
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->n_threads; i++)
 		pthread_join(p->threads[i], NULL);
@@ -395,5 +495,6 @@ void smtp_pool_stop(struct smtp_pool *p)
 	close(p->efd);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->reported);
 	free(p);
 }

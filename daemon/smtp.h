@@ -40,8 +40,13 @@ int smtp_check_libcurl(char *err, size_t errlen);
 
 /*
  * Starts the workers. Results are delivered on the loop thread through
- * done(arg, results, n), in batches. The pool keeps pointers into cfg: it
- * must outlive the pool or be swapped only with smtp_pool_stop() first.
+ * done(arg, results, n), in batches; done() records them durably before it
+ * returns. A connection finishes a message (sends its last bytes, and so
+ * the final dot) only while fewer than two of its earlier messages wait
+ * for done(): after a crash at most two per connection were accepted by
+ * the server without the caller's record, however many jobs it queued.
+ * The pool keeps pointers into cfg: it must outlive the pool or be
+ * swapped only with smtp_pool_stop() first.
  */
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 		    smtp_done_fn done, void *arg, struct smtp_pool **ret,
@@ -62,8 +67,8 @@ void smtp_cancel(struct smtp_pool *p, int64_t id);
 
 /*
  * Stops taking new jobs, lets each worker finish the transaction it is in,
- * reports what finished (done() is called for those), and joins the
- * threads. Jobs never started are reported as SMTP_CANCELLED with reason
+ * reports what finished (done() is called for those, also while a worker
+ * waits for them to finish its message), and joins the threads. Jobs never started are reported as SMTP_CANCELLED with reason
  * "shutdown", so the caller can put them back in the queue. Accepts NULL.
  */
 void smtp_pool_stop(struct smtp_pool *p);
