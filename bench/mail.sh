@@ -53,10 +53,11 @@
 # same). TMPDIR (default /tmp) holds the directory, and so the databases
 # and Postfix's queue: its file system decides what an fsync costs.
 #
-# Each (a) run also reports how long kipd's loop thread and its SMTP
-# worker threads were on a CPU (/proc/PID/task/TID/schedstat): the loop
-# does the approvals (render, sign, encrypt, store) and all the outbox
-# bookkeeping; the workers only talk SMTP.
+# Each (a) run also reports how long kipd's loop thread, its SMTP worker
+# threads and its checkpoint thread were on a CPU
+# (/proc/PID/task/TID/schedstat): the loop does the approvals (render,
+# sign, encrypt, store) and all the outbox bookkeeping; the workers only
+# talk SMTP; the checkpoint thread copies the WAL into the database.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -445,29 +446,37 @@ make_plans() {
 	done
 }
 
-# thread_cpu PID: "LOOP WORKERS", the time kipd's loop thread (the main
-# thread) and its other threads (the SMTP workers) have been on a CPU, in
-# ns (/proc/PID/task/TID/schedstat).
+# thread_cpu PID: "LOOP WORKERS OTHER", the time kipd's loop thread (the
+# main thread), its SMTP workers (threads named kip-smtp) and its other
+# threads (the WAL checkpoints, kip-checkpoint) have been on a CPU, in ns
+# (/proc/PID/task/TID/schedstat).
 thread_cpu() {
-	local t main=0 rest=0 on _
+	local t main=0 work=0 rest=0 on name _
 	for t in /proc/"$1"/task/*; do
 		read -r on _ <"$t/schedstat" || continue
-		if [ "${t##*/}" = "$1" ]; then main=$((main + on)); else rest=$((rest + on)); fi
+		read -r name <"$t/comm" || name=""
+		if [ "${t##*/}" = "$1" ]; then
+			main=$((main + on))
+		elif [ "$name" = kip-smtp ]; then
+			work=$((work + on))
+		else
+			rest=$((rest + on))
+		fi
 	done
-	echo "$main $rest"
+	echo "$main $work $rest"
 }
 
 # approve_run OUT POLL_MS PLAN...: one timed approval run; appends
-# "elapsed_ms approvals_ms loop_cpu_ms workers_cpu_ms" to OUT.
+# "elapsed_ms approvals_ms loop_cpu_ms workers_cpu_ms other_cpu_ms" to OUT.
 approve_run() {
-	local out=$1 poll=$2 m0 w0 m1 w1 line
+	local out=$1 poll=$2 m0 w0 o0 m1 w1 o1 line
 	shift 2
-	read -r m0 w0 < <(thread_cpu "$KIPD_PID")
+	read -r m0 w0 o0 < <(thread_cpu "$KIPD_PID")
 	line=$(python3 "$HELPER" approve "$TDIR/kip-$CUR.db" "$poll" "$M" "$KIPCTL" \
 		"$TDIR/kipd.sock" "$@") || return 1
-	read -r m1 w1 < <(thread_cpu "$KIPD_PID")
-	echo "$line $(((m1 - m0) / 1000)) $(((w1 - w0) / 1000))" |
-		awk '{ printf "%s %s %.1f %.1f\n", $1, $2, $3 / 1000, $4 / 1000 }' >>"$out"
+	read -r m1 w1 o1 < <(thread_cpu "$KIPD_PID")
+	echo "$line $(((m1 - m0) / 1000)) $(((w1 - w0) / 1000)) $(((o1 - o0) / 1000))" |
+		awk '{ printf "%s %s %.1f %.1f %.1f\n", $1, $2, $3 / 1000, $4 / 1000, $5 / 1000 }' >>"$out"
 }
 
 # profile PATH (KIP_BENCH_PROFILE=1; untimed by the table): where kipd's
@@ -525,7 +534,7 @@ profile() {
 		echo "   profile: perf, kipd's samples per thread (the first is the loop)"
 		sed 's/^/      /' "$pf.perf-threads.txt"
 		echo "   profile: perf, share of all kipd samples in (inclusive):"
-		grep -E '\] (cmd_plan_approve|distribute_version|plan_entity|render_version|smime_sign|smime_check_recipient|X509_verify_cert|smime_encrypt|PEM_ASN1_read_bio|CMS_final|queue_message|store_exec|store_commit|sqlite3_step|sqlite3WalCheckpoint|on_results|run|submit_row|worker|curl_easy_perform|fdatasync|__GI_fdatasync|__libc_pwrite64) ' \
+		grep -E '\] (cmd_plan_approve|distribute_version|plan_entity|render_version|smime_sign|smime_check_recipient|X509_verify_cert|smime_encrypt|PEM_ASN1_read_bio|CMS_final|queue_message|store_exec|store_commit|sqlite3_step|sqlite3WalCheckpoint|on_results|run|submit_row|worker|may_finish|checkpoint_main|curl_easy_perform|fdatasync|__GI_fdatasync|__libc_pwrite64) ' \
 			"$pf.perf.txt" | awk '!seen[$4]++ { printf "      %-8s %s\n", $1, $4 }' | head -30
 	fi
 }
@@ -533,7 +542,7 @@ profile() {
 # ------------------------------------------------------------- (a) kipd --
 
 declare -A KIPD_RATE APPROVE_MS LAT_MS LAT_APPROVE_MS HWM BLAST_RATE ADMIN_RATE
-declare -A MSG_BYTES PIPE_RATE LOOP_CPU WORK_CPU
+declare -A MSG_BYTES PIPE_RATE LOOP_CPU WORK_CPU OTHER_CPU
 
 for CUR in postfix sink; do
 	log "path $CUR: kipd with smtp.connections = $C"
@@ -550,10 +559,10 @@ for CUR in postfix sink; do
 		batch=("${ALL_PLANS[@]:$(((r - 1) * N)):$N}")
 		approve_run "$TDIR/a-$CUR.ms" 2 "${batch[@]}" ||
 			{ tail -20 "$TDIR/kipd-$CUR.log" >&2; die "run $r on $CUR failed"; }
-		read -r el ap lc wcpu < <(tail -1 "$TDIR/a-$CUR.ms")
+		read -r el ap lc wcpu ocpu < <(tail -1 "$TDIR/a-$CUR.ms")
 		echo "   run $r: $((N * M)) messages sent in $el ms" \
 			"($(awk -v n=$((N * M)) -v ms="$el" 'BEGIN { printf "%.1f", n / ms * 1000 }') msg/s;" \
-			"the $N approvals took $ap ms; kipd on CPU: loop thread $lc ms, SMTP workers $wcpu ms)"
+			"the $N approvals took $ap ms; kipd on CPU: loop thread $lc ms, SMTP workers $wcpu ms, checkpoints $ocpu ms)"
 	done
 	# Every message of the last run is really sent (kipd's own view).
 	st=$(ctl --json plan status "${batch[-1]}")
@@ -565,8 +574,10 @@ for CUR in postfix sink; do
 	APPROVE_MS[$CUR]=$(median "$TDIR/a-$CUR.approve")
 	cut -d' ' -f3 "$TDIR/a-$CUR.ms" >"$TDIR/a-$CUR.loopcpu"
 	cut -d' ' -f4 "$TDIR/a-$CUR.ms" >"$TDIR/a-$CUR.workcpu"
+	cut -d' ' -f5 "$TDIR/a-$CUR.ms" >"$TDIR/a-$CUR.othercpu"
 	LOOP_CPU[$CUR]=$(median "$TDIR/a-$CUR.loopcpu")
 	WORK_CPU[$CUR]=$(median "$TDIR/a-$CUR.workcpu")
+	OTHER_CPU[$CUR]=$(median "$TDIR/a-$CUR.othercpu")
 
 	log "path $CUR: latency, $LAT_RUNS plans of $M recipients, one at a time"
 	: >"$TDIR/lat-$CUR.ms"
@@ -730,7 +741,8 @@ for CUR in postfix sink; do
 	echo "-- $label"
 	row "(a) kipd: approve -> all sent" "$(rate "${KIPD_RATE[$CUR]}")"
 	row "    of which the $N kipctl approves (median)" "${APPROVE_MS[$CUR]} ms"
-	row "    kipd on CPU per run: loop thread / workers" "${LOOP_CPU[$CUR]} / ${WORK_CPU[$CUR]} ms"
+	row "    kipd on CPU per run: loop / workers / checkpoints" \
+		"${LOOP_CPU[$CUR]} / ${WORK_CPU[$CUR]} / ${OTHER_CPU[$CUR]} ms"
 	row "(b) smtpblast, same messages, C=$C" "$(rate "${BLAST_RATE[$CUR]}")"
 	[ -n "${PIPE_RATE[$CUR]:-}" ] &&
 		row "    (profile) kipd sending $((N * M)) already queued" "$(rate "${PIPE_RATE[$CUR]}")"

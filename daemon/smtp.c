@@ -396,6 +396,7 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 			p->live--;
 			break;
 		}
+		pthread_setname_np(p->threads[i], "kip-smtp");
 		p->n_threads++;
 	}
 	if (!p->n_threads) {

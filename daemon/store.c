@@ -343,6 +343,7 @@ static void checkpoint_start(struct store *st, const char *path)
 		free(c);
 		return;
 	}
+	pthread_setname_np(c->thread, "kip-checkpoint");
 	st->ckpt = c;
 	sqlite3_wal_hook(st->db, wal_hook, st);
 }
