@@ -535,7 +535,7 @@ profile() {
 		sed 's/^/      /' "$pf.perf-threads.txt"
 		echo "   profile: perf, share of all kipd samples in (inclusive):"
 		grep -E '\] (cmd_plan_approve|distribute_version|plan_entity|render_version|smime_sign|smime_check_recipient|X509_verify_cert|smime_encrypt|PEM_ASN1_read_bio|CMS_final|queue_message|store_exec|store_commit|sqlite3_step|sqlite3WalCheckpoint|on_results|run|submit_row|worker|may_finish|checkpoint_main|curl_easy_perform|fdatasync|__GI_fdatasync|__libc_pwrite64) ' \
-			"$pf.perf.txt" | awk '!seen[$4]++ { printf "      %-8s %s\n", $1, $4 }' | head -30
+			"$pf.perf.txt" | awk '!seen[$4]++ && n++ < 30 { printf "      %-8s %s\n", $1, $4 }'
 	fi
 }
 
@@ -640,7 +640,9 @@ done
 log "crypto: cryptoblast, $N signatures x $M recipients (AES-256-CBC, RSA)"
 # The real inner entity: decrypt one of kipd's messages and take the
 # signed part.
-first=$(ls "$TDIR/msgs-sink"/*.eml | head -1)
+# (Not ls | head: with pipefail, ls killed by SIGPIPE would end the script.)
+msgs=("$TDIR/msgs-sink"/*.eml)
+first=${msgs[0]}
 id=$(basename "$first" .eml)
 to=$(sqlite3 -readonly "$TDIR/kip-sink.db" "SELECT recipient FROM outbox WHERE id = $id")
 to_file=$PKI/${to%@*}_at_${to#*@}
