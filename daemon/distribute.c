@@ -144,15 +144,23 @@ static int queue_manual(struct kipd *k, const struct ids *ids,
 	return r;
 }
 
+/* A neutral notice for recipients without a usable certificate: signed
+ * once, and only when a recipient needs it (most distributions have
+ * none, and a signature costs as much as several encryptions). */
+struct notice {
+	const char *text;
+	struct buf sig;
+};
+
 /*
  * Queues SIGNED (a signed inner entity) encrypted for RC, or, when RC has
  * no usable certificate, a manual-delivery row and (if configured and
- * possible) the neutral NOTICE (signed once, sent as is).
+ * possible) the neutral NOTICE (may be NULL).
  */
 static int queue_secure(struct kipd *k, const struct ids *ids,
 			const struct recipient *rc, const char *kind,
 			const char *subject, const struct buf *signed_entity,
-			const struct buf *notice)
+			struct notice *notice)
 {
 	char reason[160], err[256];
 	const char *block = secure_block(k, rc, reason, sizeof(reason));
@@ -162,15 +170,18 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 
 	if (block) {
 		r = queue_manual(k, ids, rc, kind, "manual", block);
-		if (r == 0 && notice && notice->len && rc->email &&
+		if (r == 0 && notice && k->signer && rc->email &&
+		    k->cfg->mail_neutral_notice && !notice->sig.len)
+			r = sign_text(k, notice->text, &notice->sig);
+		if (r == 0 && notice && notice->sig.len && rc->email &&
 		    k->cfg->mail_neutral_notice) {
 			struct outbox_msg m = { "notice", ids->citizen,
 						ids->plan, ids->version,
 						ids->meeting, rc->contact_id,
 						rc->email, "queued", NULL,
 						NULL };
-			r = queue_message(k, &m, subject, NULL, notice->data,
-					  notice->len);
+			r = queue_message(k, &m, subject, NULL,
+					  notice->sig.data, notice->sig.len);
 		}
 		return r;
 	}
@@ -294,7 +305,8 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 {
 	struct kipd *k = c->k;
 	struct ids ids = { c->citizen_id, plan, version, 0 };
-	struct buf signed_entity = BUF_INIT, notice_sig = BUF_INIT;
+	struct buf signed_entity = BUF_INIT;
+	struct notice nt = { NULL, BUF_INIT };
 	json_t *rows = NULL, *row, *cit = NULL;
 	char subject[120], notice[600], coord[300];
 	bool relatives = consent_active(c, c->citizen_id, "relatives");
@@ -331,13 +343,11 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 			   "it.\r\n\r\nThis message was sent automatically and "
 			   "contains no personal data.\r\n",
 		 (long long)plan, coord);
+	nt.text = notice;
 	r = load_recipients(k, plan, &rows);
-	if (r >= 0 && k->signer)
-		r = sign_text(k, notice, &notice_sig);
 	if (r < 0) {
 		json_decref(rows);
 		buf_free(&signed_entity);
-		buf_free(&notice_sig);
 		return cmd_store_fail(c, r, "members");
 	}
 	json_array_foreach(rows, i, row) {
@@ -349,14 +359,14 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 					 "no consent to involve relatives");
 		else
 			r = queue_secure(k, &ids, &rc, "plan", subject,
-					 &signed_entity, &notice_sig);
+					 &signed_entity, &nt);
 		if (r < 0)
 			break;
 		n++;
 	}
 	json_decref(rows);
 	buf_free(&signed_entity);
-	buf_free(&notice_sig);
+	buf_free(&nt.sig);
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
 	c->outbox_changed = true;
@@ -606,8 +616,8 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 const char *subject, const char *text)
 {
 	struct ids ids = { citizen, plan, version, 0 };
-	struct buf inner = BUF_INIT, signed_entity = BUF_INIT,
-		   notice_sig = BUF_INIT;
+	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
+	struct notice nt = { NULL, BUF_INIT };
 	json_t *row = NULL;
 	struct recipient rc;
 	char outer[120], notice[600], coord[300], err[256];
@@ -644,6 +654,7 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			   "message was sent automatically and contains no "
 			   "personal data.\r\n",
 		 (long long)plan, coord);
+	nt.text = notice;
 	r = store_int(k->store, &before, "SELECT coalesce(max(id), 0)"
 		      " FROM outbox", "");
 	if (r == 0 && k->signer) {
@@ -652,12 +663,10 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 		if (r == 0)
 			r = smime_sign(k->signer, inner.data, inner.len,
 				       &signed_entity, err, sizeof(err));
-		if (r == 0)
-			r = sign_text(k, notice, &notice_sig);
 	}
 	if (r == 0)
 		r = queue_secure(k, &ids, &rc, "deviation", outer,
-				 &signed_entity, &notice_sig);
+				 &signed_entity, &nt);
 	if (r == 0)
 		r = store_exec(k->store,
 			       "UPDATE outbox SET deviation_id = ? WHERE id > ?",
@@ -665,6 +674,6 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 	json_decref(row);
 	buf_free(&inner);
 	buf_free(&signed_entity);
-	buf_free(&notice_sig);
+	buf_free(&nt.sig);
 	return r < 0 ? r : 0;
 }
