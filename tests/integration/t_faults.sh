@@ -327,12 +327,12 @@ check_eq "broker killed: events lost 0" "0" "$missing"
 
 # 4b. Deviation reports over MQTT (QoS 1) and kill -9 of kipd. Published
 # while kipd is down, the broker keeps a report for kipd's persistent
-# session. Killed just after the broker delivered one, kipd has already
-# acknowledged it: libmosquitto sends the PUBACK before it calls
-# on_message, and the transaction that records the report (with its
-# forwarded notices) commits later. That loss is measured here and shown
-# as a known issue (docs/FAULTS.md); KIP_FAULTS_STRICT_REPORTS=1 makes it
-# an assertion.
+# session. Killed just after the broker delivered one: libmosquitto sends
+# the PUBACK before it calls on_message, so kipd first commits the payload
+# to its inbox on its own and judges it after (intake.c); only a kill in
+# the milliseconds before that commit can lose it. Asserted on the normal
+# build; under the sanitizers (several times slower) the loss is measured
+# and shown. KIP_FAULTS_STRICT_REPORTS=0/1 overrides.
 report() {
 	mosquitto_pub -h localhost -p "$MQTT_PORT" --cafile "$MQTT_CA" -q 1 -u "$MQTT_PARTNER_USER" \
 		-P "$MQTT_PARTNER_PASSWORD" -t "kip/deviations/$MQTT_PARTNER_USER" \
@@ -359,10 +359,11 @@ done
 	fail "reports published while kipd is down are all recorded after its restart ($down_ok of $PROBES)" \
 		"$(db "SELECT channel, reason, source_id, detail FROM quarantine ORDER BY id DESC LIMIT 3"; grep -i "intake\|deviation\|mqtt" "$TDIR/kipd.log" | tail -8)"
 echo "# reports over MQTT: kipd killed 20 ms after the broker took each: $kill_lost of $PROBES lost"
-if [ "${KIP_FAULTS_STRICT_REPORTS:-0}" = 1 ]; then
+case $BUILD in *san*) strict_default=0 ;; *) strict_default=1 ;; esac
+if [ "${KIP_FAULTS_STRICT_REPORTS:-$strict_default}" = 1 ]; then
 	check_eq "a report delivered just before kill -9 is not lost" "0" "$kill_lost"
 elif [ "$kill_lost" -gt 0 ]; then
-	echo "# known issue (not counted): kipd acknowledges a report over MQTT before it is recorded (docs/FAULTS.md)"
+	echo "# measured, not counted (sanitizer build): a kill within the inbox commit after the PUBACK loses the report (docs/FAULTS.md)"
 fi
 kip_stop
 mqtt_sub_stop
