@@ -23,7 +23,8 @@ int buf_append(struct buf *b, const void *data, size_t len);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Takes the content out: returns it (caller frees) and resets the buffer.
  * Returns an empty, allocated string for an empty buffer, NULL on ENOMEM. */
 char *buf_steal(struct buf *b);

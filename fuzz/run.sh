@@ -36,6 +36,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}
 pass=0
 failed=0
+# git keeps no file modes but the executable bit: the fictional PKI's key
+# comes out of a clone readable by others, which kipd's key loader refuses.
+chmod 0600 fuzz/pki/*.key 2>/dev/null
 
 for t in "$@"; do
 	bin=$build/fuzz/fuzz_$t
