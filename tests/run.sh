@@ -59,7 +59,7 @@ run_build() {
 # on the normal build; docs/HARDENING.md says why these. Any error or
 # definite leak makes kipd exit 99, which kip_stop counts as a failure.
 VALGRIND_TESTS=${VALGRIND_TESTS:-t_control t_domain t_erase t_certs t_audit \
-t_reminders t_stats t_mail t_mail_tls t_mqtt t_imap t_deviation t_systemd}
+t_reminders t_stats t_mail t_mail_tls t_mqtt t_imap t_deviation t_intake t_systemd}
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
 --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30"
 
