@@ -287,10 +287,11 @@ int deviation_forward(struct cmd_ctx *c, int64_t dev, int64_t contact,
 static int forward_auto(struct cmd_ctx *c, json_t *d)
 {
 	json_t *rows = NULL, *row;
+	bool relatives;
 	size_t i;
 	int r = store_rows(
 		c->st, &rows,
-		"SELECT m.contact_id FROM plan_members m"
+		"SELECT m.contact_id, k.kind FROM plan_members m"
 		" JOIN contacts k ON k.id = m.contact_id"
 		" WHERE m.plan_id = ?1 AND m.contact_id NOT IN (?2, ?3)"
 		" AND (EXISTS (SELECT 1 FROM goal_routes g WHERE g.plan_id = ?1"
@@ -306,22 +307,15 @@ static int forward_auto(struct cmd_ctx *c, json_t *d)
 		return cmd_store_fail(c, r, "members");
 	log_debug("deviation: %lld: %d automatic forward(s)",
 		  (long long)num(d, "id"), r);
+	/* A routed relative needs the consent to involve relatives;
+	 * without it the route is skipped, not the report. */
+	relatives = consent_active(c, num(d, "citizen_id"), "relatives");
 	r = 0;
 	json_array_foreach(rows, i, row) {
 		int64_t contact = num(row, "contact_id");
-		char *kind = NULL;
 
-		/* A routed relative needs the consent to involve relatives;
-		 * without it the route is skipped, not the report. */
-		if (store_text(c->st, &kind,
-			       "SELECT kind FROM contacts WHERE id = ?", "i",
-			       contact) == 0 &&
-		    kind && strcmp(kind, "professional") != 0 &&
-		    !consent_active(c, num(d, "citizen_id"), "relatives")) {
-			free(kind);
+		if (strcmp(str(row, "kind"), "professional") != 0 && !relatives)
 			continue;
-		}
-		free(kind);
 		r = forward_one(c, d, contact, "auto");
 		if (r < 0)
 			break;

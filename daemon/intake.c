@@ -313,29 +313,23 @@ static int64_t member_by_email(struct kipd *k, int64_t plan, const char *email)
  * kip message it answers (In-Reply-To). 0 if none. */
 static int64_t plan_of(struct kipd *k, const struct inmail *m)
 {
+	char msgid[260];
 	int64_t plan = 0;
 
 	if (m->ref &&
 	    store_int(k->store, &plan, "SELECT id FROM plans WHERE id = ?", "i",
 		      m->ref) == 0)
 		return plan;
-	if (m->in_reply_to[0] &&
-	    store_int(k->store, &plan,
+	/* The outbox keeps Message-IDs as sent, in angle brackets; inmail
+	 * gives In-Reply-To without them. */
+	if (!m->in_reply_to[0])
+		return 0;
+	snprintf(msgid, sizeof(msgid), "<%s>", m->in_reply_to);
+	if (store_int(k->store, &plan,
 		      "SELECT plan_id FROM outbox WHERE message_id = ?"
 		      " AND plan_id IS NOT NULL",
-		      "s", m->in_reply_to) == 0 &&
-	    plan)
+		      "s", msgid) == 0)
 		return plan;
-	if (m->in_reply_to[0]) {
-		char bracketed[260];
-
-		snprintf(bracketed, sizeof(bracketed), "<%s>", m->in_reply_to);
-		if (store_int(k->store, &plan,
-			      "SELECT plan_id FROM outbox WHERE message_id = ?"
-			      " AND plan_id IS NOT NULL",
-			      "s", bracketed) == 0)
-			return plan;
-	}
 	return 0;
 }
 
@@ -552,7 +546,8 @@ static bool judge(struct intake *in, struct item *it)
 		log_err("intake: cannot judge a message: %s", strerror(-r));
 		return false;
 	}
-	digest_id(&it->raw, fallback);
+	if (!m.message_id[0])
+		digest_id(&it->raw, fallback);
 	snprintf(source, sizeof(source), "%s",
 		 m.message_id[0] ? m.message_id : fallback);
 	if (seen(k, "mail", source)) {
