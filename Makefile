@@ -8,6 +8,7 @@
 #   make SAN=1      build with AddressSanitizer and UBSan (into build-san/)
 
 PREFIX  ?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/libexec/kip
 DESTDIR ?=
 SAN     ?=
 ifeq ($(SAN),1)
@@ -26,13 +27,16 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY_SOURCE=2 \
            -fstack-protector-strong -Icommon -Idaemon \
+           -DKIP_LIBEXECDIR='"$(LIBEXECDIR)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now
+# --as-needed: each program records only the libraries it calls, so kipd
+# (which leaves inbound mail to kip-inmail) maps neither GMime nor libical.
+KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
              -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
-DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))
+DAEMON_SRC = $(filter-out daemon/kipd.c daemon/inmail_main.c,$(wildcard daemon/*.c))
 CLIENT_SRC = $(wildcard client/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 BENCH_SRC  = $(wildcard bench/*.c)
@@ -49,13 +53,22 @@ PRELOAD_SO = $(PRELOAD_SRC:tests/preload/%.c=$(BUILD)/preload/%.so)
 
 .PHONY: all clean install test unit demo deps format bench
 
-all: $(BUILD)/kipd $(BUILD)/kipctl
+all: $(BUILD)/kipd $(BUILD)/kipctl $(BUILD)/kip-inmail
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KIP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/kipd: $(BUILD)/daemon/kipd.o $(DAEMON_OBJ) $(COMMON_OBJ)
+# The programs take from the archive only the objects they use: kipd has
+# no mail parser (inmail.o, ireply.o), kip-inmail no store or network.
+$(BUILD)/libkip.a: $(DAEMON_OBJ) $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/kipd: $(BUILD)/daemon/kipd.o $(BUILD)/libkip.a
+	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/kip-inmail: $(BUILD)/daemon/inmail_main.o $(BUILD)/libkip.a
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/kipctl: $(CLIENT_OBJ) $(COMMON_OBJ)
@@ -103,6 +116,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/kipd $(DESTDIR)$(PREFIX)/sbin/kipd
 	install -m 0755 $(BUILD)/kipctl $(DESTDIR)$(PREFIX)/bin/kipctl
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BUILD)/kip-inmail $(DESTDIR)$(LIBEXECDIR)/kip-inmail
 	install -d $(DESTDIR)$(PREFIX)/share/doc/kip $(DESTDIR)$(PREFIX)/share/kip
 	install -m 0644 conf/kipd.conf $(DESTDIR)$(PREFIX)/share/doc/kip/kipd.conf.example
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/kip/
@@ -138,7 +153,7 @@ FUZZ_SAN     = -fsanitize=fuzzer-no-link,address,undefined \
 FUZZ_WARN    ?= -Wno-format-nonliteral
 FUZZ_BIN     = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 ANALYZE_BUILD ?= $(FUZZ_BUILD)/analyze
-ANALYZE_SRC  = $(COMMON_SRC) $(DAEMON_SRC) daemon/kipd.c $(CLIENT_SRC)
+ANALYZE_SRC  = $(COMMON_SRC) $(DAEMON_SRC) daemon/kipd.c daemon/inmail_main.c $(CLIENT_SRC)
 # The project's flags without -Werror: findings are counted, not fatal.
 ANALYZE_CFLAGS = $(filter-out -Werror,$(KIP_CFLAGS)) $(CFLAGS)
 

@@ -39,28 +39,6 @@ void inmail_shutdown(void)
 	g_mime_shutdown();
 }
 
-static const char *const reason_names[] = {
-    [INMAIL_OK] = "ok",
-    [INMAIL_MALFORMED] = "malformed",
-    [INMAIL_TOO_LARGE] = "too-large",
-    [INMAIL_UNSIGNED] = "unsigned",
-    [INMAIL_WRAPPED] = "signature-wrapping",
-    [INMAIL_BAD_SIGNATURE] = "bad-signature",
-    [INMAIL_UNTRUSTED] = "untrusted",
-    [INMAIL_EXPIRED] = "expired",
-    [INMAIL_REVOKED] = "revoked",
-    [INMAIL_SIGNER_MISMATCH] = "signer-not-sender",
-    [INMAIL_UNDECRYPTABLE] = "undecryptable",
-    [INMAIL_WRONG_TYPE] = "wrong-content-type",
-};
-
-const char *inmail_reason_name(enum inmail_reason r)
-{
-	if ((unsigned)r >= sizeof(reason_names) / sizeof(reason_names[0]))
-		return "unknown";
-	return reason_names[r];
-}
-
 struct ctx {
 	const struct inmail_keys *keys;
 	struct inmail *out;

@@ -22,13 +22,13 @@
 #include "devreport.h"
 #include "event.h"
 #include "imap.h"
-#include "inmail.h"
-#include "ireply.h"
+#include "inmail_wire.h"
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
 #include "outbox.h"
+#include "reader.h"
 #include "scheduler.h"
 #include "store.h"
 
@@ -46,6 +46,10 @@ struct item {
 	uint32_t uid, uidvalidity;
 	int fetch_rc;       /* 0, or -EFBIG: too large to read */
 	struct buf raw;
+	int read_rc;        /* 0: verdict holds the reader's verdict; or
+			       -errno: the reader failed on it (read_err) */
+	struct wire_verdict verdict;
+	char read_err[256];
 	bool mark;          /* flag it done on the server */
 };
 
@@ -61,6 +65,9 @@ struct intake {
 	char *url, *username, *password, *ca_file, *client_cert, *client_key;
 	long timeout_s;
 	size_t max_bytes;
+	/* and what the mail reader needs (kip-inmail, reader.h) */
+	char *smime_cert, *smime_key, *smime_passphrase, *smime_chain,
+		*smime_ca, *smime_crl;
 
 	pthread_t thread;
 	bool running;       /* a worker exists (loop thread's view) */
@@ -128,7 +135,17 @@ static void *worker(void *arg)
 		.max_message = in->max_bytes,
 		.done_keyword = DONE_KEYWORD,
 	};
+	const struct wire_settings settings = {
+		.cert = in->smime_cert,
+		.key = in->smime_key,
+		.passphrase = in->smime_passphrase,
+		.chain = in->smime_chain,
+		.ca_bundle = in->smime_ca,
+		.crl = in->smime_crl,
+		.max_bytes = in->max_bytes,
+	};
 	struct imap *s = NULL;
+	struct reader *rd = NULL;
 	uint32_t *uids = NULL, validity = 0;
 	size_t n = 0;
 	char err[256] = "";
@@ -137,6 +154,8 @@ static void *worker(void *arg)
 	r = imap_open(&conf, &s, err, sizeof(err));
 	if (r == 0)
 		r = imap_search_new(s, &uids, &n, &validity, err, sizeof(err));
+	if (r == 0 && n > 0)
+		r = reader_start(&settings, &rd, err, sizeof(err));
 	for (size_t i = 0; r == 0 && i < n && !stopping(in); i++) {
 		in->item.uid = uids[i];
 		in->item.uidvalidity = validity;
@@ -151,11 +170,28 @@ static void *worker(void *arg)
 		if (r < 0 && r != -EFBIG)
 			break;
 		r = 0;
-		if (!hand_over(in, SLOT_MESSAGE))
+		in->item.read_rc = 0;
+		if (in->item.fetch_rc == 0) {
+			/* parsed in the reader process, not here */
+			in->item.read_rc = reader_judge(
+				rd, in->item.raw.data, in->item.raw.len,
+				&in->item.verdict, in->item.read_err,
+				sizeof(in->item.read_err));
+			if (in->item.read_rc < 0) {
+				reader_stop(rd);
+				rd = NULL;
+			}
+		}
+		bool go_on = hand_over(in, SLOT_MESSAGE);
+		wire_verdict_free(&in->item.verdict);
+		if (!go_on)
 			break;
 		if (in->item.mark)
 			r = imap_mark_done(s, uids[i], err, sizeof(err));
+		if (r == 0 && !rd)
+			r = reader_start(&settings, &rd, err, sizeof(err));
 	}
+	reader_stop(rd);
 	free(uids);
 	imap_close(s);
 	pthread_mutex_lock(&in->mu);
@@ -416,11 +452,12 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 /* An iMIP REPLY: the participant's answer, from their registered
  * address, to the current UID and SEQUENCE of a scheduled meeting. */
 static void take_reply(struct kipd *k, struct counts *cn, const char *source,
-		       const struct inmail *m)
+		       const struct wire_verdict *v)
 {
-	struct ireply rp;
+	const struct inmail *m = &v->mail;
+	const struct ireply *rp = &v->reply;
 	json_t *mt = NULL;
-	char err[256], detail[300];
+	char detail[300];
 	const char *dom = k->cfg->org_mailbox
 				  ? strchr(k->cfg->org_mailbox, '@') + 1
 				  : "kip.invalid";
@@ -428,18 +465,18 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 	int64_t contact = 0;
 	int end = 0;
 
-	if (ireply_parse(m->calendar, strlen(m->calendar), &rp, err,
-			 sizeof(err)) < 0) {
-		quarantine(k, cn, "mail", source, m->from, "bad-reply", err);
+	if (!v->reply_ok) {
+		quarantine(k, cn, "mail", source, m->from, "bad-reply",
+			   v->reply_err);
 		return;
 	}
-	if (sscanf(rp.uid, "kip-meeting-%lld@%n", &meeting, &end) != 1 ||
-	    !end || strcasecmp(rp.uid + end, dom) != 0) {
+	if (sscanf(rp->uid, "kip-meeting-%lld@%n", &meeting, &end) != 1 ||
+	    !end || strcasecmp(rp->uid + end, dom) != 0) {
 		quarantine(k, cn, "mail", source, m->from, "unknown-meeting",
 			   "the UID is not one of kip's meetings");
 		return;
 	}
-	if (strcasecmp(rp.attendee, m->from) != 0) {
+	if (strcasecmp(rp->attendee, m->from) != 0) {
 		quarantine(k, cn, "mail", source, m->from, "reply-not-sender",
 			   "the answering attendee is not the From address");
 		return;
@@ -459,11 +496,11 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 			   "the sender is not a participant of the meeting");
 		goto out;
 	}
-	if (json_integer_value(json_object_get(mt, "sequence")) != rp.sequence) {
+	if (json_integer_value(json_object_get(mt, "sequence")) != rp->sequence) {
 		snprintf(detail, sizeof(detail),
 			 "SEQUENCE %d answers an invitation that has since "
 			 "changed (now %lld)",
-			 rp.sequence,
+			 rp->sequence,
 			 (long long)json_integer_value(
 				 json_object_get(mt, "sequence")));
 		quarantine(k, cn, "mail", source, m->from, "stale-reply",
@@ -481,7 +518,7 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 			       " SET answer = excluded.answer,"
 			       " sequence = excluded.sequence, at = excluded.at",
 			       "iisii", (int64_t)meeting, contact,
-			       answers[rp.partstat], (int64_t)rp.sequence,
+			       answers[rp->partstat], (int64_t)rp->sequence,
 			       (int64_t)time(NULL));
 	if (r >= 0)
 		r = store_exec(k->store,
@@ -498,7 +535,7 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 	}
 	cn->replies++;
 	log_info("intake: meeting %lld: contact %lld %s", meeting,
-		 (long long)contact, answers[rp.partstat]);
+		 (long long)contact, answers[rp->partstat]);
 out:
 	json_decref(mt);
 }
@@ -521,9 +558,7 @@ static bool judge(struct intake *in, struct item *it)
 {
 	struct kipd *k = in->k;
 	struct counts *cn = &in->current;
-	struct inmail m;
-	const struct inmail_keys keys = { k->signer, k->trust, in->max_bytes,
-					  time(NULL) };
+	const struct inmail *m = &it->verdict.mail;
 	char source[300], fallback[80], err[512], verification[200];
 	const char *code = NULL;
 	json_t *args;
@@ -541,65 +576,66 @@ static bool judge(struct intake *in, struct item *it)
 		return quarantine(k, cn, "mail", source, NULL, "too-large",
 				  err) == 0;
 	}
-	r = inmail_parse(it->raw.data, it->raw.len, &keys, &m);
-	if (r < 0) {
-		log_err("intake: cannot judge a message: %s", strerror(-r));
-		return false;
+	if (it->read_rc < 0) {
+		/* the reader died or timed out on it: set it aside (it stays
+		 * in the mailbox) rather than fetch it again every pass */
+		digest_id(&it->raw, fallback);
+		if (seen(k, "mail", fallback))
+			return true;
+		log_err("intake: %s", it->read_err);
+		return quarantine(k, cn, "mail", fallback, NULL, "unreadable",
+				  it->read_err) == 0;
 	}
-	if (!m.message_id[0])
+	if (!m->message_id[0])
 		digest_id(&it->raw, fallback);
 	snprintf(source, sizeof(source), "%s",
-		 m.message_id[0] ? m.message_id : fallback);
+		 m->message_id[0] ? m->message_id : fallback);
 	if (seen(k, "mail", source)) {
 		cn->duplicates++;
-		inmail_free(&m);
 		return true;
 	}
 	/* Replies to invitations need not be signed; a signature that is
 	 * there must hold, by the sender. */
-	if (m.calendar &&
-	    (m.reason == INMAIL_OK || m.reason == INMAIL_UNSIGNED ||
+	if (it->verdict.calendar &&
+	    (m->reason == INMAIL_OK || m->reason == INMAIL_UNSIGNED ||
 	     /* signed by the sender, holding only the calendar object */
-	     (m.reason == INMAIL_WRONG_TYPE && m.signer_pem))) {
-		take_reply(in->k, cn, source, &m);
-		inmail_free(&m);
+	     (m->reason == INMAIL_WRONG_TYPE && m->signer_pem))) {
+		take_reply(in->k, cn, source, &it->verdict);
 		return seen(k, "mail", source);
 	}
-	if (m.reason != INMAIL_OK) {
-		r = quarantine(k, cn, "mail", source, m.from,
-			       inmail_reason_name(m.reason), m.detail);
-		inmail_free(&m);
-		return r == 0;
-	}
-	learn_signer(k, &m);
-	plan = plan_of(k, &m);
-	contact = plan ? member_by_email(k, plan, m.from) : 0;
+	if (m->reason != INMAIL_OK)
+		return quarantine(k, cn, "mail", source, m->from,
+				  inmail_reason_name(m->reason),
+				  m->detail) == 0;
+	learn_signer(k, m);
+	plan = plan_of(k, m);
+	contact = plan ? member_by_email(k, plan, m->from) : 0;
 	if (!plan)
-		r = quarantine(k, cn, "mail", source, m.from,
+		r = quarantine(k, cn, "mail", source, m->from,
 			       "unknown-reference",
 			       "no KIP-<n> of an existing plan in the subject, "
 			       "and no reply to a kip message");
 	else if (!contact)
-		r = quarantine(k, cn, "mail", source, m.from, "not-a-member",
+		r = quarantine(k, cn, "mail", source, m->from, "not-a-member",
 			       "the signer is not a member of the plan");
-	else if (m.goal <= 0)
-		r = quarantine(k, cn, "mail", source, m.from,
-			       m.goal ? "bad-goal" : "no-goal",
-			       m.goal ? "the line 'Mål:' does not hold a number "
+	else if (m->goal <= 0)
+		r = quarantine(k, cn, "mail", source, m->from,
+			       m->goal ? "bad-goal" : "no-goal",
+			       m->goal ? "the line 'Mål:' does not hold a number "
 					"1-99"
 				      : "no line 'Mål: N' (or 'Goal: N')");
-	else if (m.action < 0)
-		r = quarantine(k, cn, "mail", source, m.from, "bad-action",
+	else if (m->action < 0)
+		r = quarantine(k, cn, "mail", source, m->from, "bad-action",
 			       "the line 'Indsats:' does not hold a number 1-99");
 	else {
 		snprintf(verification, sizeof(verification),
 			 "S/MIME signature verified%s; signer certificate "
 			 "SHA-256 %.16s…; signer = From",
-			 m.encrypted ? " (arrived encrypted)" : "",
-			 m.signer_fpr);
+			 m->encrypted ? " (arrived encrypted)" : "",
+			 m->signer_fpr);
 		args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "plan",
-				 (json_int_t)plan, "goal", (json_int_t)m.goal,
-				 "action", (json_int_t)m.action, "text", m.text,
+				 (json_int_t)plan, "goal", (json_int_t)m->goal,
+				 "action", (json_int_t)m->action, "text", m->text,
 				 "channel", "mail", "verification",
 				 verification, "source_id", source);
 		r = args ? record(k, "intake:mail", contact, args, &code, err,
@@ -615,12 +651,11 @@ static bool judge(struct intake *in, struct item *it)
 			r = settle(k, "mail", source, "deviation", NULL, NULL,
 				   NULL);
 		} else {
-			r = quarantine(k, cn, "mail", source, m.from,
+			r = quarantine(k, cn, "mail", source, m->from,
 				       code ? code : "refused",
 				       code ? err : "out of memory");
 		}
 	}
-	inmail_free(&m);
 	return r == 0;
 }
 
@@ -743,6 +778,12 @@ int intake_open(struct kipd *k, char *err, size_t errlen)
 	in->client_key = dup_or_null(cfg->intake_client_key);
 	in->timeout_s = cfg->intake_timeout_s;
 	in->max_bytes = (size_t)cfg->intake_max_bytes;
+	in->smime_cert = dup_or_null(cfg->smime_cert);
+	in->smime_key = dup_or_null(cfg->smime_key);
+	in->smime_passphrase = dup_or_null(cfg->smime_key_passphrase);
+	in->smime_chain = dup_or_null(cfg->smime_chain);
+	in->smime_ca = dup_or_null(cfg->smime_ca_bundle);
+	in->smime_crl = dup_or_null(cfg->smime_crl);
 	k->intake = in;
 	in->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (in->efd < 0 || !in->url ||
@@ -782,12 +823,23 @@ void intake_close(struct kipd *k)
 		explicit_bzero(in->password, strlen(in->password));
 		free(in->password);
 	}
+	if (in->smime_passphrase) {
+		explicit_bzero(in->smime_passphrase,
+			       strlen(in->smime_passphrase));
+		free(in->smime_passphrase);
+	}
+	free(in->smime_cert);
+	free(in->smime_key);
+	free(in->smime_chain);
+	free(in->smime_ca);
+	free(in->smime_crl);
 	free(in->url);
 	free(in->username);
 	free(in->ca_file);
 	free(in->client_cert);
 	free(in->client_key);
 	buf_free(&in->item.raw);
+	wire_verdict_free(&in->item.verdict);
 	pthread_cond_destroy(&in->cv);
 	pthread_mutex_destroy(&in->mu);
 	free(in);

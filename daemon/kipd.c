@@ -22,7 +22,6 @@
 #include "kipd.h"
 #include "log.h"
 #include "intake.h"
-#include "inmail.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "clock.h"
@@ -357,6 +356,5 @@ out:
 	store_close(k.store);
 	loop_free(k.loop);
 	config_free(k.cfg);
-	inmail_shutdown();
 	return r < 0 ? 1 : 0;
 }

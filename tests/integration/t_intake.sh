@@ -187,6 +187,43 @@ check_eq "a reply from a non-participant is quarantined (and q4's report)" "2" "
 check_eq "a reply to an unknown meeting is quarantined" "1" "$(quarantined unknown-meeting)"
 check_out "meeting show lists the answers" "accepted" kipctl meeting show "$MF"
 
+# Mail is parsed in a process of its own, kip-inmail: kipd maps neither
+# GMime nor libical, and a reader that dies or talks nonsense costs only
+# the message it was reading (quarantined as unreadable, left in the
+# mailbox) while kipd goes on with a new reader.
+if [ -z "${KIPD_WRAP:-}" ]; then
+	check_eq "kipd itself maps no GMime, GLib or libical" "0" \
+		"$(grep -cE 'libgmime|libglib|libical' "/proc/$KIPD_PID/maps")"
+fi
+kip_stop
+mkdir -p "$TDIR/alt"
+cp "$KIPD" "$TDIR/alt/kipd"
+cp "$ROOT/tests/tools/fake_inmail.py" "$TDIR/alt/kip-inmail"
+export KIP_REAL_INMAIL=$BUILD_DIR/kip-inmail
+KIPD=$TDIR/alt/kipd kip_start
+printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <crash@region.example>\r\nX-Kip-Test: crash\r\n\r\nx\r\n' \
+	"$P_ADDR" "$KIP" "$SUBJ" >"$TDIR/crash.eml"
+sed 's/crash/garbage/g' "$TDIR/crash.eml" >"$TDIR/garbage.eml"
+printf 'Mål: 1\n\nEfter læserens nedbrud.\n' >"$TDIR/after.txt"
+mk signed "$P_ADDR" "$SUBJ" "$TDIR/after.txt" "$(cert $P_ADDR)" "$(key $P_ADDR)" \
+	--message-id after-crash@region.example >"$TDIR/after.eml"
+before=$(deviations mail)
+for f in crash garbage after; do deliver "$TDIR/$f.eml"; done
+st=$(run_intake)
+check_eq "a reader that dies and one that talks nonsense: two unreadable" "2" "$(quarantined unreadable)"
+details=$(kipctl --json intake quarantine | jq -r '.quarantine[] | select(.reason == "unreadable") | .detail')
+check_out "the quarantine says how the reader failed" "stopped on a message .signal 11" echo "$details"
+check_out "... and for the other" "answered something unreadable" echo "$details"
+check_eq "the next mail is judged by a new reader and recorded" "1" "$(( $(deviations mail) - before ))"
+check_eq "the pass ends without an error" "" "$(jq -r '.last_error // ""' <<<"$st")"
+check_alive "kipd serves after its reader died"
+check_eq "a second pass flags them done: nothing is read again" "0" "$(jq -r .last.read <<<"$(run_intake)")"
+kip_stop
+rm -rf "$TDIR/alt"
+kip_start
+sleep 1.2 # kipd's own first pass, a second after start, is over
+run_intake >/dev/null
+
 # kill -9 during intake: 30 reports, nothing lost, nothing doubled.
 for i in $(seq 1 30); do
 	printf 'Mål: 1\n\nRapport nummer %s.\n' "$i" >"$TDIR/n.txt"

@@ -1,0 +1,126 @@
+/* inmail_main.c — kip-inmail, the process that reads inbound mail for
+ * kipd (inmail_wire.h has the protocol, docs/INTAKE.md the why).
+ *
+ * kipd starts it with one end of a socket pair on standard input and
+ * output. It reads its settings, loads the organisation's key and the
+ * trust store, and then judges one message per frame with inmail_parse()
+ * (and ireply_parse() for a calendar reply) until kipd closes the socket.
+ * It opens no store and no network connection, writes no file, logs
+ * nothing (standard error is kipd's, for a sanitizer's report only), and keeps no message after answering.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "inmail.h"
+#include "inmail_wire.h"
+#include "ireply.h"
+#include "smime.h"
+
+static int answer(const struct buf *b)
+{
+	return wire_write_frame(STDOUT_FILENO, b->data, b->len);
+}
+
+/* Takes what no mail reader needs: new privileges, and core dumps and
+ * ptrace by other processes of the user (a dump would hold decrypted
+ * mail). prctl(), not setrlimit(): kipd.service filters @resources. */
+static int confine(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static int judge(const struct buf *raw, const struct inmail_keys *keys,
+		 struct buf *out)
+{
+	struct wire_verdict v;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	r = inmail_parse(raw->data, raw->len, keys, &v.mail);
+	if (r < 0)
+		return r;
+	if (v.mail.calendar) {
+		v.calendar = true;
+		v.reply_ok = ireply_parse(v.mail.calendar,
+					  strlen(v.mail.calendar), &v.reply,
+					  v.reply_err,
+					  sizeof(v.reply_err)) == 0;
+	}
+	r = wire_encode_verdict(&v, out);
+	inmail_free(&v.mail);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct wire_settings set;
+	struct smime_signer *org = NULL;
+	struct smime_trust *trust = NULL;
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	char err[512] = "";
+	int r;
+
+	(void)argv;
+	if (argc != 1 || isatty(STDIN_FILENO)) {
+		fprintf(stderr, "kip-inmail: kipd starts this program; it "
+				"takes no arguments\n");
+		return 2;
+	}
+	/* nothing of kipd's beyond the socket and standard error */
+	close_range(3, ~0u, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = wire_read_frame(STDIN_FILENO, &in, WIRE_OVERHEAD);
+	if (r == 0)
+		r = wire_decode_settings(in.data, in.len, &set);
+	explicit_bzero(in.data, in.len);
+	if (r < 0)
+		return 2;
+	if (set.cert && set.key)
+		r = smime_signer_load(set.cert, set.key, set.passphrase,
+				      set.chain, &org, err, sizeof(err));
+	if (r == 0 && set.ca_bundle)
+		r = smime_trust_load(set.ca_bundle, set.crl, &trust, err,
+				     sizeof(err));
+	if (r == 0 && (r = confine()) < 0)
+		snprintf(err, sizeof(err), "cannot confine the mail reader: %s",
+			 strerror(-r));
+	if (wire_encode_error(r < 0 ? err : "", &out) < 0 || answer(&out) < 0 ||
+	    r < 0)
+		return 1;
+
+	const struct inmail_keys keys = { org, trust, (size_t)set.max_bytes, 0 };
+	for (;;) {
+		struct inmail_keys now = keys;
+
+		r = wire_read_frame(STDIN_FILENO, &in,
+				    (size_t)set.max_bytes + WIRE_OVERHEAD);
+		if (r == -EPIPE) /* kipd closed the socket */
+			break;
+		if (r < 0)
+			return 1;
+		now.now = time(NULL);
+		r = judge(&in, &now, &out);
+		explicit_bzero(in.data, in.len);
+		if (r < 0 || answer(&out) < 0)
+			return 1;
+		explicit_bzero(out.data, out.len);
+	}
+	buf_free(&in);
+	buf_free(&out);
+	smime_signer_free(org);
+	smime_trust_free(trust);
+	wire_settings_free(&set);
+	inmail_shutdown();
+	return 0;
+}
