@@ -5,8 +5,10 @@
 #   bench/mail.sh [BUILD_DIR]                  (BUILD_DIR default build)
 #
 # Builds nothing: expects BUILD_DIR/kipd, BUILD_DIR/kipctl,
-# BUILD_DIR/bench/smtpblast and BUILD_DIR/bench/cryptoblast
-#   make && make build/bench/smtpblast build/bench/cryptoblast
+# BUILD_DIR/bench/smtpblast, BUILD_DIR/bench/cryptoblast and
+# BUILD_DIR/tools/sealedexport
+#   make && make build/bench/smtpblast build/bench/cryptoblast \
+#                build/tools/sealedexport
 # Needs root (the real mail servers, see tests/servers/mail.sh), the packages
 # of tests/servers/deps.sh, postfix's smtp-sink, stunnel4, sqlite3, jq,
 # python3, curl and openssl.
@@ -30,9 +32,12 @@
 #       to back) and stops when kipd's outbox (read-only sqlite, polled
 #       every 2 ms) shows all N*M plan messages sent, i.e. accepted by
 #       the server. messages/s = N*M / elapsed.
-#   (b) transport limit: bench/smtpblast sends the very N*M messages kipd
-#       produced (its outbox bodies) over C connections, one libcurl
-#       handle (kept TLS session) per connection, same options as kipd.
+#   (b) transport limit: bench/smtpblast sends N*M messages exactly as
+#       kipd sends them (N more plans approved with no smtp.url, their
+#       queued messages built by tests/tools/sealedexport with kipd's own
+#       sealed_build(); kipd encrypts at send time and keeps no copy)
+#       over C connections, one libcurl handle (kept TLS session) per
+#       connection, same options as kipd.
 #   (c) crypto limit: bench/cryptoblast signs the real inner entity once
 #       per plan and encrypts it per recipient (AES-256-CBC, RSA), N x M.
 #   (d) what an administrator would script: per message
@@ -67,6 +72,7 @@ KIPD=$BUILD/kipd
 KIPCTL=$BUILD/kipctl
 SMTPBLAST=$BUILD/bench/smtpblast
 CRYPTOBLAST=$BUILD/bench/cryptoblast
+SEALEDEXPORT=$BUILD/tools/sealedexport
 N=${KIP_BENCH_PLANS:-20}
 M=${KIP_BENCH_RCPTS:-10}
 C=${KIP_BENCH_CONNS:-2}
@@ -81,10 +87,11 @@ die() {
 	echo "mail.sh: $*" >&2
 	exit 1
 }
-for f in "$KIPD" "$KIPCTL" "$SMTPBLAST" "$CRYPTOBLAST"; do
+for f in "$KIPD" "$KIPCTL" "$SMTPBLAST" "$CRYPTOBLAST" "$SEALEDEXPORT"; do
 	[ -x "$f" ] || {
 		echo "mail.sh: $f missing; run make and make" \
-			"${BUILD#"$ROOT"/}/bench/smtpblast ${BUILD#"$ROOT"/}/bench/cryptoblast first" >&2
+			"${BUILD#"$ROOT"/}/bench/smtpblast ${BUILD#"$ROOT"/}/bench/cryptoblast" \
+			"${BUILD#"$ROOT"/}/tools/sealedexport first" >&2
 		exit 2
 	}
 done
@@ -534,7 +541,7 @@ profile() {
 		echo "   profile: perf, kipd's samples per thread (the first is the loop)"
 		sed 's/^/      /' "$pf.perf-threads.txt"
 		echo "   profile: perf, share of all kipd samples in (inclusive):"
-		grep -E '\] (cmd_plan_approve|distribute_version|plan_entity|render_version|smime_sign|smime_check_recipient|X509_verify_cert|smime_encrypt|PEM_ASN1_read_bio|CMS_final|queue_message|store_exec|store_commit|sqlite3_step|sqlite3WalCheckpoint|on_results|run|submit_row|worker|may_finish|checkpoint_main|curl_easy_perform|fdatasync|__GI_fdatasync|__libc_pwrite64) ' \
+		grep -E '\] (cmd_plan_approve|distribute_version|plan_entity|render_version|smime_sign|smime_check_recipient|X509_verify_cert|smime_encrypt|PEM_ASN1_read_bio|CMS_final|queue_message|sealed_build|build_sealed|store_exec|store_commit|sqlite3_step|sqlite3WalCheckpoint|on_results|run|submit_row|worker|may_finish|checkpoint_main|curl_easy_perform|fdatasync|__GI_fdatasync|__libc_pwrite64) ' \
 			"$pf.perf.txt" | awk '!seen[$4]++ && n++ < 30 { printf "      %-8s %s\n", $1, $4 }'
 	fi
 }
@@ -549,9 +556,10 @@ for CUR in postfix sink; do
 	kipd_start "$CUR"
 	setup_members
 	t=$(date +%s%N)
-	make_plans $((RUNS * N + LAT_RUNS + (PROFILE ? 3 * N : 0)))
+	make_plans $((RUNS * N + LAT_RUNS + N + (PROFILE ? 3 * N : 0)))
 	ALL_PLANS=("${PLANS[@]}")
-	ALL_PLANS_OFF=$((RUNS * N + LAT_RUNS)) # the profile's plans
+	EXPORT_OFF=$((RUNS * N + LAT_RUNS))    # the plans for (b)'s messages
+	ALL_PLANS_OFF=$((RUNS * N + LAT_RUNS + N)) # the profile's plans
 	echo "   set-up: $M members, ${#ALL_PLANS[@]} plans in $(ms_since "$t") ms"
 	: >"$TDIR/a-$CUR.ms"
 	for r in $(seq 1 "$RUNS"); do
@@ -598,13 +606,19 @@ for CUR in postfix sink; do
 	[ "$PROFILE" = 1 ] && profile "$CUR"
 	kipd_stop
 
-	# The messages kipd sent on this path, for (b) and (d).
+	# The messages kipd sends on this path, for (b) and (d): kipd
+	# encrypts each when it sends it and keeps none after, so N more
+	# plans are approved with no smtp.url and their queued messages
+	# built as kipd's workers build them (tests/tools/sealedexport.c).
+	kipd_start "$CUR" hold
+	for p in "${ALL_PLANS[@]:$EXPORT_OFF:$N}"; do
+		ctl plan approve "$p" --version 1 --how meeting --date 2014-05-01 >/dev/null
+	done
+	kipd_stop
 	mkdir -p "$TDIR/msgs-$CUR"
-	sqlite3 -readonly "$TDIR/kip-$CUR.db" \
-		"SELECT writefile('$TDIR/msgs-$CUR/' || id || '.eml', body) FROM outbox JOIN outbox_body USING (id)
-		 WHERE kind = 'plan' AND state = 'sent' ORDER BY id LIMIT $((N * M))" >/dev/null
-	MSG_BYTES[$CUR]=$(sqlite3 -readonly "$TDIR/kip-$CUR.db" \
-		"SELECT CAST(avg(length(body)) AS INTEGER) FROM outbox JOIN outbox_body USING (id) WHERE kind = 'plan' AND state = 'sent'")
+	read -r exported MSG_BYTES[$CUR] < <("$SEALEDEXPORT" "$TDIR/kip-$CUR.db" \
+		kip@kommune.example "$TDIR/msgs-$CUR" $((N * M))) || die "sealedexport failed"
+	[ "$exported" = $((N * M)) ] || die "sealedexport wrote $exported messages, not $((N * M))"
 done
 if postfix_idle 60; then
 	DELIVERED=$(maildir_total)

@@ -152,20 +152,27 @@ struct notice {
 	struct buf sig;
 };
 
+/* A signed inner entity for the recipients of one distribution, stored
+ * once when the first of them needs it (sealed.h). */
+struct payload {
+	const struct buf *signed_entity;
+	int64_t entity_id; /* 0 until stored */
+};
+
 /*
- * Queues SIGNED (a signed inner entity) encrypted for RC, or, when RC has
- * no usable certificate, a manual-delivery row and (if configured and
- * possible) the neutral NOTICE (may be NULL).
+ * Queues the payload for RC, to be encrypted for RC's certificate when it
+ * is sent, or, when RC has no usable certificate, a manual-delivery row
+ * and (if configured and possible) the neutral NOTICE (may be NULL).
  */
 static int queue_secure(struct kipd *k, const struct ids *ids,
 			const struct recipient *rc, const char *kind,
-			const char *subject, const struct buf *signed_entity,
+			const char *subject, struct payload *pl,
 			struct notice *notice)
 {
-	char reason[160], err[256];
+	char reason[160];
 	const char *block = secure_block(k, rc, reason, sizeof(reason));
-	struct buf env = BUF_INIT;
 	enum smime_cipher ci;
+	int64_t id;
 	int r;
 
 	if (block) {
@@ -186,22 +193,19 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 		return r;
 	}
 	ci = choose_cipher(k, rc);
-	r = smime_encrypt(rc->cert_pem, ci, signed_entity->data,
-			  signed_entity->len, &env, err, sizeof(err));
+	r = pl->entity_id ? 0
+			  : outbox_entity_add(k, ids->citizen,
+					      pl->signed_entity->data,
+					      &pl->entity_id);
 	if (r == 0) {
 		struct outbox_msg m = { kind, ids->citizen, ids->plan,
 					ids->version, ids->meeting,
 					rc->contact_id, rc->email, "queued",
 					NULL, ci == SMIME_GCM ? "gcm" : "cbc" };
-		r = queue_message(k, &m, subject, smime_content_type(ci),
-				  env.data, env.len);
-	} else {
-		log_err("distribute: encryption for contact %lld failed",
-			(long long)rc->contact_id);
-		r = queue_manual(k, ids, rc, kind, "manual",
-				 "encryption failed");
+		r = outbox_insert(k, &m, &id, NULL);
 	}
-	buf_free(&env);
+	if (r == 0)
+		r = outbox_seal(k, id, pl->entity_id, rc->cert_pem, subject);
 	return r;
 }
 
@@ -306,6 +310,7 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	struct kipd *k = c->k;
 	struct ids ids = { c->citizen_id, plan, version, 0 };
 	struct buf signed_entity = BUF_INIT;
+	struct payload pl = { &signed_entity, 0 };
 	struct notice nt = { NULL, BUF_INIT };
 	json_t *rows = NULL, *row, *cit = NULL;
 	char subject[120], notice[600], coord[300];
@@ -358,8 +363,8 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 			r = queue_manual(k, &ids, &rc, "plan", "cancelled",
 					 "no consent to involve relatives");
 		else
-			r = queue_secure(k, &ids, &rc, "plan", subject,
-					 &signed_entity, &nt);
+			r = queue_secure(k, &ids, &rc, "plan", subject, &pl,
+					 &nt);
 		if (r < 0)
 			break;
 		n++;
@@ -486,6 +491,7 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 	struct kipd *k = c->k;
 	struct buf inv = BUF_INIT, details = BUF_INIT, inner = BUF_INIT;
 	struct buf sig = BUF_INIT;
+	struct payload pl = { &sig, 0 };
 	json_t *mt = NULL, *rows = NULL, *row;
 	bool relatives = consent_active(c, c->citizen_id, "relatives");
 	char subject[120], err[256];
@@ -544,7 +550,7 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 			if (r == 0 && !cancel)
 				r = queue_secure(k, &ids, &rc,
 						 "invitation-details", subject,
-						 &sig, NULL);
+						 &pl, NULL);
 		}
 		if (r < 0)
 			break;
@@ -617,6 +623,7 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 {
 	struct ids ids = { citizen, plan, version, 0 };
 	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
+	struct payload pl = { &signed_entity, 0 };
 	struct notice nt = { NULL, BUF_INIT };
 	json_t *row = NULL;
 	struct recipient rc;
@@ -665,8 +672,8 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 				       &signed_entity, err, sizeof(err));
 	}
 	if (r == 0)
-		r = queue_secure(k, &ids, &rc, "deviation", outer,
-				 &signed_entity, &nt);
+		r = queue_secure(k, &ids, &rc, "deviation", outer, &pl,
+				 &nt);
 	if (r == 0)
 		r = store_exec(k->store,
 			       "UPDATE outbox SET deviation_id = ? WHERE id > ?",

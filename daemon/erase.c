@@ -122,6 +122,10 @@ static const struct {
      "DELETE FROM outbox WHERE citizen_id = ?1"
      " OR plan_id IN (SELECT id FROM plans WHERE citizen_id = ?1)"
      " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)"},
+    /* the signed plans waiting to be encrypted (their rows went above) */
+    {"outbox_entity",
+     "DELETE FROM outbox_entity WHERE citizen_id = ?1 OR NOT EXISTS"
+     " (SELECT 1 FROM outbox_sealed s WHERE s.entity_id = outbox_entity.id)"},
     {"deviation_forwards",
      "DELETE FROM deviation_forwards WHERE deviation_id IN"
      " (SELECT d.id FROM deviations d JOIN plans p ON p.id = d.plan_id"

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "distribute.h"
 #include "event.h"
 #include "mqtt.h"
 #include "kipd.h"
+#include "sealed.h"
 #include "log.h"
 #include "loop.h"
 #include "smtp.h"
@@ -33,6 +35,10 @@ struct outbox {
 	size_t n_cancel, cap_cancel;
 	int kicked;
 	int stopping;         /* results still come in; nothing new goes out */
+	/* the entity of the last sealed row handed over: the recipients of
+	 * one distribution follow each other in the queue */
+	int64_t entity_id;
+	struct sealed_entity *entity;
 };
 
 static void run(struct loop *loop, void *arg);
@@ -72,6 +78,94 @@ static void schedule_next(struct outbox *ob)
 	schedule(ob, next <= 0 ? 0 : (uint64_t)next * 1000u);
 }
 
+/* On a worker: encrypts and builds the message (sealed.h). */
+static int build_sealed(void *arg, char **body, size_t *len, char *err,
+			size_t errlen)
+{
+	struct buf out = BUF_INIT;
+	int r = sealed_build(arg, &out, err, errlen);
+
+	if (r < 0) {
+		buf_free(&out);
+		return r;
+	}
+	*len = out.len;
+	*body = buf_steal(&out);
+	return *body ? 0 : -ENOMEM;
+}
+
+static void release_sealed(void *arg)
+{
+	sealed_free(arg);
+}
+
+/* The shared entity of a sealed row, from the one-entry cache or read. */
+static struct sealed_entity *entity(struct outbox *ob, int64_t id)
+{
+	char *body = NULL;
+
+	if (ob->entity && ob->entity_id == id)
+		return sealed_entity_ref(ob->entity);
+	if (store_text(ob->k->store, &body,
+		       "SELECT body FROM outbox_entity WHERE id = ?", "i",
+		       id) < 0 ||
+	    !body) {
+		free(body);
+		return NULL;
+	}
+	sealed_entity_unref(ob->entity);
+	ob->entity = sealed_entity_new(body, strlen(body));
+	ob->entity_id = ob->entity ? id : 0;
+	return sealed_entity_ref(ob->entity);
+}
+
+/* A sealed row: its ingredients; the worker encrypts. -ENOENT if it is
+ * not one. */
+static int submit_sealed(struct outbox *ob, int64_t id, const char *to)
+{
+	struct kipd *k = ob->k;
+	struct sealed *s;
+	json_t *row;
+	const char *cipher;
+	int r = store_row(k->store, &row,
+			  "SELECT s.entity_id, s.cert_pem, s.subject, s.date,"
+			  " o.message_id, o.cipher FROM outbox_sealed s"
+			  " JOIN outbox o ON o.id = s.id WHERE s.id = ?",
+			  "i", id);
+
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	cipher = json_string_value(json_object_get(row, "cipher"));
+	if (s) {
+		s->entity = entity(ob, json_integer_value(json_object_get(
+					       row, "entity_id")));
+		s->cert_pem = strdup(json_string_value(
+			json_object_get(row, "cert_pem")));
+		s->from = strdup(k->cfg->org_mailbox);
+		s->to = strdup(to);
+		s->subject = strdup(json_string_value(
+			json_object_get(row, "subject")));
+		s->message_id = strdup(json_string_value(
+			json_object_get(row, "message_id")));
+		s->date = (time_t)json_integer_value(
+			json_object_get(row, "date"));
+		s->cipher = cipher && strcmp(cipher, "gcm") == 0 ? SMIME_GCM
+								 : SMIME_CBC;
+	}
+	json_decref(row);
+	if (!s || !s->entity || !s->cert_pem || !s->from || !s->to ||
+	    !s->subject || !s->message_id) {
+		sealed_free(s);
+		return -ENOMEM;
+	}
+	r = smtp_submit_built(ob->pool, id, k->cfg->org_mailbox, to,
+			      build_sealed, s, release_sealed);
+	if (r < 0)
+		sealed_free(s);
+	return r;
+}
+
 static int submit_row(struct outbox *ob, int64_t id, const char *to)
 {
 	struct kipd *k = ob->k;
@@ -79,6 +173,8 @@ static int submit_row(struct outbox *ob, int64_t id, const char *to)
 	int r = store_text(k->store, &body,
 			   "SELECT body FROM outbox_body WHERE id = ?", "i", id);
 
+	if (r == -ENOENT)
+		return submit_sealed(ob, id, to);
 	if (r < 0 || !body) {
 		free(body);
 		return r < 0 ? r : -ENOENT;
@@ -193,6 +289,18 @@ static void message_event(struct kipd *k, int64_t id, json_t *row,
 				     "meeting", json_object_get(row, "meeting_id")));
 }
 
+/* A sealed message is final: what it was built from goes (the plan
+ * itself stays in plan_versions), its entity with the last of them. */
+static void forget_sealed(struct kipd *k, int64_t id, int64_t entity_id)
+{
+	store_exec(k->store, "DELETE FROM outbox_sealed WHERE id = ?", "i",
+		   id);
+	store_exec(k->store,
+		   "DELETE FROM outbox_entity WHERE id = ? AND NOT EXISTS"
+		   " (SELECT 1 FROM outbox_sealed WHERE entity_id = ?)",
+		   "ii", entity_id, entity_id);
+}
+
 static void record(struct outbox *ob, const struct smtp_result *res)
 {
 	struct kipd *k = ob->k;
@@ -203,8 +311,10 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	/* One read of what the update and the event need. */
 	if (store_row(k->store, &row,
 		      "SELECT created_at, attempts + 1 AS attempts, kind,"
-		      " citizen_id, plan_id, meeting_id FROM outbox"
-		      " WHERE id = ?",
+		      " citizen_id, plan_id, meeting_id,"
+		      " (SELECT entity_id FROM outbox_sealed s"
+		      "  WHERE s.id = outbox.id) AS entity_id"
+		      " FROM outbox WHERE id = ?",
 		      "i", res->id) == 0) {
 		created = json_integer_value(json_object_get(row, "created_at"));
 		attempts = json_integer_value(json_object_get(row, "attempts"));
@@ -243,6 +353,12 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 		   state, res->id);
 	log_info("outbox: message %lld %s (attempt %lld, smtp %ld)",
 		 (long long)res->id, state, (long long)attempts, res->code);
+	if (row && json_integer_value(json_object_get(row, "entity_id")) &&
+	    (strcmp(state, "sent") == 0 || strcmp(state, "failed") == 0 ||
+	     strcmp(state, "cancelled") == 0))
+		forget_sealed(k, res->id,
+			      json_integer_value(
+				      json_object_get(row, "entity_id")));
 	if (row && strcmp(state, "queued") != 0 &&
 	    strcmp(state, "cancelled") != 0)
 		message_event(k, res->id, row, state);
@@ -330,6 +446,7 @@ void outbox_close(struct kipd *k)
 	smtp_pool_stop(ob->pool); /* reports what finished; see on_results */
 	loop_timer_cancel(k->loop, ob->timer);
 	free(ob->cancel_ids);
+	sealed_entity_unref(ob->entity);
 	free(ob);
 	k->outbox = NULL;
 }
@@ -373,6 +490,31 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m,
 	if (ret_msgid)
 		snprintf(ret_msgid, 128, "%s", msgid);
 	return 0;
+}
+
+int outbox_entity_add(struct kipd *k, int64_t citizen_id, const char *body,
+		      int64_t *ret_id)
+{
+	int r = store_exec(k->store,
+			   "INSERT INTO outbox_entity (citizen_id, body)"
+			   " VALUES (NULLIF(?, 0), ?)",
+			   "is", citizen_id, body);
+
+	if (r < 0)
+		return r;
+	*ret_id = store_last_id(k->store);
+	return 0;
+}
+
+int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
+		const char *cert_pem, const char *subject)
+{
+	int r = store_exec(k->store,
+			   "INSERT INTO outbox_sealed (id, entity_id, cert_pem,"
+			   " subject, date) VALUES (?, ?, ?, ?, ?)",
+			   "iissi", id, entity_id, cert_pem, subject,
+			   (int64_t)time(NULL));
+	return r < 0 ? r : 0;
 }
 
 int outbox_set_body(struct kipd *k, int64_t id, const char *body,
@@ -426,6 +568,20 @@ int outbox_cancel_citizen(struct kipd *k, int64_t citizen_id,
 			   "UPDATE outbox SET reason = ? WHERE citizen_id = ?"
 			   " AND state = 'sending'",
 			   "si", reason, citizen_id);
+	/* nothing kept of what will not be sent (those in flight go when
+	 * their cancellation is recorded) */
+	if (r >= 0)
+		store_exec(k->store,
+			   "DELETE FROM outbox_sealed WHERE id IN (SELECT id"
+			   " FROM outbox WHERE citizen_id = ?"
+			   " AND state = 'cancelled')",
+			   "i", citizen_id);
+	if (r >= 0)
+		store_exec(k->store,
+			   "DELETE FROM outbox_entity WHERE citizen_id = ?"
+			   " AND NOT EXISTS (SELECT 1 FROM outbox_sealed s"
+			   " WHERE s.entity_id = outbox_entity.id)",
+			   "i", citizen_id);
 	return r;
 }
 

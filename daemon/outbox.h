@@ -47,6 +47,16 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m,
 int outbox_set_body(struct kipd *k, int64_t id, const char *body,
 		    size_t len);
 
+/* Messages encrypted when sent (sealed.h), inside the caller's
+ * transaction: the signed entity a distribution shares, once (its id in
+ * *ret_id), then per recipient's row (outbox_insert()) the certificate
+ * (checked by the caller) and the neutral subject. The row's cipher
+ * column says which envelope. */
+int outbox_entity_add(struct kipd *k, int64_t citizen_id, const char *body,
+		      int64_t *ret_id);
+int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
+		const char *cert_pem, const char *subject);
+
 /* Cancels every unsent message of a citizen's plans (inside the caller's
  * transaction); outbox_after_commit() then aborts those in flight.
  * Returns the number cancelled. */

@@ -320,6 +320,24 @@ static const char migration_5[] =
 	" contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),"
 	" fingerprint TEXT NOT NULL, at INTEGER NOT NULL);";
 
+/* Version 6: messages encrypted when sent (sealed.h). A distribution's
+ * signed entity is stored once; each recipient's row holds what the
+ * envelope and the headers need. Both go when the message is final. */
+static const char migration_6[] =
+	"CREATE TABLE outbox_entity ("
+	/* never reused: the outbox caches an entity by its id */
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" citizen_id INTEGER,"
+	" body TEXT NOT NULL);"
+	"CREATE TABLE outbox_sealed ("
+	" id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,"
+	" entity_id INTEGER NOT NULL,"
+	" cert_pem TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" date INTEGER NOT NULL);"
+	"CREATE INDEX outbox_sealed_by_entity ON outbox_sealed (entity_id);"
+	"CREATE INDEX outbox_entity_by_citizen ON outbox_entity (citizen_id);";
+
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */
 	migration_1,
@@ -327,6 +345,7 @@ static const char *const migrations[] = {
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 int schema_latest(void)

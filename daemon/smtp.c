@@ -41,6 +41,9 @@ struct job {
 	char *from, *to;
 	char *body;
 	size_t len, off;
+	smtp_build_fn build;  /* body made on the worker (NULL: given) */
+	void *build_arg;
+	void (*release)(void *);
 	atomic_int cancel;
 	bool held_too_long;   /* the loop did not report in time */
 	struct worker *w;     /* who sends it */
@@ -99,6 +102,8 @@ static void job_free(struct job *j)
 	if (j->body)
 		explicit_bzero(j->body, j->len);
 	free(j->body);
+	if (j->release)
+		j->release(j->build_arg);
 	free(j->from);
 	free(j->to);
 	free(j);
@@ -281,8 +286,27 @@ static void *worker(void *arg)
 		p->busy = j;
 		pthread_mutex_unlock(&p->mu);
 
-		if (c) {
+		if (c && j->build && !atomic_load(&j->cancel)) {
+			char err[200] = "";
+			int r = j->build(j->build_arg, &j->body, &j->len, err,
+					 sizeof(err));
+
+			if (r < 0) {
+				j->body = NULL;
+				j->res = (struct smtp_result){
+					j->id, SMTP_PERMANENT, 0, ""
+				};
+				snprintf(j->res.reply, sizeof(j->res.reply),
+					 "cannot build the message: %s", err);
+			}
+		}
+		if (c && (j->body || !j->build)) {
 			send_one(c, j);
+		} else if (c && atomic_load(&j->cancel)) {
+			j->res = (struct smtp_result){ j->id, SMTP_CANCELLED,
+						       0, "cancelled" };
+		} else if (c) {
+			/* build failed: j->res says why */
 		} else {
 			j->res = (struct smtp_result){ j->id, SMTP_TEMPORARY,
 						       0, "out of memory" };
@@ -408,8 +432,7 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 	return 0;
 }
 
-int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
-		const char *to, char *body, size_t len)
+static struct job *new_job(int64_t id, const char *from, const char *to)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -418,11 +441,14 @@ int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
 			free(j->from);
 			free(j);
 		}
-		return -ENOMEM;
+		return NULL;
 	}
 	j->id = id;
-	j->body = body;
-	j->len = len;
+	return j;
+}
+
+static void enqueue(struct smtp_pool *p, struct job *j)
+{
 	pthread_mutex_lock(&p->mu);
 	if (p->todo_tail)
 		p->todo_tail->next = j;
@@ -432,6 +458,33 @@ int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
 	p->in_flight++;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
+		const char *to, char *body, size_t len)
+{
+	struct job *j = new_job(id, from, to);
+
+	if (!j)
+		return -ENOMEM;
+	j->body = body;
+	j->len = len;
+	enqueue(p, j);
+	return 0;
+}
+
+int smtp_submit_built(struct smtp_pool *p, int64_t id, const char *from,
+		      const char *to, smtp_build_fn build, void *arg,
+		      void (*release)(void *arg))
+{
+	struct job *j = new_job(id, from, to);
+
+	if (!j)
+		return -ENOMEM;
+	j->build = build;
+	j->build_arg = arg;
+	j->release = release;
+	enqueue(p, j);
 	return 0;
 }
 

@@ -57,6 +57,22 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
 		const char *to, char *body, size_t len);
 
+/*
+ * Builds a message's bytes on the worker that sends it, just before the
+ * transfer (the outbox encrypts there, off the loop thread). Sets *body
+ * (malloc'd) and *len, or returns -errno with a reason in err (no personal
+ * data): the job is then reported SMTP_PERMANENT with that reason.
+ */
+typedef int (*smtp_build_fn)(void *arg, char **body, size_t *len, char *err,
+			     size_t errlen);
+
+/* Queues a message whose bytes BUILD(ARG) makes on the worker; RELEASE(ARG)
+ * is called once the job is over (on a worker or the loop thread). 0 or
+ * -ENOMEM (RELEASE not called). */
+int smtp_submit_built(struct smtp_pool *p, int64_t id, const char *from,
+		      const char *to, smtp_build_fn build, void *arg,
+		      void (*release)(void *arg));
+
 /* Jobs accepted but not yet reported. */
 size_t smtp_in_flight(const struct smtp_pool *p);
 

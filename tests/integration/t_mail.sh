@@ -73,6 +73,13 @@ for a in karen.koordinator@kommune.example peter.psykiatri@region.example \
 	mail_wait_count "$a" 1 20 && pass "delivered to $a" || fail "delivered to $a"
 done
 
+# kipd encrypts each message when it sends it (daemon/sealed.h) and keeps
+# nothing of a message once it is final: no ciphertext, no signed copy.
+check_eq "no sent message is kept, encrypted or not" "0 0" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox_sealed s JOIN outbox o USING (id) WHERE o.state = 'sent'") $(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox_entity e WHERE NOT EXISTS (SELECT 1 FROM outbox_sealed s WHERE s.entity_id = e.id)")"
+check_eq "no plan message has a stored body" "0" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox o JOIN outbox_body b USING (id) WHERE o.kind = 'plan'")"
+
 # Read back: decrypt, verify the organisation's signature, find the plan.
 f=$(newest karen.koordinator@kommune.example "Koordinerende indsatsplan")
 check_eq "the outer subject is neutral" "Koordinerende indsatsplan – ref KIP-$PLAN" \

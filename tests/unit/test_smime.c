@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "mime.h"
+#include "sealed.h"
 #include "smime.h"
 #include "t.h"
 
@@ -568,6 +569,22 @@ static void roundtrip(const char *recip, const char *email,
 	T_ASSERT(crlf_only(msg.data, msg.len));
 	T_CONTAINS(msg.data, smime_content_type(cipher));
 	T_ASSERT(strstr(msg.data, "æ") == NULL); /* nothing personal */
+
+	/* kipd's workers build it with sealed_build() from the stored
+	 * signed entity: that message is the one openssl reads below. */
+	struct sealed sl = { sealed_entity_new(strndup(sig.data, sig.len),
+					       sig.len),
+			     pem, "kip@kommune.example", (char *)email,
+			     "Besked fra kip", "<row-17.v1@kip.kommune.example>",
+			     time(NULL), cipher };
+	msg.len = 0;
+	T_ASSERT(sl.entity && sealed_build(&sl, &msg, err, sizeof(err)) == 0);
+	sealed_entity_unref(sl.entity);
+	T_ASSERT(crlf_only(msg.data, msg.len));
+	T_CONTAINS(msg.data, smime_content_type(cipher));
+	T_CONTAINS(msg.data, "Message-ID: <row-17.v1@kip.kommune.example>\r\n");
+	T_CONTAINS(msg.data, "To: ");
+	T_ASSERT(strstr(msg.data, "æ") == NULL);
 
 	/* openssl reads the mail, decrypts it, verifies the signature. */
 	pathf(f, sizeof(f), "%s.eml", tag);
