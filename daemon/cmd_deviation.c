@@ -213,7 +213,7 @@ HANDLER(cmd_deviation_forward)
 HANDLER(cmd_deviation_route)
 {
 	json_t *to, *v;
-	int64_t plan, goal, one;
+	int64_t plan, goal;
 	size_t i;
 	int r;
 
@@ -233,17 +233,9 @@ HANDLER(cmd_deviation_route)
 
 		if (r < 0)
 			break;
-		r = store_int(c->st, &one,
-			      "SELECT 1 FROM plan_members WHERE plan_id = ?"
-			      " AND contact_id = ?",
-			      "ii", plan, contact);
-		if (r == -ENOENT)
-			return cmd_fail(c, "rule",
-					"rule network: contact %lld is not a "
-					"member of plan %lld",
-					(long long)contact, (long long)plan);
-		if (r == 0)
-			r = store_exec(c->st,
+		if (cmd_require_member(c, plan, contact) < 0)
+			return -1;
+		r = store_exec(c->st,
 				       "INSERT OR IGNORE INTO goal_routes"
 				       " (plan_id, goal, contact_id)"
 				       " VALUES (?, ?, ?)",

@@ -233,7 +233,7 @@ static int record_list(struct cmd_ctx *c, int64_t id, const char *key,
 				key);
 	store_now(now);
 	json_array_foreach(arr, i, v) {
-		int64_t contact = json_integer_value(v), one;
+		int64_t contact = json_integer_value(v);
 		int r;
 
 		if (!json_is_integer(v))
@@ -241,16 +241,8 @@ static int record_list(struct cmd_ctx *c, int64_t id, const char *key,
 					"argument '%s' must be a list of "
 					"contact ids",
 					key);
-		r = store_int(c->st, &one,
-			      "SELECT 1 FROM plan_members WHERE plan_id = ?"
-			      " AND contact_id = ?",
-			      "ii", c->plan_id, contact);
-		if (r == -ENOENT)
-			return cmd_fail(c, "rule",
-					"rule network: contact %lld is not a "
-					"member of plan %lld",
-					(long long)contact,
-					(long long)c->plan_id);
+		if (cmd_require_member(c, c->plan_id, contact) < 0)
+			return -1;
 		r = store_exec(c->st,
 			       "INSERT INTO meeting_attendance (meeting_id,"
 			       " contact_id, status, recorded_at, recorded_by)"

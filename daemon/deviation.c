@@ -369,7 +369,7 @@ static int check_goal(struct cmd_ctx *c, int64_t v, int64_t goal,
 
 int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 {
-	int64_t version, id, one;
+	int64_t version, id;
 	json_t *d = NULL;
 	int r;
 
@@ -380,18 +380,8 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 				"rule network: a deviation is reported by a "
 				"member of the plan; user %s acts as no contact",
 				c->who->user);
-	r = store_int(c->st, &one,
-		      "SELECT 1 FROM plan_members WHERE plan_id = ?"
-		      " AND contact_id = ?",
-		      "ii", c->plan_id, c->who->contact_id);
-	if (r == -ENOENT)
-		return cmd_fail(c, "rule",
-				"rule network: contact %lld is not a member of "
-				"plan %lld",
-				(long long)c->who->contact_id,
-				(long long)c->plan_id);
-	if (r < 0)
-		return cmd_store_fail(c, r, "member");
+	if (cmd_require_member(c, c->plan_id, c->who->contact_id) < 0)
+		return -1;
 	if (!in->text || !in->text[0])
 		return cmd_fail(c, "bad_request",
 				"a deviation needs a text saying what happened");
