@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "rowval.h"
 #include "buf.h"
 #include "cert.h"
 #include "cmd.h"
@@ -108,16 +109,6 @@ static const char notice_coord_sql[] =
 	" ORDER BY coordinator, x.not_after, x.kind, x.id";
 
 /* --- helpers ---------------------------------------------------------- */
-
-static const char *str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int64_t num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
 
 /* NOW + DAYS as "YYYY-MM-DDTHH:MM:SSZ", comparable with cert_not_after. */
 static void iso_after(time_t now, int64_t days, char out[32])
@@ -213,8 +204,8 @@ static int contact_target(struct cmd_ctx *c, int64_t id, json_t **ret)
 	if (r < 0)
 		return cmd_store_fail(c, r, "contact");
 	snprintf(c->object, sizeof(c->object), "contact:%lld", (long long)id);
-	kind = str(row, "kind");
-	citizen = num(row, "citizen_id");
+	kind = row_str(row, "kind");
+	citizen = row_num(row, "citizen_id");
 	if (strcmp(kind, "professional") != 0 &&
 	    (access_citizen(c, citizen) < 0 ||
 	     rule_consent(c, citizen,
@@ -259,7 +250,7 @@ HANDLER(cmd_cert_import)
 	if ((contact ? contact_target(c, id, &row)
 		     : citizen_target(c, id, &row)) < 0)
 		return -1;
-	email = str(row, "email");
+	email = row_str(row, "email");
 	if (!email)
 		r = cmd_fail(c, "bad_request",
 			     "%s %lld has no e-mail address; a certificate "
@@ -318,20 +309,20 @@ static int list_certs(struct cmd_ctx *c, const char *action, const char *sql,
 	if (r < 0)
 		return cmd_store_fail(c, r, "certificates");
 	json_array_foreach(rows, i, row) {
-		int64_t citizen = num(row, "citizen_id");
+		int64_t citizen = row_num(row, "citizen_id");
 		char object[64];
 
 		if (json_object_set_new(row, "days_left",
-					days_left(str(row, "not_after"), now))) {
+					days_left(row_str(row, "not_after"), now))) {
 			r = -ENOMEM;
 			break;
 		}
 		if (!citizen)
 			continue;
 		snprintf(object, sizeof(object), "contact:%lld",
-			 (long long)num(row, "id"));
+			 (long long)row_num(row, "id"));
 		r = audit_add(c, action, "ok", citizen, 0,
-			      strcmp(str(row, "kind"), "citizen") == 0 ? NULL
+			      strcmp(row_str(row, "kind"), "citizen") == 0 ? NULL
 								      : object);
 		if (r < 0)
 			break;
@@ -374,16 +365,11 @@ HANDLER(cmd_cert_expiring)
 
 /* --- the weekly notice ------------------------------------------------ */
 
-static bool danish(const struct kipd *k)
-{
-	return strcmp(k->cfg->default_lang, "en") != 0;
-}
-
 /* One line of a notice: "contact 12: certificate expires 2027-01-03". */
 static int notice_line(struct kipd *k, struct buf *b, const char *kind,
 		       int64_t id, const char *not_after, const char *now)
 {
-	bool da = danish(k), expired = strcmp(not_after, now) < 0;
+	bool da = texts_danish(k->cfg), expired = strcmp(not_after, now) < 0;
 	char who[48];
 
 	if (strcmp(kind, "organisation") == 0)
@@ -413,7 +399,7 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 				"queued", NULL, NULL };
 	struct buf text = BUF_INIT;
 	int days = k->cfg->cert_notice_days;
-	bool da = danish(k);
+	bool da = texts_danish(k->cfg);
 	int r;
 
 	r = buf_printf(&text,
@@ -475,14 +461,14 @@ static int emit_events(struct kipd *k, const struct cert_info *org,
 	if (org)
 		r = expiring_event(k, "organisation", 0, 0, org->not_after);
 	json_array_foreach(rows, i, row) {
-		bool citizen = strcmp(str(row, "kind"), "citizen") == 0;
+		bool citizen = strcmp(row_str(row, "kind"), "citizen") == 0;
 
 		if (r < 0)
 			break;
 		r = expiring_event(k, citizen ? "citizen" : "contact",
-				   citizen ? 0 : num(row, "id"),
-				   num(row, "citizen_id"),
-				   str(row, "not_after"));
+				   citizen ? 0 : row_num(row, "id"),
+				   row_num(row, "citizen_id"),
+				   row_str(row, "not_after"));
 	}
 	return r;
 }
@@ -504,8 +490,8 @@ static int notify_admin(struct kipd *k, const struct cert_info *org,
 	json_array_foreach(rows, i, row) {
 		if (r < 0)
 			break;
-		r = notice_line(k, &lines, str(row, "kind"), num(row, "id"),
-				str(row, "not_after"), now);
+		r = notice_line(k, &lines, row_str(row, "kind"), row_num(row, "id"),
+				row_str(row, "not_after"), now);
 	}
 	if (r == 0)
 		r = queue_notice(k, 0, k->cfg->cert_notice_address, &lines);
@@ -526,12 +512,12 @@ static int notify_coordinators(struct kipd *k, json_t *rows, const char *now,
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		json_t *row = json_array_get(rows, i);
 		json_t *next = json_array_get(rows, i + 1); /* NULL at end */
-		int64_t coord = num(row, "coordinator");
+		int64_t coord = row_num(row, "coordinator");
 
-		r = notice_line(k, &lines, str(row, "kind"), num(row, "id"),
-				str(row, "not_after"), now);
-		if (r == 0 && (!next || num(next, "coordinator") != coord)) {
-			r = queue_notice(k, coord, str(row, "email"), &lines);
+		r = notice_line(k, &lines, row_str(row, "kind"), row_num(row, "id"),
+				row_str(row, "not_after"), now);
+		if (r == 0 && (!next || row_num(next, "coordinator") != coord)) {
+			r = queue_notice(k, coord, row_str(row, "email"), &lines);
 			if (r == 0)
 				(*queued)++;
 			lines.len = 0;

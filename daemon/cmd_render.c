@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rowval.h"
 #include "buf.h"
 #include "cmd.h"
 #include "plandoc.h"
@@ -13,18 +14,13 @@
 static const char *const formats[] = { "text", "html", NULL };
 static const char *const langs[] = { "da", "en", NULL };
 
-static const char *str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static void person(json_t *o, struct render_person *p)
 {
-	p->name = str(o, "name");
-	p->title = str(o, "title");
-	p->organisation = str(o, "organisation");
-	p->email = str(o, "email");
-	p->phone = str(o, "phone");
+	p->name = row_str(o, "name");
+	p->title = row_str(o, "title");
+	p->organisation = row_str(o, "organisation");
+	p->email = row_str(o, "email");
+	p->phone = row_str(o, "phone");
 }
 
 /* Participants: those recorded present at the meeting, or, before
@@ -110,23 +106,23 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 		return cmd_store_fail(c, -ENOMEM, "plan");
 	for (int64_t i = 0; i < n; i++)
 		person(json_array_get(d->people, (size_t)i), &d->parts[i]);
-	text = str(d->version, "document");
+	text = row_str(d->version, "document");
 	if (plandoc_parse(text, strlen(text), &d->doc, err, sizeof(err)) < 0)
 		return cmd_fail(c, "internal",
 				"stored document no longer parses: %s", err);
 	*m = (struct render_master){
 		.plan_id = plan,
 		.version = (int)version,
-		.name = str(d->master, "name"),
-		.cpr = str(d->master, "cpr"),
-		.address = str(d->master, "address"),
-		.phone = str(d->master, "phone"),
+		.name = row_str(d->master, "name"),
+		.cpr = row_str(d->master, "cpr"),
+		.address = row_str(d->master, "address"),
+		.phone = row_str(d->master, "phone"),
 		.basis = (unsigned)json_integer_value(
 			json_object_get(d->master, "basis")),
 		.consent = consent_active(c, c->citizen_id, "plan"),
 		.participants = d->parts,
 		.n_participants = (size_t)n,
-		.meeting_date = str(d->version, "meeting_date"),
+		.meeting_date = row_str(d->version, "meeting_date"),
 		.approved = json_is_string(
 			json_object_get(d->version, "approved_at")),
 	};

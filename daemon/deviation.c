@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rowval.h"
 #include "buf.h"
 #include "cmd.h"
 #include "distribute.h"
@@ -15,21 +16,11 @@
 #include "plandoc.h"
 #include "store.h"
 
-static bool danish(const struct kipd *k)
-{
-	return strcmp(k->cfg->default_lang, "en") != 0;
-}
-
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "";
-}
-
-static int64_t num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
 }
 
 /* The plan document of VERSION of c->plan_id, parsed. 0 or cmd_fail(). */
@@ -55,11 +46,11 @@ static int load_doc(struct cmd_ctx *c, int64_t version, struct plandoc **ret)
 static const char *channel_name(const struct kipd *k, const char *channel)
 {
 	if (strcmp(channel, "mail") == 0)
-		return danish(k) ? "signeret e-mail" : "signed e-mail";
+		return texts_danish(k->cfg) ? "signeret e-mail" : "signed e-mail";
 	if (strcmp(channel, "mqtt") == 0)
-		return danish(k) ? "partnersystem (MQTT)"
+		return texts_danish(k->cfg) ? "partnersystem (MQTT)"
 				 : "partner system (MQTT)";
-	return danish(k) ? "kipctl (lokal bruger)" : "kipctl (local user)";
+	return texts_danish(k->cfg) ? "kipctl (lokal bruger)" : "kipctl (local user)";
 }
 
 /* The coordinator's name and how to reach them. */
@@ -102,13 +93,13 @@ static int compose(struct cmd_ctx *c, json_t *d, bool to_coordinator,
 		   struct buf *out, char *subject, size_t sublen)
 {
 	struct kipd *k = c->k;
-	bool da = danish(k);
+	bool da = texts_danish(k->cfg);
 	struct plandoc *doc = NULL;
-	int64_t goal = num(d, "goal"), action = num(d, "action");
-	time_t at = (time_t)num(d, "received_at");
+	int64_t goal = row_num(d, "goal"), action = row_num(d, "action");
+	time_t at = (time_t)row_num(d, "received_at");
 	char when[32], coord[300];
 	struct tm tm;
-	int r = load_doc(c, num(d, "version"), &doc);
+	int r = load_doc(c, row_num(d, "version"), &doc);
 
 	if (r < 0)
 		return r;
@@ -118,15 +109,15 @@ static int compose(struct cmd_ctx *c, json_t *d, bool to_coordinator,
 	snprintf(subject, sublen,
 		 da ? "Afvigelse i indsatsplanen for %s (afvigelse %lld)"
 		    : "Deviation in the plan for %s (deviation %lld)",
-		 str(d, "citizen_name"), (long long)num(d, "id"));
+		 str(d, "citizen_name"), (long long)row_num(d, "id"));
 	r = buf_printf(out,
 		       da ? "Afvigelse %lld i den koordinerende indsatsplan "
 			    "for %s (ref. KIP-%lld, version %lld).\n\n"
 			  : "Deviation %lld in the coordinated action plan for "
 			    "%s (ref. KIP-%lld, version %lld).\n\n",
-		       (long long)num(d, "id"), str(d, "citizen_name"),
-		       (long long)num(d, "plan_id"),
-		       (long long)num(d, "version"));
+		       (long long)row_num(d, "id"), str(d, "citizen_name"),
+		       (long long)row_num(d, "plan_id"),
+		       (long long)row_num(d, "version"));
 	if (r == 0 && goal >= 1 && (size_t)goal <= doc->n_goals) {
 		const struct plandoc_goal *g = &doc->goals[goal - 1];
 
@@ -177,7 +168,7 @@ static int compose(struct cmd_ctx *c, json_t *d, bool to_coordinator,
 					"forward ID --to KONTAKT\n"
 				      : "Forward it: kipctl deviation forward "
 					"ID --to CONTACT\n"),
-			(long long)num(d, "id"));
+			(long long)row_num(d, "id"));
 	else if (r == 0)
 		r = buf_printf(out,
 			       da ? "\nDu modtager afvigelsen, fordi du har "
@@ -199,9 +190,9 @@ static int send_about(struct cmd_ctx *c, json_t *d, int64_t contact,
 	int r = compose(c, d, to_coordinator, &text, subject, sizeof(subject));
 
 	if (r == 0) {
-		r = distribute_deviation(c->k, num(d, "citizen_id"),
-					 num(d, "plan_id"), num(d, "version"),
-					 num(d, "id"), contact, subject,
+		r = distribute_deviation(c->k, row_num(d, "citizen_id"),
+					 row_num(d, "plan_id"), row_num(d, "version"),
+					 row_num(d, "id"), contact, subject,
 					 text.data);
 		if (r < 0)
 			r = cmd_store_fail(c, r, "outbox");
@@ -223,29 +214,29 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		       "SELECT k.kind FROM plan_members m JOIN contacts k"
 		       " ON k.id = m.contact_id WHERE m.plan_id = ?"
 		       " AND m.contact_id = ?",
-		       "ii", num(d, "plan_id"), contact);
+		       "ii", row_num(d, "plan_id"), contact);
 	if (r == -ENOENT)
 		return cmd_fail(c, "rule",
 				"rule network: contact %lld is not a member of "
 				"plan %lld",
-				(long long)contact, (long long)num(d, "plan_id"));
+				(long long)contact, (long long)row_num(d, "plan_id"));
 	if (r < 0)
 		return cmd_store_fail(c, r, "member");
 	if (kind && strcmp(kind, "professional") != 0 &&
-	    !consent_active(c, num(d, "citizen_id"), "relatives")) {
+	    !consent_active(c, row_num(d, "citizen_id"), "relatives")) {
 		free(kind);
-		return rule_consent(c, num(d, "citizen_id"), "relatives");
+		return rule_consent(c, row_num(d, "citizen_id"), "relatives");
 	}
 	free(kind);
 	r = store_int(c->st, &one,
 		      "SELECT 1 FROM deviation_forwards WHERE deviation_id = ?"
 		      " AND contact_id = ?",
-		      "ii", num(d, "id"), contact);
+		      "ii", row_num(d, "id"), contact);
 	if (r == 0)
 		return cmd_fail(c, "conflict",
 				"deviation %lld was already forwarded to "
 				"contact %lld",
-				(long long)num(d, "id"), (long long)contact);
+				(long long)row_num(d, "id"), (long long)contact);
 	r = send_about(c, d, contact, false);
 	if (r < 0)
 		return r;
@@ -254,18 +245,18 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		       " contact_id, outbox_id, at, by) VALUES (?, ?,"
 		       " (SELECT max(id) FROM outbox WHERE deviation_id = ?"
 		       "  AND contact_id = ?), ?, ?)",
-		       "iiiiis", num(d, "id"), contact, num(d, "id"), contact,
+		       "iiiiis", row_num(d, "id"), contact, row_num(d, "id"), contact,
 		       (int64_t)time(NULL), by);
 	if (r >= 0)
 		r = store_exec(c->st,
 			       "UPDATE deviations SET state = 'forwarded'"
 			       " WHERE id = ? AND state = 'new'",
-			       "i", num(d, "id"));
+			       "i", row_num(d, "id"));
 	if (r >= 0)
-		r = event_emit(c->k, "deviation.forwarded", num(d, "citizen_id"),
-			       num(d, "plan_id"),
+		r = event_emit(c->k, "deviation.forwarded", row_num(d, "citizen_id"),
+			       row_num(d, "plan_id"),
 			       json_pack("{s:I, s:I}", "deviation",
-					 (json_int_t)num(d, "id"), "contact",
+					 (json_int_t)row_num(d, "id"), "contact",
 					 (json_int_t)contact));
 	return r < 0 ? cmd_store_fail(c, r, "forward") : 0;
 }
@@ -300,19 +291,19 @@ static int forward_auto(struct cmd_ctx *c, json_t *d)
 		"  WHERE g.plan_id = ?1 AND g.goal = ?4)"
 		"  AND k.kind = 'professional'))"
 		" ORDER BY m.contact_id",
-		"iiii", num(d, "plan_id"), num(d, "reporter_id"),
-		num(d, "coordinator_id"), num(d, "goal"));
+		"iiii", row_num(d, "plan_id"), row_num(d, "reporter_id"),
+		row_num(d, "coordinator_id"), row_num(d, "goal"));
 
 	if (r < 0)
 		return cmd_store_fail(c, r, "members");
 	log_debug("deviation: %lld: %d automatic forward(s)",
-		  (long long)num(d, "id"), r);
+		  (long long)row_num(d, "id"), r);
 	/* A routed relative needs the consent to involve relatives;
 	 * without it the route is skipped, not the report. */
-	relatives = consent_active(c, num(d, "citizen_id"), "relatives");
+	relatives = consent_active(c, row_num(d, "citizen_id"), "relatives");
 	r = 0;
 	json_array_foreach(rows, i, row) {
-		int64_t contact = num(row, "contact_id");
+		int64_t contact = row_num(row, "contact_id");
 
 		if (strcmp(str(row, "kind"), "professional") != 0 && !relatives)
 			continue;
@@ -421,8 +412,8 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 	if (r < 0)
 		return cmd_store_fail(c, r, "event");
 	r = load_report(c, id, &d);
-	if (r == 0 && num(d, "coordinator_id") != c->who->contact_id)
-		r = send_about(c, d, num(d, "coordinator_id"), true);
+	if (r == 0 && row_num(d, "coordinator_id") != c->who->contact_id)
+		r = send_about(c, d, row_num(d, "coordinator_id"), true);
 	if (r == 0 && strcmp(c->k->cfg->deviation_forward, "auto") == 0)
 		r = forward_auto(c, d);
 	json_decref(d);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rowval.h"
 #include "buf.h"
 #include "cmd.h"
 #include "event.h"
@@ -32,16 +33,6 @@ struct recipient {
 	const char *policy;   /* auto, gcm, cbc */
 	int caps_gcm;
 };
-
-static bool danish(const struct kipd *k)
-{
-	return strcmp(k->cfg->default_lang, "en") != 0;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 static enum smime_cipher choose_cipher(const struct kipd *k,
 				       const struct recipient *r)
@@ -228,11 +219,11 @@ static void to_recipient(json_t *row, struct recipient *rc)
 {
 	*rc = (struct recipient){
 		json_integer_value(json_object_get(row, "contact_id")),
-		str(row, "kind"),
-		str(row, "name"),
-		str(row, "email"),
-		str(row, "cert_pem"),
-		str(row, "cipher_policy"),
+		row_str(row, "kind"),
+		row_str(row, "name"),
+		row_str(row, "email"),
+		row_str(row, "cert_pem"),
+		row_str(row, "cipher_policy"),
 		(int)json_integer_value(json_object_get(row, "caps_gcm")),
 	};
 }
@@ -250,7 +241,7 @@ static void coordinator(struct kipd *k, int64_t plan, char *out, size_t len)
 		snprintf(out, len, "?");
 		return;
 	}
-	snprintf(out, len, "%s, %s", str(row, "name"), str(row, "how"));
+	snprintf(out, len, "%s, %s", row_str(row, "name"), row_str(row, "how"));
 	json_decref(row);
 }
 
@@ -281,7 +272,7 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 		goto out;
 	}
 	snprintf(subject, sizeof(subject),
-		 danish(k) ? "Koordinerende indsatsplan for %s, version %lld"
+		 texts_danish(k->cfg) ? "Koordinerende indsatsplan for %s, version %lld"
 			   : "Coordinated action plan for %s, version %lld",
 		 citizen_name, (long long)ids->version);
 	snprintf(fname, sizeof(fname), "indsatsplan-KIP-%lld-v%lld.yaml",
@@ -323,18 +314,18 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	if (r < 0)
 		return cmd_store_fail(c, r, "citizen");
 	if (k->signer &&
-	    plan_entity(c, &ids, str(cit, "name"), &signed_entity) < 0) {
+	    plan_entity(c, &ids, row_str(cit, "name"), &signed_entity) < 0) {
 		json_decref(cit);
 		return -1;
 	}
 	json_decref(cit);
 	snprintf(subject, sizeof(subject),
-		 danish(k) ? "Koordinerende indsatsplan – ref KIP-%lld"
+		 texts_danish(k->cfg) ? "Koordinerende indsatsplan – ref KIP-%lld"
 			   : "Coordinated action plan – ref KIP-%lld",
 		 (long long)plan);
 	coordinator(k, plan, coord, sizeof(coord));
 	snprintf(notice, sizeof(notice),
-		 danish(k)
+		 texts_danish(k->cfg)
 			 ? "Der er en ny version af en koordinerende "
 			   "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
 			   "\r\nAf hensyn til datasikkerheden sendes den ikke "
@@ -381,17 +372,17 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 /* The details of a meeting, for the encrypted half of an invitation. */
 static void meeting_details(struct kipd *k, json_t *mt, struct buf *out)
 {
-	const char *reason = str(mt, "reason"), *sit = str(mt, "situation");
-	const char *video = str(mt, "video_url"), *phone = str(mt, "phone");
-	const char *place = str(mt, "place");
-	bool da = danish(k);
+	const char *reason = row_str(mt, "reason"), *sit = row_str(mt, "situation");
+	const char *video = row_str(mt, "video_url"), *phone = row_str(mt, "phone");
+	const char *place = row_str(mt, "place");
+	bool da = texts_danish(k->cfg);
 
 	buf_printf(out, da ? "Invitation til koordinationsmøde om en "
 			     "koordinerende indsatsplan\r\n\r\n"
 			   : "Invitation to a coordination meeting about a "
 			     "coordinated action plan\r\n\r\n");
 	buf_printf(out, "%s %s, %s %d min.\r\n", da ? "Tid:" : "Time:",
-		   str(mt, "starts_at"), da ? "varighed" : "duration",
+		   row_str(mt, "starts_at"), da ? "varighed" : "duration",
 		   (int)json_integer_value(json_object_get(mt, "duration_min")));
 	if (place)
 		buf_printf(out, "%s %s\r\n", da ? "Sted:" : "Place:", place);
@@ -447,13 +438,13 @@ static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
 	if (!att)
 		return -ENOMEM;
 	json_array_foreach(rows, i, row)
-		if (str(row, "email"))
-			att[n++] = str(row, "email");
+		if (row_str(row, "email"))
+			att[n++] = row_str(row, "email");
 	snprintf(uid, sizeof(uid), "kip-meeting-%lld@%s",
 		 (long long)json_integer_value(json_object_get(mt, "id")),
 		 domain);
 	snprintf(summary, sizeof(summary),
-		 danish(k) ? "Koordinationsmøde (ref. KIP-%lld)"
+		 texts_danish(k->cfg) ? "Koordinationsmøde (ref. KIP-%lld)"
 			   : "Coordination meeting (ref. KIP-%lld)",
 		 (long long)json_integer_value(json_object_get(mt, "plan_id")));
 	ev = (struct ical_event){
@@ -462,16 +453,16 @@ static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
 		.sequence = (int)json_integer_value(
 			json_object_get(mt, "sequence")),
 		.dtstamp = time(NULL),
-		.start_local = str(mt, "starts_at"),
+		.start_local = row_str(mt, "starts_at"),
 		.duration_min = (int)json_integer_value(
 			json_object_get(mt, "duration_min")),
 		.summary = summary,
-		.location = str(mt, "place"),
-		.description = danish(k) ? "Detaljer følger i en krypteret "
+		.location = row_str(mt, "place"),
+		.description = texts_danish(k->cfg) ? "Detaljer følger i en krypteret "
 					   "besked."
 					 : "Details follow in an encrypted "
 					   "message.",
-		.url = str(mt, "video_url"),
+		.url = row_str(mt, "video_url"),
 		.organizer_name = k->cfg->org_name,
 		.organizer_email = k->cfg->org_mailbox,
 		.attendees = att,
@@ -511,9 +502,9 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 	if (r < 0)
 		goto out;
 	snprintf(subject, sizeof(subject),
-		 danish(k) ? "%s: koordinationsmøde – ref KIP-%lld"
+		 texts_danish(k->cfg) ? "%s: koordinationsmøde – ref KIP-%lld"
 			   : "%s: coordination meeting – ref KIP-%lld",
-		 cancel ? (danish(k) ? "Aflyst" : "Cancelled") : "Invitation",
+		 cancel ? (texts_danish(k->cfg) ? "Aflyst" : "Cancelled") : "Invitation",
 		 (long long)c->plan_id);
 	if (k->signer && k->cfg->org_mailbox) {
 		r = invitation_entity(k, mt, rows, cancel, &inv);
@@ -584,19 +575,19 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 		      "i", row) < 0)
 		return;
 	plan = json_integer_value(json_object_get(o, "plan_id"));
-	if (strcmp(str(o, "kind"), "failure") == 0 || !str(o, "email")) {
+	if (strcmp(row_str(o, "kind"), "failure") == 0 || !row_str(o, "email")) {
 		json_decref(o);
 		return;
 	}
 	/* Ids only: the coordinator looks up the rest in kipctl. */
 	snprintf(text, sizeof(text),
-		 danish(k) ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
+		 texts_danish(k->cfg) ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
 			     "leveres.\r\nSe: kipctl plan status %lld\r\n"
 			   : "A message (no. %lld) of plan KIP-%lld could not "
 			     "be delivered.\r\nSee: kipctl plan status %lld\r\n",
 		 (long long)row, (long long)plan, (long long)plan);
 	snprintf(subject, sizeof(subject),
-		 danish(k) ? "Levering fejlede – ref KIP-%lld"
+		 texts_danish(k->cfg) ? "Levering fejlede – ref KIP-%lld"
 			   : "Delivery failed – ref KIP-%lld",
 		 (long long)plan);
 	m = (struct outbox_msg){
@@ -606,7 +597,7 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 		0,
 		0,
 		json_integer_value(json_object_get(o, "coordinator")),
-		str(o, "email"),
+		row_str(o, "email"),
 		"queued",
 		NULL,
 		NULL,
@@ -642,12 +633,12 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 		return r;
 	to_recipient(row, &rc);
 	snprintf(outer, sizeof(outer),
-		 danish(k) ? "Afvigelse – ref KIP-%lld"
+		 texts_danish(k->cfg) ? "Afvigelse – ref KIP-%lld"
 			   : "Deviation – ref KIP-%lld",
 		 (long long)plan);
 	coordinator(k, plan, coord, sizeof(coord));
 	snprintf(notice, sizeof(notice),
-		 danish(k)
+		 texts_danish(k->cfg)
 			 ? "Der er indberettet en afvigelse i en koordinerende "
 			   "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
 			   "\r\nAf hensyn til datasikkerheden sendes den ikke "

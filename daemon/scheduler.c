@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rowval.h"
 #include "clock.h"
 #include "cmd.h"
 #include "distribute.h"
@@ -33,21 +34,6 @@ struct job {
 struct pass_stats {
 	int jobs, messages;
 };
-
-static const char *str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int64_t num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
-static bool danish(const struct kipd *k)
-{
-	return strcmp(k->cfg->default_lang, "en") != 0;
-}
 
 static double mono_ms(void)
 {
@@ -117,15 +103,16 @@ static int sync_reminders(struct kipd *k, int64_t plan, time_t now)
 	json_array_foreach(rows, i, row)
 	{
 		for (int j = 0; r == 0 && j < n; j++) {
-			time_t due =
-			    clock_local_to_time(str(row, "starts_at"), days[j]);
+			time_t due = clock_local_to_time(
+			    row_str(row, "starts_at"), days[j]);
 
 			/* An offset already past when the meeting is set
 			 * up: its invitation has just gone out. */
 			if (due <= now)
 				continue;
-			r = insert_pending(k, "reminder", plan, num(row, "id"),
-					   num(row, "sequence"), days[j], due);
+			r = insert_pending(
+			    k, "reminder", plan, row_num(row, "id"),
+			    row_num(row, "sequence"), days[j], due);
 		}
 		if (r < 0)
 			break;
@@ -154,8 +141,8 @@ static int plan_anchor(struct kipd *k, int64_t plan, int64_t *ret_meeting,
 		return 0;
 	if (r < 0)
 		return r;
-	*ret_meeting = num(row, "meeting_id");
-	snprintf(start, sizeof(start), "%s", str(row, "starts_at"));
+	*ret_meeting = row_num(row, "meeting_id");
+	snprintf(start, sizeof(start), "%s", row_str(row, "starts_at"));
 	json_decref(row);
 	if (sscanf(start, "%4d-%2d-%2d", &y, &m, &d) != 3)
 		return -EINVAL;
@@ -306,11 +293,11 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	}
 	if (r < 0)
 		return r;
-	start = str(mt, "starts_at");
-	citizen = num(mt, "citizen_id");
-	if (strcmp(str(mt, "status"), "scheduled") != 0 ||
-	    num(mt, "sequence") != j->sequence ||
-	    strcmp(str(mt, "plan_status"), "active") != 0 ||
+	start = row_str(mt, "starts_at");
+	citizen = row_num(mt, "citizen_id");
+	if (strcmp(row_str(mt, "status"), "scheduled") != 0 ||
+	    row_num(mt, "sequence") != j->sequence ||
+	    strcmp(row_str(mt, "plan_status"), "active") != 0 ||
 	    clock_local_to_time(start, 0) <= now ||
 	    !consent_in_force(k->store, citizen, "plan")) {
 		*outcome = "obsolete";
@@ -320,18 +307,19 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	snprintf(day, sizeof(day), "%.2s.%.2s.%.4s", start + 8, start + 5,
 		 start);
 	snprintf(subject, sizeof(subject),
-		 danish(k)
+		 texts_danish(k->cfg)
 		     ? "Påmindelse: koordinationsmøde – ref KIP-%" PRId64
 		     : "Reminder: coordination meeting – ref KIP-%" PRId64,
 		 j->plan);
 	snprintf(text, sizeof(text),
-		 danish(k) ? "Påmindelse: koordinationsmøde (ref. KIP-%" PRId64
-			     ") den %s kl. %.5s.\r\n\r\nBeskeden er sendt "
-			     "automatisk og indeholder ingen "
-			     "personoplysninger.\r\n"
-			   : "Reminder: coordination meeting (ref. KIP-%" PRId64
-			     ") on %s at %.5s.\r\n\r\nThis message was sent "
-			     "automatically and contains no personal data.\r\n",
+		 texts_danish(k->cfg)
+		     ? "Påmindelse: koordinationsmøde (ref. KIP-%" PRId64
+		       ") den %s kl. %.5s.\r\n\r\nBeskeden er sendt "
+		       "automatisk og indeholder ingen "
+		       "personoplysninger.\r\n"
+		     : "Reminder: coordination meeting (ref. KIP-%" PRId64
+		       ") on %s at %.5s.\r\n\r\nThis message was sent "
+		       "automatically and contains no personal data.\r\n",
 		 j->plan, day, start + 11);
 	/* The members, the coordinator (normally a member too) and the
 	 * citizen; relatives only with the consent to involve them. */
@@ -349,11 +337,11 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	r = 0;
 	json_array_foreach(rows, i, row)
 	{
-		if (strcmp(str(row, "kind"), "relative") == 0 && !relatives)
+		if (strcmp(row_str(row, "kind"), "relative") == 0 && !relatives)
 			continue;
 		r = send_neutral(k, "reminder", citizen, j->plan, j->meeting,
-				 num(row, "contact_id"), str(row, "email"),
-				 subject, text, ps);
+				 row_num(row, "contact_id"),
+				 row_str(row, "email"), subject, text, ps);
 		if (r < 0)
 			break;
 	}
@@ -403,57 +391,61 @@ static int fire_followup(struct kipd *k, const struct job *j, bool overdue,
 		      " k.email FROM plans p JOIN contacts k"
 		      " ON k.id = p.coordinator_id WHERE p.id = ?",
 		      "i", j->plan);
-	if (r == -ENOENT || (r == 0 && strcmp(str(co, "status"), "active"))) {
+	if (r == -ENOENT ||
+	    (r == 0 && strcmp(row_str(co, "status"), "active"))) {
 		json_decref(co);
 		*outcome = "obsolete";
 		return 0;
 	}
 	if (r < 0)
 		return r;
-	citizen = num(co, "citizen_id");
+	citizen = row_num(co, "citizen_id");
 	snprintf(subject, sizeof(subject),
 		 overdue
-		     ? (danish(k) ? "Opfølgning overskredet – ref KIP-%" PRId64
-				  : "Follow-up overdue – ref KIP-%" PRId64)
-		     : (danish(k)
+		     ? (texts_danish(k->cfg)
+			    ? "Opfølgning overskredet – ref KIP-%" PRId64
+			    : "Follow-up overdue – ref KIP-%" PRId64)
+		     : (texts_danish(k->cfg)
 			    ? "Påmindelse: opfølgningsmøde – ref KIP-%" PRId64
 			    : "Reminder: follow-up meeting – ref KIP-%" PRId64),
 		 j->plan);
 	if (overdue)
 		snprintf(text, sizeof(text),
-			 danish(k) ? "Plan KIP-%" PRId64 " skulle have haft et "
-				     "opfølgningsmøde senest %s "
-				     "(seks-måneders-reglen), og der er ikke "
-				     "planlagt et.\r\nSe: kipctl plan list "
-				     "--overdue\r\n\r\nBeskeden er sendt "
-				     "automatisk og indeholder ingen "
-				     "personoplysninger.\r\n"
-				   : "Plan KIP-%" PRId64 " should have had a "
-				     "follow-up meeting by %s (the six-month "
-				     "rule), and none is scheduled.\r\nSee: "
-				     "kipctl plan list --overdue\r\n\r\nThis "
-				     "message was sent automatically and "
-				     "contains no personal data.\r\n",
+			 texts_danish(k->cfg)
+			     ? "Plan KIP-%" PRId64 " skulle have haft et "
+			       "opfølgningsmøde senest %s "
+			       "(seks-måneders-reglen), og der er ikke "
+			       "planlagt et.\r\nSe: kipctl plan list "
+			       "--overdue\r\n\r\nBeskeden er sendt "
+			       "automatisk og indeholder ingen "
+			       "personoplysninger.\r\n"
+			     : "Plan KIP-%" PRId64 " should have had a "
+			       "follow-up meeting by %s (the six-month "
+			       "rule), and none is scheduled.\r\nSee: "
+			       "kipctl plan list --overdue\r\n\r\nThis "
+			       "message was sent automatically and "
+			       "contains no personal data.\r\n",
 			 j->plan, deadline);
 	else
 		snprintf(text, sizeof(text),
-			 danish(k) ? "Plan KIP-%" PRId64 " skal have et "
-				     "opfølgningsmøde senest %s "
-				     "(seks-måneders-reglen), og der er ikke "
-				     "planlagt et.\r\nPlanlæg det med: kipctl "
-				     "meeting schedule %" PRId64 "\r\n\r\n"
-				     "Beskeden er sendt automatisk og "
-				     "indeholder ingen personoplysninger.\r\n"
-				   : "Plan KIP-%" PRId64 " needs a follow-up "
-				     "meeting by %s (the six-month rule), and "
-				     "none is scheduled.\r\nSchedule it with: "
-				     "kipctl meeting schedule %" PRId64 "\r\n"
-				     "\r\nThis message was sent automatically "
-				     "and contains no personal data.\r\n",
+			 texts_danish(k->cfg)
+			     ? "Plan KIP-%" PRId64 " skal have et "
+			       "opfølgningsmøde senest %s "
+			       "(seks-måneders-reglen), og der er ikke "
+			       "planlagt et.\r\nPlanlæg det med: kipctl "
+			       "meeting schedule %" PRId64 "\r\n\r\n"
+			       "Beskeden er sendt automatisk og "
+			       "indeholder ingen personoplysninger.\r\n"
+			     : "Plan KIP-%" PRId64 " needs a follow-up "
+			       "meeting by %s (the six-month rule), and "
+			       "none is scheduled.\r\nSchedule it with: "
+			       "kipctl meeting schedule %" PRId64 "\r\n"
+			       "\r\nThis message was sent automatically "
+			       "and contains no personal data.\r\n",
 			 j->plan, deadline, j->plan);
 	r = send_neutral(k, "followup", citizen, j->plan, 0,
-			 num(co, "coordinator"), str(co, "email"), subject,
-			 text, ps);
+			 row_num(co, "coordinator"), row_str(co, "email"),
+			 subject, text, ps);
 	if (r == 0 && overdue && k->cfg->escalation_address)
 		/* No citizen, no plan on the row: an administrator's notice. */
 		r = send_neutral(k, "followup", 0, 0, 0, 0,
@@ -508,9 +500,10 @@ static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
 	r = 0;
 	json_array_foreach(rows, i, row)
 	{
-		struct job j = {num(row, "id"),		 num(row, "plan_id"),
-				num(row, "meeting_id"),	 num(row, "sequence"),
-				num(row, "offset_days"), str(row, "kind")};
+		struct job j = {
+		    row_num(row, "id"),		 row_num(row, "plan_id"),
+		    row_num(row, "meeting_id"),	 row_num(row, "sequence"),
+		    row_num(row, "offset_days"), row_str(row, "kind")};
 		const char *outcome = "obsolete";
 
 		if (strcmp(j.kind, "reminder") == 0)
@@ -624,7 +617,7 @@ int scheduler_open(struct kipd *k)
 		{
 			if (r < 0)
 				break;
-			r = scheduler_sync_plan(k, num(row, "id"));
+			r = scheduler_sync_plan(k, row_num(row, "id"));
 		}
 		if (r >= 0)
 			r = store_exec(k->store,
