@@ -268,8 +268,9 @@ static void on_accept(struct loop *loop, int fd, short revents, void *arg)
 	arm_timer(c);
 }
 
-/* Removes a stale socket file, but nothing that is not a socket. */
-static int unlink_stale(const char *path, char *err, size_t errlen)
+/* Whether PATH may be replaced: absent, or a (stale) socket, nothing
+ * else. */
+static int replaceable(const char *path, char *err, size_t errlen)
 {
 	struct stat sb;
 
@@ -279,16 +280,17 @@ static int unlink_stale(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s exists and is not a socket", path);
 		return -EEXIST;
 	}
-	return unlink(path) < 0 ? -errno : 0;
+	return 0;
 }
 
-static int socket_owner(struct control *ctl, char *err, size_t errlen)
+static int socket_owner(struct control *ctl, const char *path, char *err,
+			size_t errlen)
 {
 	const char *group = ctl->k->cfg->socket_group;
 	struct group gr, *res = NULL;
 	char grbuf[4096];
 
-	if (chmod(ctl->path, 0660) < 0) {
+	if (chmod(path, 0660) < 0) {
 		snprintf(err, errlen, "%s: chmod: %s", ctl->path,
 			 strerror(errno));
 		return -errno;
@@ -304,7 +306,7 @@ static int socket_owner(struct control *ctl, char *err, size_t errlen)
 	 * may not chown): nothing to change. */
 	if (gr.gr_gid == getegid())
 		return 0;
-	if (chown(ctl->path, (uid_t)-1, gr.gr_gid) < 0) {
+	if (chown(path, (uid_t)-1, gr.gr_gid) < 0) {
 		snprintf(err, errlen, "%s: chown to group %s: %s", ctl->path,
 			 group, strerror(errno));
 		return -errno;
@@ -325,22 +327,36 @@ int control_open(struct kipd *k, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	ctl->k = k;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl->path);
+	/* Bound and listening under a temporary name, then renamed into
+	 * place: the socket appears (or replaces a stale one) only when it
+	 * accepts connections, with its final mode and group. */
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%ld.new",
+			     ctl->path, (long)getpid()) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: path too long for a socket",
+			 ctl->path);
+		free(ctl->path);
+		free(ctl);
+		return -ENAMETOOLONG;
+	}
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	r = ctl->fd < 0 ? -errno : unlink_stale(ctl->path, err, errlen);
+	r = ctl->fd < 0 ? -errno : replaceable(ctl->path, err, errlen);
 	if (r == 0) {
+		unlink(sa.sun_path);
 		old = umask(0117); /* never a moment with a wider mode */
 		if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			r = -errno;
 		umask(old);
 	}
 	if (r == 0)
-		r = socket_owner(ctl, err, errlen);
+		r = socket_owner(ctl, sa.sun_path, err, errlen);
 	if (r == 0 && listen(ctl->fd, 64) < 0)
+		r = -errno;
+	if (r == 0 && rename(sa.sun_path, ctl->path) < 0)
 		r = -errno;
 	if (r == 0)
 		r = loop_add_fd(k->loop, ctl->fd, POLLIN, on_accept, ctl);
 	if (r < 0) {
+		unlink(sa.sun_path);
 		if (!err[0])
 			snprintf(err, errlen, "%s: %s", ctl->path, strerror(-r));
 		if (ctl->fd >= 0)

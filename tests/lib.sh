@@ -117,9 +117,9 @@ kip_start() {
 	$KIPD_WRAP "$KIPD" -f -c "$TDIR/kipd.conf" 2>>"$TDIR/kipd.log" &
 	KIPD_PID=$!
 	for _ in $(seq 1 $((200 * KIP_TEST_SLOW))); do
-		# Under KIPD_WRAP (valgrind) the moment between bind() and
-		# listen() is long enough to be hit: wait for the log's
-		# "kipd ready", which follows listen().
+		# The socket appears when it listens (control.c renames it
+		# into place); under KIPD_WRAP (valgrind) the rest of the
+		# start-up is slow enough to matter: wait for "kipd ready".
 		[ -S "$TDIR/kipd.sock" ] && { [ -z "$KIPD_WRAP" ] ||
 			[ "$(grep -c 'kipd ready' "$TDIR/kipd.log")" -gt "${ready0:-0}" ]; } &&
 			return 0
