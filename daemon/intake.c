@@ -188,7 +188,7 @@ static void *worker(void *arg)
 			break;
 		if (in->item.mark)
 			r = imap_mark_done(s, uids[i], err, sizeof(err));
-		if (r == 0 && !rd)
+		if (r == 0 && !rd && i + 1 < n)
 			r = reader_start(&settings, &rd, err, sizeof(err));
 	}
 	reader_stop(rd);

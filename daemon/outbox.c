@@ -99,6 +99,15 @@ static void release_sealed(void *arg)
 	sealed_free(arg);
 }
 
+/* Drops the cached entity: kipd keeps no plan text in memory for
+ * messages that are over. */
+static void drop_entity(struct outbox *ob)
+{
+	sealed_entity_unref(ob->entity);
+	ob->entity = NULL;
+	ob->entity_id = 0;
+}
+
 /* The shared entity of a sealed row, from the one-entry cache or read. */
 static struct sealed_entity *entity(struct outbox *ob, int64_t id)
 {
@@ -113,7 +122,7 @@ static struct sealed_entity *entity(struct outbox *ob, int64_t id)
 		free(body);
 		return NULL;
 	}
-	sealed_entity_unref(ob->entity);
+	drop_entity(ob);
 	ob->entity = sealed_entity_new(body, strlen(body));
 	ob->entity_id = ob->entity ? id : 0;
 	return sealed_entity_ref(ob->entity);
@@ -291,14 +300,17 @@ static void message_event(struct kipd *k, int64_t id, json_t *row,
 
 /* A sealed message is final: what it was built from goes (the plan
  * itself stays in plan_versions), its entity with the last of them. */
-static void forget_sealed(struct kipd *k, int64_t id, int64_t entity_id)
+static void forget_sealed(struct outbox *ob, int64_t id, int64_t entity_id)
 {
-	store_exec(k->store, "DELETE FROM outbox_sealed WHERE id = ?", "i",
-		   id);
-	store_exec(k->store,
-		   "DELETE FROM outbox_entity WHERE id = ? AND NOT EXISTS"
-		   " (SELECT 1 FROM outbox_sealed WHERE entity_id = ?)",
-		   "ii", entity_id, entity_id);
+	struct store *st = ob->k->store;
+
+	store_exec(st, "DELETE FROM outbox_sealed WHERE id = ?", "i", id);
+	if (store_exec(st,
+		       "DELETE FROM outbox_entity WHERE id = ? AND NOT EXISTS"
+		       " (SELECT 1 FROM outbox_sealed WHERE entity_id = ?)",
+		       "ii", entity_id, entity_id) > 0 &&
+	    ob->entity_id == entity_id)
+		drop_entity(ob);
 }
 
 static void record(struct outbox *ob, const struct smtp_result *res)
@@ -356,7 +368,7 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	if (row && json_integer_value(json_object_get(row, "entity_id")) &&
 	    (strcmp(state, "sent") == 0 || strcmp(state, "failed") == 0 ||
 	     strcmp(state, "cancelled") == 0))
-		forget_sealed(k, res->id,
+		forget_sealed(ob, res->id,
 			      json_integer_value(
 				      json_object_get(row, "entity_id")));
 	if (row && strcmp(state, "queued") != 0 &&
@@ -446,7 +458,7 @@ void outbox_close(struct kipd *k)
 	smtp_pool_stop(ob->pool); /* reports what finished; see on_results */
 	loop_timer_cancel(k->loop, ob->timer);
 	free(ob->cancel_ids);
-	sealed_entity_unref(ob->entity);
+	drop_entity(ob);
 	free(ob);
 	k->outbox = NULL;
 }
@@ -582,6 +594,8 @@ int outbox_cancel_citizen(struct kipd *k, int64_t citizen_id,
 			   " AND NOT EXISTS (SELECT 1 FROM outbox_sealed s"
 			   " WHERE s.entity_id = outbox_entity.id)",
 			   "i", citizen_id);
+	if (ob)
+		drop_entity(ob);
 	return r;
 }
 

@@ -106,6 +106,8 @@ check_eq "the messages in flight are cancelled too" "0" \
 	"$(jq '[.messages[] | select(.state == "sending")] | length' <<<"$status")"
 check_eq "none of them counts as sent" "0" \
 	"$(jq '[.messages[] | select(.state == "sent" and .reason == "consent withdrawn")] | length' <<<"$status")"
+check_eq "nothing is kept to build them from (no sealed row, no signed plan)" "0 0" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox_sealed s JOIN outbox o USING (id) WHERE o.plan_id = $PLAN AND o.state = 'cancelled'") $(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox_entity WHERE citizen_id = $C")"
 # The server recovers and kipd is pointed at the real one: still nothing.
 kip_stop
 mail_recorder_mode accept
