@@ -35,9 +35,13 @@
 #   (b) transport limit: bench/smtpblast sends N*M messages exactly as
 #       kipd sends them (N more plans approved with no smtp.url, their
 #       queued messages built by tests/tools/sealedexport with kipd's own
-#       sealed_build(); kipd encrypts at send time and keeps no copy)
-#       over C connections, one libcurl handle (kept TLS session) per
-#       connection, same options as kipd.
+#       sealed_build(), then cancelled by withdrawing consent; kipd
+#       encrypts at send time and keeps no copy) over C connections, one
+#       libcurl handle (kept TLS session) per connection, same options as
+#       kipd. Each (b) run follows an (a) run at once, and the table also
+#       shows the ratio of each such pair: the machine's speed drifts
+#       over a script run, and a ratio of runs minutes apart measures the
+#       drift too.
 #   (c) crypto limit: bench/cryptoblast signs the real inner entity once
 #       per plan and encrypts it per recipient (AES-256-CBC, RSA), N x M.
 #   (d) what an administrator would script: per message
@@ -434,6 +438,7 @@ setup_members() {
 make_plans() {
 	local n=$1 k cpr cit plan mt m
 	PLANS=()
+	CITS=()
 	for _ in $(seq 1 "$n"); do
 		# As bench/load.c: DDMMYY-SSSS born 2030-2057 (serial 5xxx).
 		k=$((NEXT_CITIZEN - 1))
@@ -450,6 +455,7 @@ make_plans() {
 			--place "Rådhuset" | jq -r .id)
 		ctl plan version add "$plan" --meeting "$mt" --file "$DOC" >/dev/null
 		PLANS+=("$plan")
+		CITS+=("$cit")
 	done
 }
 
@@ -475,6 +481,36 @@ thread_cpu() {
 
 # approve_run OUT POLL_MS PLAN...: one timed approval run; appends
 # "elapsed_ms approvals_ms loop_cpu_ms workers_cpu_ms other_cpu_ms" to OUT.
+# outbox_idle: waits until kipd has nothing queued or in flight (the
+# set-up's invitations, say), so that a run measures only itself.
+outbox_idle() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(sqlite3 -readonly "$TDIR/kip-$CUR.db" \
+			"SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# blast_run R: (b)'s run R on path CUR, right after (a)'s run R, so that
+# each ratio compares two runs under the same conditions.
+blast_run() {
+	local r=$1 rate auth
+	if [ "$CUR" = postfix ]; then
+		auth=(-u "$POSTFIX_URL" -U "$SMTP_USER" -P "$SMTP_PASSWORD_FILE")
+	else
+		auth=(-u "$SINK_URL")
+	fi
+	[ "$CUR" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
+	"$SMTPBLAST" "${auth[@]}" -c "$C" -C "$PKI/ca.pem" "$TDIR/msgs-$CUR"/*.eml \
+		>"$TDIR/b-$CUR.$r.out" || { cat "$TDIR/b-$CUR.$r.out" >&2; die "smtpblast failed"; }
+	rate=$(awk '$1 == "messages/s:" { print $2 }' "$TDIR/b-$CUR.$r.out")
+	echo "$rate" >>"$TDIR/b-$CUR.rate"
+	echo "   (b) run $r: $(awk '$1 == "messages:" { print $2 }' "$TDIR/b-$CUR.$r.out") messages," \
+		"$(awk '$1 == "time:" { print $2 * 1000 }' "$TDIR/b-$CUR.$r.out") ms, $rate msg/s"
+}
+
 approve_run() {
 	local out=$1 poll=$2 m0 w0 o0 m1 w1 o1 line
 	shift 2
@@ -561,17 +597,44 @@ for CUR in postfix sink; do
 	EXPORT_OFF=$((RUNS * N + LAT_RUNS))    # the plans for (b)'s messages
 	ALL_PLANS_OFF=$((RUNS * N + LAT_RUNS + N)) # the profile's plans
 	echo "   set-up: $M members, ${#ALL_PLANS[@]} plans in $(ms_since "$t") ms"
+
+	# The messages for (b), made first so that (a) and (b) can
+	# alternate: kipd encrypts each message when it sends it and keeps
+	# none after, so N more plans are approved with no smtp.url and their
+	# queued messages built as kipd's workers build them
+	# (tests/tools/sealedexport.c); then withdrawing those citizens'
+	# consent cancels them, so that kipd never sends them itself.
+	outbox_idle || die "kipd's outbox does not drain after the set-up"
+	kipd_stop
+	kipd_start "$CUR" hold
+	for p in "${ALL_PLANS[@]:$EXPORT_OFF:$N}"; do
+		ctl plan approve "$p" --version 1 --how meeting --date 2014-05-01 >/dev/null
+	done
+	mkdir -p "$TDIR/msgs-$CUR"
+	read -r exported MSG_BYTES[$CUR] < <("$SEALEDEXPORT" "$TDIR/kip-$CUR.db" \
+		kip@kommune.example "$TDIR/msgs-$CUR" $((N * M))) || die "sealedexport failed"
+	[ "$exported" = $((N * M)) ] || die "sealedexport wrote $exported messages, not $((N * M))"
+	for c in "${CITS[@]:$EXPORT_OFF:$N}"; do
+		ctl consent withdraw "$c" --scope plan --date 2014-06-01 --document "BENCH" >/dev/null
+	done
+	kipd_stop
+	kipd_start "$CUR"
+
 	: >"$TDIR/a-$CUR.ms"
+	: >"$TDIR/b-$CUR.rate"
 	for r in $(seq 1 "$RUNS"); do
 		[ "$CUR" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
+		outbox_idle || die "kipd's outbox does not drain before run $r"
 		batch=("${ALL_PLANS[@]:$(((r - 1) * N)):$N}")
 		approve_run "$TDIR/a-$CUR.ms" 2 "${batch[@]}" ||
 			{ tail -20 "$TDIR/kipd-$CUR.log" >&2; die "run $r on $CUR failed"; }
 		read -r el ap lc wcpu ocpu < <(tail -1 "$TDIR/a-$CUR.ms")
-		echo "   run $r: $((N * M)) messages sent in $el ms" \
+		echo "   (a) run $r: $((N * M)) messages sent in $el ms" \
 			"($(awk -v n=$((N * M)) -v ms="$el" 'BEGIN { printf "%.1f", n / ms * 1000 }') msg/s;" \
 			"the $N approvals took $ap ms; kipd on CPU: loop thread $lc ms, SMTP workers $wcpu ms, checkpoints $ocpu ms)"
+		blast_run "$r"
 	done
+	BLAST_RATE[$CUR]=$(median "$TDIR/b-$CUR.rate")
 	# Every message of the last run is really sent (kipd's own view).
 	st=$(ctl --json plan status "${batch[-1]}")
 	[ "$(jq '[.messages[] | select(.kind == "plan" and .state == "sent")] | length' <<<"$st")" = "$M" ] ||
@@ -605,20 +668,6 @@ for CUR in postfix sink; do
 	HWM[$CUR]=$(status_kb "$KIPD_PID" VmHWM)
 	[ "$PROFILE" = 1 ] && profile "$CUR"
 	kipd_stop
-
-	# The messages kipd sends on this path, for (b) and (d): kipd
-	# encrypts each when it sends it and keeps none after, so N more
-	# plans are approved with no smtp.url and their queued messages
-	# built as kipd's workers build them (tests/tools/sealedexport.c).
-	kipd_start "$CUR" hold
-	for p in "${ALL_PLANS[@]:$EXPORT_OFF:$N}"; do
-		ctl plan approve "$p" --version 1 --how meeting --date 2014-05-01 >/dev/null
-	done
-	kipd_stop
-	mkdir -p "$TDIR/msgs-$CUR"
-	read -r exported MSG_BYTES[$CUR] < <("$SEALEDEXPORT" "$TDIR/kip-$CUR.db" \
-		kip@kommune.example "$TDIR/msgs-$CUR" $((N * M))) || die "sealedexport failed"
-	[ "$exported" = $((N * M)) ] || die "sealedexport wrote $exported messages, not $((N * M))"
 done
 if postfix_idle 60; then
 	DELIVERED=$(maildir_total)
@@ -627,27 +676,7 @@ else
 fi
 POSTFIX_SENT=$(sqlite3 -readonly "$TDIR/kip-postfix.db" "SELECT count(*) FROM outbox WHERE state = 'sent'")
 
-# ----------------------------------------------------- (b) transport limit --
-
-for CUR in postfix sink; do
-	log "path $CUR: smtpblast, the same $((N * M)) messages over $C connections"
-	if [ "$CUR" = postfix ]; then
-		auth=(-u "$POSTFIX_URL" -U "$SMTP_USER" -P "$SMTP_PASSWORD_FILE")
-	else
-		auth=(-u "$SINK_URL")
-	fi
-	: >"$TDIR/b-$CUR.rate"
-	for r in $(seq 1 "$RUNS"); do
-		[ "$CUR" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
-		"$SMTPBLAST" "${auth[@]}" -c "$C" -C "$PKI/ca.pem" "$TDIR/msgs-$CUR"/*.eml \
-			>"$TDIR/b-$CUR.$r.out" || { cat "$TDIR/b-$CUR.$r.out" >&2; die "smtpblast failed"; }
-		rate=$(awk '$1 == "messages/s:" { print $2 }' "$TDIR/b-$CUR.$r.out")
-		echo "$rate" >>"$TDIR/b-$CUR.rate"
-		echo "   run $r: $(awk '$1 == "messages:" { print $2 }' "$TDIR/b-$CUR.$r.out") messages," \
-			"$(awk '$1 == "time:" { print $2 * 1000 }' "$TDIR/b-$CUR.$r.out") ms, $rate msg/s"
-	done
-	BLAST_RATE[$CUR]=$(median "$TDIR/b-$CUR.rate")
-done
+# (b), the transport limit, ran above, each run right after kipd's.
 
 # ------------------------------------------------------- (c) crypto limit --
 
@@ -765,6 +794,8 @@ for CUR in postfix sink; do
 	row "(d) administrator's script (openssl|curl)" "$(rate "${ADMIN_RATE[$CUR]}")"
 	row "kipd / (b)" "$(ratio "${KIPD_RATE[$CUR]}" "${BLAST_RATE[$CUR]}")" \
 		">= 0.8x: $(verdict "$(awk -v a="${KIPD_RATE[$CUR]}" -v b="${BLAST_RATE[$CUR]}" 'BEGIN { print a / b }')" ">=" 0.8)"
+	row "    per run, (a) and (b) back to back" \
+		"$(paste -d' ' "$TDIR/a-$CUR.rate" "$TDIR/b-$CUR.rate" | awk '{ printf "%s%.2fx", (NR > 1 ? " " : ""), $1 / $2 }')"
 	row "kipd / (d)" "$(ratio "${KIPD_RATE[$CUR]}" "${ADMIN_RATE[$CUR]}")" \
 		">= 25x: $(verdict "$(awk -v a="${KIPD_RATE[$CUR]}" -v b="${ADMIN_RATE[$CUR]}" 'BEGIN { print a / b }')" ">=" 25)"
 	row "latency: approve $M -> all $M accepted (median $LAT_RUNS)" "${LAT_MS[$CUR]} ms" \
@@ -779,6 +810,6 @@ row "(c) cryptoblast: sign once, encrypt per recipient" "$(rate "$CRYPTO_RATE")"
 row "    sign / encrypt (run 1)" "$SIGN_MS / $ENC_MS ms"
 row "    inner entity signed" "$INNER_BYTES bytes"
 echo "-- checks"
-row "Postfix: messages kipd sent / in Maildirs" "$POSTFIX_SENT / $DELIVERED (before (b), (d))"
+row "Postfix: sent by kipd + (b) / in Maildirs" "$POSTFIX_SENT + $((RUNS * N * M)) / $DELIVERED (before (d))"
 row "processes of the mail servers left" "$left"
 row "script run time" "$(awk -v a="$SCRIPT_T0" -v b="$(date +%s%N)" 'BEGIN { printf "%.0f s", (b - a) / 1e9 }')"
