@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "erase.h"
 #include "log.h"
@@ -419,6 +420,15 @@ int cmd_run_internal(struct kipd *k, const struct caller *who,
 	return 0;
 }
 
+/* Monotonic microseconds, for the time a request took. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 char *cmd_dispatch(struct kipd *k, const struct caller *who_in,
 		   const char *req, size_t len)
 {
@@ -464,13 +474,16 @@ char *cmd_dispatch(struct kipd *k, const struct caller *who_in,
 	c.st = k->store;
 	c.who = &who;
 	c.args = json_object_get(root, "args");
+	uint64_t t0 = now_us();
 	run(&c, cmd);
+	double ms = (double)(now_us() - t0) / 1000.0;
 	if (c.err_code) {
-		log_info("control: uid %u %s refused: %s", (unsigned)who.uid,
-			 cmd->name, c.err_code);
+		log_info("control: uid %u %s refused: %s (%.1f ms)",
+			 (unsigned)who.uid, cmd->name, c.err_code, ms);
 		reply = cmd_error_reply(c.err_code, c.err);
 	} else {
-		log_info("control: uid %u %s ok", (unsigned)who.uid, cmd->name);
+		log_info("control: uid %u %s ok (%.1f ms)", (unsigned)who.uid,
+			 cmd->name, ms);
 		reply = ok_reply(c.result);
 	}
 	json_decref(c.result);
