@@ -105,7 +105,7 @@ int reader_start(const struct wire_settings *settings, struct reader **ret,
 		 char *err, size_t errlen)
 {
 	const struct timeval tv = { READER_TIMEOUT_S, 0 };
-	char path[PATH_MAX], msg[400];
+	char path[PATH_MAX], msg[400] = "";
 	char *argv[] = { "kip-inmail", NULL };
 	posix_spawn_file_actions_t fa;
 	struct reader *rd;
