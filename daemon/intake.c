@@ -155,7 +155,8 @@ static void *worker(void *arg)
 	if (r == 0)
 		r = imap_search_new(s, &uids, &n, &validity, err, sizeof(err));
 	if (r == 0 && n > 0)
-		r = reader_start(&settings, &rd, err, sizeof(err));
+		r = reader_start(&settings, in->timeout_s, &rd, err,
+					 sizeof(err));
 	for (size_t i = 0; r == 0 && i < n && !stopping(in); i++) {
 		in->item.uid = uids[i];
 		in->item.uidvalidity = validity;
@@ -189,7 +190,8 @@ static void *worker(void *arg)
 		if (in->item.mark)
 			r = imap_mark_done(s, uids[i], err, sizeof(err));
 		if (r == 0 && !rd && i + 1 < n)
-			r = reader_start(&settings, &rd, err, sizeof(err));
+			r = reader_start(&settings, in->timeout_s, &rd, err,
+					 sizeof(err));
 	}
 	reader_stop(rd);
 	free(uids);

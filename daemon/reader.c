@@ -101,10 +101,10 @@ static const char *why(int r)
 	}
 }
 
-int reader_start(const struct wire_settings *settings, struct reader **ret,
-		 char *err, size_t errlen)
+int reader_start(const struct wire_settings *settings, long timeout_s,
+		 struct reader **ret, char *err, size_t errlen)
 {
-	const struct timeval tv = { READER_TIMEOUT_S, 0 };
+	const struct timeval tv = { timeout_s > 0 ? timeout_s : 60, 0 };
 	char path[PATH_MAX], msg[400] = "";
 	char *argv[] = { "kip-inmail", NULL };
 	posix_spawn_file_actions_t fa;

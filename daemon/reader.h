@@ -10,19 +10,18 @@
 
 struct reader;
 
-/* How long the reader may take to start or to judge one message. */
-#define READER_TIMEOUT_S 60
-
 /* The program kipd runs: kip-inmail beside kipd's own executable if it is
  * there (a build tree), else KIP_LIBEXECDIR/kip-inmail. */
 int reader_path(char *out, size_t size);
 
 /*
- * Starts the reader and hands it SETTINGS. 0, or -errno with err (the
- * program is missing, or it could not load a key: its reason).
+ * Starts the reader and hands it SETTINGS. TIMEOUT_S bounds each exchange
+ * (its start, and the verdict on one message: intake.timeout_s). 0, or
+ * -errno with err (the program is missing, or it could not load a key:
+ * its reason).
  */
-int reader_start(const struct wire_settings *settings, struct reader **ret,
-		 char *err, size_t errlen);
+int reader_start(const struct wire_settings *settings, long timeout_s,
+		 struct reader **ret, char *err, size_t errlen);
 
 /*
  * Has RAW judged into V (free with wire_verdict_free()). 0, or -errno

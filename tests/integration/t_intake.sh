@@ -13,7 +13,7 @@ trap 'kip_stop; mqtt_stop "$MQ"; mail_stop "$TDIR/mail" >/dev/null 2>&1; [ -n "$
 
 INTAKE="intake = { url = \"imaps://localhost:$IMAPS_PORT/INBOX\";
   username = \"$IMAP_USER\"; password_file = \"$IMAP_PASSWORD_FILE\";
-  ca_file = \"$PKI/ca.pem\"; interval_s = 3600; timeout_s = 10; };
+  ca_file = \"$PKI/ca.pem\"; interval_s = 3600; timeout_s = $((10 * KIP_TEST_SLOW)); };
 mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
   username = \"$MQTT_USER\"; password_file = \"$MQTT_PASSWORD_FILE\";
   client_id = \"kipd-intake\"; keepalive_s = 5;
@@ -200,26 +200,31 @@ mkdir -p "$TDIR/alt"
 cp "$KIPD" "$TDIR/alt/kipd"
 cp "$ROOT/tests/tools/fake_inmail.py" "$TDIR/alt/kip-inmail"
 export KIP_REAL_INMAIL=$BUILD_DIR/kip-inmail
+# intake.timeout_s bounds the reader's answer too: 5 s here, for the hang
+sed -i "s/timeout_s = $((10 * KIP_TEST_SLOW));/timeout_s = 5;/" "$TDIR/kipd.conf"
 KIPD=$TDIR/alt/kipd kip_start
 printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <crash@region.example>\r\nX-Kip-Test: crash\r\n\r\nx\r\n' \
 	"$P_ADDR" "$KIP" "$SUBJ" >"$TDIR/crash.eml"
 sed 's/crash/garbage/g' "$TDIR/crash.eml" >"$TDIR/garbage.eml"
+sed 's/crash/hang/g' "$TDIR/crash.eml" >"$TDIR/hang.eml"
 printf 'Mål: 1\n\nEfter læserens nedbrud.\n' >"$TDIR/after.txt"
 mk signed "$P_ADDR" "$SUBJ" "$TDIR/after.txt" "$(cert $P_ADDR)" "$(key $P_ADDR)" \
 	--message-id after-crash@region.example >"$TDIR/after.eml"
 before=$(deviations mail)
-for f in crash garbage after; do deliver "$TDIR/$f.eml"; done
+for f in crash garbage hang after; do deliver "$TDIR/$f.eml"; done
 st=$(run_intake)
-check_eq "a reader that dies and one that talks nonsense: two unreadable" "2" "$(quarantined unreadable)"
+check_eq "a reader that dies, one that talks nonsense, one that hangs: three unreadable" "3" "$(quarantined unreadable)"
 details=$(kipctl --json intake quarantine | jq -r '.quarantine[] | select(.reason == "unreadable") | .detail')
 check_out "the quarantine says how the reader failed" "stopped on a message .signal 11" echo "$details"
 check_out "... and for the other" "answered something unreadable" echo "$details"
+check_out "... and the one that hung past intake.timeout_s" "did not answer in time" echo "$details"
 check_eq "the next mail is judged by a new reader and recorded" "1" "$(( $(deviations mail) - before ))"
 check_eq "the pass ends without an error" "" "$(jq -r '.last_error // ""' <<<"$st")"
 check_alive "kipd serves after its reader died"
 check_eq "a second pass flags them done: nothing is read again" "0" "$(jq -r .last.read <<<"$(run_intake)")"
 kip_stop
 rm -rf "$TDIR/alt"
+sed -i "s/timeout_s = 5;/timeout_s = $((10 * KIP_TEST_SLOW));/" "$TDIR/kipd.conf"
 kip_start
 sleep 1.2 # kipd's own first pass, a second after start, is over
 run_intake >/dev/null

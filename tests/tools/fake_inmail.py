@@ -3,14 +3,16 @@
 
 kipd starts it as its mail reader when it sits beside kipd's executable.
 It passes everything to the real reader (KIP_REAL_INMAIL), except a
-message holding the header "X-Kip-Test: crash" (it dies by SIGSEGV) or
-"X-Kip-Test: garbage" (it answers a frame that is not a verdict).
+message holding the header "X-Kip-Test: crash" (it dies by SIGSEGV),
+"X-Kip-Test: garbage" (it answers a frame that is not a verdict) or
+"X-Kip-Test: hang" (it never answers).
 """
 import os
 import signal
 import struct
 import subprocess
 import sys
+import time
 
 
 def read_frame(f):
@@ -48,6 +50,8 @@ def main():
         if b"X-Kip-Test: garbage" in raw:
             write_frame(stdout, b"\xff\x00\x00\x00\x01x")
             continue
+        if b"X-Kip-Test: hang" in raw:
+            time.sleep(600)
         write_frame(real.stdin, raw)
         write_frame(stdout, read_frame(real.stdout))
 
