@@ -227,12 +227,18 @@ static int get_fixed(const struct walk *w, char *out, size_t size)
 	return 0;
 }
 
+/* A malloc'd copy. Not strndup(): the value is not NUL-terminated
+ * (it is followed by the next field, or by nothing). */
 static int get_dup(const struct walk *w, char **out)
 {
 	if (memchr(w->val, '\0', w->len))
 		return -EPROTO;
-	*out = strndup((const char *)w->val, w->len);
-	return *out ? 0 : -ENOMEM;
+	*out = malloc(w->len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, w->val, w->len);
+	(*out)[w->len] = '\0';
+	return 0;
 }
 
 /* ---------------------------------------------------------- settings -- */
