@@ -40,7 +40,7 @@ fi
 # with PREFIX ("" if none).
 newest_subject() {
 	local f
-	for f in $(ls -t $(find "$MAILDIRS/$1" -type f) 2>/dev/null); do
+	for f in $(ls -t $(find "$MAILDIRS/$1" -type f -path '*/new/*') 2>/dev/null); do
 		python3 "$ROOT/tests/mailpart.py" "$f" header Subject | grep -q "^$2" &&
 			{ echo "$f"; return 0; }
 	done
@@ -173,7 +173,7 @@ if [ -n "$MAIL_UP" ]; then
 		python3 "$ROOT/tests/mailpart.py" - text | sed -n '1,14p' | sed 's/^/     | /'
 	say "$(cat "$DEMO/verify.txt")"
 	say "Lise (relative, no certificate) got only a neutral notice:"
-	f=$(find "$MAILDIRS/lise.testesen@privat.example" -type f | head -1)
+	f=$(find "$MAILDIRS/lise.testesen@privat.example" -type f -path '*/new/*' | head -1)
 	openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
 		python3 "$ROOT/tests/mailpart.py" - text | sed 's/^/     | /'
 fi
@@ -198,7 +198,7 @@ karen plan show 1
 if [ -n "$MAIL_UP" ]; then
 	# Two plan versions, the invitation and its encrypted details.
 	mail_wait_count jonas.job@jobcenter.example 4 10 || true
-	f=$(grep -l "multipart/signed" $(find "$MAILDIRS/jonas.job@jobcenter.example" -type f) | tail -1)
+	f=$(grep -l "multipart/signed" $(find "$MAILDIRS/jonas.job@jobcenter.example" -type f -path '*/new/*') | tail -1)
 	say "Jonas's calendar receives a signed invitation (the calendar part, verified):"
 	openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
 		python3 "$ROOT/tests/mailpart.py" - part text/calendar |

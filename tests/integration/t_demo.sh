@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make demo's scenario (tests/demo.sh) on this build: README's first
+# command must keep working, so CI runs it too and checks what it shows.
+. "$(dirname "$0")/../lib.sh"
+rel=${BUILD_DIR#"$ROOT"/}
+out=$(cd "$ROOT" && bash tests/demo.sh "$rel" 2>&1)
+rc=$?
+demo=$(sed -n 's|.*database: \(/tmp/kip-demo\.[A-Za-z0-9]*\)/kip.db.*|\1|p' <<<"$out" | tail -1)
+check_eq "the demo runs to its end (exit 0)" "0" "$rc"
+for want in "Peter decrypts it with his key" "CMS Verification successful" \
+	"got only a neutral notice" "No plan may be made before the citizen consents" \
+	"The unsigned one is quarantined with its reason" \
+	"lines in the log with the citizen's name, CPR, address or an e-mail address: 0"; do
+	grep -qF "$want" <<<"$out" && pass "the demo shows: $want" ||
+		fail "the demo shows: $want" "$(tail -30 <<<"$out")"
+done
+grep -q "Jonas's reminder (signed, neutral" <<<"$out" &&
+	pass "the demo shows a reminder arriving" ||
+	fail "the demo shows a reminder arriving" "$(grep -n 'reminder' <<<"$out")"
+[ -n "$demo" ] && rm -rf "$demo"
+t_done
