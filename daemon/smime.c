@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +53,9 @@ struct smime_trust {
  * chain cost more than encrypting for it, and a distribution checks and
  * encrypts for the same members again and again. A verdict is reused for
  * CHECK_CACHE_SECONDS with the same trust store (a reload starts afresh),
- * so an expiry or a new CRL shows within minutes. Loop thread only. */
+ * so an expiry or a new CRL shows within minutes. Checks run on the loop
+ * thread; the SMTP workers take parsed certificates from it to encrypt
+ * (sealed.c), so every access holds cache_mu. */
 #define CHECK_CACHE 64
 #define CHECK_CACHE_SECONDS 300
 
@@ -67,6 +70,7 @@ struct checked {
 };
 
 static struct checked check_cache[CHECK_CACHE];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long trust_generations;
 
 /* ------------------------------------------------------------ errors -- */
@@ -610,7 +614,7 @@ static void cache_key(const char *pem, const char *email,
 	EVP_MD_CTX_free(c);
 }
 
-/* The cache slot for KEY, or NULL. */
+/* The cache slot for KEY, or NULL. Holding cache_mu. */
 static struct checked *cache_find(const unsigned char *key)
 {
 	for (size_t i = 0; i < CHECK_CACHE; i++)
@@ -624,37 +628,53 @@ int smime_check_recipient(const struct smime_trust *t, const char *pem,
 			  const char *email, time_t now, char *reason,
 			  size_t reasonlen)
 {
-	unsigned char key[SHA256_DIGEST_LENGTH];
+	unsigned char key[SHA256_DIGEST_LENGTH], pem_key[SHA256_DIGEST_LENGTH];
 	struct checked *c, *victim = &check_cache[0];
+	char cached[sizeof(c->reason)];
+	X509 *parsed, *old = NULL;
 	int r;
 
 	cache_key(pem, email, key);
+	pthread_mutex_lock(&cache_mu);
 	c = cache_find(key);
 	if (c && c->generation == t->generation && now >= c->at &&
 	    now - c->at < CHECK_CACHE_SECONDS) {
-		if (c->verdict < 0)
-			set_err(reason, reasonlen, "%s", c->reason);
-		return c->verdict;
+		r = c->verdict;
+		memcpy(cached, c->reason, sizeof(cached));
+		pthread_mutex_unlock(&cache_mu);
+		if (r < 0)
+			set_err(reason, reasonlen, "%s", cached);
+		return r;
 	}
+	pthread_mutex_unlock(&cache_mu);
 	r = check_recipient(t, pem, email, now, reason, reasonlen);
 	if (r == -ENOMEM || r == -EINVAL)
 		return r;
-	if (!c) {
+	parsed = pem_cert(pem);
+	cache_key(pem, NULL, pem_key);
+	pthread_mutex_lock(&cache_mu);
+	c = cache_find(key);
+	if (!c && parsed) {
 		for (size_t i = 0; i < CHECK_CACHE; i++)
 			if (check_cache[i].at < victim->at)
 				victim = &check_cache[i];
 		c = victim;
-		X509_free(c->cert);
-		c->cert = pem_cert(pem);
-		if (!c->cert)
-			return r;
+		old = c->cert; /* freed outside the lock */
+		c->cert = parsed;
+		parsed = NULL;
 	}
-	memcpy(c->key, key, sizeof(key));
-	cache_key(pem, NULL, c->pem_key);
-	c->generation = t->generation;
-	c->at = now;
-	c->verdict = r;
-	set_err(c->reason, sizeof(c->reason), "%s", r < 0 ? reason : "");
+	if (c) {
+		memcpy(c->key, key, sizeof(key));
+		memcpy(c->pem_key, pem_key, sizeof(pem_key));
+		c->generation = t->generation;
+		c->at = now;
+		c->verdict = r;
+		set_err(c->reason, sizeof(c->reason), "%s",
+			r < 0 ? reason : "");
+	}
+	pthread_mutex_unlock(&cache_mu);
+	X509_free(old);
+	X509_free(parsed);
 	return r;
 }
 
@@ -853,22 +873,26 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 /* -------------------------------------------------------- encryption -- */
 
 /* The parsed certificate, from the check cache when it was checked (a new
- * reference), else parsed now. */
+ * reference, taken under the lock: the loop may replace the slot at any
+ * time), else parsed now. Any thread. */
 static X509 *cached_cert(const char *pem)
 {
 	unsigned char key[SHA256_DIGEST_LENGTH];
+	X509 *x = NULL;
 
 	cache_key(pem, NULL, key);
-	for (size_t i = 0; i < CHECK_CACHE; i++) {
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < CHECK_CACHE && !x; i++) {
 		struct checked *c = &check_cache[i];
 
 		if (c->cert &&
 		    memcmp(c->pem_key, key, SHA256_DIGEST_LENGTH) == 0) {
 			X509_up_ref(c->cert);
-			return c->cert;
+			x = c->cert;
 		}
 	}
-	return pem_cert(pem);
+	pthread_mutex_unlock(&cache_mu);
+	return x ? x : pem_cert(pem);
 }
 
 int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
