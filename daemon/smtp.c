@@ -223,8 +223,10 @@ static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
 	}
 	j->res.outcome = code >= 500 && code < 600 ? SMTP_PERMANENT
 						   : SMTP_TEMPORARY;
-	snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s",
-		 curl_easy_strerror(rc), ebuf[0] ? ": " : "", ebuf);
+	/* A longer reason is cut (snprintf terminates it). */
+	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s",
+		     curl_easy_strerror(rc), ebuf[0] ? ": " : "", ebuf) < 0)
+		j->res.reply[0] = '\0';
 	/* The detail ends with the server's reply line; keep one line. */
 	j->res.reply[strcspn(j->res.reply, "\r\n")] = '\0';
 }

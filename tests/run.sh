@@ -81,8 +81,33 @@ run_valgrind() {
 	done
 }
 
+# ThreadSanitizer over the suites where kipd's threads share work: the
+# SMTP workers encrypting and sending while the loop queues and records
+# (t_mail, t_mail_faults, t_crash), the intake worker and its mail reader
+# (t_intake), the MQTT inbox (t_mqtt). A report ends kipd with status 66,
+# which kip_stop counts as a failure. tests/tsan.supp says what is
+# suppressed and why.
+TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_intake t_mqtt}
+
+run_tsan() {
+	local t
+	echo "##### building build-tsan"
+	if ! make -s -j"$JOBS" BUILD=build-tsan OPTFLAGS="-O1 -g" \
+		SANFLAGS="-fsanitize=thread -fno-omit-frame-pointer" all unit; then
+		TOTAL_FAIL=$((TOTAL_FAIL + 1))
+		FAILED_SUITES+=("build build-tsan")
+		return
+	fi
+	for t in $TSAN_TESTS; do
+		run_suite "tsan integration $t" env BUILD=build-tsan \
+			TSAN_OPTIONS="halt_on_error=0 suppressions=$PWD/tests/tsan.supp" \
+			bash "tests/integration/$t.sh"
+	done
+}
+
 run_build build ""
 run_build build-san 1
+run_tsan
 echo "##### fuzz corpora, static analysis, valgrind"
 run_suite "fuzz replay" make -s fuzz-replay
 run_suite "analyze" make -s analyze
