@@ -206,8 +206,8 @@ check_err "smime-verify.sh fails with another recipient's key" "decryption faile
 	"$SRV/smime-verify.sh" "$f" "$K.pem" "$K.key" "$CA"
 check_err "smime-verify.sh fails with another CA" "verification failed" \
 	"$SRV/smime-verify.sh" "$f" "$J.pem" "$J.key" "$TDIR/other-ca.pem"
-openssl pkcs12 -export -legacy -certpbe NONE -keypbe PBE-SHA1-3DES -in "$J.pem" -inkey "$J.key" -certfile "$CA" \
-	-passout pass:t_servers -out "$TDIR/jonas.p12" 2>/dev/null
+bash "$SRV/gpgsm-p12.sh" "$J.pem" "$J.key" t_servers "$TDIR/jonas.p12" "$CA" 2>"$TDIR/p12.err" ||
+	fail "a PKCS#12 of Jonas's key that gpgsm imports" "$(cat "$TDIR/p12.err")"
 check_out "gpgsm-verify.sh decrypts and verifies it" "^Signeret og krypteret testtekst" \
 	"$SRV/gpgsm-verify.sh" "$f" "$TDIR/jonas.p12" t_servers "$CA"
 check_err "gpgsm-verify.sh fails with another CA" "not good and fully trusted|verification failed" \
