@@ -8,6 +8,7 @@
  * verify it. The people and addresses are fictional.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -666,6 +667,72 @@ static void test_ec_gcm(void)
 	roundtrip("ec_recipient", EC_EMAIL, SMIME_GCM, "ec-gcm");
 }
 
+/* The SMTP workers encrypt (taking parsed certificates from the
+ * recipient cache) while the loop checks other recipients (evicting
+ * slots). One thread encrypts for Karen again and again while this one
+ * checks 300 addresses with Karen's certificate: each check takes a new
+ * slot, so slots holding her certificate are evicted and freed while the
+ * other thread looks them up. Every encryption must succeed. A stress of
+ * that path under the sanitizers, not a proof: with the cache's lock
+ * removed it still passed, because OpenSSL's own locks order the two
+ * threads for ASan and TSan and the window between free and reuse is
+ * short. */
+struct enc_arg {
+	const char *pem;
+	int ok, runs;
+};
+
+static void *encrypt_loop(void *p)
+{
+	struct enc_arg *a = p;
+	char err[256];
+
+	for (int i = 0; i < a->runs; i++) {
+		struct buf env = BUF_INIT;
+
+		if (smime_encrypt(a->pem, SMIME_CBC, "Besked\r\n", 8, &env, err,
+				  sizeof(err)) == 0)
+			a->ok++;
+		buf_free(&env);
+	}
+	return NULL;
+}
+
+static void test_cache_threads(void)
+{
+	struct smime_trust *t = NULL;
+	char f[256], reason[256], email[64];
+	struct enc_arg a = { NULL, 0, 200 };
+	pthread_t th;
+	int refused = 0;
+
+	if (need_pki() < 0 || !(t = load_trust(0))) {
+		T_ASSERT(0);
+		return;
+	}
+	pathf(f, sizeof(f), "%s.pem", KAREN);
+	a.pem = slurp(f, NULL);
+	T_ASSERT(a.pem != NULL);
+	if (!a.pem) {
+		smime_trust_free(t);
+		return;
+	}
+	T_ASSERT(smime_check_recipient(t, a.pem, KAREN_EMAIL, time(NULL), reason,
+				       sizeof(reason)) == 0);
+	T_ASSERT(pthread_create(&th, NULL, encrypt_loop, &a) == 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(email, sizeof(email), "x%d@kommune.example", i);
+		if (smime_check_recipient(t, a.pem, email, time(NULL), reason,
+					  sizeof(reason)) == -EKEYREJECTED)
+			refused++;
+	}
+	pthread_join(th, NULL);
+	T_ASSERT(refused == 300); /* issued for another address */
+	T_ASSERT(a.ok == a.runs);
+	free((char *)a.pem);
+	smime_trust_free(t);
+}
+
 static void test_content_type(void)
 {
 	T_STREQ(smime_content_type(SMIME_CBC),
@@ -806,7 +873,7 @@ static void test_cleanup(void)
 }
 
 T_MAIN(T_CASE(test_signer_load), T_CASE(test_check_recipient),
-       T_CASE(test_sign), T_CASE(test_content_type),
+       T_CASE(test_sign), T_CASE(test_content_type), T_CASE(test_cache_threads),
        T_CASE(test_encrypt_refuses), T_CASE(test_rsa_cbc), T_CASE(test_rsa_gcm),
        T_CASE(test_ec_cbc), T_CASE(test_ec_gcm), T_CASE(test_gpgsm_rsa_cbc),
        T_CASE(test_cleanup))
