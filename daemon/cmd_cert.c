@@ -312,8 +312,9 @@ static int list_certs(struct cmd_ctx *c, const char *action, const char *sql,
 		int64_t citizen = row_num(row, "citizen_id");
 		char object[64];
 
-		if (json_object_set_new(row, "days_left",
-					days_left(row_str(row, "not_after"), now))) {
+		if (json_object_set_new(
+			row, "days_left",
+			days_left(row_str(row, "not_after"), now))) {
 			r = -ENOMEM;
 			break;
 		}
@@ -322,8 +323,9 @@ static int list_certs(struct cmd_ctx *c, const char *action, const char *sql,
 		snprintf(object, sizeof(object), "contact:%lld",
 			 (long long)row_num(row, "id"));
 		r = audit_add(c, action, "ok", citizen, 0,
-			      strcmp(row_str(row, "kind"), "citizen") == 0 ? NULL
-								      : object);
+			      strcmp(row_str(row, "kind"), "citizen") == 0
+				  ? NULL
+				  : object);
 		if (r < 0)
 			break;
 	}
@@ -490,8 +492,9 @@ static int notify_admin(struct kipd *k, const struct cert_info *org,
 	json_array_foreach(rows, i, row) {
 		if (r < 0)
 			break;
-		r = notice_line(k, &lines, row_str(row, "kind"), row_num(row, "id"),
-				row_str(row, "not_after"), now);
+		r = notice_line(k, &lines, row_str(row, "kind"),
+				row_num(row, "id"), row_str(row, "not_after"),
+				now);
 	}
 	if (r == 0)
 		r = queue_notice(k, 0, k->cfg->cert_notice_address, &lines);
@@ -514,10 +517,13 @@ static int notify_coordinators(struct kipd *k, json_t *rows, const char *now,
 		json_t *next = json_array_get(rows, i + 1); /* NULL at end */
 		int64_t coord = row_num(row, "coordinator");
 
-		r = notice_line(k, &lines, row_str(row, "kind"), row_num(row, "id"),
-				row_str(row, "not_after"), now);
-		if (r == 0 && (!next || row_num(next, "coordinator") != coord)) {
-			r = queue_notice(k, coord, row_str(row, "email"), &lines);
+		r = notice_line(k, &lines, row_str(row, "kind"),
+				row_num(row, "id"), row_str(row, "not_after"),
+				now);
+		if (r == 0 &&
+		    (!next || row_num(next, "coordinator") != coord)) {
+			r = queue_notice(k, coord, row_str(row, "email"),
+					 &lines);
 			if (r == 0)
 				(*queued)++;
 			lines.len = 0;

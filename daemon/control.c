@@ -331,7 +331,8 @@ int control_open(struct kipd *k, char *err, size_t errlen)
 	 * place: the socket appears (or replaces a stale one) only when it
 	 * accepts connections, with its final mode and group. */
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%ld.new",
-			     ctl->path, (long)getpid()) >= sizeof(sa.sun_path)) {
+			     ctl->path,
+			     (long)getpid()) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "%s: path too long for a socket",
 			 ctl->path);
 		free(ctl->path);

@@ -46,11 +46,13 @@ static int load_doc(struct cmd_ctx *c, int64_t version, struct plandoc **ret)
 static const char *channel_name(const struct kipd *k, const char *channel)
 {
 	if (strcmp(channel, "mail") == 0)
-		return texts_danish(k->cfg) ? "signeret e-mail" : "signed e-mail";
+		return texts_danish(k->cfg) ? "signeret e-mail"
+					    : "signed e-mail";
 	if (strcmp(channel, "mqtt") == 0)
 		return texts_danish(k->cfg) ? "partnersystem (MQTT)"
 				 : "partner system (MQTT)";
-	return texts_danish(k->cfg) ? "kipctl (lokal bruger)" : "kipctl (local user)";
+	return texts_danish(k->cfg) ? "kipctl (lokal bruger)"
+				    : "kipctl (local user)";
 }
 
 /* The coordinator's name and how to reach them. */
@@ -190,10 +192,10 @@ static int send_about(struct cmd_ctx *c, json_t *d, int64_t contact,
 	int r = compose(c, d, to_coordinator, &text, subject, sizeof(subject));
 
 	if (r == 0) {
-		r = distribute_deviation(c->k, row_num(d, "citizen_id"),
-					 row_num(d, "plan_id"), row_num(d, "version"),
-					 row_num(d, "id"), contact, subject,
-					 text.data);
+		r = distribute_deviation(
+		    c->k, row_num(d, "citizen_id"), row_num(d, "plan_id"),
+		    row_num(d, "version"), row_num(d, "id"), contact, subject,
+		    text.data);
 		if (r < 0)
 			r = cmd_store_fail(c, r, "outbox");
 		else
@@ -219,7 +221,8 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		return cmd_fail(c, "rule",
 				"rule network: contact %lld is not a member of "
 				"plan %lld",
-				(long long)contact, (long long)row_num(d, "plan_id"));
+				(long long)contact,
+				(long long)row_num(d, "plan_id"));
 	if (r < 0)
 		return cmd_store_fail(c, r, "member");
 	if (kind && strcmp(kind, "professional") != 0 &&
@@ -236,7 +239,8 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		return cmd_fail(c, "conflict",
 				"deviation %lld was already forwarded to "
 				"contact %lld",
-				(long long)row_num(d, "id"), (long long)contact);
+				(long long)row_num(d, "id"),
+				(long long)contact);
 	r = send_about(c, d, contact, false);
 	if (r < 0)
 		return r;
@@ -245,19 +249,19 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		       " contact_id, outbox_id, at, by) VALUES (?, ?,"
 		       " (SELECT max(id) FROM outbox WHERE deviation_id = ?"
 		       "  AND contact_id = ?), ?, ?)",
-		       "iiiiis", row_num(d, "id"), contact, row_num(d, "id"), contact,
-		       (int64_t)time(NULL), by);
+		       "iiiiis", row_num(d, "id"), contact, row_num(d, "id"),
+		       contact, (int64_t)time(NULL), by);
 	if (r >= 0)
 		r = store_exec(c->st,
 			       "UPDATE deviations SET state = 'forwarded'"
 			       " WHERE id = ? AND state = 'new'",
 			       "i", row_num(d, "id"));
 	if (r >= 0)
-		r = event_emit(c->k, "deviation.forwarded", row_num(d, "citizen_id"),
-			       row_num(d, "plan_id"),
+		r = event_emit(c->k, "deviation.forwarded",
+			       row_num(d, "citizen_id"), row_num(d, "plan_id"),
 			       json_pack("{s:I, s:I}", "deviation",
-					 (json_int_t)row_num(d, "id"), "contact",
-					 (json_int_t)contact));
+					 (json_int_t)row_num(d, "id"),
+					 "contact", (json_int_t)contact));
 	return r < 0 ? cmd_store_fail(c, r, "forward") : 0;
 }
 

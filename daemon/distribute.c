@@ -272,8 +272,9 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 		goto out;
 	}
 	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg) ? "Koordinerende indsatsplan for %s, version %lld"
-			   : "Coordinated action plan for %s, version %lld",
+		 texts_danish(k->cfg)
+		     ? "Koordinerende indsatsplan for %s, version %lld"
+		     : "Coordinated action plan for %s, version %lld",
 		 citizen_name, (long long)ids->version);
 	snprintf(fname, sizeof(fname), "indsatsplan-KIP-%lld-v%lld.yaml",
 		 (long long)ids->plan, (long long)ids->version);
@@ -320,8 +321,9 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	}
 	json_decref(cit);
 	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg) ? "Koordinerende indsatsplan – ref KIP-%lld"
-			   : "Coordinated action plan – ref KIP-%lld",
+		 texts_danish(k->cfg)
+		     ? "Koordinerende indsatsplan – ref KIP-%lld"
+		     : "Coordinated action plan – ref KIP-%lld",
 		 (long long)plan);
 	coordinator(k, plan, coord, sizeof(coord));
 	snprintf(notice, sizeof(notice),
@@ -372,8 +374,10 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 /* The details of a meeting, for the encrypted half of an invitation. */
 static void meeting_details(struct kipd *k, json_t *mt, struct buf *out)
 {
-	const char *reason = row_str(mt, "reason"), *sit = row_str(mt, "situation");
-	const char *video = row_str(mt, "video_url"), *phone = row_str(mt, "phone");
+	const char *reason = row_str(mt, "reason"),
+		   *sit = row_str(mt, "situation");
+	const char *video = row_str(mt, "video_url"),
+		   *phone = row_str(mt, "phone");
 	const char *place = row_str(mt, "place");
 	bool da = texts_danish(k->cfg);
 
@@ -448,25 +452,26 @@ static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
 			   : "Coordination meeting (ref. KIP-%lld)",
 		 (long long)json_integer_value(json_object_get(mt, "plan_id")));
 	ev = (struct ical_event){
-		.method = cancel ? ICAL_CANCEL : ICAL_REQUEST,
-		.uid = uid,
-		.sequence = (int)json_integer_value(
-			json_object_get(mt, "sequence")),
-		.dtstamp = time(NULL),
-		.start_local = row_str(mt, "starts_at"),
-		.duration_min = (int)json_integer_value(
-			json_object_get(mt, "duration_min")),
-		.summary = summary,
-		.location = row_str(mt, "place"),
-		.description = texts_danish(k->cfg) ? "Detaljer følger i en krypteret "
-					   "besked."
-					 : "Details follow in an encrypted "
-					   "message.",
-		.url = row_str(mt, "video_url"),
-		.organizer_name = k->cfg->org_name,
-		.organizer_email = k->cfg->org_mailbox,
-		.attendees = att,
-		.n_attendees = n,
+	    .method = cancel ? ICAL_CANCEL : ICAL_REQUEST,
+	    .uid = uid,
+	    .sequence =
+		(int)json_integer_value(json_object_get(mt, "sequence")),
+	    .dtstamp = time(NULL),
+	    .start_local = row_str(mt, "starts_at"),
+	    .duration_min =
+		(int)json_integer_value(json_object_get(mt, "duration_min")),
+	    .summary = summary,
+	    .location = row_str(mt, "place"),
+	    .description = texts_danish(k->cfg)
+			       ? "Detaljer følger i en krypteret "
+				 "besked."
+			       : "Details follow in an encrypted "
+				 "message.",
+	    .url = row_str(mt, "video_url"),
+	    .organizer_name = k->cfg->org_name,
+	    .organizer_email = k->cfg->org_mailbox,
+	    .attendees = att,
+	    .n_attendees = n,
 	};
 	r = ical_imip_entity(&ev, summary, &ent);
 	if (r == 0)
@@ -502,9 +507,11 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 	if (r < 0)
 		goto out;
 	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg) ? "%s: koordinationsmøde – ref KIP-%lld"
-			   : "%s: coordination meeting – ref KIP-%lld",
-		 cancel ? (texts_danish(k->cfg) ? "Aflyst" : "Cancelled") : "Invitation",
+		 texts_danish(k->cfg)
+		     ? "%s: koordinationsmøde – ref KIP-%lld"
+		     : "%s: coordination meeting – ref KIP-%lld",
+		 cancel ? (texts_danish(k->cfg) ? "Aflyst" : "Cancelled")
+			: "Invitation",
 		 (long long)c->plan_id);
 	if (k->signer && k->cfg->org_mailbox) {
 		r = invitation_entity(k, mt, rows, cancel, &inv);
@@ -575,16 +582,18 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 		      "i", row) < 0)
 		return;
 	plan = json_integer_value(json_object_get(o, "plan_id"));
-	if (strcmp(row_str(o, "kind"), "failure") == 0 || !row_str(o, "email")) {
+	if (strcmp(row_str(o, "kind"), "failure") == 0 ||
+	    !row_str(o, "email")) {
 		json_decref(o);
 		return;
 	}
 	/* Ids only: the coordinator looks up the rest in kipctl. */
 	snprintf(text, sizeof(text),
-		 texts_danish(k->cfg) ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
-			     "leveres.\r\nSe: kipctl plan status %lld\r\n"
-			   : "A message (no. %lld) of plan KIP-%lld could not "
-			     "be delivered.\r\nSee: kipctl plan status %lld\r\n",
+		 texts_danish(k->cfg)
+		     ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
+		       "leveres.\r\nSe: kipctl plan status %lld\r\n"
+		     : "A message (no. %lld) of plan KIP-%lld could not "
+		       "be delivered.\r\nSee: kipctl plan status %lld\r\n",
 		 (long long)row, (long long)plan, (long long)plan);
 	snprintf(subject, sizeof(subject),
 		 texts_danish(k->cfg) ? "Levering fejlede – ref KIP-%lld"

@@ -6,7 +6,8 @@
  * trust store, and then judges one message per frame with inmail_parse()
  * (and ireply_parse() for a calendar reply) until kipd closes the socket.
  * It opens no store and no network connection, writes no file, logs
- * nothing (standard error is kipd's, for a sanitizer's report only), and keeps no message after answering.
+ * nothing (standard error is kipd's, for a sanitizer's report only), and keeps
+ * no message after answering.
  */
 #include <errno.h>
 #include <signal.h>
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 	    r < 0)
 		return 1;
 
-	const struct inmail_keys keys = { org, trust, (size_t)set.max_bytes, 0 };
+	const struct inmail_keys keys = {org, trust, (size_t)set.max_bytes, 0};
 	for (;;) {
 		struct inmail_keys now = keys;
 

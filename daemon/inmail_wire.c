@@ -471,9 +471,9 @@ int wire_decode_verdict(const void *p, size_t len, struct wire_verdict *v)
 		if (!has(&w, required[i]))
 			r = -EPROTO;
 	if (r == 0) {
-		bool reply = has(&w, T_REPLY_UID) && has(&w, T_REPLY_SEQUENCE) &&
-			     has(&w, T_REPLY_ATTENDEE) &&
-			     has(&w, T_REPLY_PARTSTAT);
+		bool reply =
+		    has(&w, T_REPLY_UID) && has(&w, T_REPLY_SEQUENCE) &&
+		    has(&w, T_REPLY_ATTENDEE) && has(&w, T_REPLY_PARTSTAT);
 		bool any = has(&w, T_REPLY_UID) || has(&w, T_REPLY_SEQUENCE) ||
 			   has(&w, T_REPLY_ATTENDEE) ||
 			   has(&w, T_REPLY_PARTSTAT);

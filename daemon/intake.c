@@ -498,7 +498,8 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 			   "the sender is not a participant of the meeting");
 		goto out;
 	}
-	if (json_integer_value(json_object_get(mt, "sequence")) != rp->sequence) {
+	if (json_integer_value(json_object_get(mt, "sequence")) !=
+	    rp->sequence) {
 		snprintf(detail, sizeof(detail),
 			 "SEQUENCE %d answers an invitation that has since "
 			 "changed (now %lld)",
@@ -623,9 +624,10 @@ static bool judge(struct intake *in, struct item *it)
 	else if (m->goal <= 0)
 		r = quarantine(k, cn, "mail", source, m->from,
 			       m->goal ? "bad-goal" : "no-goal",
-			       m->goal ? "the line 'Mål:' does not hold a number "
-					"1-99"
-				      : "no line 'Mål: N' (or 'Goal: N')");
+			       m->goal
+				   ? "the line 'Mål:' does not hold a number "
+				     "1-99"
+				   : "no line 'Mål: N' (or 'Goal: N')");
 	else if (m->action < 0)
 		r = quarantine(k, cn, "mail", source, m->from, "bad-action",
 			       "the line 'Indsats:' does not hold a number 1-99");
@@ -637,8 +639,8 @@ static bool judge(struct intake *in, struct item *it)
 			 m->signer_fpr);
 		args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "plan",
 				 (json_int_t)plan, "goal", (json_int_t)m->goal,
-				 "action", (json_int_t)m->action, "text", m->text,
-				 "channel", "mail", "verification",
+				 "action", (json_int_t)m->action, "text",
+				 m->text, "channel", "mail", "verification",
 				 verification, "source_id", source);
 		r = args ? record(k, "intake:mail", contact, args, &code, err,
 				  sizeof(err))
@@ -979,7 +981,8 @@ void intake_mqtt_drain(struct kipd *k)
 		       "") < 0)
 		return;
 	json_array_foreach(rows, i, row) {
-		const char *h = json_string_value(json_object_get(row, "payload"));
+		const char *h =
+		    json_string_value(json_object_get(row, "payload"));
 		size_t n = h ? strlen(h) / 2 : 0, j;
 		char *raw = malloc(n + 1);
 

@@ -328,7 +328,8 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 		      "  WHERE s.id = outbox.id) AS entity_id"
 		      " FROM outbox WHERE id = ?",
 		      "i", res->id) == 0) {
-		created = json_integer_value(json_object_get(row, "created_at"));
+		created =
+		    json_integer_value(json_object_get(row, "created_at"));
 		attempts = json_integer_value(json_object_get(row, "attempts"));
 	}
 	switch (res->outcome) {

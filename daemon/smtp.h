@@ -84,8 +84,9 @@ void smtp_cancel(struct smtp_pool *p, int64_t id);
 /*
  * Stops taking new jobs, lets each worker finish the transaction it is in,
  * reports what finished (done() is called for those, also while a worker
- * waits for them to finish its message), and joins the threads. Jobs never started are reported as SMTP_CANCELLED with reason
- * "shutdown", so the caller can put them back in the queue. Accepts NULL.
+ * waits for them to finish its message), and joins the threads. Jobs
+ * never started are reported as SMTP_CANCELLED with reason "shutdown", so
+ * the caller can put them back in the queue. Accepts NULL.
  */
 void smtp_pool_stop(struct smtp_pool *p);
 
