@@ -65,9 +65,9 @@ struct intake {
 	char *url, *username, *password, *ca_file, *client_cert, *client_key;
 	long timeout_s;
 	size_t max_bytes;
-	/* and what the mail reader needs (kip-inmail, reader.h) */
-	char *smime_cert, *smime_key, *smime_passphrase, *smime_chain,
-		*smime_ca, *smime_crl;
+	/* and what the mail reader needs (kip-inmail, reader.h): strings
+	 * of its own, freed with wire_settings_free() */
+	struct wire_settings reader;
 
 	pthread_t thread;
 	bool running;       /* a worker exists (loop thread's view) */
@@ -135,15 +135,6 @@ static void *worker(void *arg)
 		.max_message = in->max_bytes,
 		.done_keyword = DONE_KEYWORD,
 	};
-	const struct wire_settings settings = {
-		.cert = in->smime_cert,
-		.key = in->smime_key,
-		.passphrase = in->smime_passphrase,
-		.chain = in->smime_chain,
-		.ca_bundle = in->smime_ca,
-		.crl = in->smime_crl,
-		.max_bytes = in->max_bytes,
-	};
 	struct imap *s = NULL;
 	struct reader *rd = NULL;
 	uint32_t *uids = NULL, validity = 0;
@@ -155,8 +146,8 @@ static void *worker(void *arg)
 	if (r == 0)
 		r = imap_search_new(s, &uids, &n, &validity, err, sizeof(err));
 	if (r == 0 && n > 0)
-		r = reader_start(&settings, in->timeout_s, &rd, err,
-					 sizeof(err));
+		r = reader_start(&in->reader, in->timeout_s, &rd, err,
+				 sizeof(err));
 	for (size_t i = 0; r == 0 && i < n && !stopping(in); i++) {
 		in->item.uid = uids[i];
 		in->item.uidvalidity = validity;
@@ -190,7 +181,7 @@ static void *worker(void *arg)
 		if (in->item.mark)
 			r = imap_mark_done(s, uids[i], err, sizeof(err));
 		if (r == 0 && !rd && i + 1 < n)
-			r = reader_start(&settings, in->timeout_s, &rd, err,
+			r = reader_start(&in->reader, in->timeout_s, &rd, err,
 					 sizeof(err));
 	}
 	reader_stop(rd);
@@ -782,12 +773,15 @@ int intake_open(struct kipd *k, char *err, size_t errlen)
 	in->client_key = dup_or_null(cfg->intake_client_key);
 	in->timeout_s = cfg->intake_timeout_s;
 	in->max_bytes = (size_t)cfg->intake_max_bytes;
-	in->smime_cert = dup_or_null(cfg->smime_cert);
-	in->smime_key = dup_or_null(cfg->smime_key);
-	in->smime_passphrase = dup_or_null(cfg->smime_key_passphrase);
-	in->smime_chain = dup_or_null(cfg->smime_chain);
-	in->smime_ca = dup_or_null(cfg->smime_ca_bundle);
-	in->smime_crl = dup_or_null(cfg->smime_crl);
+	in->reader = (struct wire_settings){
+		.cert = dup_or_null(cfg->smime_cert),
+		.key = dup_or_null(cfg->smime_key),
+		.passphrase = dup_or_null(cfg->smime_key_passphrase),
+		.chain = dup_or_null(cfg->smime_chain),
+		.ca_bundle = dup_or_null(cfg->smime_ca_bundle),
+		.crl = dup_or_null(cfg->smime_crl),
+		.max_bytes = in->max_bytes,
+	};
 	k->intake = in;
 	in->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (in->efd < 0 || !in->url ||
@@ -827,16 +821,7 @@ void intake_close(struct kipd *k)
 		explicit_bzero(in->password, strlen(in->password));
 		free(in->password);
 	}
-	if (in->smime_passphrase) {
-		explicit_bzero(in->smime_passphrase,
-			       strlen(in->smime_passphrase));
-		free(in->smime_passphrase);
-	}
-	free(in->smime_cert);
-	free(in->smime_key);
-	free(in->smime_chain);
-	free(in->smime_ca);
-	free(in->smime_crl);
+	wire_settings_free(&in->reader);
 	free(in->url);
 	free(in->username);
 	free(in->ca_file);
