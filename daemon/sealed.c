@@ -60,8 +60,7 @@ int sealed_build(const struct sealed *s, struct buf *out, char *err,
 				 s->date, smime_content_type(s->cipher),
 				 env.data, env.len, out);
 		if (r < 0)
-			snprintf(err, errlen, "cannot build the message: %s",
-				 strerror(-r));
+			snprintf(err, errlen, "MIME: %s", strerror(-r));
 	}
 	buf_free(&env);
 	return r;

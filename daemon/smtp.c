@@ -252,6 +252,25 @@ static void send_one(CURL *c, struct job *j)
 	curl_slist_free_all(rcpt);
 }
 
+/* Makes the bytes of a job that has a builder, on this worker. Not for a
+ * job cancelled already: send_one() reports that without sending. False
+ * when building failed (j->res says why: a permanent failure). */
+static bool build_body(struct job *j)
+{
+	char err[200] = "";
+
+	if (!j->build || atomic_load(&j->cancel))
+		return true;
+	if (j->build(j->build_arg, &j->body, &j->len, err, sizeof(err)) == 0)
+		return true;
+	j->body = NULL;
+	j->len = 0;
+	j->res = (struct smtp_result){ j->id, SMTP_PERMANENT, 0, "" };
+	snprintf(j->res.reply, sizeof(j->res.reply),
+		 "cannot build the message: %s", err);
+	return false;
+}
+
 static void unlink_busy(struct smtp_pool *p, struct job *j)
 {
 	for (struct job **q = &p->busy; *q; q = &(*q)->next) {
@@ -288,27 +307,10 @@ static void *worker(void *arg)
 		p->busy = j;
 		pthread_mutex_unlock(&p->mu);
 
-		if (c && j->build && !atomic_load(&j->cancel)) {
-			char err[200] = "";
-			int r = j->build(j->build_arg, &j->body, &j->len, err,
-					 sizeof(err));
-
-			if (r < 0) {
-				j->body = NULL;
-				j->res = (struct smtp_result){
-					j->id, SMTP_PERMANENT, 0, ""
-				};
-				snprintf(j->res.reply, sizeof(j->res.reply),
-					 "cannot build the message: %s", err);
-			}
-		}
-		if (c && (j->body || !j->build)) {
+		if (c && build_body(j)) {
 			send_one(c, j);
-		} else if (c && atomic_load(&j->cancel)) {
-			j->res = (struct smtp_result){ j->id, SMTP_CANCELLED,
-						       0, "cancelled" };
 		} else if (c) {
-			/* build failed: j->res says why */
+			/* building failed: j->res says why */
 		} else {
 			j->res = (struct smtp_result){ j->id, SMTP_TEMPORARY,
 						       0, "out of memory" };
