@@ -13,6 +13,7 @@
 #include "event.h"
 #include "mqtt.h"
 #include "kipd.h"
+#include "rowval.h"
 #include "sealed.h"
 #include "log.h"
 #include "loop.h"
@@ -128,41 +129,28 @@ static struct sealed_entity *entity(struct outbox *ob, int64_t id)
 	return sealed_entity_ref(ob->entity);
 }
 
-/* A sealed row: its ingredients; the worker encrypts. -ENOENT if it is
- * not one. */
-static int submit_sealed(struct outbox *ob, int64_t id, const char *to)
+/* A sealed message (ROW: its outbox_sealed columns and the outbox row's
+ * message_id and cipher): its ingredients go to a worker, which
+ * encrypts. */
+static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
+			 json_t *row)
 {
 	struct kipd *k = ob->k;
-	struct sealed *s;
-	json_t *row;
-	const char *cipher;
-	int r = store_row(k->store, &row,
-			  "SELECT s.entity_id, s.cert_pem, s.subject, s.date,"
-			  " o.message_id, o.cipher FROM outbox_sealed s"
-			  " JOIN outbox o ON o.id = s.id WHERE s.id = ?",
-			  "i", id);
+	struct sealed *s = calloc(1, sizeof(*s));
+	const char *cipher = row_str(row, "cipher");
+	int r;
 
-	if (r < 0)
-		return r;
-	s = calloc(1, sizeof(*s));
-	cipher = json_string_value(json_object_get(row, "cipher"));
 	if (s) {
-		s->entity = entity(ob, json_integer_value(json_object_get(
-					       row, "entity_id")));
-		s->cert_pem = strdup(json_string_value(
-			json_object_get(row, "cert_pem")));
+		s->entity = entity(ob, row_num(row, "entity_id"));
+		s->cert_pem = strdup(row_str(row, "cert_pem"));
 		s->from = strdup(k->cfg->org_mailbox);
 		s->to = strdup(to);
-		s->subject = strdup(json_string_value(
-			json_object_get(row, "subject")));
-		s->message_id = strdup(json_string_value(
-			json_object_get(row, "message_id")));
-		s->date = (time_t)json_integer_value(
-			json_object_get(row, "date"));
+		s->subject = strdup(row_str(row, "subject"));
+		s->message_id = strdup(row_str(row, "message_id"));
+		s->date = (time_t)row_num(row, "date");
 		s->cipher = cipher && strcmp(cipher, "gcm") == 0 ? SMIME_GCM
 								 : SMIME_CBC;
 	}
-	json_decref(row);
 	if (!s || !s->entity || !s->cert_pem || !s->from || !s->to ||
 	    !s->subject || !s->message_id) {
 		sealed_free(s);
@@ -175,23 +163,38 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to)
 	return r;
 }
 
+/* Hands row ID to the workers: a message stored whole (outbox_body), or
+ * one to be encrypted when sent (outbox_sealed); one read for either. */
 static int submit_row(struct outbox *ob, int64_t id, const char *to)
 {
 	struct kipd *k = ob->k;
-	char *body = NULL;
-	int r = store_text(k->store, &body,
-			   "SELECT body FROM outbox_body WHERE id = ?", "i", id);
+	const char *stored;
+	char *body;
+	json_t *row;
+	int r = store_row(k->store, &row,
+			  "SELECT b.body, s.entity_id, s.cert_pem, s.subject,"
+			  " s.date, o.message_id, o.cipher FROM outbox o"
+			  " LEFT JOIN outbox_body b ON b.id = o.id"
+			  " LEFT JOIN outbox_sealed s ON s.id = o.id"
+			  " WHERE o.id = ?",
+			  "i", id);
 
-	if (r == -ENOENT)
-		return submit_sealed(ob, id, to);
-	if (r < 0 || !body) {
-		free(body);
-		return r < 0 ? r : -ENOENT;
-	}
-	r = smtp_submit(ob->pool, id, k->cfg->org_mailbox, to, body,
-			strlen(body));
 	if (r < 0)
-		free(body);
+		return r;
+	stored = row_str(row, "body");
+	if (stored) {
+		body = strdup(stored);
+		r = body ? smtp_submit(ob->pool, id, k->cfg->org_mailbox, to,
+				       body, strlen(body))
+			 : -ENOMEM;
+		if (r < 0)
+			free(body);
+	} else if (row_num(row, "entity_id")) {
+		r = submit_sealed(ob, id, to, row);
+	} else {
+		r = -ENOENT;
+	}
+	json_decref(row);
 	return r;
 }
 
