@@ -127,20 +127,28 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what)
 	}
 }
 
-int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact)
+int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
+		       char **ret_kind)
 {
-	int64_t one;
-	int r = store_int(c->st, &one,
-			  "SELECT 1 FROM plan_members WHERE plan_id = ?"
-			  " AND contact_id = ?",
-			  "ii", plan, contact);
+	char *kind = NULL;
+	int r = store_text(c->st, &kind,
+			   "SELECT k.kind FROM plan_members m JOIN contacts k"
+			   " ON k.id = m.contact_id WHERE m.plan_id = ?"
+			   " AND m.contact_id = ?",
+			   "ii", plan, contact);
 
 	if (r == -ENOENT)
 		return cmd_fail(c, "rule",
 				"rule network: contact %lld is not a member of "
 				"plan %lld",
 				(long long)contact, (long long)plan);
-	return r < 0 ? cmd_store_fail(c, r, "member") : 0;
+	if (r < 0)
+		return cmd_store_fail(c, r, "member");
+	if (ret_kind)
+		*ret_kind = kind;
+	else
+		free(kind);
+	return 0;
 }
 
 int cmd_ok(struct cmd_ctx *c, json_t *obj)

@@ -72,8 +72,10 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what);
 
 /* The rule network: 0 when CONTACT is a member of PLAN, else -1 with
  * "rule network: contact N is not a member of plan P" (or the store's
- * error). */
-int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact);
+ * error). With RET_KIND, the member's kind (professional, relative,
+ * supporter; malloc'd) in *RET_KIND on success. */
+int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
+		       char **ret_kind);
 
 /* Arguments. Each returns 1 when present, 0 when absent and optional, or
  * -1 (error recorded) when required and absent or of the wrong type or

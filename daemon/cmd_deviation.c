@@ -233,7 +233,7 @@ HANDLER(cmd_deviation_route)
 
 		if (r < 0)
 			break;
-		if (cmd_require_member(c, plan, contact) < 0)
+		if (cmd_require_member(c, plan, contact, NULL) < 0)
 			return -1;
 		r = store_exec(c->st,
 				       "INSERT OR IGNORE INTO goal_routes"

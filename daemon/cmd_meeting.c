@@ -241,7 +241,7 @@ static int record_list(struct cmd_ctx *c, int64_t id, const char *key,
 					"argument '%s' must be a list of "
 					"contact ids",
 					key);
-		if (cmd_require_member(c, c->plan_id, contact) < 0)
+		if (cmd_require_member(c, c->plan_id, contact, NULL) < 0)
 			return -1;
 		r = store_exec(c->st,
 			       "INSERT INTO meeting_attendance (meeting_id,"

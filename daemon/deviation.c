@@ -212,19 +212,8 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 	char *kind = NULL;
 	int r;
 
-	r = store_text(c->st, &kind,
-		       "SELECT k.kind FROM plan_members m JOIN contacts k"
-		       " ON k.id = m.contact_id WHERE m.plan_id = ?"
-		       " AND m.contact_id = ?",
-		       "ii", row_num(d, "plan_id"), contact);
-	if (r == -ENOENT)
-		return cmd_fail(c, "rule",
-				"rule network: contact %lld is not a member of "
-				"plan %lld",
-				(long long)contact,
-				(long long)row_num(d, "plan_id"));
-	if (r < 0)
-		return cmd_store_fail(c, r, "member");
+	if (cmd_require_member(c, row_num(d, "plan_id"), contact, &kind) < 0)
+		return -1;
 	if (kind && strcmp(kind, "professional") != 0 &&
 	    !consent_active(c, row_num(d, "citizen_id"), "relatives")) {
 		free(kind);
@@ -375,7 +364,7 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 				"rule network: a deviation is reported by a "
 				"member of the plan; user %s acts as no contact",
 				c->who->user);
-	if (cmd_require_member(c, c->plan_id, c->who->contact_id) < 0)
+	if (cmd_require_member(c, c->plan_id, c->who->contact_id, NULL) < 0)
 		return -1;
 	if (!in->text || !in->text[0])
 		return cmd_fail(c, "bad_request",
