@@ -30,4 +30,8 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 char *buf_steal(struct buf *b);
 void buf_free(struct buf *b);
 
+/* Writes the N bytes at P as 2N lowercase hex digits and a NUL to OUT
+ * (which holds 2N + 1 bytes). */
+void hex_encode(const void *p, size_t n, char *out);
+
 #endif

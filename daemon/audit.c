@@ -48,6 +48,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "cmd.h"
 #include "log.h"
 #include "store.h"
@@ -111,7 +112,6 @@ static int put_be64(EVP_MD_CTX *md, uint64_t v)
 static int chain_hash(EVP_MD_CTX *md, const struct link *prev,
 		      const struct field f[N_FIELDS], char ret[HASH_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dn = 0;
 	int ok;
@@ -135,11 +135,7 @@ static int chain_hash(EVP_MD_CTX *md, const struct link *prev,
 		ERR_clear_error();
 		return -EIO;
 	}
-	for (unsigned int k = 0; k < dn; k++) {
-		ret[2 * k] = hex[d[k] >> 4];
-		ret[2 * k + 1] = hex[d[k] & 0xf];
-	}
-	ret[HASH_LEN] = '\0';
+	hex_encode(d, dn, ret);
 	return 0;
 }
 

@@ -542,8 +542,7 @@ static void digest_id(const struct buf *raw, char out[80])
 
 	EVP_Digest(raw->data, raw->len, md, &len, EVP_sha256(), NULL);
 	strcpy(out, "sha256:");
-	for (unsigned i = 0; i < len && i < 32; i++)
-		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+	hex_encode(md, len < 32 ? len : 32, out + 7);
 }
 
 /* Judges one fetched message and records the verdict. Returns whether
@@ -913,8 +912,6 @@ static void take_report(struct kipd *k, const char *username,
 void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		 size_t len)
 {
-	static const char hexd[] = "0123456789abcdef";
-	const unsigned char *p = payload;
 	char *hex;
 	int r;
 
@@ -926,11 +923,7 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		log_err("intake: out of memory for an mqtt report");
 		return;
 	}
-	for (size_t i = 0; i < len; i++) {
-		hex[2 * i] = hexd[p[i] >> 4];
-		hex[2 * i + 1] = hexd[p[i] & 15];
-	}
-	hex[2 * len] = '\0';
+	hex_encode(payload, len, hex);
 	r = store_begin(k->store);
 	if (r >= 0)
 		r = store_exec(k->store,

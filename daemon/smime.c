@@ -1190,8 +1190,7 @@ static int describe_signer(CMS_ContentInfo *cms, X509 *x, const char *email,
 		goto out;
 	if (!X509_digest(x, EVP_sha256(), md, &mdlen))
 		goto out;
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(v->signer_fpr + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen < 32 ? mdlen : 32, v->signer_fpr);
 	memset(&tm, 0, sizeof(tm));
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
 		v->signer_not_after = timegm(&tm);
