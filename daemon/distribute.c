@@ -168,11 +168,12 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 
 	if (block) {
 		r = queue_manual(k, ids, rc, kind, "manual", block);
-		if (r == 0 && notice && k->signer && rc->email &&
-		    k->cfg->mail_neutral_notice && !notice->sig.len)
+		if (r < 0 || !notice || !k->signer || !rc->email ||
+		    !k->cfg->mail_neutral_notice)
+			return r;
+		if (!notice->sig.len)
 			r = sign_text(k, notice->text, &notice->sig);
-		if (r == 0 && notice && notice->sig.len && rc->email &&
-		    k->cfg->mail_neutral_notice) {
+		if (r == 0) {
 			struct outbox_msg m = { "notice", ids->citizen,
 						ids->plan, ids->version,
 						ids->meeting, rc->contact_id,
