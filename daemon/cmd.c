@@ -7,10 +7,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "erase.h"
 #include "log.h"
+#include "loop.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "proto.h"
@@ -428,15 +428,6 @@ int cmd_run_internal(struct kipd *k, const struct caller *who,
 	return 0;
 }
 
-/* Monotonic microseconds, for the time a request took. */
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 char *cmd_dispatch(struct kipd *k, const struct caller *who_in,
 		   const char *req, size_t len)
 {
@@ -482,9 +473,9 @@ char *cmd_dispatch(struct kipd *k, const struct caller *who_in,
 	c.st = k->store;
 	c.who = &who;
 	c.args = json_object_get(root, "args");
-	uint64_t t0 = now_us();
+	double t0 = loop_clock_ms();
 	run(&c, cmd);
-	double ms = (double)(now_us() - t0) / 1000.0;
+	double ms = loop_clock_ms() - t0;
 	if (c.err_code) {
 		log_info("control: uid %u %s refused: %s (%.1f ms)",
 			 (unsigned)who.uid, cmd->name, c.err_code, ms);

@@ -30,6 +30,8 @@ void loop_del_fd(struct loop *loop, int fd);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t loop_now_ms(void);
+/* The same with its fraction, for timing what a piece of work took. */
+double loop_clock_ms(void);
 
 /* Calls fn(arg) once at monotonic time when_ms (or as soon as possible).
  * Returns a timer id > 0, or -ENOMEM. */

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "kipd.h"
 #include "log.h"
+#include "loop.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "store.h"
@@ -34,14 +35,6 @@ struct job {
 struct pass_stats {
 	int jobs, messages;
 };
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* --- keeping sched_pending up to date ----------------------------------- */
 
@@ -538,7 +531,7 @@ static void on_timer(struct loop *loop, void *arg)
 {
 	struct kipd *k = arg;
 	struct pass_stats ps = {0, 0};
-	double t0 = mono_ms();
+	double t0 = loop_clock_ms();
 	int r;
 
 	(void)loop;
@@ -559,7 +552,7 @@ static void on_timer(struct loop *loop, void *arg)
 		return;
 	}
 	log_debug("scheduler: pass: %d due, %d messages, %.3f ms", ps.jobs,
-		  ps.messages, mono_ms() - t0);
+		  ps.messages, loop_clock_ms() - t0);
 	if (ps.messages) {
 		outbox_after_commit(k);
 	}
@@ -598,7 +591,7 @@ void scheduler_kick(struct kipd *k)
 int scheduler_open(struct kipd *k)
 {
 	json_t *plans = NULL, *row;
-	double t0 = mono_ms();
+	double t0 = loop_clock_ms();
 	int64_t done;
 	size_t i;
 	int r =
@@ -630,7 +623,7 @@ int scheduler_open(struct kipd *k)
 			store_rollback(k->store);
 		else
 			log_notice("scheduler: %zu plans scheduled in %.0f ms",
-				   json_array_size(plans), mono_ms() - t0);
+				   json_array_size(plans), loop_clock_ms() - t0);
 		json_decref(plans);
 	}
 	if (r < 0)
@@ -650,14 +643,14 @@ HANDLER(cmd_scheduler_run)
 {
 	struct pass_stats ps = {0, 0};
 	time_t now = clock_now();
-	double t0 = mono_ms(), ms;
+	double t0 = loop_clock_ms(), ms;
 	char when[32];
 	struct tm tm;
 	int r = pass(c->k, now, 1000000, &ps);
 
 	if (r < 0)
 		return cmd_store_fail(c, r, "scheduler");
-	ms = mono_ms() - t0;
+	ms = loop_clock_ms() - t0;
 	c->outbox_changed = ps.messages > 0;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
