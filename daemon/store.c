@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "log.h"
 #include "schema.h"
+#include "walsync.h"
 
 #define STMT_CACHE 256
 
@@ -30,8 +31,9 @@
  * synced (tens of milliseconds). Instead a thread with a connection of its
  * own runs PASSIVE checkpoints (they never block readers or the writer)
  * when the WAL has grown that far. Durability is unchanged: a commit is on
- * disk when it returns (synchronous=FULL on the WAL); the checkpoint only
- * moves committed pages from the WAL into the database file, and syncs it.
+ * disk when it returns (synchronous=FULL on the WAL; a lazy commit when
+ * walsync says so); the checkpoint only moves committed pages from the WAL
+ * into the database file, and syncs it.
  *
  * Only one checkpoint can run at a time; a second one fails at once with
  * SQLITE_BUSY. So a commit made outside the helpers below (raw
@@ -64,6 +66,8 @@ struct store {
 	size_t n_cache;
 	int in_helper;             /* > 0 while a helper steps a statement */
 	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inline */
+	struct walsync *ws;        /* NULL: lazy commits are full ones */
+	bool lazy;                 /* in a store_begin_lazy() transaction */
 };
 
 int store_schema_latest(void)
@@ -412,6 +416,7 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 	if (r < 0)
 		goto fail;
 	checkpoint_start(st, path);
+	st->ws = walsync_start(path);
 	*ret = st;
 	return 0;
 fail:
@@ -423,6 +428,7 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	walsync_stop(st->ws);
 	checkpoint_stop(st);
 	for (size_t i = 0; i < st->n_cache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
@@ -713,6 +719,64 @@ void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		store_exec(st, "ROLLBACK", NULL);
+	if (st->lazy) {
+		st->lazy = false;
+		store_exec(st, "PRAGMA synchronous = FULL", NULL);
+	}
+}
+
+int store_begin_lazy(struct store *st)
+{
+	int r;
+
+	if (st->ws && !walsync_failed(st->ws)) {
+		r = store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
+		if (r < 0)
+			return r;
+		st->lazy = true;
+	}
+	r = store_begin(st);
+	if (r < 0)
+		store_rollback(st); /* back to FULL */
+	return r;
+}
+
+int store_commit_lazy(struct store *st, uint64_t *ticket)
+{
+	bool lazy = st->lazy;
+	int r;
+
+	*ticket = 0;
+	r = store_commit(st); /* rolls back (and so restores FULL) itself */
+	if (r < 0 || !lazy)
+		return r;
+	st->lazy = false;
+	r = store_exec(st, "PRAGMA synchronous = FULL", NULL);
+	/* The commit stands either way; the WAL is synced below. */
+	*ticket = walsync_request(st->ws);
+	return r < 0 ? r : 0;
+}
+
+void store_on_synced(struct store *st, void (*fn)(void *arg, uint64_t),
+		     void *arg)
+{
+	if (st->ws)
+		walsync_on_done(st->ws, fn, arg);
+}
+
+int store_sync_fd(const struct store *st)
+{
+	return st->ws ? walsync_fd(st->ws) : -1;
+}
+
+uint64_t store_synced(struct store *st)
+{
+	return st->ws ? walsync_done(st->ws) : 0;
+}
+
+uint64_t store_sync_wait(struct store *st)
+{
+	return st->ws ? walsync_wait(st->ws) : 0;
 }
 
 void store_now(char out[32])

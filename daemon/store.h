@@ -2,7 +2,8 @@
  *
  * kipd is the only process that opens it (an flock on FILE.lock keeps a
  * second kipd out). WAL mode, foreign keys on, synchronous=FULL: a commit
- * that returned is on disk. Writes run in BEGIN IMMEDIATE transactions.
+ * that returned is on disk (a lazy one, below, once it is synced). Writes
+ * run in BEGIN IMMEDIATE transactions.
  * The schema is created and migrated on open; PRAGMA user_version records
  * its version.
  *
@@ -41,6 +42,28 @@ sqlite3 *store_db(struct store *st);
 int store_begin(struct store *st);  /* BEGIN IMMEDIATE */
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+
+/*
+ * A transaction whose commit does not wait for the disk (walsync.h): when
+ * store_commit_lazy() returns, its changes are in the WAL, safe from a
+ * crash of kipd but not yet from a power loss; they are durable once
+ * store_synced() reaches *ticket. *ticket is 0 when the commit was a full
+ * one (no sync thread, or a sync failed before). Meanwhile store_commit()
+ * and every other write stay full: they also make every lazy commit
+ * before them durable.
+ */
+int store_begin_lazy(struct store *st);
+int store_commit_lazy(struct store *st, uint64_t *ticket);
+/* FN(ARG, ticket) on the sync thread after each sync; see
+ * walsync_on_done(). Nothing without the thread. */
+void store_on_synced(struct store *st, void (*fn)(void *arg, uint64_t),
+		     void *arg);
+/* Readable when store_synced() may have advanced; -1 without the thread. */
+int store_sync_fd(const struct store *st);
+/* The highest ticket that is durable (reads the fd empty). */
+uint64_t store_synced(struct store *st);
+/* Blocks until every lazy commit so far is durable; the last ticket. */
+uint64_t store_sync_wait(struct store *st);
 
 /* Runs a statement; returns the number of changed rows. */
 int store_exec(struct store *st, const char *sql, const char *fmt, ...);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -468,6 +469,57 @@ static void test_transactions(void)
 	store_close(st);
 }
 
+/* Lazy commits: written at once, synced by the thread, numbered; the
+ * connection is back at synchronous=FULL after each. */
+static void test_lazy_commit(void)
+{
+	struct store *st = open_store("lazy.db");
+	uint64_t t1 = 0, t2 = 0;
+	char v[64];
+	struct pollfd pfd;
+
+	if (!st)
+		return;
+	T_ASSERT(store_sync_fd(st) >= 0);
+	T_ASSERT(store_begin_lazy(st) >= 0);
+	T_ASSERT(query(store_db(st), "PRAGMA synchronous", v, sizeof(v)) == 1);
+	T_STREQ(v, "1"); /* NORMAL: the commit does not sync */
+	T_ASSERT(insert_citizen(st, "Test Borger", "010150-5123") == 1);
+	T_ASSERT(store_commit_lazy(st, &t1) == 0);
+	T_ASSERT(t1 > 0);
+	T_ASSERT(query(store_db(st), "PRAGMA synchronous", v, sizeof(v)) == 1);
+	T_STREQ(v, "2");
+	T_ASSERT(store_sync_wait(st) >= t1);
+	pfd = (struct pollfd){ store_sync_fd(st), POLLIN, 0 };
+	T_ASSERT(poll(&pfd, 1, 5000) == 1);
+	T_ASSERT(store_synced(st) >= t1);
+
+	/* a rolled-back lazy transaction changes nothing, FULL again */
+	T_ASSERT(store_begin_lazy(st) >= 0);
+	T_ASSERT(insert_citizen(st, "Anden Borger", "020250-6123") == 1);
+	store_rollback(st);
+	T_ASSERT(query(store_db(st), "PRAGMA synchronous", v, sizeof(v)) == 1);
+	T_STREQ(v, "2");
+	T_ASSERT(count_citizens(st) == 1);
+
+	/* tickets increase; a plain commit stays what it was */
+	T_ASSERT(store_begin_lazy(st) >= 0);
+	T_ASSERT(insert_citizen(st, "Anden Borger", "020250-6123") == 1);
+	T_ASSERT(store_commit_lazy(st, &t2) == 0);
+	T_ASSERT(t2 == t1 + 1);
+	T_ASSERT(store_begin(st) >= 0);
+	T_ASSERT(insert_citizen(st, "Tredje Borger", "030350-7123") == 1);
+	T_ASSERT(store_commit(st) == 0);
+	T_ASSERT(store_sync_wait(st) == t2);
+	store_close(st);
+
+	st = open_store("lazy.db");
+	if (!st)
+		return;
+	T_ASSERT(count_citizens(st) == 3);
+	store_close(st);
+}
+
 static void test_close_null(void)
 {
 	store_close(NULL);
@@ -478,4 +530,5 @@ T_MAIN(T_CASE(test_open_creates_private_file), T_CASE(test_pragmas),
        T_CASE(test_second_open_is_busy),
        T_CASE(test_migrate_from_every_version),
        T_CASE(test_newer_schema_refused), T_CASE(test_query_helpers),
-       T_CASE(test_transactions), T_CASE(test_close_null))
+       T_CASE(test_transactions), T_CASE(test_lazy_commit),
+       T_CASE(test_close_null))
