@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <openssl/rand.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,36 +384,78 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 		distribute_failure_notice(k, res->id);
 }
 
-/* SMTP results, on the loop thread, in one transaction per batch. */
-static void on_results(void *arg, const struct smtp_result *res, size_t n)
+/*
+ * SMTP results, on the loop thread, in one transaction per batch. The
+ * commit does not wait for the disk (store_commit_lazy()): the loop goes
+ * on at once, and the sync thread makes the records durable, folding the
+ * syncs of several batches into one. Until then the pool lets no
+ * connection finish more than two messages past them (smtp.h), and the
+ * events of these messages wait too.
+ */
+static uint64_t on_results(void *arg, const struct smtp_result *res,
+			   size_t n)
 {
 	struct outbox *ob = arg;
-
+	struct store *st = ob->k->store;
+	uint64_t ticket = 0;
 	json_t *rows;
+	int r;
 
-	if (store_begin(ob->k->store) < 0) {
+	/* While the pool stops, nothing would report the sync. */
+	r = ob->stopping ? store_begin(st) : store_begin_lazy(st);
+	if (r < 0) {
 		log_err("outbox: cannot record %zu results; they are sent "
 			"again after restart",
 			n);
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
 		record(ob, &res[i]);
 	/* The next messages are claimed in the same transaction: one
-	 * commit (one fsync) per batch of results. */
+	 * commit per batch of results. */
 	rows = claim(ob);
-	if (store_commit(ob->k->store) < 0) {
+	r = ob->stopping ? store_commit(st) : store_commit_lazy(st, &ticket);
+	if (r < 0) {
 		log_err("outbox: cannot commit %zu results", n);
 		json_decref(rows);
 		rows = NULL;
 	}
-	mqtt_after_commit(ob->k);
+	if (!ticket)
+		mqtt_after_commit(ob->k);
 	if (rows)
 		hand_over(ob, rows);
 	else if (!ob->kicked) {
 		ob->kicked = 1;
 		schedule(ob, 0);
 	}
+	return ticket;
+}
+
+/* While the pool stops: waits for the records' sync. */
+static uint64_t flush_results(void *arg)
+{
+	struct outbox *ob = arg;
+
+	return store_sync_wait(ob->k->store);
+}
+
+/* On the sync thread, right after a sync: the connections waiting for
+ * these records go on at once, whatever the loop is doing. */
+static void synced_now(void *arg, uint64_t ticket)
+{
+	struct outbox *ob = arg;
+
+	smtp_durable(ob->pool, ticket);
+}
+
+/* On the loop, after a sync: the events of the messages recorded. */
+static void on_synced(struct loop *loop, int fd, short revents, void *arg)
+{
+	struct outbox *ob = arg;
+
+	(void)loop, (void)fd, (void)revents;
+	store_synced(ob->k->store);
+	mqtt_after_commit(ob->k);
 }
 
 int outbox_open(struct kipd *k, char *err, size_t errlen)
@@ -444,10 +487,20 @@ int outbox_open(struct kipd *k, char *err, size_t errlen)
 				      "not");
 		return -EINVAL;
 	}
-	r = smtp_pool_start(k->cfg, k->loop, on_results, ob, &ob->pool, err,
-			    errlen);
-	if (r < 0)
+	if (store_sync_fd(k->store) >= 0 &&
+	    loop_add_fd(k->loop, store_sync_fd(k->store), POLLIN, on_synced,
+			ob) < 0) {
+		snprintf(err, errlen, "outbox: cannot watch the WAL sync");
+		return -EIO;
+	}
+	r = smtp_pool_start(k->cfg, k->loop, on_results, flush_results, ob,
+			    &ob->pool, err, errlen);
+	if (r < 0) {
+		if (store_sync_fd(k->store) >= 0)
+			loop_del_fd(k->loop, store_sync_fd(k->store));
 		return r;
+	}
+	store_on_synced(k->store, synced_now, ob);
 	schedule(ob, 0);
 	return 0;
 }
@@ -459,7 +512,11 @@ void outbox_close(struct kipd *k)
 	if (!ob)
 		return;
 	ob->stopping = 1;
+	if (ob->pool)
+		store_on_synced(k->store, NULL, NULL);
 	smtp_pool_stop(ob->pool); /* reports what finished; see on_results */
+	if (ob->pool && store_sync_fd(k->store) >= 0)
+		loop_del_fd(k->loop, store_sync_fd(k->store));
 	loop_timer_cancel(k->loop, ob->timer);
 	free(ob->cancel_ids);
 	drop_entity(ob);

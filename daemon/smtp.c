@@ -20,7 +20,8 @@
 /*
  * The last bytes of a message (and so the final dot) are held back while
  * this many earlier messages of the same connection have been accepted
- * but not yet reported through done(): the bound on messages a crash can
+ * but their records are not yet durable (done() and then, for a lazy
+ * record, smtp_durable()): the bound on messages a crash or power loss can
  * make the caller send twice, per connection. The rest of the next
  * message goes out meanwhile, so a connection keeps busy while the caller
  * records the replies before it.
@@ -33,7 +34,15 @@ struct smtp_pool;
 
 struct worker {
 	struct smtp_pool *p;
-	int unreported;       /* finished jobs not yet through done() */
+	int unreported;       /* finished jobs without a durable record */
+};
+
+/* Where a job's bytes are: made in advance by the builder thread, so a
+ * connection never waits for the encryption of its next message. */
+enum stage {
+	STAGE_NEW,            /* to be built (by the builder or a worker) */
+	STAGE_BUILDING,       /* the builder is on it; still in todo */
+	STAGE_READY,          /* body made, or res says why it could not be */
 };
 
 struct job {
@@ -41,8 +50,10 @@ struct job {
 	char *from, *to;
 	char *body;
 	size_t len, off;
-	smtp_build_fn build;  /* body made on the worker (NULL: given) */
+	smtp_build_fn build;  /* body made off the loop (NULL: given) */
 	void *build_arg;
+	enum stage stage;     /* under the pool's lock */
+	bool build_failed;    /* res says why */
 	void (*release)(void *);
 	atomic_int cancel;
 	bool held_too_long;   /* the loop did not report in time */
@@ -51,14 +62,25 @@ struct job {
 	struct job *next;
 };
 
+/* Jobs reported through done() whose records become durable with TICKET. */
+struct batch {
+	uint64_t ticket;
+	struct job *jobs;
+	struct batch *next;
+};
+
 struct smtp_pool {
 	const struct kip_config *cfg;
 	struct loop *loop;
 	smtp_done_fn done;
+	smtp_flush_fn flush;
 	void *arg;
+	struct batch *waiting, *waiting_tail; /* records not yet durable */
+	uint64_t durable;             /* the highest durable ticket */
 	int efd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;            /* a job to take, or stopping */
+	pthread_cond_t to_build;      /* a job to build, or stopping */
 	pthread_cond_t reported;      /* unreported fell, a job was
 					 cancelled, a job finished or a
 					 worker ended */
@@ -68,6 +90,8 @@ struct smtp_pool {
 	size_t in_flight;
 	bool stopping;
 	int n_threads, live;
+	bool has_builder;
+	pthread_t builder;
 	pthread_t threads[16];
 	struct worker workers[16];
 };
@@ -252,19 +276,20 @@ static void send_one(CURL *c, struct job *j)
 	curl_slist_free_all(rcpt);
 }
 
-/* Makes the bytes of a job that has a builder, on this worker. Not for a
- * job cancelled already: send_one() reports that without sending. False
- * when building failed (j->res says why: a permanent failure). */
+/* Makes the bytes of a job that has a builder, unless made already. Not
+ * for a job cancelled already: send_one() reports that without sending.
+ * False when building failed (j->res says why: a permanent failure). */
 static bool build_body(struct job *j)
 {
 	char err[200] = "";
 
-	if (!j->build || atomic_load(&j->cancel))
-		return true;
+	if (!j->build || j->body || atomic_load(&j->cancel))
+		return !j->build_failed;
 	if (j->build(j->build_arg, &j->body, &j->len, err, sizeof(err)) == 0)
 		return true;
 	j->body = NULL;
 	j->len = 0;
+	j->build_failed = true;
 	j->res = (struct smtp_result){ j->id, SMTP_PERMANENT, 0, "" };
 	snprintf(j->res.reply, sizeof(j->res.reply),
 		 "cannot build the message: %s", err);
@@ -281,6 +306,63 @@ static void unlink_busy(struct smtp_pool *p, struct job *j)
 	}
 }
 
+/* Under the lock: unlinks and returns the first job of todo that the
+ * builder is not on (ready, or for the caller to build), or NULL. */
+static struct job *take(struct smtp_pool *p)
+{
+	struct job *prev = NULL;
+
+	for (struct job *j = p->todo; j; prev = j, j = j->next) {
+		if (j->stage == STAGE_BUILDING)
+			continue;
+		if (prev)
+			prev->next = j->next;
+		else
+			p->todo = j->next;
+		if (p->todo_tail == j)
+			p->todo_tail = prev;
+		j->next = NULL;
+		return j;
+	}
+	return NULL;
+}
+
+/* Under the lock: the first job of todo still to be built, left in todo
+ * (a worker may take it once it is ready), or NULL. */
+static struct job *next_to_build(struct smtp_pool *p)
+{
+	for (struct job *j = p->todo; j; j = j->next)
+		if (j->stage == STAGE_NEW && !atomic_load(&j->cancel))
+			return j;
+	return NULL;
+}
+
+/* Builds the jobs waiting in todo, oldest first, while the workers send
+ * earlier ones: a worker finds its next message ready. A worker that finds
+ * none ready builds one itself, so this thread only ever saves time. */
+static void *builder(void *arg)
+{
+	struct smtp_pool *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct job *j;
+
+		while (!p->stopping && !(j = next_to_build(p)))
+			pthread_cond_wait(&p->to_build, &p->mu);
+		if (p->stopping)
+			break;
+		j->stage = STAGE_BUILDING;
+		pthread_mutex_unlock(&p->mu);
+		build_body(j);
+		pthread_mutex_lock(&p->mu);
+		j->stage = STAGE_READY;
+		pthread_cond_signal(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
 static void *worker(void *arg)
 {
 	struct worker *w = arg;
@@ -289,19 +371,15 @@ static void *worker(void *arg)
 	uint64_t one = 1;
 
 	for (;;) {
-		struct job *j;
+		struct job *j = NULL;
 
 		pthread_mutex_lock(&p->mu);
-		while (!p->todo && !p->stopping)
+		while (!p->stopping && !(j = take(p)))
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->stopping) {
 			pthread_mutex_unlock(&p->mu);
 			break;
 		}
-		j = p->todo;
-		p->todo = j->next;
-		if (!p->todo)
-			p->todo_tail = NULL;
 		j->w = w;
 		j->next = p->busy;
 		p->busy = j;
@@ -333,13 +411,34 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Under the lock: the records of LIST are durable, so their connections
+ * may finish more messages. */
+static void unhold(struct smtp_pool *p, struct job *list)
+{
+	for (struct job *j = list; j; j = j->next)
+		if (j->w)
+			j->w->unreported--;
+	pthread_cond_broadcast(&p->reported);
+}
+
+static void free_jobs(struct job *list)
+{
+	while (list) {
+		struct job *j = list->next;
+
+		job_free(list);
+		list = j;
+	}
+}
+
 /* On the loop thread: hands finished jobs to the caller in one batch. */
 static void collect(struct smtp_pool *p)
 {
 	struct job *list, *j;
 	struct smtp_result *res;
+	struct batch *b = NULL;
 	size_t n = 0, i = 0;
-	uint64_t v;
+	uint64_t v, ticket = 0;
 
 	(void)!read(p->efd, &v, sizeof(v));
 	pthread_mutex_lock(&p->mu);
@@ -356,24 +455,60 @@ static void collect(struct smtp_pool *p)
 			res[i++] = j->res;
 	/* Reported jobs are no longer in flight: done() may hand over new
 	 * ones into their slots in the very transaction that records these
-	 * results (one commit, one fsync, per batch). */
+	 * results (one commit per batch). */
 	p->in_flight -= n;
 	if (res)
-		p->done(p->arg, res, n);
+		ticket = p->done(p->arg, res, n);
 	else
 		log_err("smtp: out of memory reporting %zu results", n);
 	free(res);
-	/* done() has recorded them: their connections may finish more. */
+	if (ticket)
+		b = malloc(sizeof(*b));
 	pthread_mutex_lock(&p->mu);
-	for (j = list; j; j = j->next)
-		if (j->w)
-			j->w->unreported--;
-	pthread_cond_broadcast(&p->reported);
+	/* Without a batch (out of memory) the record is in the WAL at
+	 * least: safe from a crash of kipd. */
+	if (b && ticket > p->durable) {
+		*b = (struct batch){ ticket, list, NULL };
+		if (p->waiting_tail)
+			p->waiting_tail->next = b;
+		else
+			p->waiting = b;
+		p->waiting_tail = b;
+		list = NULL;
+		b = NULL;
+	} else {
+		unhold(p, list);
+	}
 	pthread_mutex_unlock(&p->mu);
-	while (list) {
-		j = list->next;
-		job_free(list);
-		list = j;
+	free(b);
+	free_jobs(list);
+}
+
+void smtp_durable(struct smtp_pool *p, uint64_t ticket)
+{
+	struct batch *done = NULL, **tail = &done;
+
+	pthread_mutex_lock(&p->mu);
+	if (ticket > p->durable)
+		p->durable = ticket;
+	while (p->waiting && p->waiting->ticket <= p->durable) {
+		struct batch *b = p->waiting;
+
+		p->waiting = b->next;
+		if (!p->waiting)
+			p->waiting_tail = NULL;
+		unhold(p, b->jobs);
+		b->next = NULL;
+		*tail = b;
+		tail = &b->next;
+	}
+	pthread_mutex_unlock(&p->mu);
+	while (done) {
+		struct batch *b = done;
+
+		done = b->next;
+		free_jobs(b->jobs);
+		free(b);
 	}
 }
 
@@ -384,8 +519,8 @@ static void on_eventfd(struct loop *loop, int fd, short revents, void *arg)
 }
 
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
-		    smtp_done_fn done, void *arg, struct smtp_pool **ret,
-		    char *err, size_t errlen)
+		    smtp_done_fn done, smtp_flush_fn flush, void *arg,
+		    struct smtp_pool **ret, char *err, size_t errlen)
 {
 	struct smtp_pool *p;
 	int r;
@@ -401,9 +536,10 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 	if (!p)
 		return -ENOMEM;
 	*p = (struct smtp_pool){ .cfg = cfg, .loop = loop, .done = done,
-				 .arg = arg };
+				 .flush = flush, .arg = arg };
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->to_build, NULL);
 	pthread_cond_init(&p->reported, NULL);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->efd < 0 || loop_add_fd(loop, p->efd, POLLIN, on_eventfd, p) < 0) {
@@ -412,6 +548,7 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 			close(p->efd);
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
+		pthread_cond_destroy(&p->to_build);
 		pthread_cond_destroy(&p->reported);
 		free(p);
 		return -EIO;
@@ -432,6 +569,10 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 		smtp_pool_stop(p);
 		return -EAGAIN;
 	}
+	/* Without it the workers build their messages themselves. */
+	p->has_builder = pthread_create(&p->builder, NULL, builder, p) == 0;
+	if (p->has_builder)
+		pthread_setname_np(p->builder, "kip-seal");
 	*ret = p;
 	return 0;
 }
@@ -460,7 +601,10 @@ static void enqueue(struct smtp_pool *p, struct job *j)
 		p->todo = j;
 	p->todo_tail = j;
 	p->in_flight++;
+	j->stage = j->build ? STAGE_NEW : STAGE_READY;
 	pthread_cond_signal(&p->cv);
+	if (j->stage == STAGE_NEW)
+		pthread_cond_signal(&p->to_build);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -518,16 +662,16 @@ void smtp_pool_stop(struct smtp_pool *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
-	left = p->todo;
-	p->todo = p->todo_tail = NULL;
 	pthread_cond_broadcast(&p->cv);
+	pthread_cond_broadcast(&p->to_build);
 	/* Each worker finishes the transaction it is in; one waiting in
-	 * may_finish() needs the results before it reported, so keep
+	 * may_finish() needs the records before it durable, so keep
 	 * reporting until every worker has ended. */
 	while (p->live > 0) {
-		if (p->finished) {
+		if (p->finished || p->waiting) {
 			pthread_mutex_unlock(&p->mu);
 			collect(p);
+			smtp_durable(p, p->flush(p->arg));
 			pthread_mutex_lock(&p->mu);
 			continue;
 		}
@@ -536,6 +680,11 @@ void smtp_pool_stop(struct smtp_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->n_threads; i++)
 		pthread_join(p->threads[i], NULL);
+	if (p->has_builder)
+		pthread_join(p->builder, NULL);
+	/* No thread is left to take or build them. */
+	left = p->todo;
+	p->todo = p->todo_tail = NULL;
 	/* Never started: reported as cancelled for shutdown. */
 	while (left) {
 		struct job *j = left;
@@ -549,10 +698,12 @@ void smtp_pool_stop(struct smtp_pool *p)
 		pthread_mutex_unlock(&p->mu);
 	}
 	collect(p);
+	smtp_durable(p, p->flush(p->arg));
 	loop_del_fd(p->loop, p->efd);
 	close(p->efd);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->to_build);
 	pthread_cond_destroy(&p->reported);
 	free(p);
 }

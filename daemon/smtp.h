@@ -31,8 +31,13 @@ struct smtp_result {
 	char reply[256];          /* what went wrong or the server's reply */
 };
 
-typedef void (*smtp_done_fn)(void *arg, const struct smtp_result *res,
-			     size_t n);
+/* Records RES; returns 0 when the records are durable already, else a
+ * ticket that smtp_durable() passes once they are. */
+typedef uint64_t (*smtp_done_fn)(void *arg, const struct smtp_result *res,
+				 size_t n);
+/* Blocks until every ticket done() returned is durable; returns the last
+ * of them (used while the pool stops, when no loop runs to report it). */
+typedef uint64_t (*smtp_flush_fn)(void *arg);
 
 /* Refuses a libcurl older than 7.79 (CVE-2021-22946/22947: STARTTLS
  * bypass) or one without SMTP or TLS. 0 or -ENOTSUP with err. */
@@ -40,17 +45,22 @@ int smtp_check_libcurl(char *err, size_t errlen);
 
 /*
  * Starts the workers. Results are delivered on the loop thread through
- * done(arg, results, n), in batches; done() records them durably before it
- * returns. A connection finishes a message (sends its last bytes, and so
- * the final dot) only while fewer than two of its earlier messages wait
- * for done(): after a crash at most two per connection were accepted by
- * the server without the caller's record, however many jobs it queued.
- * The pool keeps pointers into cfg: it must outlive the pool or be
- * swapped only with smtp_pool_stop() first.
+ * done(arg, results, n), in batches; done() records them, durably before
+ * it returns or later (it returns a ticket, and the caller passes
+ * smtp_durable() once the ticket is durable). A connection finishes a
+ * message (sends its last bytes, and so the final dot) only while fewer
+ * than two of its earlier messages are without a durable record: after a
+ * crash or a power loss at most two per connection were accepted by the
+ * server without the caller's record, however many jobs it queued. The
+ * pool keeps pointers into cfg: it must outlive the pool or be swapped
+ * only with smtp_pool_stop() first.
  */
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
-		    smtp_done_fn done, void *arg, struct smtp_pool **ret,
-		    char *err, size_t errlen);
+		    smtp_done_fn done, smtp_flush_fn flush, void *arg,
+		    struct smtp_pool **ret, char *err, size_t errlen);
+
+/* On the loop thread: every ticket up to TICKET is durable. */
+void smtp_durable(struct smtp_pool *p, uint64_t ticket);
 
 /* Queues a message; the pool takes ownership of BODY (malloc'd, wiped
  * and freed after use). 0 or -ENOMEM. */
@@ -58,10 +68,11 @@ int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
 		const char *to, char *body, size_t len);
 
 /*
- * Builds a message's bytes on the worker that sends it, just before the
- * transfer (the outbox encrypts there, off the loop thread). Sets *body
- * (malloc'd) and *len, or returns -errno with a reason in err (no personal
- * data): the job is then reported SMTP_PERMANENT with that reason.
+ * Builds a message's bytes off the loop thread (the outbox encrypts
+ * there): on the pool's builder thread while earlier messages are sent,
+ * or on the worker that sends it when none is ready. Sets *body (malloc'd)
+ * and *len, or returns -errno with a reason in err (no personal data): the
+ * job is then reported SMTP_PERMANENT with that reason.
  */
 typedef int (*smtp_build_fn)(void *arg, char **body, size_t *len, char *err,
 			     size_t errlen);
