@@ -219,10 +219,32 @@ static X509 *pem_cert(const char *pem)
 /* A bare LF (not preceded by CR) in p, which the contract forbids. */
 static int has_bare_lf(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+	const char *end = p + n, *lf;
+
+	for (const char *q = p; q < end; q = lf + 1) {
+		lf = memchr(q, '\n', (size_t)(end - q));
+		if (!lf)
+			return 0;
+		if (lf == p || lf[-1] != '\r')
 			return 1;
+	}
 	return 0;
+}
+
+/* CMS_final() for content in memory (CMS_BINARY, no detached content
+ * BIO): one write, where CMS_final() copies it through the BIO chain in
+ * 1 kB pieces, which took a third of the time of an envelope. */
+static int final_at_once(CMS_ContentInfo *cms, const char *data, size_t len)
+{
+	BIO *b = CMS_dataInit(cms, NULL);
+	int ok;
+
+	if (!b)
+		return 0;
+	ok = BIO_write(b, data, (int)len) == (int)len && BIO_flush(b) > 0 &&
+	     CMS_dataFinal(cms, b);
+	BIO_free_all(b);
+	return ok;
 }
 
 /* --------------------------------------------------------- the signer -- */
@@ -781,11 +803,9 @@ static int sign_der(const struct smime_signer *s, const char *entity,
 	unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
 	CMS_ContentInfo *cms = NULL;
 	CMS_SignerInfo *si;
-	BIO *in = NULL;
 	int r = -EIO;
 
-	in = BIO_new_mem_buf(entity, (int)len);
-	cms = in ? CMS_sign(NULL, NULL, s->chain, NULL, flags) : NULL;
+	cms = CMS_sign(NULL, NULL, s->chain, NULL, flags);
 	if (!cms) {
 		ssl_err(err, errlen, "cannot start the signature");
 		goto out;
@@ -796,7 +816,7 @@ static int sign_der(const struct smime_signer *s, const char *entity,
 		ssl_err(err, errlen, "cannot add the signer");
 		goto out;
 	}
-	if (!CMS_set_detached(cms, 1) || !CMS_final(cms, in, NULL, flags)) {
+	if (!CMS_set_detached(cms, 1) || !final_at_once(cms, entity, len)) {
 		ssl_err(err, errlen, "cannot sign");
 		goto out;
 	}
@@ -809,7 +829,6 @@ static int sign_der(const struct smime_signer *s, const char *entity,
 	r = 0;
 out:
 	CMS_ContentInfo_free(cms);
-	BIO_free(in);
 	return r;
 }
 
@@ -906,7 +925,6 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	CMS_RecipientInfo *ri;
 	unsigned char *der = NULL;
 	size_t start = out->len;
-	BIO *in = NULL;
 	X509 *x = NULL;
 	int derlen, r = -EIO;
 
@@ -919,8 +937,7 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		ssl_err(err, errlen, "recipient: not a PEM certificate");
 		return -EINVAL;
 	}
-	in = BIO_new_mem_buf(entity, (int)len);
-	cms = in ? CMS_encrypt(NULL, NULL, c, flags) : NULL;
+	cms = CMS_encrypt(NULL, NULL, c, flags);
 	if (!cms) {
 		ssl_err(err, errlen, "cannot start the envelope");
 		goto out;
@@ -939,7 +956,7 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		ssl_err(err, errlen, "cannot set the ECDH KDF digest");
 		goto out;
 	}
-	if (!CMS_final(cms, in, NULL, CMS_BINARY)) {
+	if (!final_at_once(cms, entity, len)) {
 		ssl_err(err, errlen, "cannot encrypt");
 		goto out;
 	}
@@ -958,7 +975,6 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 out:
 	OPENSSL_free(der);
 	CMS_ContentInfo_free(cms);
-	BIO_free(in);
 	X509_free(x);
 	return r;
 }
