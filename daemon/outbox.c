@@ -25,9 +25,11 @@
  * replies wait to be recorded, one being sent and one ready, so that a
  * connection goes on while the loop commits or approves a plan. The bound
  * on duplicates after a crash is smtp.c's: a connection does not finish a
- * message (its final dot) while two replies before it are unrecorded, and
- * on_results() commits the replies before it returns. */
+ * message (its final dot) while two replies before it are without a
+ * durable record (on_results() and the sync after it). */
 #define IN_FLIGHT_PER_CONNECTION 4
+/* smtp.c runs at most 16 connections. */
+#define IN_FLIGHT_MAX (16 * IN_FLIGHT_PER_CONNECTION)
 
 struct outbox {
 	struct kipd *k;
@@ -41,6 +43,9 @@ struct outbox {
 	 * one distribution follow each other in the queue */
 	int64_t entity_id;
 	struct sealed_entity *entity;
+	/* the rows handed to the workers, as claim() read them: what
+	 * record() needs of a row when its reply comes */
+	json_t *in_flight[IN_FLIGHT_MAX];
 };
 
 static void run(struct loop *loop, void *arg);
@@ -164,25 +169,17 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 	return r;
 }
 
-/* Hands row ID to the workers: a message stored whole (outbox_body), or
- * one to be encrypted when sent (outbox_sealed); one read for either. */
-static int submit_row(struct outbox *ob, int64_t id, const char *to)
+/* Hands ROW (as claim() read it) to the workers: a message stored whole
+ * (outbox_body), or one to be encrypted when sent (outbox_sealed). */
+static int submit_row(struct outbox *ob, json_t *row)
 {
 	struct kipd *k = ob->k;
-	const char *stored;
+	int64_t id = row_num(row, "id");
+	const char *to = row_str(row, "recipient");
+	const char *stored = row_str(row, "body");
 	char *body;
-	json_t *row;
-	int r = store_row(k->store, &row,
-			  "SELECT b.body, s.entity_id, s.cert_pem, s.subject,"
-			  " s.date, o.message_id, o.cipher FROM outbox o"
-			  " LEFT JOIN outbox_body b ON b.id = o.id"
-			  " LEFT JOIN outbox_sealed s ON s.id = o.id"
-			  " WHERE o.id = ?",
-			  "i", id);
+	int r;
 
-	if (r < 0)
-		return r;
-	stored = row_str(row, "body");
 	if (stored) {
 		body = strdup(stored);
 		r = body ? smtp_submit(ob->pool, id, k->cfg->org_mailbox, to,
@@ -195,13 +192,14 @@ static int submit_row(struct outbox *ob, int64_t id, const char *to)
 	} else {
 		r = -ENOENT;
 	}
-	json_decref(row);
 	return r;
 }
 
 /* Inside the caller's transaction: marks the due rows that fit in the
- * free slots as sending, and returns them (id, recipient) to hand over
- * once the transaction has committed. NULL when nothing is due. */
+ * free slots as sending, and returns them to hand over once the
+ * transaction has committed, read once with what the workers need (the
+ * stored body, or the sealed row) and what record() will. NULL when
+ * nothing is due. */
 static json_t *claim(struct outbox *ob)
 {
 	struct store *st = ob->k->store;
@@ -213,9 +211,16 @@ static json_t *claim(struct outbox *ob)
 	if (!ob->pool || ob->stopping || busy >= cap)
 		return NULL;
 	if (store_rows(st, &rows,
-		       "SELECT id, recipient FROM outbox WHERE state IN"
-		       " ('queued', 'deferred') AND next_attempt_at <= ?"
-		       " ORDER BY next_attempt_at, id LIMIT ?",
+		       "SELECT o.id, o.recipient, o.message_id, o.cipher,"
+		       " o.kind, o.citizen_id, o.plan_id, o.meeting_id,"
+		       " o.created_at, o.attempts + 1 AS attempts, b.body,"
+		       " s.entity_id, s.cert_pem, s.subject, s.date"
+		       " FROM outbox o"
+		       " LEFT JOIN outbox_body b ON b.id = o.id"
+		       " LEFT JOIN outbox_sealed s ON s.id = o.id"
+		       " WHERE o.state IN ('queued', 'deferred')"
+		       " AND o.next_attempt_at <= ?"
+		       " ORDER BY o.next_attempt_at, o.id LIMIT ?",
 		       "ii", (int64_t)time(NULL), (int64_t)(cap - busy)) < 0)
 		return NULL;
 	json_array_foreach(rows, i, row)
@@ -234,14 +239,22 @@ static void hand_over(struct outbox *ob, json_t *rows)
 	size_t i;
 
 	json_array_foreach(rows, i, row) {
-		int64_t id = json_integer_value(json_object_get(row, "id"));
-
-		if (submit_row(ob, id, json_string_value(json_object_get(
-					       row, "recipient"))) < 0)
+		if (submit_row(ob, row) < 0) {
 			log_err("outbox: message %lld could not be handed to "
 				"the SMTP workers; it stays in sending until "
 				"restart",
-				(long long)id);
+				(long long)row_num(row, "id"));
+			continue;
+		}
+		/* The body was copied; record() needs only the rest. */
+		json_object_del(row, "body");
+		json_object_del(row, "cert_pem");
+		for (size_t f = 0; f < IN_FLIGHT_MAX; f++) {
+			if (!ob->in_flight[f]) {
+				ob->in_flight[f] = json_incref(row);
+				break;
+			}
+		}
 	}
 	json_decref(rows);
 	if (smtp_in_flight(ob->pool) < (size_t)ob->k->cfg->smtp_connections *
@@ -317,6 +330,21 @@ static void forget_sealed(struct outbox *ob, int64_t id, int64_t entity_id)
 		drop_entity(ob);
 }
 
+/* The row of message ID as claim() read it, no longer in flight; NULL
+ * if unknown. */
+static json_t *taken_row(struct outbox *ob, int64_t id)
+{
+	for (size_t f = 0; f < IN_FLIGHT_MAX; f++) {
+		json_t *row = ob->in_flight[f];
+
+		if (row && row_num(row, "id") == id) {
+			ob->in_flight[f] = NULL;
+			return row;
+		}
+	}
+	return NULL;
+}
+
 static void record(struct outbox *ob, const struct smtp_result *res)
 {
 	struct kipd *k = ob->k;
@@ -324,14 +352,16 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	const char *state;
 	json_t *row = NULL;
 
-	/* One read of what the update and the event need. */
-	if (store_row(k->store, &row,
-		      "SELECT created_at, attempts + 1 AS attempts, kind,"
-		      " citizen_id, plan_id, meeting_id,"
-		      " (SELECT entity_id FROM outbox_sealed s"
-		      "  WHERE s.id = outbox.id) AS entity_id"
-		      " FROM outbox WHERE id = ?",
-		      "i", res->id) == 0) {
+	/* What the update and the event need, as claim() read it (or, for
+	 * a row not handed over by this outbox, from the store). */
+	row = taken_row(ob, res->id);
+	if (row || store_row(k->store, &row,
+			     "SELECT created_at, attempts + 1 AS attempts,"
+			     " kind, citizen_id, plan_id, meeting_id,"
+			     " (SELECT entity_id FROM outbox_sealed s"
+			     "  WHERE s.id = outbox.id) AS entity_id"
+			     " FROM outbox WHERE id = ?",
+			     "i", res->id) == 0) {
 		created =
 		    json_integer_value(json_object_get(row, "created_at"));
 		attempts = json_integer_value(json_object_get(row, "attempts"));
@@ -520,6 +550,8 @@ void outbox_close(struct kipd *k)
 	loop_timer_cancel(k->loop, ob->timer);
 	free(ob->cancel_ids);
 	drop_entity(ob);
+	for (size_t f = 0; f < IN_FLIGHT_MAX; f++)
+		json_decref(ob->in_flight[f]);
 	free(ob);
 	k->outbox = NULL;
 }
