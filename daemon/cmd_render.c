@@ -146,6 +146,24 @@ int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 	return r;
 }
 
+int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
+			const char *lang, struct buf *text, struct buf *html)
+{
+	struct render_data d = { 0 };
+	struct render_master m;
+	int r = load(c, plan, version, &d, &m);
+
+	if (r == 0) {
+		r = render_plan(&m, d.doc, RENDER_TEXT, lang, text);
+		if (r == 0)
+			r = render_plan(&m, d.doc, RENDER_HTML, lang, html);
+		if (r < 0)
+			r = cmd_store_fail(c, r, "render");
+	}
+	render_data_free(&d);
+	return r;
+}
+
 HANDLER(cmd_plan_render)
 {
 	const char *fmt = "text", *lang = NULL;

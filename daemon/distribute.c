@@ -257,11 +257,8 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 	char *doc = NULL;
 	int r;
 
-	r = render_version(c, ids->plan, ids->version, RENDER_TEXT, lang,
-			   &text);
-	if (r == 0)
-		r = render_version(c, ids->plan, ids->version, RENDER_HTML,
-				   lang, &html);
+	r = render_version_both(c, ids->plan, ids->version, lang, &text,
+				&html);
 	if (r < 0)
 		goto out;
 	r = store_text(k->store, &doc,
