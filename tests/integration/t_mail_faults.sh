@@ -86,6 +86,54 @@ total=$(grep -c . <<<"$ids" || true)
 check_eq "after SIGTERM and restart every message arrived once more (distinct $((2 * N)))" "$((2 * N))" "$unique"
 check_eq "SIGTERM added no duplicate" "$dups_before" "$((total - unique))"
 
+# A slow disk: every sync of the WAL takes 300 ms (tests/preload/
+# slowsync.c). A connection finishes a message only while fewer than two
+# before it lack a durable record, and only the sync thread makes the
+# records of replies durable, one sync after the other. With 2 connections
+# at most 4 of 13 messages are accepted before the first such sync ends and
+# at most 4 more after each further one, so the 13th waits for a third:
+# it is accepted at least 900 ms after the first (seen here through a poll
+# of the database every 10 ms: at least 800 ms). Without the gate all 13
+# go out within tens of milliseconds.
+kip_stop
+runtime=$(ldd "$KIPD" | awk '/lib(asan|tsan)\.so/ { print $3; exit }')
+wrap_before=$KIPD_WRAP
+KIPD_WRAP="env LD_PRELOAD=${runtime:+$runtime:}$BUILD_DIR/preload/slowsync.so KIP_SLOWSYNC_MS=300 $KIPD_WRAP"
+kip_start
+C2=$(kipctl --json citizen add --name "Sif Langsomdisk" --cpr 010152-5002 \
+	--address "Prøvevej 11, 9999 Testby" --phone "+45 20 20 20 22" | jq -r .id)
+kipctl consent give "$C2" --scope plan --date 2026-11-01 --document "J.nr. 3" >/dev/null
+PLAN2=$(kipctl --json plan create "$C2" --basis psych-patient --coordinator "$K" | jq -r .id)
+for i in $(seq -w 1 12); do
+	id=$(kipctl --json contact add --kind professional --name "Langsom $i" \
+		--email "l$i@massetest.example" | jq -r .id)
+	kipctl plan member add "$PLAN2" "$id" >/dev/null
+done
+M2=$(kipctl --json meeting schedule "$PLAN2" --start "2014-05-01 10:00" --place X | jq -r .id)
+kipctl plan version add "$PLAN2" --meeting "$M2" --file "$FIXTURES/bilag2.yaml" >/dev/null
+kipctl plan approve "$PLAN2" --version 1 --how meeting --date 2014-05-01 >/dev/null
+slow_sent() {
+	sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE plan_id = $PLAN2 AND kind = 'notice' AND state = 'sent'"
+}
+first="" last=""
+for _ in $(seq 1 3000); do
+	n=$(slow_sent)
+	[ -z "$first" ] && [ "$n" -ge 1 ] && first=$(date +%s%N)
+	[ "$n" -ge 13 ] && { last=$(date +%s%N); break; }
+	sleep 0.01
+done
+if [ -n "$first" ] && [ -n "$last" ]; then
+	gap=$(((last - first) / 1000000))
+	echo "# slow disk: 13 notices, first to last accepted in about $gap ms"
+	[ "$gap" -ge 800 ] && pass "with 300 ms syncs the 13 notices wait for three of them ($gap ms >= 800)" ||
+		fail "with 300 ms syncs the 13 notices wait for three of them ($gap ms >= 800)"
+else
+	fail "the 13 notices are sent with a slow disk (got $(slow_sent))"
+fi
+kip_stop
+KIPD_WRAP=$wrap_before
+kip_start
+
 # Consent withdrawn while 100 messages wait for a stalled server.
 kip_stop
 mail_recorder_mode stall
