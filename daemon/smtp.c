@@ -346,7 +346,7 @@ static void *builder(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		struct job *j;
+		struct job *j = NULL;
 
 		while (!p->stopping && !(j = next_to_build(p)))
 			pthread_cond_wait(&p->to_build, &p->mu);
