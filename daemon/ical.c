@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define ICAL_TZID "Europe/Copenhagen"
 #define ICAL_FOLD 75	  /* octets per line, CRLF excluded (RFC 5545 3.1) */
@@ -466,37 +465,12 @@ static int crlf_text(const char *text, struct buf *ret)
 	return r;
 }
 
-/* A boundary of 128 random bits. It starts with "=_", which no base64
- * line can contain ('_' is outside the alphabet), and both parts are
- * base64, so the boundary cannot occur in the content. */
-static int make_boundary(char *ret, size_t size)
-{
-	unsigned char rnd[16];
-	size_t got = 0;
-	int n;
-
-	while (got < sizeof(rnd)) {
-		ssize_t k = getrandom(rnd + got, sizeof(rnd) - got, 0);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)k;
-	}
-	n = snprintf(ret, size, "=_kip_");
-	for (size_t i = 0; i < sizeof(rnd) && n > 0 && (size_t)n < size; i++)
-		n += snprintf(ret + n, size - (size_t)n, "%02x", rnd[i]);
-	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
-}
-
 int ical_imip_entity(const struct ical_event *ev, const char *text,
 		     struct buf *out)
 {
 	struct buf cal = BUF_INIT, plain = BUF_INIT, ent = BUF_INIT;
 	const char *method;
-	char bnd[64];
+	char bnd[MIME_BOUNDARY_SIZE];
 	int r;
 
 	if (!text || check_chars(text, true, true) < 0)
@@ -505,7 +479,7 @@ int ical_imip_entity(const struct ical_event *ev, const char *text,
 	if (r == 0)
 		r = crlf_text(text, &plain);
 	if (r == 0)
-		r = make_boundary(bnd, sizeof(bnd));
+		r = mime_boundary(bnd, NULL, 0);
 	if (r < 0)
 		goto out;
 	method = ev->method == ICAL_CANCEL ? "CANCEL" : "REQUEST";

@@ -274,17 +274,16 @@ static int put_mailbox(struct buf *out, const char *name, const char *value)
 	return r;
 }
 
-/* A boundary: "kip-" and 32 random hex digits. It cannot occur inside a
- * base64 body (no '-') nor, but by chance, in another boundary. */
-static int make_boundary(char out[40])
+int mime_boundary(char out[MIME_BOUNDARY_SIZE], const char *avoid, size_t n)
 {
 	unsigned char rnd[16];
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -EIO;
-	memcpy(out, "kip-", 4);
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(out + 4 + 2 * i, 3, "%02x", rnd[i]);
+	do {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return -EIO;
+		memcpy(out, "kip-", 4);
+		hex_encode(rnd, sizeof(rnd), out + 4);
+	} while (avoid && memmem(avoid, n, out, strlen(out)));
 	return 0;
 }
 
@@ -314,13 +313,13 @@ static int put_text_part(struct buf *out, const char *subtype, const char *text)
  * one alone as itself. */
 static int put_body(struct buf *out, const char *text, const char *html)
 {
-	char b[40];
+	char b[MIME_BOUNDARY_SIZE];
 	int r;
 
 	if (!text || !html)
 		return put_text_part(out, text ? "plain" : "html",
 				     text ? text : html);
-	r = make_boundary(b);
+	r = mime_boundary(b, NULL, 0);
 	if (r >= 0)
 		r = buf_printf(out,
 			       "Content-Type: multipart/alternative;\r\n"
@@ -360,7 +359,7 @@ int mime_inner(const char *from, const char *subject, const char *text,
 	       size_t n_att, struct buf *out)
 {
 	size_t start = out->len;
-	char b[40];
+	char b[MIME_BOUNDARY_SIZE];
 	int r;
 
 	if (!value_ok(from) || !value_ok(subject) || !utf8_ok(subject) ||
@@ -372,7 +371,7 @@ int mime_inner(const char *from, const char *subject, const char *text,
 		    (att[i].content_type && !value_ok(att[i].content_type)) ||
 		    (att[i].len && !att[i].data))
 			return -EINVAL;
-	r = make_boundary(b);
+	r = mime_boundary(b, NULL, 0);
 	if (r < 0)
 		return r;
 	r = buf_printf(out,

@@ -59,6 +59,13 @@ int mime_message(const char *from, const char *to, const char *subject,
  * CRLF. 0 or -ENOMEM. */
 int mime_base64(struct buf *out, const unsigned char *p, size_t n);
 
+/* A multipart boundary: "kip-" and 32 random hex digits, made again while
+ * it occurs in AVOID (N bytes; NULL: nothing to avoid). A '-' is outside
+ * the base64 alphabet, so it cannot occur in a base64 body either. 0 or
+ * -EIO (no randomness). */
+#define MIME_BOUNDARY_SIZE 40
+int mime_boundary(char out[MIME_BOUNDARY_SIZE], const char *avoid, size_t n);
+
 /* A plain text/plain UTF-8 entity (headers, blank line, base64 body). */
 int mime_text_entity(const char *text, struct buf *out);
 

@@ -27,7 +27,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -780,21 +779,6 @@ static int add_smimecaps(CMS_SignerInfo *si)
 	return ok;
 }
 
-/* A boundary that does not occur in p ("kip-" and 32 hex digits). */
-static int make_boundary(char out[40], const char *p, size_t n)
-{
-	unsigned char rnd[16];
-
-	do {
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-			return -EIO;
-		memcpy(out, "kip-", 4);
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			snprintf(out + 4 + 2 * i, 3, "%02x", rnd[i]);
-	} while (memmem(p, n, out, strlen(out)));
-	return 0;
-}
-
 /* The detached signature over entity, DER (caller OPENSSL_free()s). */
 static int sign_der(const struct smime_signer *s, const char *entity,
 		    size_t len, unsigned char **ret, int *retlen, char *err,
@@ -837,14 +821,14 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 {
 	size_t start = out->len;
 	unsigned char *der = NULL;
-	char boundary[40];
+	char boundary[MIME_BOUNDARY_SIZE];
 	int derlen = 0, r;
 
 	if (len > INT_MAX || has_bare_lf(entity, len)) {
 		set_err(err, errlen, "entity too large or with a bare LF");
 		return -EINVAL;
 	}
-	r = make_boundary(boundary, entity, len);
+	r = mime_boundary(boundary, entity, len);
 	if (r < 0) {
 		ssl_err(err, errlen, "no random boundary");
 		return r;
