@@ -6,6 +6,7 @@
  * report of the next.
  */
 #include "smime.h"
+#include "smime_int.h"
 
 #include "mime.h"
 
@@ -35,18 +36,6 @@
 
 /* Certificates, keys, bundles and CRLs larger than this are refused. */
 #define SMIME_FILE_MAX (4u << 20)
-
-struct smime_signer {
-	X509 *cert;
-	EVP_PKEY *key;
-	STACK_OF(X509) * chain; /* may be empty, never NULL */
-	char email[256];
-};
-
-struct smime_trust {
-	X509_STORE *store; /* CAs, CRLs, and CRL checking when there are any */
-	unsigned long generation; /* distinguishes reloads in the cache */
-};
 
 /* Recently checked recipients. Parsing a PEM certificate and building its
  * chain cost more than encrypting for it, and a distribution checks and
@@ -91,9 +80,7 @@ vset_err(char *err, size_t errlen, int with_ssl, const char *fmt, va_list ap)
 	ERR_clear_error();
 }
 
-/* The message in err. */
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
+void smime_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -102,9 +89,7 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The message in err, followed by OpenSSL's reason for the failure. */
-static void __attribute__((format(printf, 3, 4)))
-ssl_err(char *err, size_t errlen, const char *fmt, ...)
+void smime_ssl_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -130,7 +115,7 @@ static int read_fd(int fd, const char *path, char **ret, size_t *retlen,
 		if (cap - len < 2) {
 			if (cap >= SMIME_FILE_MAX) {
 				OPENSSL_clear_free(data, cap);
-				set_err(err, errlen, "%s: too large", path);
+				smime_set_err(err, errlen, "%s: too large", path);
 				return -EFBIG;
 			}
 			p = OPENSSL_clear_realloc(data, cap, cap * 2);
@@ -148,7 +133,7 @@ static int read_fd(int fd, const char *path, char **ret, size_t *retlen,
 			int r = -errno;
 
 			OPENSSL_clear_free(data, cap);
-			set_err(err, errlen, "%s: %s", path, strerror(-r));
+			smime_set_err(err, errlen, "%s: %s", path, strerror(-r));
 			return r;
 		}
 		if (n == 0)
@@ -168,7 +153,7 @@ static int read_path(const char *path, char **ret, size_t *retlen, char *err,
 
 	if (fd < 0) {
 		r = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-r));
+		smime_set_err(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	r = read_fd(fd, path, ret, retlen, err, errlen);
@@ -283,22 +268,22 @@ static int load_key(const char *path, const char *passphrase, EVP_PKEY **ret,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-r));
+		smime_set_err(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-r));
+		smime_set_err(err, errlen, "%s: %s", path, strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		set_err(err, errlen, "%s: not a regular file", path);
+		smime_set_err(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 077) {
 		r = -EPERM;
-		set_err(err, errlen, "%s: %s by group or others (mode %04o)",
+		smime_set_err(err, errlen, "%s: %s by group or others (mode %04o)",
 			path,
 			st.st_mode & 044   ? "readable"
 			: st.st_mode & 022 ? "writable"
@@ -318,15 +303,15 @@ static int load_key(const char *path, const char *passphrase, EVP_PKEY **ret,
 	if (!*ret) {
 		r = pc.asked ? -EKEYREJECTED : -EINVAL;
 		if (pc.asked && !passphrase)
-			set_err(err, errlen,
+			smime_set_err(err, errlen,
 				"%s: the key is encrypted and no passphrase "
 				"was given",
 				path);
 		else if (pc.asked)
-			ssl_err(err, errlen,
+			smime_ssl_err(err, errlen,
 				"%s: wrong passphrase or damaged key", path);
 		else
-			ssl_err(err, errlen, "%s: not a PEM private key", path);
+			smime_ssl_err(err, errlen, "%s: not a PEM private key", path);
 		goto out;
 	}
 	r = 0;
@@ -350,7 +335,7 @@ static int load_cert_file(const char *path, X509 **ret, char *err,
 	*ret = pem_cert(data);
 	OPENSSL_clear_free(data, len);
 	if (!*ret) {
-		ssl_err(err, errlen, "%s: not a PEM certificate", path);
+		smime_ssl_err(err, errlen, "%s: not a PEM certificate", path);
 		return -EINVAL;
 	}
 	return 0;
@@ -368,7 +353,7 @@ static int load_chain(const char *path, STACK_OF(X509) * chain, char *err,
 	r = pem_certs(data, len, chain);
 	OPENSSL_clear_free(data, len);
 	if (r < 0)
-		ssl_err(err, errlen, "%s: not a list of PEM certificates",
+		smime_ssl_err(err, errlen, "%s: not a list of PEM certificates",
 			path);
 	return r;
 }
@@ -396,7 +381,7 @@ int smime_signer_load(const char *cert_path, const char *key_path,
 		goto fail;
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		r = -EKEYREJECTED;
-		ssl_err(err, errlen, "%s: the key does not match %s", key_path,
+		smime_ssl_err(err, errlen, "%s: the key does not match %s", key_path,
 			cert_path);
 		goto fail;
 	}
@@ -450,7 +435,7 @@ static int add_pem_objects(X509_STORE *store, const char *path, int want_crl,
 	infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
 	if (!infos) {
 		r = -EINVAL;
-		ssl_err(err, errlen, "%s: cannot read PEM", path);
+		smime_ssl_err(err, errlen, "%s: cannot read PEM", path);
 		goto out;
 	}
 	for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
@@ -469,7 +454,7 @@ static int add_pem_objects(X509_STORE *store, const char *path, int want_crl,
 	}
 	if (n == 0) {
 		r = -EINVAL;
-		set_err(err, errlen, "%s: no %s found", path,
+		smime_set_err(err, errlen, "%s: no %s found", path,
 			want_crl ? "CRL" : "certificate");
 		goto out;
 	}
@@ -477,7 +462,7 @@ static int add_pem_objects(X509_STORE *store, const char *path, int want_crl,
 	goto out;
 ssl_fail:
 	r = -EINVAL;
-	ssl_err(err, errlen, "%s: cannot add to the trust store", path);
+	smime_ssl_err(err, errlen, "%s: cannot add to the trust store", path);
 out:
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
 	BIO_free(bio);
@@ -559,7 +544,7 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 	return 1;
 }
 
-static const char *verify_reason(int e)
+const char *smime_verify_reason(int e)
 {
 	switch (e) {
 	case X509_V_ERR_CERT_HAS_EXPIRED:
@@ -595,7 +580,7 @@ static const char *verify_reason(int e)
 	}
 }
 
-static int names_email(X509 *x, const char *email)
+int smime_names_email(X509 *x, const char *email)
 {
 	GENERAL_NAMES *gens =
 	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -664,7 +649,7 @@ int smime_check_recipient(const struct smime_trust *t, const char *pem,
 		memcpy(cached, c->reason, sizeof(cached));
 		pthread_mutex_unlock(&cache_mu);
 		if (r < 0)
-			set_err(reason, reasonlen, "%s", cached);
+			smime_set_err(reason, reasonlen, "%s", cached);
 		return r;
 	}
 	pthread_mutex_unlock(&cache_mu);
@@ -690,7 +675,7 @@ int smime_check_recipient(const struct smime_trust *t, const char *pem,
 		c->generation = t->generation;
 		c->at = now;
 		c->verdict = r;
-		set_err(c->reason, sizeof(c->reason), "%s",
+		smime_set_err(c->reason, sizeof(c->reason), "%s",
 			r < 0 ? reason : "");
 	}
 	pthread_mutex_unlock(&cache_mu);
@@ -716,13 +701,13 @@ static int check_recipient(const struct smime_trust *t, const char *pem,
 	 * intermediates offered to build the chain (not trusted). */
 	if (pem_certs(pem, strlen(pem), untrusted) < 0) {
 		r = -EINVAL;
-		set_err(reason, reasonlen, "not a PEM certificate");
+		smime_set_err(reason, reasonlen, "not a PEM certificate");
 		goto out;
 	}
 	x = sk_X509_shift(untrusted);
 	if (!X509_STORE_CTX_init(ctx, t->store, x, untrusted)) {
 		r = -ENOMEM;
-		ssl_err(reason, reasonlen, "cannot verify");
+		smime_ssl_err(reason, reasonlen, "cannot verify");
 		goto out;
 	}
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
@@ -730,8 +715,8 @@ static int check_recipient(const struct smime_trust *t, const char *pem,
 	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	if (X509_verify_cert(ctx) != 1) {
 		r = -EKEYREJECTED;
-		set_err(reason, reasonlen, "%s",
-			verify_reason(X509_STORE_CTX_get_error(ctx)));
+		smime_set_err(reason, reasonlen, "%s",
+			smime_verify_reason(X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
 	/* The purpose check passes a certificate without any extended key
@@ -739,12 +724,12 @@ static int check_recipient(const struct smime_trust *t, const char *pem,
 	if (!(X509_get_extension_flags(x) & EXFLAG_XKUSAGE) ||
 	    !(X509_get_extended_key_usage(x) & XKU_SMIME)) {
 		r = -EKEYREJECTED;
-		set_err(reason, reasonlen, "no emailProtection usage");
+		smime_set_err(reason, reasonlen, "no emailProtection usage");
 		goto out;
 	}
-	if (!names_email(x, email)) {
+	if (!smime_names_email(x, email)) {
 		r = -EKEYREJECTED;
-		set_err(reason, reasonlen, "issued for another address");
+		smime_set_err(reason, reasonlen, "issued for another address");
 		goto out;
 	}
 	r = 0;
@@ -791,23 +776,23 @@ static int sign_der(const struct smime_signer *s, const char *entity,
 
 	cms = CMS_sign(NULL, NULL, s->chain, NULL, flags);
 	if (!cms) {
-		ssl_err(err, errlen, "cannot start the signature");
+		smime_ssl_err(err, errlen, "cannot start the signature");
 		goto out;
 	}
 	si = CMS_add1_signer(cms, s->cert, s->key, EVP_sha256(),
 			     flags | CMS_NOSMIMECAP);
 	if (!si || !add_smimecaps(si)) {
-		ssl_err(err, errlen, "cannot add the signer");
+		smime_ssl_err(err, errlen, "cannot add the signer");
 		goto out;
 	}
 	if (!CMS_set_detached(cms, 1) || !final_at_once(cms, entity, len)) {
-		ssl_err(err, errlen, "cannot sign");
+		smime_ssl_err(err, errlen, "cannot sign");
 		goto out;
 	}
 	*ret = NULL;
 	*retlen = i2d_CMS_ContentInfo(cms, ret);
 	if (*retlen <= 0) {
-		ssl_err(err, errlen, "cannot encode the signature");
+		smime_ssl_err(err, errlen, "cannot encode the signature");
 		goto out;
 	}
 	r = 0;
@@ -825,12 +810,12 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 	int derlen = 0, r;
 
 	if (len > INT_MAX || has_bare_lf(entity, len)) {
-		set_err(err, errlen, "entity too large or with a bare LF");
+		smime_set_err(err, errlen, "entity too large or with a bare LF");
 		return -EINVAL;
 	}
 	r = mime_boundary(boundary, entity, len);
 	if (r < 0) {
-		ssl_err(err, errlen, "no random boundary");
+		smime_ssl_err(err, errlen, "no random boundary");
 		return r;
 	}
 	r = sign_der(s, entity, len, &der, &derlen, err, errlen);
@@ -868,7 +853,7 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 		out->len = start;
 		if (out->data)
 			out->data[start] = '\0';
-		set_err(err, errlen, "out of memory");
+		smime_set_err(err, errlen, "out of memory");
 	}
 	return r;
 }
@@ -913,22 +898,22 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	int derlen, r = -EIO;
 
 	if (len > INT_MAX || has_bare_lf(entity, len)) {
-		set_err(err, errlen, "entity too large or with a bare LF");
+		smime_set_err(err, errlen, "entity too large or with a bare LF");
 		return -EINVAL;
 	}
 	x = cached_cert(recipient_pem);
 	if (!x) {
-		ssl_err(err, errlen, "recipient: not a PEM certificate");
+		smime_ssl_err(err, errlen, "recipient: not a PEM certificate");
 		return -EINVAL;
 	}
 	cms = CMS_encrypt(NULL, NULL, c, flags);
 	if (!cms) {
-		ssl_err(err, errlen, "cannot start the envelope");
+		smime_ssl_err(err, errlen, "cannot start the envelope");
 		goto out;
 	}
 	ri = CMS_add1_recipient_cert(cms, x, CMS_KEY_PARAM);
 	if (!ri) {
-		ssl_err(err, errlen, "cannot add the recipient");
+		smime_ssl_err(err, errlen, "cannot add the recipient");
 		goto out;
 	}
 	/* ECDH: the key-encryption key is derived with the X9.63 KDF, whose
@@ -937,16 +922,16 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	if (CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_AGREE &&
 	    EVP_PKEY_CTX_set_ecdh_kdf_md(CMS_RecipientInfo_get0_pkey_ctx(ri),
 					 EVP_sha256()) <= 0) {
-		ssl_err(err, errlen, "cannot set the ECDH KDF digest");
+		smime_ssl_err(err, errlen, "cannot set the ECDH KDF digest");
 		goto out;
 	}
 	if (!final_at_once(cms, entity, len)) {
-		ssl_err(err, errlen, "cannot encrypt");
+		smime_ssl_err(err, errlen, "cannot encrypt");
 		goto out;
 	}
 	derlen = i2d_CMS_ContentInfo(cms, &der);
 	if (derlen <= 0) {
-		ssl_err(err, errlen, "cannot encode the envelope");
+		smime_ssl_err(err, errlen, "cannot encode the envelope");
 		goto out;
 	}
 	r = mime_base64(out, der, (size_t)derlen);
@@ -954,7 +939,7 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		out->len = start;
 		if (out->data)
 			out->data[start] = '\0';
-		set_err(err, errlen, "out of memory");
+		smime_set_err(err, errlen, "out of memory");
 	}
 out:
 	OPENSSL_free(der);
@@ -1014,386 +999,5 @@ out:
 	ERR_clear_error();
 	sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
 	CMS_ContentInfo_free(cms);
-	return r;
-}
-
-/* ---------------------------------------------------------- receiving -- */
-
-/* Reads an S/MIME entity with OpenSSL's MIME reader. multipart/signed
- * gives the CMS and *retbcont (the first part, its line ends made CRLF);
- * application/(x-)pkcs7-mime gives the CMS alone. -EBADMSG when OpenSSL
- * cannot read it. */
-static int read_entity(const char *entity, size_t len, CMS_ContentInfo **ret,
-		       BIO **retbcont)
-{
-	BIO *in, *bcont = NULL;
-	CMS_ContentInfo *cms;
-
-	if (len > INT_MAX)
-		return -EBADMSG;
-	in = BIO_new_mem_buf(entity, (int)len);
-	if (!in)
-		return -ENOMEM;
-	cms = SMIME_read_CMS(in, &bcont);
-	BIO_free(in);
-	ERR_clear_error();
-	if (!cms) {
-		BIO_free(bcont);
-		return -EBADMSG;
-	}
-	*ret = cms;
-	*retbcont = bcont;
-	return 0;
-}
-
-/* A copy of a memory BIO's contents, NUL-terminated. */
-static int bio_copy(BIO *b, char **ret, size_t *retlen)
-{
-	char *data = NULL, *p;
-	long n = BIO_get_mem_data(b, &data);
-
-	if (n < 0)
-		return -EIO;
-	p = malloc((size_t)n + 1);
-	if (!p)
-		return -ENOMEM;
-	if (n)
-		memcpy(p, data, (size_t)n);
-	p[n] = '\0';
-	*ret = p;
-	*retlen = (size_t)n;
-	return 0;
-}
-
-int smime_decrypt(const struct smime_signer *s, const char *entity, size_t len,
-		  char **ret, size_t *retlen, char *err, size_t errlen)
-{
-	CMS_ContentInfo *cms = NULL;
-	BIO *bcont = NULL, *out = NULL;
-	int nid, r;
-
-	r = read_entity(entity, len, &cms, &bcont);
-	if (r < 0) {
-		set_err(err, errlen, "not readable S/MIME");
-		return r;
-	}
-	nid = OBJ_obj2nid(CMS_get0_type(cms));
-	if (bcont || (nid != NID_pkcs7_enveloped &&
-		      nid != NID_id_smime_ct_authEnvelopedData)) {
-		r = -EMEDIUMTYPE;
-		set_err(err, errlen, "not an envelope (CMS type %s)",
-			OBJ_nid2sn(nid));
-		goto out;
-	}
-	if (!s) {
-		r = -ENOKEY;
-		set_err(err, errlen, "no key to decrypt with");
-		goto out;
-	}
-	out = BIO_new(BIO_s_secmem());
-	if (!out) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* With the certificate given, OpenSSL tries only the recipient
-	 * that names it, and a failed RSA key decryption goes on with a
-	 * random key (no padding oracle): the content then fails to
-	 * decrypt, or decrypts to garbage that no signature covers. */
-	if (!CMS_decrypt(cms, s->key, s->cert, NULL, out, 0)) {
-		r = -EKEYREJECTED;
-		ssl_err(err, errlen, "cannot decrypt");
-		goto out;
-	}
-	r = bio_copy(out, ret, retlen);
-out:
-	ERR_clear_error();
-	BIO_free(out);
-	BIO_free(bcont);
-	CMS_ContentInfo_free(cms);
-	return r;
-}
-
-void smime_signed_clear(struct smime_signed *v)
-{
-	if (!v)
-		return;
-	if (v->content) {
-		explicit_bzero(v->content, v->content_len);
-		free(v->content);
-	}
-	free(v->signer_pem);
-	v->content = NULL;
-	v->signer_pem = NULL;
-}
-
-static int strong_digest(int nid)
-{
-	return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
-}
-
-/* Refuses a signer whose digest, or the digest in its signature
- * algorithm (e.g. sha1WithRSAEncryption), is weaker than SHA-256. */
-static int check_digest(CMS_SignerInfo *si, char *reason, size_t reasonlen)
-{
-	X509_ALGOR *dig = NULL, *sig = NULL;
-	const ASN1_OBJECT *obj;
-	int nid, dnid, pknid;
-
-	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
-	if (!dig || !sig) {
-		set_err(reason, reasonlen, "no digest algorithm");
-		return -1;
-	}
-	X509_ALGOR_get0(&obj, NULL, NULL, dig);
-	nid = OBJ_obj2nid(obj);
-	if (!strong_digest(nid)) {
-		set_err(reason, reasonlen,
-			"digest %s refused (SHA-256 or "
-			"better required)",
-			nid == NID_undef ? "unknown" : OBJ_nid2sn(nid));
-		return -1;
-	}
-	X509_ALGOR_get0(&obj, NULL, NULL, sig);
-	nid = OBJ_obj2nid(obj);
-	if (OBJ_find_sigid_algs(nid, &dnid, &pknid) && dnid != NID_undef &&
-	    !strong_digest(dnid)) {
-		set_err(reason, reasonlen, "signature algorithm %s refused",
-			OBJ_nid2sn(nid));
-		return -1;
-	}
-	return 0;
-}
-
-/* Fills the signer's details into v. */
-static int describe_signer(CMS_ContentInfo *cms, X509 *x, const char *email,
-			   struct smime_signed *v)
-{
-	STACK_OF(OPENSSL_STRING) *emails = X509_get1_email(x);
-	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
-	unsigned int mdlen = 0;
-	BIO *pem = BIO_new(BIO_s_mem());
-	struct tm tm;
-	size_t pemlen;
-	int derlen, r = -ENOMEM;
-
-	for (int i = 0; emails && i < sk_OPENSSL_STRING_num(emails); i++) {
-		const char *e = sk_OPENSSL_STRING_value(emails, i);
-
-		if (i == 0)
-			snprintf(v->signer_email, sizeof(v->signer_email), "%s",
-				 e);
-		if (email && strcasecmp(e, email) == 0)
-			v->names_email = 1;
-	}
-	if (!pem || !PEM_write_bio_X509(pem, x) ||
-	    bio_copy(pem, &v->signer_pem, &pemlen) < 0)
-		goto out;
-	if (!X509_digest(x, EVP_sha256(), md, &mdlen))
-		goto out;
-	hex_encode(md, mdlen < 32 ? mdlen : 32, v->signer_fpr);
-	memset(&tm, 0, sizeof(tm));
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
-		v->signer_not_after = timegm(&tm);
-	derlen = i2d_CMS_ContentInfo(cms, &der);
-	v->caps_gcm =
-	    derlen > 0 ? smime_caps_announce_gcm(der, (size_t)derlen) : -1;
-	if (v->caps_gcm < 0)
-		v->caps_gcm = -1;
-	r = 0;
-out:
-	ERR_clear_error();
-	OPENSSL_free(der);
-	BIO_free(pem);
-	X509_email_free(emails);
-	return r;
-}
-
-/* The signer's chain at NOW, with the trust store's CRL semantics. */
-static void check_signer(const struct smime_trust *t, CMS_ContentInfo *cms,
-			 X509 *x, time_t now, struct smime_signed *v)
-{
-	STACK_OF(X509) *certs = CMS_get1_certs(cms);
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	int e;
-
-	if (!ctx || !X509_STORE_CTX_init(ctx, t->store, x, certs)) {
-		v->verdict = SMIME_SIG_UNTRUSTED;
-		ssl_err(v->reason, sizeof(v->reason), "cannot verify");
-		goto out;
-	}
-	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
-	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
-	if (X509_verify_cert(ctx) != 1) {
-		e = X509_STORE_CTX_get_error(ctx);
-		v->verdict = e == X509_V_ERR_CERT_HAS_EXPIRED ||
-				     e == X509_V_ERR_CERT_NOT_YET_VALID
-				 ? SMIME_SIG_EXPIRED
-			     : e == X509_V_ERR_CERT_REVOKED
-				 ? SMIME_SIG_REVOKED
-				 : SMIME_SIG_UNTRUSTED;
-		set_err(v->reason, sizeof(v->reason), "signer: %s",
-			verify_reason(e));
-		goto out;
-	}
-	/* The purpose also passes nonRepudiation alone. */
-	if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) &&
-	    !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE)) {
-		v->verdict = SMIME_SIG_UNTRUSTED;
-		set_err(v->reason, sizeof(v->reason),
-			"signer: no digitalSignature usage");
-		goto out;
-	}
-	v->verdict = SMIME_SIG_OK;
-out:
-	ERR_clear_error();
-	X509_STORE_CTX_free(ctx);
-	sk_X509_pop_free(certs, X509_free);
-}
-
-/* Verifies the signature alone (content digest and signed attributes);
- * fills content and the signer. 1 verified, 0 not (verdict set), or
- * -ENOMEM. */
-static int verify_signature(CMS_ContentInfo *cms, BIO *bcont, const char *email,
-			    struct smime_signed *v)
-{
-	unsigned int flags = CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY;
-	STACK_OF(X509) * signers;
-	BIO *in = NULL, *out = NULL;
-	int r = -ENOMEM;
-
-	if (bcont) {
-		r = bio_copy(bcont, &v->content, &v->content_len);
-		if (r < 0)
-			return r;
-		/* What is verified is what the caller gets. */
-		in = BIO_new_mem_buf(v->content, (int)v->content_len);
-		if (!in)
-			return -ENOMEM;
-	} else {
-		out = BIO_new(BIO_s_secmem());
-		if (!out)
-			return -ENOMEM;
-	}
-	if (!CMS_verify(cms, NULL, NULL, in, out, flags)) {
-		unsigned long e = ERR_peek_last_error();
-
-		v->verdict = SMIME_SIG_BAD;
-		if (ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)
-			set_err(v->reason, sizeof(v->reason),
-				"the signer's certificate is not included");
-		else
-			ssl_err(v->reason, sizeof(v->reason),
-				"signature does not verify");
-		r = 0;
-		goto out;
-	}
-	if (out) {
-		r = bio_copy(out, &v->content, &v->content_len);
-		if (r < 0)
-			goto out;
-	}
-	signers = CMS_get0_signers(cms);
-	if (!signers || sk_X509_num(signers) != 1) {
-		sk_X509_free(signers);
-		v->verdict = SMIME_SIG_BAD;
-		set_err(v->reason, sizeof(v->reason), "no signer certificate");
-		r = 0;
-		goto out;
-	}
-	r = describe_signer(cms, sk_X509_value(signers, 0), email, v);
-	sk_X509_free(signers);
-	if (r == 0)
-		r = 1;
-out:
-	ERR_clear_error();
-	BIO_free(in);
-	BIO_free(out);
-	return r;
-}
-
-int smime_verify(const struct smime_trust *t, const char *entity, size_t len,
-		 const char *email, time_t now, struct smime_signed *ret)
-{
-	STACK_OF(CMS_SignerInfo) * sis;
-	CMS_ContentInfo *cms = NULL;
-	X509 *signer = NULL;
-	BIO *bcont = NULL;
-	int detached, r;
-
-	memset(ret, 0, sizeof(*ret));
-	ret->caps_gcm = -1;
-	r = read_entity(entity, len, &cms, &bcont);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		ret->verdict = SMIME_SIG_MALFORMED;
-		set_err(ret->reason, sizeof(ret->reason),
-			"not readable S/MIME (MIME, base64 or DER)");
-		return 0;
-	}
-	r = 0;
-	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-		ret->verdict = SMIME_SIG_WRONG_TYPE;
-		set_err(ret->reason, sizeof(ret->reason),
-			"CMS type %s, not signed-data",
-			OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms))));
-		goto out;
-	}
-	/* What is signed must be plain data (a MIME entity), not another
-	 * CMS structure or a time-stamp token. */
-	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
-		ret->verdict = SMIME_SIG_WRONG_TYPE;
-		set_err(ret->reason, sizeof(ret->reason),
-			"signed content of type %s, not data",
-			OBJ_nid2sn(OBJ_obj2nid(CMS_get0_eContentType(cms))));
-		goto out;
-	}
-	sis = CMS_get0_SignerInfos(cms);
-	if (!sis || sk_CMS_SignerInfo_num(sis) == 0) {
-		ret->verdict = SMIME_SIG_WRONG_TYPE;
-		set_err(ret->reason, sizeof(ret->reason),
-			"signed-data without a signer (certs-only)");
-		goto out;
-	}
-	if (sk_CMS_SignerInfo_num(sis) != 1) {
-		ret->verdict = SMIME_SIG_BAD;
-		set_err(ret->reason, sizeof(ret->reason),
-			"more than one signer");
-		goto out;
-	}
-	detached = CMS_is_detached(cms);
-	if (!!bcont != !!detached) {
-		ret->verdict = SMIME_SIG_MALFORMED;
-		set_err(ret->reason, sizeof(ret->reason), "%s",
-			bcont ? "multipart/signed with encapsulated content"
-			      : "detached signature without content");
-		goto out;
-	}
-	if (check_digest(sk_CMS_SignerInfo_value(sis, 0), ret->reason,
-			 sizeof(ret->reason)) < 0) {
-		ret->verdict = SMIME_SIG_BAD;
-		goto out;
-	}
-	r = verify_signature(cms, bcont, email, ret);
-	if (r <= 0)
-		goto out;
-	r = 0;
-	CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, 0), NULL, &signer,
-				 NULL, NULL);
-	if (!signer) {
-		ret->verdict = SMIME_SIG_BAD;
-		set_err(ret->reason, sizeof(ret->reason),
-			"no signer certificate");
-		goto out;
-	}
-	check_signer(t, cms, signer, now, ret);
-out:
-	ERR_clear_error();
-	BIO_free(bcont);
-	CMS_ContentInfo_free(cms);
-	if (r < 0 || ret->verdict == SMIME_SIG_MALFORMED ||
-	    ret->verdict == SMIME_SIG_WRONG_TYPE ||
-	    ret->verdict == SMIME_SIG_BAD)
-		smime_signed_clear(ret);
 	return r;
 }

@@ -1,5 +1,6 @@
 /* smime.h — S/MIME with OpenSSL CMS: the organisation signs, each recipient
- * gets an envelope of their own.
+ * gets an envelope of their own (smime.c); mail that arrives is decrypted
+ * and its signature verified (smime_in.c).
  *
  * Every entity passed in and every entity produced uses CRLF line ends
  * only (no bare LF anywhere, base64 bodies included): servers that guard
