@@ -70,7 +70,9 @@
 # sign, store) and all the outbox bookkeeping; the sending threads
 # encrypt (kip-seal) and talk SMTP (kip-smtp); the WAL threads sync the
 # outbox's records (kip-walsync) and copy the WAL into the database
-# (kip-checkpoint).
+# (kip-checkpoint). Each (a) and (b) run also reports how busy the whole
+# machine was meanwhile (/proc/stat: the share of all CPUs not idle), which
+# shows whether the servers, (b) and kipd are short of CPU.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -541,18 +543,36 @@ outbox_idle() {
 	return 1
 }
 
+# cpu_ticks: "BUSY TOTAL", the machine's CPU time so far (all CPUs, from
+# /proc/stat, in clock ticks); busy is all but idle and iowait.
+cpu_ticks() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i
+		print t - $5 - $6, t; exit }' /proc/stat
+}
+
+# busy_since "BUSY0 TOTAL0" OUT: appends the share of all CPUs that was
+# busy since cpu_ticks printed BUSY0 TOTAL0, in percent, to OUT.
+busy_since() {
+	local b0 t0 b1 t1
+	read -r b0 t0 <<<"$1"
+	read -r b1 t1 < <(cpu_ticks)
+	awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.0f\n", t ? 100 * b / t : 0 }' >>"$2"
+}
+
 # blast_run R: (b)'s run R on path CUR, right after (a)'s run R, so that
 # each ratio compares two runs under the same conditions.
 blast_run() {
-	local r=$1 rate auth
+	local r=$1 rate auth ticks
 	if [ "$CUR" = postfix ]; then
 		auth=(-u "$POSTFIX_URL" -U "$SMTP_USER" -P "$SMTP_PASSWORD_FILE")
 	else
 		auth=(-u "$SINK_URL")
 	fi
 	[ "$CUR" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
+	ticks=$(cpu_ticks)
 	"$SMTPBLAST" "${auth[@]}" -c "$C" -C "$PKI/ca.pem" "$TDIR/msgs-$CUR"/*.eml \
 		>"$TDIR/b-$CUR.$r.out" || { cat "$TDIR/b-$CUR.$r.out" >&2; die "smtpblast failed"; }
+	busy_since "$ticks" "$TDIR/b-$CUR.busy"
 	rate=$(awk '$1 == "messages/s:" { print $2 }' "$TDIR/b-$CUR.$r.out")
 	echo "$rate" >>"$TDIR/b-$CUR.rate"
 	echo "   (b) run $r: $(awk '$1 == "messages:" { print $2 }' "$TDIR/b-$CUR.$r.out") messages," \
@@ -671,12 +691,16 @@ for CUR in postfix sink; do
 
 	: >"$TDIR/a-$CUR.ms"
 	: >"$TDIR/b-$CUR.rate"
+	: >"$TDIR/a-$CUR.busy"
+	: >"$TDIR/b-$CUR.busy"
 	for r in $(seq 1 "$RUNS"); do
 		[ "$CUR" = postfix ] && { postfix_idle || die "Postfix's queue does not drain"; }
 		outbox_idle || die "kipd's outbox does not drain before run $r"
 		batch=("${ALL_PLANS[@]:$(((r - 1) * N)):$N}")
+		ticks=$(cpu_ticks)
 		approve_run "$TDIR/a-$CUR.ms" 2 conn "${batch[@]}" ||
 			{ tail -20 "$TDIR/kipd-$CUR.log" >&2; die "run $r on $CUR failed"; }
+		busy_since "$ticks" "$TDIR/a-$CUR.busy"
 		read -r el ap lc wcpu ocpu < <(tail -1 "$TDIR/a-$CUR.ms")
 		echo "   (a) run $r: $((N * M)) messages sent in $el ms" \
 			"($(awk -v n=$((N * M)) -v ms="$el" 'BEGIN { printf "%.1f", n / ms * 1000 }') msg/s;" \
@@ -845,6 +869,10 @@ for CUR in postfix sink; do
 		">= 0.8x: $(verdict "$(awk -v a="${KIPD_RATE[$CUR]}" -v b="${BLAST_RATE[$CUR]}" 'BEGIN { print a / b }')" ">=" 0.8)"
 	row "    per run, (a) and (b) back to back" \
 		"$(paste -d' ' "$TDIR/a-$CUR.rate" "$TDIR/b-$CUR.rate" | awk '{ printf "%s%.2fx", (NR > 1 ? " " : ""), $1 / $2 }')"
+	row "    all $(nproc) CPUs busy during (a) / (b) (median)" \
+		"$(median "$TDIR/a-$CUR.busy")% / $(median "$TDIR/b-$CUR.busy")%"
+	row "    kipd's CPU per message (all threads)" \
+		"$(awk -v l="${LOOP_CPU[$CUR]}" -v w="${WORK_CPU[$CUR]}" -v o="${OTHER_CPU[$CUR]}" -v n=$((N * M)) 'BEGIN { printf "%.2f ms", (l + w + o) / n }')"
 	row "kipd / (d)" "$(ratio "${KIPD_RATE[$CUR]}" "${ADMIN_RATE[$CUR]}")" \
 		">= 25x: $(verdict "$(awk -v a="${KIPD_RATE[$CUR]}" -v b="${ADMIN_RATE[$CUR]}" 'BEGIN { print a / b }')" ">=" 25)"
 	row "latency: approve $M -> all $M accepted (median $LAT_RUNS)" "${LAT_MS[$CUR]} ms" \
