@@ -478,7 +478,18 @@ static void synced_now(void *arg, uint64_t ticket)
 	smtp_durable(ob->pool, ticket);
 }
 
-/* On the loop, after a sync: the events of the messages recorded. */
+/* While a sync runs, replies that arrive wait for its end: a record
+ * committed now would be durable only with the next sync anyway, and all
+ * of them in one commit then cost one commit and one sync. */
+static int results_wait(void *arg)
+{
+	struct outbox *ob = arg;
+
+	return store_sync_busy(ob->k->store);
+}
+
+/* On the loop, after a sync: the events of the messages recorded, and
+ * the replies that waited for it. */
 static void on_synced(struct loop *loop, int fd, short revents, void *arg)
 {
 	struct outbox *ob = arg;
@@ -486,6 +497,8 @@ static void on_synced(struct loop *loop, int fd, short revents, void *arg)
 	(void)loop, (void)fd, (void)revents;
 	store_synced(ob->k->store);
 	mqtt_after_commit(ob->k);
+	if (ob->pool && !ob->stopping)
+		smtp_collect(ob->pool);
 }
 
 int outbox_open(struct kipd *k, char *err, size_t errlen)
@@ -523,8 +536,8 @@ int outbox_open(struct kipd *k, char *err, size_t errlen)
 		snprintf(err, errlen, "outbox: cannot watch the WAL sync");
 		return -EIO;
 	}
-	r = smtp_pool_start(k->cfg, k->loop, on_results, flush_results, ob,
-			    &ob->pool, err, errlen);
+	r = smtp_pool_start(k->cfg, k->loop, on_results, flush_results,
+			    results_wait, ob, &ob->pool, err, errlen);
 	if (r < 0) {
 		if (store_sync_fd(k->store) >= 0)
 			loop_del_fd(k->loop, store_sync_fd(k->store));

@@ -74,6 +74,7 @@ struct smtp_pool {
 	struct loop *loop;
 	smtp_done_fn done;
 	smtp_flush_fn flush;
+	smtp_wait_fn wait;
 	void *arg;
 	struct batch *waiting, *waiting_tail; /* records not yet durable */
 	uint64_t durable;             /* the highest durable ticket */
@@ -514,13 +515,26 @@ void smtp_durable(struct smtp_pool *p, uint64_t ticket)
 
 static void on_eventfd(struct loop *loop, int fd, short revents, void *arg)
 {
+	struct smtp_pool *p = arg;
+	uint64_t v;
+
 	(void)loop, (void)fd, (void)revents;
-	collect(arg);
+	if (p->wait && p->wait(p->arg)) {
+		(void)!read(p->efd, &v, sizeof(v)); /* smtp_collect() follows */
+		return;
+	}
+	collect(p);
+}
+
+void smtp_collect(struct smtp_pool *p)
+{
+	collect(p);
 }
 
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
-		    smtp_done_fn done, smtp_flush_fn flush, void *arg,
-		    struct smtp_pool **ret, char *err, size_t errlen)
+		    smtp_done_fn done, smtp_flush_fn flush, smtp_wait_fn wait,
+		    void *arg, struct smtp_pool **ret, char *err,
+		    size_t errlen)
 {
 	struct smtp_pool *p;
 	int r;
@@ -536,7 +550,7 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 	if (!p)
 		return -ENOMEM;
 	*p = (struct smtp_pool){ .cfg = cfg, .loop = loop, .done = done,
-				 .flush = flush, .arg = arg };
+				 .flush = flush, .wait = wait, .arg = arg };
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	pthread_cond_init(&p->to_build, NULL);

@@ -38,6 +38,9 @@ typedef uint64_t (*smtp_done_fn)(void *arg, const struct smtp_result *res,
 /* Blocks until every ticket done() returned is durable; returns the last
  * of them (used while the pool stops, when no loop runs to report it). */
 typedef uint64_t (*smtp_flush_fn)(void *arg);
+/* True when results that are ready now should wait for smtp_collect()
+ * (NULL: never). */
+typedef int (*smtp_wait_fn)(void *arg);
 
 /* Refuses a libcurl older than 7.79 (CVE-2021-22946/22947: STARTTLS
  * bypass) or one without SMTP or TLS. 0 or -ENOTSUP with err. */
@@ -56,8 +59,13 @@ int smtp_check_libcurl(char *err, size_t errlen);
  * only with smtp_pool_stop() first.
  */
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
-		    smtp_done_fn done, smtp_flush_fn flush, void *arg,
-		    struct smtp_pool **ret, char *err, size_t errlen);
+		    smtp_done_fn done, smtp_flush_fn flush, smtp_wait_fn wait,
+		    void *arg, struct smtp_pool **ret, char *err,
+		    size_t errlen);
+
+/* On the loop thread: hands the results that waited (smtp_wait_fn) to
+ * done(). */
+void smtp_collect(struct smtp_pool *p);
 
 /* On the loop thread: every ticket up to TICKET is durable. */
 void smtp_durable(struct smtp_pool *p, uint64_t ticket);

@@ -774,6 +774,11 @@ uint64_t store_synced(struct store *st)
 	return st->ws ? walsync_done(st->ws) : 0;
 }
 
+int store_sync_busy(struct store *st)
+{
+	return st->ws ? walsync_busy(st->ws) : 0;
+}
+
 uint64_t store_sync_wait(struct store *st)
 {
 	return st->ws ? walsync_wait(st->ws) : 0;

@@ -62,6 +62,8 @@ void store_on_synced(struct store *st, void (*fn)(void *arg, uint64_t),
 int store_sync_fd(const struct store *st);
 /* The highest ticket that is durable (reads the fd empty). */
 uint64_t store_synced(struct store *st);
+/* True while the sync thread syncs or has a sync to do. */
+int store_sync_busy(struct store *st);
 /* Blocks until every lazy commit so far is durable; the last ticket. */
 uint64_t store_sync_wait(struct store *st);
 

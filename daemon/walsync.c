@@ -198,6 +198,16 @@ int walsync_fd(const struct walsync *ws)
 	return ws->efd;
 }
 
+int walsync_busy(struct walsync *ws)
+{
+	int b;
+
+	pthread_mutex_lock(&ws->mu);
+	b = ws->asked != ws->done;
+	pthread_mutex_unlock(&ws->mu);
+	return b;
+}
+
 int walsync_failed(struct walsync *ws)
 {
 	int f;

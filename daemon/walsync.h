@@ -49,6 +49,9 @@ uint64_t walsync_wait(struct walsync *ws);
 void walsync_on_done(struct walsync *ws, void (*fn)(void *arg, uint64_t),
 		     void *arg);
 
+/* True while a sync runs or is asked for. */
+int walsync_busy(struct walsync *ws);
+
 /* Readable when walsync_done() may have advanced. */
 int walsync_fd(const struct walsync *ws);
 
