@@ -28,8 +28,7 @@
  * message (its final dot) while two replies before it are without a
  * durable record (on_results() and the sync after it). */
 #define IN_FLIGHT_PER_CONNECTION 4
-/* smtp.c runs at most 16 connections. */
-#define IN_FLIGHT_MAX (16 * IN_FLIGHT_PER_CONNECTION)
+#define IN_FLIGHT_MAX (SMTP_MAX_CONNECTIONS * IN_FLIGHT_PER_CONNECTION)
 
 struct outbox {
 	struct kipd *k;
@@ -551,14 +550,17 @@ int outbox_open(struct kipd *k, char *err, size_t errlen)
 void outbox_close(struct kipd *k)
 {
 	struct outbox *ob = k->outbox;
+	bool sending;
 
 	if (!ob)
 		return;
 	ob->stopping = 1;
-	if (ob->pool)
+	sending = ob->pool != NULL; /* outbox_open() watched the sync then */
+	if (sending)
 		store_on_synced(k->store, NULL, NULL);
 	smtp_pool_stop(ob->pool); /* reports what finished; see on_results */
-	if (ob->pool && store_sync_fd(k->store) >= 0)
+	ob->pool = NULL;
+	if (sending && store_sync_fd(k->store) >= 0)
 		loop_del_fd(k->loop, store_sync_fd(k->store));
 	loop_timer_cancel(k->loop, ob->timer);
 	free(ob->cancel_ids);

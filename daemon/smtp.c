@@ -93,8 +93,8 @@ struct smtp_pool {
 	int n_threads, live;
 	bool has_builder;
 	pthread_t builder;
-	pthread_t threads[16];
-	struct worker workers[16];
+	pthread_t threads[SMTP_MAX_CONNECTIONS];
+	struct worker workers[SMTP_MAX_CONNECTIONS];
 };
 
 int smtp_check_libcurl(char *err, size_t errlen)
@@ -433,7 +433,7 @@ static void free_jobs(struct job *list)
 }
 
 /* On the loop thread: hands finished jobs to the caller in one batch. */
-static void collect(struct smtp_pool *p)
+void smtp_collect(struct smtp_pool *p)
 {
 	struct job *list, *j;
 	struct smtp_result *res;
@@ -523,12 +523,7 @@ static void on_eventfd(struct loop *loop, int fd, short revents, void *arg)
 		(void)!read(p->efd, &v, sizeof(v)); /* smtp_collect() follows */
 		return;
 	}
-	collect(p);
-}
-
-void smtp_collect(struct smtp_pool *p)
-{
-	collect(p);
+	smtp_collect(p);
 }
 
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
@@ -567,7 +562,8 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 		free(p);
 		return -EIO;
 	}
-	for (int i = 0; i < cfg->smtp_connections && i < 16; i++) {
+	for (int i = 0; i < cfg->smtp_connections && i < SMTP_MAX_CONNECTIONS;
+	     i++) {
 		p->workers[i] = (struct worker){ p, 0 };
 		p->live++;
 		if (pthread_create(&p->threads[i], NULL, worker,
@@ -684,7 +680,7 @@ void smtp_pool_stop(struct smtp_pool *p)
 	while (p->live > 0) {
 		if (p->finished || p->waiting) {
 			pthread_mutex_unlock(&p->mu);
-			collect(p);
+			smtp_collect(p);
 			smtp_durable(p, p->flush(p->arg));
 			pthread_mutex_lock(&p->mu);
 			continue;
@@ -711,7 +707,7 @@ void smtp_pool_stop(struct smtp_pool *p)
 		p->finished = j;
 		pthread_mutex_unlock(&p->mu);
 	}
-	collect(p);
+	smtp_collect(p);
 	smtp_durable(p, p->flush(p->arg));
 	loop_del_fd(p->loop, p->efd);
 	close(p->efd);

@@ -17,6 +17,10 @@ struct kip_config;
 struct loop;
 struct smtp_pool;
 
+/* The most connections (worker threads) a pool runs: smtp.connections is
+ * refused above it. */
+#define SMTP_MAX_CONNECTIONS 16
+
 enum smtp_outcome {
 	SMTP_SENT,       /* the server accepted the message (2xx after DATA) */
 	SMTP_TEMPORARY,  /* 4xx, connection, TLS or timeout: try again later */
@@ -63,8 +67,9 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 		    void *arg, struct smtp_pool **ret, char *err,
 		    size_t errlen);
 
-/* On the loop thread: hands the results that waited (smtp_wait_fn) to
- * done(). */
+/* On the loop thread: hands the finished jobs to done() in one batch. The
+ * pool does so itself when jobs finish, unless smtp_wait_fn says wait;
+ * then the caller calls it. */
 void smtp_collect(struct smtp_pool *p);
 
 /* On the loop thread: every ticket up to TICKET is durable. */
