@@ -196,6 +196,7 @@ cat >"$HELPER" <<'PY'
       byte (the signed inner entity)
 """
 import json
+import os
 import socket
 import sqlite3
 import struct
@@ -207,21 +208,17 @@ import time
 
 def request(conn, cmd, args):
     """One request over an open control connection (docs/PROTOCOL.md);
-    None on success, else the error."""
+    None on success, else the error. The reply is read by the tests' raw
+    protocol client (tests/rawclient.py)."""
+    sys.path.insert(0, os.path.join(os.environ["KIP_ROOT"], "tests"))
+    from rawclient import read_reply
+
     body = json.dumps({"kip": 1, "cmd": cmd, "args": args}).encode()
     conn.sendall(struct.pack(">I", len(body)) + body)
-
-    def read(n):
-        b = b""
-        while len(b) < n:
-            chunk = conn.recv(n - len(b))
-            if not chunk:
-                raise EOFError("kipd closed the connection")
-            b += chunk
-        return b
-
-    (n,) = struct.unpack(">I", read(4))
-    reply = json.loads(read(n))
+    text = read_reply(conn)
+    if text == "closed":
+        return "kipd closed the connection"
+    reply = json.loads(text)
     if reply.get("ok"):
         return None
     e = reply.get("error", {})
@@ -584,7 +581,7 @@ approve_run() {
 	shift 3
 	[ "$how" = kipctl ] || client=-
 	read -r m0 w0 o0 < <(thread_cpu "$KIPD_PID")
-	line=$(python3 "$HELPER" approve "$TDIR/kip-$CUR.db" "$poll" "$M" "$client" \
+	line=$(KIP_ROOT=$ROOT python3 "$HELPER" approve "$TDIR/kip-$CUR.db" "$poll" "$M" "$client" \
 		"$TDIR/kipd.sock" "$@") || return 1
 	read -r m1 w1 o1 < <(thread_cpu "$KIPD_PID")
 	echo "$line $(((m1 - m0) / 1000)) $(((w1 - w0) / 1000)) $(((o1 - o0) / 1000))" |
