@@ -93,11 +93,17 @@ static int filename_ok(const char *s)
 	return 1;
 }
 
-static int has_bare_lf(const char *p, size_t n)
+int mime_has_bare_lf(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+	const char *end = p + n, *lf;
+
+	for (const char *q = p; q < end; q = lf + 1) {
+		lf = memchr(q, '\n', (size_t)(end - q));
+		if (!lf)
+			return 0;
+		if (lf == p || lf[-1] != '\r')
 			return 1;
+	}
 	return 0;
 }
 
@@ -450,7 +456,7 @@ int mime_message(const char *from, const char *to, const char *subject,
 	    !msgid_ok(message_id) ||
 	    (content_type &&
 	     (!value_ok(content_type) || !is_ascii(content_type))) ||
-	    (body_len && !body) || has_bare_lf(body, body_len))
+	    (body_len && !body) || mime_has_bare_lf(body, body_len))
 		return -EINVAL;
 	br = message_id[0] != '<';
 	r = put_date(out, when);

@@ -59,6 +59,10 @@ int mime_message(const char *from, const char *to, const char *subject,
  * CRLF. 0 or -ENOMEM. */
 int mime_base64(struct buf *out, const unsigned char *p, size_t n);
 
+/* 1 if P (N bytes) holds an LF not preceded by CR, which every message
+ * kipd sends must not (SMTP servers that fight smuggling refuse it). */
+int mime_has_bare_lf(const char *p, size_t n);
+
 /* A multipart boundary: "kip-" and 32 random hex digits, made again while
  * it occurs in AVOID (N bytes; NULL: nothing to avoid). A '-' is outside
  * the base64 alphabet, so it cannot occur in a base64 body either. 0 or

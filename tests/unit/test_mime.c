@@ -493,7 +493,39 @@ static void test_message_refuses(void)
 	buf_free(&out);
 }
 
+/* The one bare-LF check every outgoing message and signed entity passes. */
+static void test_bare_lf(void)
+{
+	static const struct {
+		const char *s;
+		int bare;
+	} cases[] = {
+	    {"", 0},           {"abc", 0},       {"a\r\nb\r\n", 0},
+	    {"\r\n\r\n", 0},   {"\n", 1},         {"\nabc", 1},
+	    {"a\r\nb\n", 1},   {"a\n\r\n", 1},    {"a\r\n\n", 1},
+	    {"a\rb\r\n", 0},   {"\r\r\n\n", 1},
+	};
+	/* One LF past many CRLF lines, as in a large base64 body. */
+	struct buf big = BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = mime_has_bare_lf(cases[i].s, strlen(cases[i].s));
+
+		if (r != cases[i].bare)
+			printf("  case %zu: %d\n", i, r);
+		T_ASSERT(r == cases[i].bare);
+	}
+	/* Only N bytes are looked at. */
+	T_ASSERT(mime_has_bare_lf("ab\n", 2) == 0);
+	for (int i = 0; i < 1000; i++)
+		buf_puts(&big, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\r\n");
+	T_ASSERT(mime_has_bare_lf(big.data, big.len) == 0);
+	buf_puts(&big, "QQ==\n");
+	T_ASSERT(mime_has_bare_lf(big.data, big.len) == 1);
+	buf_free(&big);
+}
+
 T_MAIN(T_CASE(test_inner), T_CASE(test_inner_single_text),
        T_CASE(test_inner_refuses), T_CASE(test_subjects),
        T_CASE(test_message_envelope), T_CASE(test_message_entity),
-       T_CASE(test_message_refuses))
+       T_CASE(test_message_refuses), T_CASE(test_bare_lf))
