@@ -261,20 +261,28 @@ static void hand_over(struct outbox *ob, json_t *rows)
 		schedule_next(ob);
 }
 
-/* Takes due rows, marks them sending (committed), hands them over. */
+/*
+ * Takes due rows, marks them sending (committed), hands them over. The
+ * commit does not wait for the disk: a claim lost to a power cut leaves
+ * the row queued, as the restart would make it anyway (outbox_open()), and
+ * the bound on what a crash makes kipd send twice rests on the records of
+ * the replies, which the pool waits for (smtp.h). The loop, which also
+ * serves the control socket, does not block in an fsync for it.
+ */
 static void run(struct loop *loop, void *arg)
 {
 	struct outbox *ob = arg;
 	struct store *st = ob->k->store;
+	uint64_t ticket;
 	json_t *rows;
 
 	(void)loop;
 	ob->timer = 0;
 	ob->kicked = 0;
-	if (!ob->pool || store_begin(st) < 0)
+	if (!ob->pool || store_begin_lazy(st) < 0)
 		return;
 	rows = claim(ob);
-	if (store_commit(st) < 0) {
+	if (store_commit_lazy(st, &ticket) < 0) {
 		json_decref(rows);
 		return;
 	}
