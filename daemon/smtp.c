@@ -29,6 +29,13 @@
 #define UNREPORTED_MAX 2
 /* Bytes held back: the server cannot accept the message without them. */
 #define HELD_BACK 2
+/*
+ * Replies are handed to the caller in batches: one commit and one sync
+ * for several messages instead of one each. A reply waits while its
+ * connection may still finish a message without it, and the pool is not
+ * idle (see due()); never longer than this.
+ */
+#define COLLECT_DELAY_MS 10
 
 struct smtp_pool;
 
@@ -88,6 +95,7 @@ struct smtp_pool {
 	struct job *todo, *todo_tail; /* waiting for a worker */
 	struct job *busy;             /* taken by a worker (for cancel) */
 	struct job *finished;         /* waiting for the loop */
+	int64_t collect_timer;        /* a delayed smtp_collect() (0: none) */
 	size_t in_flight;
 	bool stopping;
 	int n_threads, live;
@@ -432,8 +440,35 @@ static void free_jobs(struct job *list)
 	}
 }
 
-/* On the loop thread: hands finished jobs to the caller in one batch. */
-void smtp_collect(struct smtp_pool *p)
+/* Under the lock: whether the finished jobs should go to the caller now.
+ * Yes when a connection could not finish its next message without their
+ * records (it has UNREPORTED_MAX without a durable record), when nothing
+ * else is being sent or waits to be (nothing further would come to
+ * batch them with), and while the pool stops. */
+static bool due(const struct smtp_pool *p)
+{
+	if (p->stopping || (!p->todo && !p->busy))
+		return true;
+	for (const struct job *j = p->finished; j; j = j->next)
+		if (!j->w || j->w->unreported >= UNREPORTED_MAX)
+			return true;
+	return false;
+}
+
+static void collect(struct smtp_pool *p, bool force);
+
+static void collect_later(struct loop *loop, void *arg)
+{
+	struct smtp_pool *p = arg;
+
+	(void)loop;
+	p->collect_timer = 0;
+	collect(p, true);
+}
+
+/* On the loop thread: hands finished jobs to the caller in one batch:
+ * now if FORCE or due(), else within COLLECT_DELAY_MS. */
+static void collect(struct smtp_pool *p, bool force)
 {
 	struct job *list, *j;
 	struct smtp_result *res;
@@ -443,9 +478,24 @@ void smtp_collect(struct smtp_pool *p)
 
 	(void)!read(p->efd, &v, sizeof(v));
 	pthread_mutex_lock(&p->mu);
+	if (p->finished && !force && !due(p)) {
+		pthread_mutex_unlock(&p->mu);
+		if (p->collect_timer)
+			return;
+		p->collect_timer = loop_timer_at(
+		    p->loop, loop_now_ms() + COLLECT_DELAY_MS, collect_later, p);
+		if (p->collect_timer > 0)
+			return;
+		p->collect_timer = 0; /* no timer: now, then */
+		pthread_mutex_lock(&p->mu);
+	}
 	list = p->finished;
 	p->finished = NULL;
 	pthread_mutex_unlock(&p->mu);
+	if (list && p->collect_timer) {
+		loop_timer_cancel(p->loop, p->collect_timer);
+		p->collect_timer = 0;
+	}
 	for (j = list; j; j = j->next)
 		n++;
 	if (!n)
@@ -483,6 +533,11 @@ void smtp_collect(struct smtp_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	free(b);
 	free_jobs(list);
+}
+
+void smtp_collect(struct smtp_pool *p)
+{
+	collect(p, false);
 }
 
 void smtp_durable(struct smtp_pool *p, uint64_t ticket)
@@ -680,7 +735,7 @@ void smtp_pool_stop(struct smtp_pool *p)
 	while (p->live > 0) {
 		if (p->finished || p->waiting) {
 			pthread_mutex_unlock(&p->mu);
-			smtp_collect(p);
+			collect(p, true);
 			smtp_durable(p, p->flush(p->arg));
 			pthread_mutex_lock(&p->mu);
 			continue;
@@ -707,8 +762,10 @@ void smtp_pool_stop(struct smtp_pool *p)
 		p->finished = j;
 		pthread_mutex_unlock(&p->mu);
 	}
-	smtp_collect(p);
+	collect(p, true);
 	smtp_durable(p, p->flush(p->arg));
+	if (p->collect_timer)
+		loop_timer_cancel(p->loop, p->collect_timer);
 	loop_del_fd(p->loop, p->efd);
 	close(p->efd);
 	pthread_mutex_destroy(&p->mu);
