@@ -208,62 +208,68 @@ static bool seen(struct kipd *k, const char *channel, const char *source)
 			 "ss", channel, source) == 0;
 }
 
-/* The mqtt_inbox row being handled (0: none): whatever records its
- * outcome deletes it in the same transaction. */
-static int64_t inbox_row;
+/* The message being judged: where it came from, and what records its
+ * outcome. */
+struct origin {
+	struct kipd *k;
+	struct counts *cn;
+	const char *channel;   /* "mail" or "mqtt" */
+	const char *source;    /* its id in intake_seen */
+	const char *sender;    /* From, or the broker user (NULL: unknown) */
+	int64_t inbox_row;     /* its mqtt_inbox row (0: none), deleted in
+				  the transaction that records the outcome */
+};
 
-static int delete_inbox_row(struct store *st)
+static int delete_inbox_row(struct store *st, int64_t row)
 {
-	return inbox_row ? store_exec(st, "DELETE FROM mqtt_inbox WHERE id = ?",
-				      "i", inbox_row)
-			 : 0;
+	return row ? store_exec(st, "DELETE FROM mqtt_inbox WHERE id = ?",
+				"i", row)
+		   : 0;
 }
 
-/* Records CHANNEL/SOURCE as handled with OUTCOME, and (QUARANTINE) the
- * quarantine entry, in one transaction. */
-static int settle(struct kipd *k, const char *channel, const char *source,
-		  const char *outcome, const char *sender, const char *reason,
-		  const char *detail)
+/* Records O as handled with OUTCOME, and (REASON) the quarantine entry,
+ * in one transaction. */
+static int settle(const struct origin *o, const char *outcome,
+		  const char *reason, const char *detail)
 {
+	struct store *st = o->k->store;
 	int64_t now = time(NULL);
-	int r = store_begin(k->store);
+	int r = store_begin(st);
 
 	if (r < 0)
 		return r;
-	r = store_exec(k->store,
+	r = store_exec(st,
 		       "INSERT OR IGNORE INTO intake_seen (channel, source_id,"
 		       " outcome, at) VALUES (?, ?, ?, ?)",
-		       "sssi", channel, source, outcome, now);
+		       "sssi", o->channel, o->source, outcome, now);
 	if (r >= 0 && reason)
-		r = store_exec(k->store,
+		r = store_exec(st,
 			       "INSERT INTO quarantine (at, channel, source_id,"
 			       " sender, reason, detail) VALUES (?, ?, ?, ?, ?,"
 			       " ?)",
-			       "isssss", now, channel, source, sender, reason,
-			       detail);
+			       "isssss", now, o->channel, o->source, o->sender,
+			       reason, detail);
 	if (r >= 0)
-		r = delete_inbox_row(k->store);
+		r = delete_inbox_row(st, o->inbox_row);
 	if (r >= 0)
-		r = store_commit(k->store);
+		r = store_commit(st);
 	if (r < 0)
-		store_rollback(k->store);
+		store_rollback(st);
 	return r < 0 ? r : 0;
 }
 
-static int quarantine(struct kipd *k, struct counts *cn, const char *channel,
-		      const char *source, const char *sender,
-		      const char *reason, const char *detail)
+static int quarantine(const struct origin *o, const char *reason,
+		      const char *detail)
 {
-	int r = settle(k, channel, source, "quarantine", sender, reason,
-		       detail);
+	int r = settle(o, "quarantine", reason, detail);
 
 	if (r == 0) {
-		cn->quarantined++;
-		log_notice("intake: %s message quarantined: %s", channel,
+		o->cn->quarantined++;
+		log_notice("intake: %s message quarantined: %s", o->channel,
 			   reason);
 	} else {
 		log_err("intake: cannot record a quarantined %s message: %s",
-			channel, strerror(-r));
+			o->channel, strerror(-r));
 	}
 	return r;
 }
@@ -274,7 +280,7 @@ static int handle_deviation(struct cmd_ctx *c)
 {
 	struct deviation_in in = { 0 };
 	json_t *a = c->args;
-	int64_t id;
+	int64_t id, inbox_row;
 
 	if (arg_int(c, "plan", true, &in.plan) < 0 ||
 	    arg_int(c, "goal", true, &in.goal) < 0 ||
@@ -287,7 +293,9 @@ static int handle_deviation(struct cmd_ctx *c)
 	id = deviation_add(c, &in);
 	if (id < 0)
 		return -1;
-	if (delete_inbox_row(c->st) < 0)
+	/* the report's mqtt_inbox row goes in the same transaction */
+	inbox_row = json_integer_value(json_object_get(a, "inbox_row"));
+	if (delete_inbox_row(c->st, inbox_row) < 0)
 		return cmd_store_fail(c, -EIO, "mqtt inbox");
 	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
 }
@@ -444,9 +452,9 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 
 /* An iMIP REPLY: the participant's answer, from their registered
  * address, to the current UID and SEQUENCE of a scheduled meeting. */
-static void take_reply(struct kipd *k, struct counts *cn, const char *source,
-		       const struct wire_verdict *v)
+static void take_reply(const struct origin *o, const struct wire_verdict *v)
 {
+	struct kipd *k = o->k;
 	const struct inmail *m = &v->mail;
 	const struct ireply *rp = &v->reply;
 	json_t *mt = NULL;
@@ -459,18 +467,17 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 	int end = 0;
 
 	if (!v->reply_ok) {
-		quarantine(k, cn, "mail", source, m->from, "bad-reply",
-			   v->reply_err);
+		quarantine(o, "bad-reply", v->reply_err);
 		return;
 	}
 	if (sscanf(rp->uid, "kip-meeting-%lld@%n", &meeting, &end) != 1 ||
 	    !end || strcasecmp(rp->uid + end, dom) != 0) {
-		quarantine(k, cn, "mail", source, m->from, "unknown-meeting",
+		quarantine(o, "unknown-meeting",
 			   "the UID is not one of kip's meetings");
 		return;
 	}
 	if (strcasecmp(rp->attendee, m->from) != 0) {
-		quarantine(k, cn, "mail", source, m->from, "reply-not-sender",
+		quarantine(o, "reply-not-sender",
 			   "the answering attendee is not the From address");
 		return;
 	}
@@ -478,14 +485,13 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 		      "SELECT id, plan_id, sequence, status FROM meetings"
 		      " WHERE id = ?",
 		      "i", (int64_t)meeting) < 0) {
-		quarantine(k, cn, "mail", source, m->from, "unknown-meeting",
-			   "no such meeting");
+		quarantine(o, "unknown-meeting", "no such meeting");
 		return;
 	}
 	contact = member_by_email(
 		k, json_integer_value(json_object_get(mt, "plan_id")), m->from);
 	if (!contact) {
-		quarantine(k, cn, "mail", source, m->from, "not-a-member",
+		quarantine(o, "not-a-member",
 			   "the sender is not a participant of the meeting");
 		goto out;
 	}
@@ -497,8 +503,7 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 			 rp->sequence,
 			 (long long)json_integer_value(
 				 json_object_get(mt, "sequence")));
-		quarantine(k, cn, "mail", source, m->from, "stale-reply",
-			   detail);
+		quarantine(o, "stale-reply", detail);
 		goto out;
 	}
 	static const char *const answers[] = { "accepted", "declined",
@@ -519,7 +524,7 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 			       "INSERT OR IGNORE INTO intake_seen (channel,"
 			       " source_id, outcome, at) VALUES ('mail', ?,"
 			       " 'reply', ?)",
-			       "si", source, (int64_t)time(NULL));
+			       "si", o->source, (int64_t)time(NULL));
 	if (r >= 0)
 		r = store_commit(k->store);
 	if (r < 0) {
@@ -527,7 +532,7 @@ static void take_reply(struct kipd *k, struct counts *cn, const char *source,
 		log_err("intake: cannot record a reply: %s", strerror(-r));
 		goto out;
 	}
-	cn->replies++;
+	o->cn->replies++;
 	log_info("intake: meeting %lld: contact %lld %s", meeting,
 		 (long long)contact, answers[rp->partstat]);
 out:
@@ -553,6 +558,7 @@ static bool judge(struct intake *in, struct item *it)
 	struct counts *cn = &in->current;
 	const struct inmail *m = &it->verdict.mail;
 	char source[300], fallback[80], err[512], verification[200];
+	struct origin o = { k, cn, "mail", source, NULL, 0 };
 	const char *code = NULL;
 	json_t *args;
 	int64_t plan, contact;
@@ -566,8 +572,7 @@ static bool judge(struct intake *in, struct item *it)
 			return true;
 		snprintf(err, sizeof(err), "larger than %zu bytes; not read",
 			 in->max_bytes);
-		return quarantine(k, cn, "mail", source, NULL, "too-large",
-				  err) == 0;
+		return quarantine(&o, "too-large", err) == 0;
 	}
 	if (it->read_rc < 0) {
 		/* the reader died or timed out on it: set it aside (it stays
@@ -576,8 +581,8 @@ static bool judge(struct intake *in, struct item *it)
 		if (seen(k, "mail", fallback))
 			return true;
 		log_err("intake: %s", it->read_err);
-		return quarantine(k, cn, "mail", fallback, NULL, "unreadable",
-				  it->read_err) == 0;
+		o.source = fallback;
+		return quarantine(&o, "unreadable", it->read_err) == 0;
 	}
 	if (!m->message_id[0])
 		digest_id(&it->raw, fallback);
@@ -587,39 +592,37 @@ static bool judge(struct intake *in, struct item *it)
 		cn->duplicates++;
 		return true;
 	}
+	o.sender = m->from;
 	/* Replies to invitations need not be signed; a signature that is
 	 * there must hold, by the sender. */
 	if (it->verdict.calendar &&
 	    (m->reason == INMAIL_OK || m->reason == INMAIL_UNSIGNED ||
 	     /* signed by the sender, holding only the calendar object */
 	     (m->reason == INMAIL_WRONG_TYPE && m->signer_pem))) {
-		take_reply(in->k, cn, source, &it->verdict);
+		take_reply(&o, &it->verdict);
 		return seen(k, "mail", source);
 	}
 	if (m->reason != INMAIL_OK)
-		return quarantine(k, cn, "mail", source, m->from,
-				  inmail_reason_name(m->reason),
+		return quarantine(&o, inmail_reason_name(m->reason),
 				  m->detail) == 0;
 	learn_signer(k, m);
 	plan = plan_of(k, m);
 	contact = plan ? member_by_email(k, plan, m->from) : 0;
 	if (!plan)
-		r = quarantine(k, cn, "mail", source, m->from,
-			       "unknown-reference",
+		r = quarantine(&o, "unknown-reference",
 			       "no KIP-<n> of an existing plan in the subject, "
 			       "and no reply to a kip message");
 	else if (!contact)
-		r = quarantine(k, cn, "mail", source, m->from, "not-a-member",
+		r = quarantine(&o, "not-a-member",
 			       "the signer is not a member of the plan");
 	else if (m->goal <= 0)
-		r = quarantine(k, cn, "mail", source, m->from,
-			       m->goal ? "bad-goal" : "no-goal",
+		r = quarantine(&o, m->goal ? "bad-goal" : "no-goal",
 			       m->goal
 				   ? "the line 'Mål:' does not hold a number "
 				     "1-99"
 				   : "no line 'Mål: N' (or 'Goal: N')");
 	else if (m->action < 0)
-		r = quarantine(k, cn, "mail", source, m->from, "bad-action",
+		r = quarantine(&o, "bad-action",
 			       "the line 'Indsats:' does not hold a number 1-99");
 	else {
 		snprintf(verification, sizeof(verification),
@@ -638,15 +641,12 @@ static bool judge(struct intake *in, struct item *it)
 		json_decref(args);
 		if (r == 1) {
 			cn->deviations++;
-			r = settle(k, "mail", source, "deviation", NULL, NULL,
-				   NULL);
+			r = settle(&o, "deviation", NULL, NULL);
 		} else if (r == 0) {
 			cn->duplicates++;
-			r = settle(k, "mail", source, "deviation", NULL, NULL,
-				   NULL);
+			r = settle(&o, "deviation", NULL, NULL);
 		} else {
-			r = quarantine(k, cn, "mail", source, m->from,
-				       code ? code : "refused",
+			r = quarantine(&o, code ? code : "refused",
 				       code ? err : "out of memory");
 		}
 	}
@@ -838,13 +838,14 @@ void intake_close(struct kipd *k)
 
 /* Judges one report of the inbox and records the outcome (deleting the
  * row in that transaction). */
-static void take_report(struct kipd *k, const char *username,
-			const char *payload, size_t len)
+static void take_report(struct kipd *k, int64_t inbox_row,
+			const char *username, const char *payload, size_t len)
 {
 	const struct kip_reporter *rp = config_find_reporter(k->cfg, username);
 	struct counts cn = { 0 };
 	struct devreport d;
 	char source[256], err[512], verification[200];
+	struct origin o = { k, &cn, "mqtt", source, username, inbox_row };
 	const char *code = NULL;
 	int64_t contact = 0;
 	json_t *args;
@@ -852,21 +853,21 @@ static void take_report(struct kipd *k, const char *username,
 
 	if (!rp) {
 		snprintf(source, sizeof(source), "%.64s:-", username);
-		quarantine(k, &cn, "mqtt", source, username, "unknown-sender",
+		quarantine(&o, "unknown-sender",
 			   "the broker user is not listed in mqtt.reporters");
 		return;
 	}
 	r = devreport_parse(payload, len, &d, err, sizeof(err));
 	if (r < 0) {
 		snprintf(source, sizeof(source), "%s:-", username);
-		quarantine(k, &cn, "mqtt", source, username, "malformed",
+		quarantine(&o, "malformed",
 			   r == -ENOMEM ? "out of memory" : err);
 		return;
 	}
 	snprintf(source, sizeof(source), "%s:%s", username, d.id);
 	if (seen(k, "mqtt", source)) {
 		log_info("intake: mqtt report seen before; ignored");
-		if (delete_inbox_row(k->store) < 0)
+		if (delete_inbox_row(k->store, inbox_row) < 0)
 			log_err("intake: cannot clear an mqtt inbox row");
 		devreport_free(&d);
 		return;
@@ -876,7 +877,7 @@ static void take_report(struct kipd *k, const char *username,
 		  " ORDER BY kind <> 'professional', id LIMIT 1",
 		  "s", rp->contact);
 	if (!contact) {
-		quarantine(k, &cn, "mqtt", source, username, "unknown-contact",
+		quarantine(&o, "unknown-contact",
 			   "mqtt.reporters names an address no contact has");
 		devreport_free(&d);
 		return;
@@ -885,20 +886,21 @@ static void take_report(struct kipd *k, const char *username,
 		 "MQTT broker user %s (authenticated by the broker; topic "
 		 "restricted by its ACL), mapped by mqtt.reporters",
 		 username);
-	args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "plan",
+	args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "plan",
 			 (json_int_t)d.plan, "goal", (json_int_t)d.goal,
 			 "action", (json_int_t)d.action, "text", d.text,
 			 "channel", "mqtt", "verification", verification,
-			 "source_id", source);
+			 "source_id", source, "inbox_row",
+			 (json_int_t)inbox_row);
 	char actor[80];
 	snprintf(actor, sizeof(actor), "mqtt:%s", username);
 	r = args ? record(k, actor, contact, args, &code, err, sizeof(err)) : -1;
 	json_decref(args);
 	if (r >= 0)
-		settle(k, "mqtt", source, "deviation", NULL, NULL, NULL);
+		settle(&o, "deviation", NULL, NULL);
 	else
-		quarantine(k, &cn, "mqtt", source, username,
-			   code ? code : "refused", code ? err : "out of memory");
+		quarantine(&o, code ? code : "refused",
+			   code ? err : "out of memory");
 	devreport_free(&d);
 }
 
@@ -974,13 +976,11 @@ void intake_mqtt_drain(struct kipd *k)
 			raw[j] = (char)(a << 4 | b);
 		}
 		raw[j] = '\0';
-		inbox_row = json_integer_value(json_object_get(row, "id"));
-		take_report(k,
+		take_report(k, json_integer_value(json_object_get(row, "id")),
 			    json_string_value(json_object_get(row, "username")),
 			    raw, j);
 		free(raw);
 	}
-	inbox_row = 0;
 	json_decref(rows);
 }
 
