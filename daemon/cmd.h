@@ -125,10 +125,12 @@ enum render_format;
 struct buf;
 int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 		   enum render_format fmt, const char *lang, struct buf *out);
-/* The same as text into TEXT and as HTML into HTML, from one read of the
- * version (the distribution needs both). */
+/* The same as text into TEXT and as HTML into HTML (either may be NULL),
+ * from one read of the version, and (DOC not NULL) a copy of its stored
+ * document in *DOC: the distribution needs all three. */
 int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
-			const char *lang, struct buf *text, struct buf *html);
+			const char *lang, struct buf *text, struct buf *html,
+			char **doc);
 
 /* The id for a new row of citizens, plans, contacts or meetings: above
  * every id in use and every id an erasure retired (see erase.c). */

@@ -130,15 +130,22 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 	return 0;
 }
 
-int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
-		   enum render_format fmt, const char *lang, struct buf *out)
+int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
+			const char *lang, struct buf *text, struct buf *html,
+			char **doc)
 {
 	struct render_data d = { 0 };
 	struct render_master m;
 	int r = load(c, plan, version, &d, &m);
 
 	if (r == 0) {
-		r = render_plan(&m, d.doc, fmt, lang, out);
+		if (text)
+			r = render_plan(&m, d.doc, RENDER_TEXT, lang, text);
+		if (r == 0 && html)
+			r = render_plan(&m, d.doc, RENDER_HTML, lang, html);
+		if (r == 0 && doc &&
+		    !(*doc = strdup(row_str(d.version, "document"))))
+			r = -ENOMEM;
 		if (r < 0)
 			r = cmd_store_fail(c, r, "render");
 	}
@@ -146,22 +153,12 @@ int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 	return r;
 }
 
-int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
-			const char *lang, struct buf *text, struct buf *html)
+int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
+		   enum render_format fmt, const char *lang, struct buf *out)
 {
-	struct render_data d = { 0 };
-	struct render_master m;
-	int r = load(c, plan, version, &d, &m);
-
-	if (r == 0) {
-		r = render_plan(&m, d.doc, RENDER_TEXT, lang, text);
-		if (r == 0)
-			r = render_plan(&m, d.doc, RENDER_HTML, lang, html);
-		if (r < 0)
-			r = cmd_store_fail(c, r, "render");
-	}
-	render_data_free(&d);
-	return r;
+	return render_version_both(c, plan, version, lang,
+				   fmt == RENDER_TEXT ? out : NULL,
+				   fmt == RENDER_HTML ? out : NULL, NULL);
 }
 
 HANDLER(cmd_plan_render)

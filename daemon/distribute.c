@@ -258,17 +258,9 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 	int r;
 
 	r = render_version_both(c, ids->plan, ids->version, lang, &text,
-				&html);
+				&html, &doc);
 	if (r < 0)
 		goto out;
-	r = store_text(k->store, &doc,
-		       "SELECT document FROM plan_versions WHERE plan_id = ?"
-		       " AND version = ?",
-		       "ii", ids->plan, ids->version);
-	if (r < 0) {
-		r = cmd_store_fail(c, r, "version");
-		goto out;
-	}
 	snprintf(subject, sizeof(subject),
 		 texts_danish(k->cfg)
 		     ? "Koordinerende indsatsplan for %s, version %lld"
