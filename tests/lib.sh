@@ -75,6 +75,18 @@ check_eq() {
 
 kipctl() { "$KIPCTL" "$@"; }
 
+# add_members PLAN FROM TO NAME LOCAL DOMAIN: professionals "NAME NN",
+# <LOCALNN@DOMAIN>, for NN = FROM..TO (zero-padded to TO's width), each
+# made a member of PLAN.
+add_members() {
+	local plan=$1 name=$4 local=$5 domain=$6 i id
+	for i in $(seq -w "$2" "$3"); do
+		id=$(kipctl --json contact add --kind professional --name "$name $i" \
+			--email "$local$i@$domain" | jq -r .id)
+		kipctl plan member add "$plan" "$id" >/dev/null
+	done
+}
+
 # as USER CMD...: runs CMD as an OS user (with the socket's group).
 as() {
 	local user=$1

@@ -126,11 +126,7 @@ PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" |
 PETER=$(kipctl --json contact add --kind professional --name "Peter Psykiatri" \
 	--email peter.psykiatri@region.example | jq -r .id)
 kipctl plan member add "$PLAN" "$PETER" >/dev/null
-for i in $(seq -w 2 "$N"); do
-	id=$(kipctl --json contact add --kind professional --name "Deltager $i" \
-		--email "d$i@fejltest.example" | jq -r .id)
-	kipctl plan member add "$PLAN" "$id" >/dev/null
-done
+add_members "$PLAN" 2 "$N" Deltager d fejltest.example
 M=$(kipctl --json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place X | jq -r .id)
 kipctl plan version add "$PLAN" --meeting "$M" --file "$FIXTURES/bilag2.yaml" >/dev/null
 

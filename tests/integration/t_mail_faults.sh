@@ -15,13 +15,7 @@ C=$(kipctl --json citizen add --name "Mona Massetest" --cpr 010151-5001 \
 kipctl consent give "$C" --scope plan --date 2026-11-01 --document "J.nr. 2" >/dev/null
 PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
 # N members without certificates: each gets a signed neutral notice.
-{
-	for i in $(seq -w 1 "$N"); do
-		id=$(kipctl --json contact add --kind professional --name "Deltager $i" \
-			--email "d$i@massetest.example" | jq -r .id)
-		kipctl plan member add "$PLAN" "$id" >/dev/null
-	done
-} 2>"$TDIR/members.err"
+add_members "$PLAN" 1 "$N" Deltager d massetest.example 2>"$TDIR/members.err"
 M=$(kipctl --json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place X | jq -r .id)
 kipctl plan version add "$PLAN" --meeting "$M" --file "$FIXTURES/bilag2.yaml" >/dev/null
 kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/null
@@ -104,11 +98,7 @@ C2=$(kipctl --json citizen add --name "Sif Langsomdisk" --cpr 010152-5002 \
 	--address "Prøvevej 11, 9999 Testby" --phone "+45 20 20 20 22" | jq -r .id)
 kipctl consent give "$C2" --scope plan --date 2026-11-01 --document "J.nr. 3" >/dev/null
 PLAN2=$(kipctl --json plan create "$C2" --basis psych-patient --coordinator "$K" | jq -r .id)
-for i in $(seq -w 1 12); do
-	id=$(kipctl --json contact add --kind professional --name "Langsom $i" \
-		--email "l$i@massetest.example" | jq -r .id)
-	kipctl plan member add "$PLAN2" "$id" >/dev/null
-done
+add_members "$PLAN2" 1 12 Langsom l massetest.example
 M2=$(kipctl --json meeting schedule "$PLAN2" --start "2014-05-01 10:00" --place X | jq -r .id)
 kipctl plan version add "$PLAN2" --meeting "$M2" --file "$FIXTURES/bilag2.yaml" >/dev/null
 kipctl plan approve "$PLAN2" --version 1 --how meeting --date 2014-05-01 >/dev/null
