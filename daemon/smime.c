@@ -115,7 +115,8 @@ static int read_fd(int fd, const char *path, char **ret, size_t *retlen,
 		if (cap - len < 2) {
 			if (cap >= SMIME_FILE_MAX) {
 				OPENSSL_clear_free(data, cap);
-				smime_set_err(err, errlen, "%s: too large", path);
+				smime_set_err(err, errlen, "%s: too large",
+					      path);
 				return -EFBIG;
 			}
 			p = OPENSSL_clear_realloc(data, cap, cap * 2);
@@ -133,7 +134,8 @@ static int read_fd(int fd, const char *path, char **ret, size_t *retlen,
 			int r = -errno;
 
 			OPENSSL_clear_free(data, cap);
-			smime_set_err(err, errlen, "%s: %s", path, strerror(-r));
+			smime_set_err(err, errlen, "%s: %s", path,
+				      strerror(-r));
 			return r;
 		}
 		if (n == 0)
@@ -268,12 +270,12 @@ static int load_key(const char *path, const char *passphrase, EVP_PKEY **ret,
 	}
 	if (st.st_mode & 077) {
 		r = -EPERM;
-		smime_set_err(err, errlen, "%s: %s by group or others (mode %04o)",
-			path,
-			st.st_mode & 044   ? "readable"
-			: st.st_mode & 022 ? "writable"
-					   : "accessible",
-			(unsigned)(st.st_mode & 07777));
+		smime_set_err(err, errlen,
+			      "%s: %s by group or others (mode %04o)", path,
+			      st.st_mode & 044   ? "readable"
+			      : st.st_mode & 022 ? "writable"
+						 : "accessible",
+			      (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	r = read_fd(fd, path, &data, &len, err, errlen);
@@ -288,15 +290,18 @@ static int load_key(const char *path, const char *passphrase, EVP_PKEY **ret,
 	if (!*ret) {
 		r = pc.asked ? -EKEYREJECTED : -EINVAL;
 		if (pc.asked && !passphrase)
-			smime_set_err(err, errlen,
-				"%s: the key is encrypted and no passphrase "
-				"was given",
-				path);
+			smime_set_err(
+			    err, errlen,
+			    "%s: the key is encrypted and no passphrase "
+			    "was given",
+			    path);
 		else if (pc.asked)
 			smime_ssl_err(err, errlen,
-				"%s: wrong passphrase or damaged key", path);
+				      "%s: wrong passphrase or damaged key",
+				      path);
 		else
-			smime_ssl_err(err, errlen, "%s: not a PEM private key", path);
+			smime_ssl_err(err, errlen, "%s: not a PEM private key",
+				      path);
 		goto out;
 	}
 	r = 0;
@@ -339,7 +344,7 @@ static int load_chain(const char *path, STACK_OF(X509) * chain, char *err,
 	OPENSSL_clear_free(data, len);
 	if (r < 0)
 		smime_ssl_err(err, errlen, "%s: not a list of PEM certificates",
-			path);
+			      path);
 	return r;
 }
 
@@ -366,8 +371,8 @@ int smime_signer_load(const char *cert_path, const char *key_path,
 		goto fail;
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		r = -EKEYREJECTED;
-		smime_ssl_err(err, errlen, "%s: the key does not match %s", key_path,
-			cert_path);
+		smime_ssl_err(err, errlen, "%s: the key does not match %s",
+			      key_path, cert_path);
 		goto fail;
 	}
 	if (chain_path) {
@@ -440,7 +445,7 @@ static int add_pem_objects(X509_STORE *store, const char *path, int want_crl,
 	if (n == 0) {
 		r = -EINVAL;
 		smime_set_err(err, errlen, "%s: no %s found", path,
-			want_crl ? "CRL" : "certificate");
+			      want_crl ? "CRL" : "certificate");
 		goto out;
 	}
 	r = 0;
@@ -661,7 +666,7 @@ int smime_check_recipient(const struct smime_trust *t, const char *pem,
 		c->at = now;
 		c->verdict = r;
 		smime_set_err(c->reason, sizeof(c->reason), "%s",
-			r < 0 ? reason : "");
+			      r < 0 ? reason : "");
 	}
 	pthread_mutex_unlock(&cache_mu);
 	X509_free(old);
@@ -700,8 +705,9 @@ static int check_recipient(const struct smime_trust *t, const char *pem,
 	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	if (X509_verify_cert(ctx) != 1) {
 		r = -EKEYREJECTED;
-		smime_set_err(reason, reasonlen, "%s",
-			smime_verify_reason(X509_STORE_CTX_get_error(ctx)));
+		smime_set_err(
+		    reason, reasonlen, "%s",
+		    smime_verify_reason(X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
 	/* The purpose check passes a certificate without any extended key
@@ -795,7 +801,8 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
 	int derlen = 0, r;
 
 	if (len > INT_MAX || mime_has_bare_lf(entity, len)) {
-		smime_set_err(err, errlen, "entity too large or with a bare LF");
+		smime_set_err(err, errlen,
+			      "entity too large or with a bare LF");
 		return -EINVAL;
 	}
 	r = mime_boundary(boundary, entity, len);
@@ -883,7 +890,8 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	int derlen, r = -EIO;
 
 	if (len > INT_MAX || mime_has_bare_lf(entity, len)) {
-		smime_set_err(err, errlen, "entity too large or with a bare LF");
+		smime_set_err(err, errlen,
+			      "entity too large or with a bare LF");
 		return -EINVAL;
 	}
 	x = cached_cert(recipient_pem);

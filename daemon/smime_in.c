@@ -86,7 +86,7 @@ int smime_decrypt(const struct smime_signer *s, const char *entity, size_t len,
 		      nid != NID_id_smime_ct_authEnvelopedData)) {
 		r = -EMEDIUMTYPE;
 		smime_set_err(err, errlen, "not an envelope (CMS type %s)",
-			OBJ_nid2sn(nid));
+			      OBJ_nid2sn(nid));
 		goto out;
 	}
 	if (!s) {
@@ -152,17 +152,18 @@ static int check_digest(CMS_SignerInfo *si, char *reason, size_t reasonlen)
 	nid = OBJ_obj2nid(obj);
 	if (!strong_digest(nid)) {
 		smime_set_err(reason, reasonlen,
-			"digest %s refused (SHA-256 or "
-			"better required)",
-			nid == NID_undef ? "unknown" : OBJ_nid2sn(nid));
+			      "digest %s refused (SHA-256 or "
+			      "better required)",
+			      nid == NID_undef ? "unknown" : OBJ_nid2sn(nid));
 		return -1;
 	}
 	X509_ALGOR_get0(&obj, NULL, NULL, sig);
 	nid = OBJ_obj2nid(obj);
 	if (OBJ_find_sigid_algs(nid, &dnid, &pknid) && dnid != NID_undef &&
 	    !strong_digest(dnid)) {
-		smime_set_err(reason, reasonlen, "signature algorithm %s refused",
-			OBJ_nid2sn(nid));
+		smime_set_err(reason, reasonlen,
+			      "signature algorithm %s refused",
+			      OBJ_nid2sn(nid));
 		return -1;
 	}
 	return 0;
@@ -236,7 +237,7 @@ static void check_signer(const struct smime_trust *t, CMS_ContentInfo *cms,
 				 ? SMIME_SIG_REVOKED
 				 : SMIME_SIG_UNTRUSTED;
 		smime_set_err(v->reason, sizeof(v->reason), "signer: %s",
-			smime_verify_reason(e));
+			      smime_verify_reason(e));
 		goto out;
 	}
 	/* The purpose also passes nonRepudiation alone. */
@@ -244,7 +245,7 @@ static void check_signer(const struct smime_trust *t, CMS_ContentInfo *cms,
 	    !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE)) {
 		v->verdict = SMIME_SIG_UNTRUSTED;
 		smime_set_err(v->reason, sizeof(v->reason),
-			"signer: no digitalSignature usage");
+			      "signer: no digitalSignature usage");
 		goto out;
 	}
 	v->verdict = SMIME_SIG_OK;
@@ -283,11 +284,12 @@ static int verify_signature(CMS_ContentInfo *cms, BIO *bcont, const char *email,
 
 		v->verdict = SMIME_SIG_BAD;
 		if (ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)
-			smime_set_err(v->reason, sizeof(v->reason),
-				"the signer's certificate is not included");
+			smime_set_err(
+			    v->reason, sizeof(v->reason),
+			    "the signer's certificate is not included");
 		else
 			smime_ssl_err(v->reason, sizeof(v->reason),
-				"signature does not verify");
+				      "signature does not verify");
 		r = 0;
 		goto out;
 	}
@@ -300,7 +302,8 @@ static int verify_signature(CMS_ContentInfo *cms, BIO *bcont, const char *email,
 	if (!signers || sk_X509_num(signers) != 1) {
 		sk_X509_free(signers);
 		v->verdict = SMIME_SIG_BAD;
-		smime_set_err(v->reason, sizeof(v->reason), "no signer certificate");
+		smime_set_err(v->reason, sizeof(v->reason),
+			      "no signer certificate");
 		r = 0;
 		goto out;
 	}
@@ -332,45 +335,47 @@ int smime_verify(const struct smime_trust *t, const char *entity, size_t len,
 	if (r < 0) {
 		ret->verdict = SMIME_SIG_MALFORMED;
 		smime_set_err(ret->reason, sizeof(ret->reason),
-			"not readable S/MIME (MIME, base64 or DER)");
+			      "not readable S/MIME (MIME, base64 or DER)");
 		return 0;
 	}
 	r = 0;
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
 		ret->verdict = SMIME_SIG_WRONG_TYPE;
 		smime_set_err(ret->reason, sizeof(ret->reason),
-			"CMS type %s, not signed-data",
-			OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms))));
+			      "CMS type %s, not signed-data",
+			      OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms))));
 		goto out;
 	}
 	/* What is signed must be plain data (a MIME entity), not another
 	 * CMS structure or a time-stamp token. */
 	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
 		ret->verdict = SMIME_SIG_WRONG_TYPE;
-		smime_set_err(ret->reason, sizeof(ret->reason),
-			"signed content of type %s, not data",
-			OBJ_nid2sn(OBJ_obj2nid(CMS_get0_eContentType(cms))));
+		smime_set_err(
+		    ret->reason, sizeof(ret->reason),
+		    "signed content of type %s, not data",
+		    OBJ_nid2sn(OBJ_obj2nid(CMS_get0_eContentType(cms))));
 		goto out;
 	}
 	sis = CMS_get0_SignerInfos(cms);
 	if (!sis || sk_CMS_SignerInfo_num(sis) == 0) {
 		ret->verdict = SMIME_SIG_WRONG_TYPE;
 		smime_set_err(ret->reason, sizeof(ret->reason),
-			"signed-data without a signer (certs-only)");
+			      "signed-data without a signer (certs-only)");
 		goto out;
 	}
 	if (sk_CMS_SignerInfo_num(sis) != 1) {
 		ret->verdict = SMIME_SIG_BAD;
 		smime_set_err(ret->reason, sizeof(ret->reason),
-			"more than one signer");
+			      "more than one signer");
 		goto out;
 	}
 	detached = CMS_is_detached(cms);
 	if (!!bcont != !!detached) {
 		ret->verdict = SMIME_SIG_MALFORMED;
 		smime_set_err(ret->reason, sizeof(ret->reason), "%s",
-			bcont ? "multipart/signed with encapsulated content"
-			      : "detached signature without content");
+			      bcont
+				  ? "multipart/signed with encapsulated content"
+				  : "detached signature without content");
 		goto out;
 	}
 	if (check_digest(sk_CMS_SignerInfo_value(sis, 0), ret->reason,
@@ -387,7 +392,7 @@ int smime_verify(const struct smime_trust *t, const char *entity, size_t len,
 	if (!signer) {
 		ret->verdict = SMIME_SIG_BAD;
 		smime_set_err(ret->reason, sizeof(ret->reason),
-			"no signer certificate");
+			      "no signer certificate");
 		goto out;
 	}
 	check_signer(t, cms, signer, now, ret);
