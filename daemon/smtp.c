@@ -482,8 +482,9 @@ static void collect(struct smtp_pool *p, bool force)
 		pthread_mutex_unlock(&p->mu);
 		if (p->collect_timer)
 			return;
-		p->collect_timer = loop_timer_at(
-		    p->loop, loop_now_ms() + COLLECT_DELAY_MS, collect_later, p);
+		p->collect_timer =
+			loop_timer_at(p->loop, loop_now_ms() + COLLECT_DELAY_MS,
+				      collect_later, p);
 		if (p->collect_timer > 0)
 			return;
 		p->collect_timer = 0; /* no timer: now, then */

@@ -69,10 +69,14 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 
 /* On the loop thread: hands the finished jobs to done() in one batch. The
  * pool does so itself when jobs finish, unless smtp_wait_fn says wait;
- * then the caller calls it. */
+ * then the caller calls it. Either way a batch goes at once only when a
+ * connection cannot finish its next message without it, or nothing else
+ * is being sent; else within a few milliseconds, with the replies that
+ * come meanwhile. */
 void smtp_collect(struct smtp_pool *p);
 
-/* On the loop thread: every ticket up to TICKET is durable. */
+/* Every ticket up to TICKET is durable. On any thread (the outbox calls
+ * it from the sync thread, so connections go on whatever the loop does). */
 void smtp_durable(struct smtp_pool *p, uint64_t ticket);
 
 /* Queues a message; the pool takes ownership of BODY (malloc'd, wiped
