@@ -633,8 +633,11 @@ int smime_check_recipient(const struct smime_trust *t, const char *pem,
 	cache_key(pem, email, key);
 	pthread_mutex_lock(&cache_mu);
 	c = cache_find(key);
+	/* A verdict of "valid" holds no longer than the certificate. */
 	if (c && c->generation == t->generation && now >= c->at &&
-	    now - c->at < CHECK_CACHE_SECONDS) {
+	    now - c->at < CHECK_CACHE_SECONDS &&
+	    (c->verdict < 0 ||
+	     X509_cmp_time(X509_get0_notAfter(c->cert), &now) > 0)) {
 		r = c->verdict;
 		memcpy(cached, c->reason, sizeof(cached));
 		pthread_mutex_unlock(&cache_mu);
@@ -898,6 +901,14 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	if (!x) {
 		smime_ssl_err(err, errlen, "recipient: not a PEM certificate");
 		return -EINVAL;
+	}
+	/* Checked when the message was queued; it may have run out since.
+	 * Nothing is encrypted to a certificate past its notAfter. */
+	if (X509_cmp_time(X509_get0_notAfter(x), NULL) <= 0) {
+		smime_set_err(err, errlen,
+			      "the recipient's certificate has expired");
+		X509_free(x);
+		return -EKEYEXPIRED;
 	}
 	cms = CMS_encrypt(NULL, NULL, c, flags);
 	if (!cms) {

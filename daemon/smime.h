@@ -75,7 +75,8 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
  * and appends to out the body of an application/pkcs7-mime part: base64
  * of the DER, 76 columns, CRLF. RSA recipients use RSA key transport; EC
  * recipients use ECDH with the KDF digest set to SHA-256 (OpenSSL's
- * default would be SHA-1). Returns 0 or a negative errno with err.
+ * default would be SHA-1). Returns 0 or a negative errno with err;
+ * -EKEYEXPIRED when the certificate's notAfter has passed.
  */
 int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		  const char *entity, size_t len, struct buf *out, char *err,
