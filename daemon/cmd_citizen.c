@@ -252,18 +252,14 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 	if (r < 0)
 		return cmd_store_fail(c, r, "consent");
 	if (action[0] == 'w') {
-		/* Nothing more leaves for this citizen, at once. */
-		r = strcmp(scope, "plan") == 0
-			    ? outbox_cancel_citizen(c->k, id,
-						    "consent withdrawn")
-			    : store_exec(c->st,
-					 "UPDATE outbox SET state = 'cancelled',"
-					 " reason = 'relatives consent "
-					 "withdrawn' WHERE citizen_id = ? AND"
-					 " state IN ('queued', 'deferred') AND"
-					 " contact_id IN (SELECT id FROM"
-					 " contacts WHERE kind = 'relative')",
-					 "i", id);
+		/* Nothing more leaves for this citizen (or their relatives),
+		 * at once. */
+		struct outbox_scope sc = { .citizen_id = id };
+
+		sc.relatives = strcmp(scope, "relatives") == 0;
+		r = outbox_cancel(c->k, &sc,
+				  sc.relatives ? "relatives consent withdrawn"
+					       : "consent withdrawn");
 		if (r < 0)
 			return cmd_store_fail(c, r, "outbox");
 		c->outbox_changed = true;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "outbox.h"
 #include "event.h"
 #include "render.h"
 
@@ -308,6 +309,14 @@ HANDLER(cmd_plan_member_remove)
 				(long long)contact, (long long)plan);
 	if (r < 0)
 		return cmd_store_fail(c, r, "member");
+	/* What was on its way to them stops here. */
+	r = outbox_cancel(c->k,
+			  &(struct outbox_scope){ .plan_id = plan,
+						  .contact_id = contact },
+			  "removed from the plan");
+	if (r < 0)
+		return cmd_store_fail(c, r, "outbox");
+	c->outbox_changed = true;
 	return cmd_ok(c, json_pack("{s:I, s:I}", "plan", (json_int_t)plan,
 				   "removed", (json_int_t)contact));
 }

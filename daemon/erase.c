@@ -217,9 +217,10 @@ HANDLER(cmd_citizen_erase)
 	if (arg_int(c, "id", true, &id) < 0 || access_citizen(c, id) < 0 ||
 	    rule_retention(c, id, force, &forced) < 0)
 		return -1;
-	/* Nothing may leave after this: unsent rows are cancelled (and the
-	 * transfers in flight aborted after commit) before they go. */
-	r = outbox_cancel_citizen(c->k, id, "citizen erased");
+	/* Nothing may leave after this: unsent rows are cancelled and the
+	 * transfers in flight aborted before they go. */
+	r = outbox_cancel(c->k, &(struct outbox_scope){ .citizen_id = id },
+			  "citizen erased");
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
 	c->outbox_changed = true;

@@ -18,6 +18,7 @@
 #include "sealed.h"
 #include "log.h"
 #include "loop.h"
+#include "smime.h"
 #include "smtp.h"
 #include "store.h"
 
@@ -34,8 +35,6 @@ struct outbox {
 	struct kipd *k;
 	struct smtp_pool *pool;
 	int64_t timer;
-	int64_t *cancel_ids;  /* rows in flight to abort after commit */
-	size_t n_cancel, cap_cancel;
 	int kicked;
 	int stopping;         /* results still come in; nothing new goes out */
 	/* the entity of the last sealed row handed over: the recipients of
@@ -47,7 +46,34 @@ struct outbox {
 	json_t *in_flight[IN_FLIGHT_MAX];
 };
 
+/*
+ * Why the outbox row "o" must not leave, or NULL: a decision taken after
+ * it was queued that covers it. The decisions cancel their rows when they
+ * are taken (outbox_cancel()); this is the same rule read again from the
+ * facts, wherever a row could otherwise go out or go back in the queue:
+ * when it is claimed, when its result is recorded, and at start.
+ */
+#define STOP_REASON                                                          \
+	"CASE WHEN o.citizen_id IS NOT NULL AND NOT EXISTS"                  \
+	" (SELECT 1 FROM citizens c WHERE c.id = o.citizen_id)"              \
+	" THEN 'citizen erased'"                                             \
+	" WHEN (SELECT x.action FROM consents x WHERE"                       \
+	" x.citizen_id = o.citizen_id AND x.scope = 'plan'"                  \
+	" ORDER BY x.id DESC LIMIT 1) = 'withdrawn'"                         \
+	" THEN 'consent withdrawn'"                                          \
+	" WHEN (SELECT x.action FROM consents x WHERE"                       \
+	" x.citizen_id = o.citizen_id AND x.scope = 'relatives'"             \
+	" ORDER BY x.id DESC LIMIT 1) = 'withdrawn' AND EXISTS"              \
+	" (SELECT 1 FROM contacts k WHERE k.id = o.contact_id"               \
+	" AND k.kind = 'relative') THEN 'relatives consent withdrawn'"       \
+	" WHEN o.plan_id IS NOT NULL AND o.contact_id IS NOT NULL AND"       \
+	" NOT EXISTS (SELECT 1 FROM plan_members m WHERE"                    \
+	" m.plan_id = o.plan_id AND m.contact_id = o.contact_id)"            \
+	" THEN 'removed from the plan' END"
+
 static void run(struct loop *loop, void *arg);
+static void message_event(struct kipd *k, int64_t id, json_t *row,
+			  const char *state);
 
 static void schedule(struct outbox *ob, uint64_t delay_ms)
 {
@@ -194,6 +220,82 @@ static int submit_row(struct outbox *ob, json_t *row)
 	return r;
 }
 
+/* A sealed message is final: what it was built from goes (the plan
+ * itself stays in plan_versions), its entity with the last of them. */
+static void forget_sealed(struct kipd *k, int64_t id, int64_t entity_id)
+{
+	struct outbox *ob = k->outbox;
+
+	if (!entity_id)
+		return;
+	store_exec(k->store, "DELETE FROM outbox_sealed WHERE id = ?", "i",
+		   id);
+	if (store_exec(k->store,
+		       "DELETE FROM outbox_entity WHERE id = ? AND NOT EXISTS"
+		       " (SELECT 1 FROM outbox_sealed WHERE entity_id = ?)",
+		       "ii", entity_id, entity_id) > 0 &&
+	    ob && ob->entity_id == entity_id)
+		drop_entity(ob);
+}
+
+/* Inside the caller's transaction: ends row ID, not sent, in STATE
+ * ("cancelled" or "manual") with REASON, and forgets what a sealed one
+ * was to be built from (ENTITY_ID, 0 for none). 0 or -errno. */
+static int end_unsent(struct kipd *k, int64_t id, const char *state,
+		      const char *reason, int64_t entity_id)
+{
+	int r = store_exec(k->store,
+			   "UPDATE outbox SET state = ?, reason = ?,"
+			   " updated_at = ? WHERE id = ?",
+			   "ssii", state, reason, (int64_t)time(NULL), id);
+
+	if (r < 0)
+		return r;
+	forget_sealed(k, id, entity_id);
+	log_info("outbox: message %lld %s (%s)", (long long)id, state,
+		 reason);
+	return 0;
+}
+
+/* Why the claimed sealed ROW cannot go as queued, or NULL: its
+ * certificate, checked again now (chain, revocation, validity) as it was
+ * when the row was queued. */
+static const char *cert_block(struct kipd *k, json_t *row, char *reason,
+			      size_t len)
+{
+	const char *pem = row_str(row, "cert_pem");
+
+	if (!pem || !k->trust)
+		return NULL;
+	if (smime_check_recipient(k->trust, pem, row_str(row, "recipient"),
+				  time(NULL), reason, len) == 0)
+		return NULL;
+	return reason;
+}
+
+/* Inside claim()'s transaction: whether ROW may still go. A row a
+ * decision covers is cancelled; one whose certificate is no longer valid
+ * needs manual delivery, and the coordinator is told. */
+static bool still_wanted(struct kipd *k, json_t *row)
+{
+	int64_t id = row_num(row, "id");
+	char why[160], text[240];
+
+	if (row_str(row, "stop")) {
+		end_unsent(k, id, "cancelled", row_str(row, "stop"),
+			   row_num(row, "entity_id"));
+		return false;
+	}
+	if (!cert_block(k, row, why, sizeof(why)))
+		return true;
+	snprintf(text, sizeof(text), "certificate %s when the message was "
+				     "to be sent", why);
+	end_unsent(k, id, "manual", text, row_num(row, "entity_id"));
+	message_event(k, id, row, "manual");
+	distribute_failure_notice(k, id);
+	return false;
+}
+
 /* Inside the caller's transaction: marks the due rows that fit in the
  * free slots as sending, and returns them to hand over once the
  * transaction has committed, read once with what the workers need (the
@@ -213,7 +315,8 @@ static json_t *claim(struct outbox *ob)
 		       "SELECT o.id, o.recipient, o.message_id, o.cipher,"
 		       " o.kind, o.citizen_id, o.plan_id, o.meeting_id,"
 		       " o.created_at, o.attempts + 1 AS attempts, b.body,"
-		       " s.entity_id, s.cert_pem, s.subject, s.date"
+		       " s.entity_id, s.cert_pem, s.subject, s.date,"
+		       " " STOP_REASON " AS stop"
 		       " FROM outbox o"
 		       " LEFT JOIN outbox_body b ON b.id = o.id"
 		       " LEFT JOIN outbox_sealed s ON s.id = o.id"
@@ -222,12 +325,18 @@ static json_t *claim(struct outbox *ob)
 		       " ORDER BY o.next_attempt_at, o.id LIMIT ?",
 		       "ii", (int64_t)time(NULL), (int64_t)(cap - busy)) < 0)
 		return NULL;
-	json_array_foreach(rows, i, row)
+	for (i = 0; i < json_array_size(rows);) {
+		row = json_array_get(rows, i);
+		if (!still_wanted(ob->k, row)) {
+			json_array_remove(rows, i);
+			continue;
+		}
 		store_exec(st,
 			   "UPDATE outbox SET state = 'sending', updated_at = ?"
 			   " WHERE id = ?",
-			   "ii", (int64_t)time(NULL),
-			   json_integer_value(json_object_get(row, "id")));
+			   "ii", (int64_t)time(NULL), row_num(row, "id"));
+		i++;
+	}
 	return rows;
 }
 
@@ -299,8 +408,8 @@ static int64_t backoff(const struct kip_config *cfg, int64_t attempts)
 	return gap < cfg->smtp_retry_max_s ? gap : cfg->smtp_retry_max_s;
 }
 
-/* message.sent, .deferred or .failed (and invitation.sent) for ROW (an
- * outbox row with kind, citizen_id, plan_id and meeting_id). */
+/* message.sent, .deferred, .failed or .manual (and invitation.sent) for
+ * ROW (an outbox row with kind, citizen_id, plan_id and meeting_id). */
 static void message_event(struct kipd *k, int64_t id, json_t *row,
 			  const char *state)
 {
@@ -322,21 +431,6 @@ static void message_event(struct kipd *k, int64_t id, json_t *row,
 				     "meeting", json_object_get(row, "meeting_id")));
 }
 
-/* A sealed message is final: what it was built from goes (the plan
- * itself stays in plan_versions), its entity with the last of them. */
-static void forget_sealed(struct outbox *ob, int64_t id, int64_t entity_id)
-{
-	struct store *st = ob->k->store;
-
-	store_exec(st, "DELETE FROM outbox_sealed WHERE id = ?", "i", id);
-	if (store_exec(st,
-		       "DELETE FROM outbox_entity WHERE id = ? AND NOT EXISTS"
-		       " (SELECT 1 FROM outbox_sealed WHERE entity_id = ?)",
-		       "ii", entity_id, entity_id) > 0 &&
-	    ob->entity_id == entity_id)
-		drop_entity(ob);
-}
-
 /* The row of message ID as claim() read it, no longer in flight; NULL
  * if unknown. */
 static json_t *taken_row(struct outbox *ob, int64_t id)
@@ -352,12 +446,63 @@ static json_t *taken_row(struct outbox *ob, int64_t id)
 	return NULL;
 }
 
+/* What row ID is now, for a result that did not send it: its state,
+ * the reason a decision gave while it was in flight, and STOP_REASON. */
+static json_t *row_now(struct kipd *k, int64_t id)
+{
+	json_t *now = NULL;
+
+	if (store_row(k->store, &now,
+		      "SELECT o.state, o.reason, " STOP_REASON " AS stop"
+		      " FROM outbox o WHERE o.id = ?",
+		      "i", id) < 0)
+		return NULL;
+	return now;
+}
+
+/* The state a result that did not send row ID leads to, and why (NULL:
+ * the row's reason stays). A decision that covers the row ends it; else
+ * a message that was not tried goes back in the queue. */
+static const char *unsent_state(struct kipd *k, const struct smtp_result *res,
+				int64_t created, json_t *now,
+				const char **why)
+{
+	*why = NULL;
+	if (row_str(now, "stop") || row_str(now, "reason")) {
+		*why = row_str(now, "stop") ? row_str(now, "stop")
+					    : row_str(now, "reason");
+		return "cancelled";
+	}
+	switch (res->outcome) {
+	case SMTP_CANCELLED: /* shutdown, or a cancellation rolled back */
+		return "queued";
+	case SMTP_PERMANENT:
+		if (res->build_err == -EKEYEXPIRED) {
+			*why = "certificate expired when the message was to "
+			       "be sent";
+			return "manual";
+		}
+		return "failed";
+	default:
+		return time(NULL) - created >= k->cfg->smtp_give_up_s
+			       ? "failed"
+			       : "deferred";
+	}
+}
+
+/*
+ * Records one result. The row's state decides, not the result alone: a
+ * row a decision cancelled while its transfer was aborted stays
+ * cancelled, and one a decision covered past its point of no return
+ * (outbox_cancel()) ends sent or cancelled, never queued again.
+ */
 static void record(struct outbox *ob, const struct smtp_result *res)
 {
 	struct kipd *k = ob->k;
-	int64_t now = time(NULL), created = now, attempts = 0;
-	const char *state;
-	json_t *row = NULL;
+	int64_t now = time(NULL), created = now, attempts = 0, entity = 0;
+	const char *state = "sent", *why = NULL;
+	json_t *row = NULL, *cur = NULL;
+	int r;
 
 	/* What the update and the event need, as claim() read it (or, for
 	 * a row not handed over by this outbox, from the store). */
@@ -369,56 +514,49 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 			     "  WHERE s.id = outbox.id) AS entity_id"
 			     " FROM outbox WHERE id = ?",
 			     "i", res->id) == 0) {
-		created =
-		    json_integer_value(json_object_get(row, "created_at"));
-		attempts = json_integer_value(json_object_get(row, "attempts"));
+		created = row_num(row, "created_at");
+		attempts = row_num(row, "attempts");
+		entity = row_num(row, "entity_id");
 	}
-	switch (res->outcome) {
-	case SMTP_SENT:
-		state = "sent";
-		break;
-	case SMTP_CANCELLED:
-		/* Shutdown puts it back; a user's cancellation stands. */
-		state = strcmp(res->reply, "shutdown") == 0 ? "queued"
-							    : "cancelled";
-		break;
-	case SMTP_PERMANENT:
-		state = "failed";
-		break;
-	default:
-		state = now - created >= k->cfg->smtp_give_up_s ? "failed"
-								: "deferred";
-		break;
+	if (res->outcome != SMTP_SENT) {
+		cur = row_now(k, res->id);
+		if (!cur || strcmp(row_str(cur, "state"), "sending") != 0) {
+			/* ended meanwhile (cancelled by a decision) */
+			log_debug("outbox: message %lld: result ignored, no "
+				  "longer in flight",
+				  (long long)res->id);
+			goto out;
+		}
+		state = unsent_state(k, res, created, cur, &why);
 	}
-	store_exec(k->store,
-		   "UPDATE outbox SET state = ?, attempts = ?,"
-		   " last_reply = ?, updated_at = ?,"
-		   " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
-		   " next_attempt_at = ?,"
-		   " reason = CASE WHEN ? = 'cancelled' THEN"
-		   "  coalesce(reason, 'cancelled') ELSE reason END"
-		   " WHERE id = ? AND state = 'sending'",
-		   "sisisiisi", state,
-		   res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
-		   res->reply, now, state, now,
-		   now + (strcmp(state, "deferred") == 0
-				  ? backoff(k->cfg, attempts)
-				  : 0),
-		   state, res->id);
-	log_info("outbox: message %lld %s (attempt %lld, smtp %ld)",
-		 (long long)res->id, state, (long long)attempts, res->code);
-	if (row && json_integer_value(json_object_get(row, "entity_id")) &&
-	    (strcmp(state, "sent") == 0 || strcmp(state, "failed") == 0 ||
-	     strcmp(state, "cancelled") == 0))
-		forget_sealed(ob, res->id,
-			      json_integer_value(
-				      json_object_get(row, "entity_id")));
+	r = store_exec(k->store,
+		       "UPDATE outbox SET state = ?, attempts = ?,"
+		       " last_reply = ?, updated_at = ?,"
+		       " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
+		       " next_attempt_at = ?, reason = coalesce(?, reason)"
+		       " WHERE id = ? AND state = 'sending'",
+		       "sisisiisi", state,
+		       res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
+		       res->reply, now, state, now,
+		       now + (strcmp(state, "deferred") == 0
+				      ? backoff(k->cfg, attempts)
+				      : 0),
+		       why, res->id);
+	if (r <= 0)
+		goto out;
+	log_info("outbox: message %lld %s (attempt %lld, smtp %ld%s%s)",
+		 (long long)res->id, state, (long long)attempts, res->code,
+		 why ? ": " : "", why ? why : "");
+	if (strcmp(state, "queued") != 0 && strcmp(state, "deferred") != 0)
+		forget_sealed(k, res->id, entity);
 	if (row && strcmp(state, "queued") != 0 &&
 	    strcmp(state, "cancelled") != 0)
 		message_event(k, res->id, row, state);
-	json_decref(row);
-	if (strcmp(state, "failed") == 0)
+	if (strcmp(state, "failed") == 0 || strcmp(state, "manual") == 0)
 		distribute_failure_notice(k, res->id);
+out:
+	json_decref(cur);
+	json_decref(row);
 }
 
 /*
@@ -508,6 +646,57 @@ static void on_synced(struct loop *loop, int fd, short revents, void *arg)
 		smtp_collect(ob->pool);
 }
 
+/*
+ * Rows left in "sending" by a crash: queued again (at most those are sent
+ * twice, with the same Message-ID), except those a decision covers. One
+ * whose cancellation came past its point of no return may have reached
+ * its server; it is not sent again either.
+ */
+static int recover_sending(struct kipd *k)
+{
+	json_t *rows, *row;
+	char why[300];
+	size_t i;
+	int r, n = 0;
+
+	r = store_rows(k->store, &rows,
+		       "SELECT o.id, o.reason, s.entity_id, " STOP_REASON
+		       " AS stop FROM outbox o LEFT JOIN outbox_sealed s"
+		       " ON s.id = o.id WHERE o.state = 'sending'",
+		       NULL);
+	if (r < 0)
+		return r;
+	json_array_foreach(rows, i, row) {
+		int64_t id = row_num(row, "id");
+
+		if (row_str(row, "reason")) {
+			snprintf(why, sizeof(why),
+				 "%s; kipd stopped before the server answered, "
+				 "so it may have been delivered",
+				 row_str(row, "reason"));
+			r = end_unsent(k, id, "cancelled", why,
+				       row_num(row, "entity_id"));
+		} else if (row_str(row, "stop")) {
+			r = end_unsent(k, id, "cancelled", row_str(row, "stop"),
+				       row_num(row, "entity_id"));
+		} else {
+			r = store_exec(k->store,
+				       "UPDATE outbox SET state = 'queued'"
+				       " WHERE id = ?",
+				       "i", id);
+			n++;
+		}
+		if (r < 0)
+			break;
+	}
+	json_decref(rows);
+	if (r >= 0 && n > 0)
+		log_notice("outbox: %d messages were in flight at the last "
+			   "stop; queued again",
+			   n);
+	return r < 0 ? r : 0;
+}
+
 int outbox_open(struct kipd *k, char *err, size_t errlen)
 {
 	struct outbox *ob = calloc(1, sizeof(*ob));
@@ -517,16 +706,12 @@ int outbox_open(struct kipd *k, char *err, size_t errlen)
 		return -ENOMEM;
 	ob->k = k;
 	k->outbox = ob;
-	/* A crash may have left rows in sending: at most those are sent
-	 * twice, with the same Message-ID. */
-	r = store_exec(k->store,
-		       "UPDATE outbox SET state = 'queued' WHERE state = "
-		       "'sending'",
-		       NULL);
-	if (r > 0)
-		log_notice("outbox: %d messages were in flight at the last "
-			   "stop; queued again",
-			   r);
+	r = recover_sending(k);
+	if (r < 0) {
+		snprintf(err, errlen, "outbox: cannot recover the messages in "
+				      "flight at the last stop");
+		return r;
+	}
 	if (!k->cfg->smtp_url) {
 		log_notice("outbox: smtp.url is not set; messages stay queued");
 		return 0;
@@ -571,7 +756,6 @@ void outbox_close(struct kipd *k)
 	if (sending && store_sync_fd(k->store) >= 0)
 		loop_del_fd(k->loop, store_sync_fd(k->store));
 	loop_timer_cancel(k->loop, ob->timer);
-	free(ob->cancel_ids);
 	drop_entity(ob);
 	for (size_t f = 0; f < IN_FLIGHT_MAX; f++)
 		json_decref(ob->in_flight[f]);
@@ -657,74 +841,70 @@ int outbox_set_body(struct kipd *k, int64_t id, const char *body,
 	return r < 0 ? r : 0;
 }
 
-int outbox_cancel_citizen(struct kipd *k, int64_t citizen_id,
-			  const char *reason)
+/* The rows a decision covers, not yet final, by scope: id, state and
+ * entity_id. */
+static int covered_rows(struct kipd *k, const struct outbox_scope *sc,
+			json_t **rows)
+{
+#define COVERED                                                              \
+	"SELECT o.id, o.state, s.entity_id FROM outbox o"                    \
+	" LEFT JOIN outbox_sealed s ON s.id = o.id"                          \
+	" WHERE o.state IN ('queued', 'deferred', 'sending') AND "
+	if (sc->contact_id)
+		return store_rows(k->store, rows,
+				  COVERED "o.plan_id = ? AND o.contact_id = ?",
+				  "ii", sc->plan_id, sc->contact_id);
+	if (sc->relatives)
+		return store_rows(k->store, rows,
+				  COVERED "o.citizen_id = ?1 AND o.contact_id"
+					  " IN (SELECT id FROM contacts WHERE"
+					  " citizen_id = ?1 AND kind = "
+					  "'relative')",
+				  "i", sc->citizen_id);
+	return store_rows(k->store, rows, COVERED "o.citizen_id = ?", "i",
+			  sc->citizen_id);
+#undef COVERED
+}
+
+int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
+		  const char *reason)
 {
 	struct outbox *ob = k->outbox;
 	json_t *rows, *row;
 	size_t i;
-	int r;
+	int r, n = 0;
 
-	r = store_rows(k->store, &rows,
-		       "SELECT id FROM outbox WHERE citizen_id = ?"
-		       " AND state = 'sending'",
-		       "i", citizen_id);
+	r = covered_rows(k, sc, &rows);
 	if (r < 0)
 		return r;
 	json_array_foreach(rows, i, row) {
-		if (ob && ob->n_cancel == ob->cap_cancel) {
-			size_t cap = ob->cap_cancel ? ob->cap_cancel * 2 : 64;
-			int64_t *p = realloc(ob->cancel_ids,
-					     cap * sizeof(*p));
-			if (!p)
-				break;
-			ob->cancel_ids = p;
-			ob->cap_cancel = cap;
+		int64_t id = row_num(row, "id");
+
+		if (strcmp(row_str(row, "state"), "sending") == 0 && ob &&
+		    ob->pool && smtp_cancel(ob->pool, id)) {
+			/* Past the point of no return: it ends as the server
+			 * says, sent or cancelled (record()). */
+			r = store_exec(k->store,
+				       "UPDATE outbox SET reason = ?,"
+				       " updated_at = ? WHERE id = ?",
+				       "sii", reason, (int64_t)time(NULL), id);
+		} else {
+			r = end_unsent(k, id, "cancelled", reason,
+				       row_num(row, "entity_id"));
+			n++;
 		}
-		if (ob)
-			ob->cancel_ids[ob->n_cancel++] =
-				json_integer_value(json_object_get(row, "id"));
+		if (r < 0)
+			break;
 	}
 	json_decref(rows);
-	r = store_exec(k->store,
-		       "UPDATE outbox SET state = 'cancelled', reason = ?,"
-		       " updated_at = ? WHERE citizen_id = ?"
-		       " AND state IN ('queued', 'deferred')",
-		       "sii", reason, (int64_t)time(NULL), citizen_id);
-	if (r >= 0)
-		store_exec(k->store,
-			   "UPDATE outbox SET reason = ? WHERE citizen_id = ?"
-			   " AND state = 'sending'",
-			   "si", reason, citizen_id);
-	/* nothing kept of what will not be sent (those in flight go when
-	 * their cancellation is recorded) */
-	if (r >= 0)
-		store_exec(k->store,
-			   "DELETE FROM outbox_sealed WHERE id IN (SELECT id"
-			   " FROM outbox WHERE citizen_id = ?"
-			   " AND state = 'cancelled')",
-			   "i", citizen_id);
-	if (r >= 0)
-		store_exec(k->store,
-			   "DELETE FROM outbox_entity WHERE citizen_id = ?"
-			   " AND NOT EXISTS (SELECT 1 FROM outbox_sealed s"
-			   " WHERE s.entity_id = outbox_entity.id)",
-			   "i", citizen_id);
-	if (ob)
-		drop_entity(ob);
-	return r;
+	return r < 0 ? r : n;
 }
 
 void outbox_after_commit(struct kipd *k)
 {
 	struct outbox *ob = k->outbox;
 
-	if (!ob)
-		return;
-	for (size_t i = 0; ob->pool && i < ob->n_cancel; i++)
-		smtp_cancel(ob->pool, ob->cancel_ids[i]);
-	ob->n_cancel = 0;
-	if (ob->pool && !ob->kicked) {
+	if (ob && ob->pool && !ob->kicked) {
 		ob->kicked = 1;
 		schedule(ob, 0);
 	}

@@ -5,7 +5,8 @@
  * and "manual" for a recipient kip cannot reach securely (no address, no
  * usable certificate), with the reason. A row's Message-ID is fixed when it
  * is queued, so a message sent twice after a crash is recognisably the
- * same. Rows found in "sending" at start are queued again.
+ * same. Rows found in "sending" at start are queued again, unless a
+ * decision covers them (outbox_cancel()).
  *
  * Temporary failures back off exponentially (smtp.retry_first_s doubling
  * to smtp.retry_max_s); a message still failing smtp.give_up_s after it was
@@ -14,6 +15,7 @@
 #ifndef KIP_OUTBOX_H
 #define KIP_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,14 +59,30 @@ int outbox_entity_add(struct kipd *k, int64_t citizen_id, const char *body,
 int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
 		const char *cert_pem, const char *subject);
 
-/* Cancels every unsent message of a citizen's plans (inside the caller's
- * transaction); outbox_after_commit() then aborts those in flight.
- * Returns the number cancelled. */
-int outbox_cancel_citizen(struct kipd *k, int64_t citizen_id,
-			  const char *reason);
+/* What a decision covers: every message of a citizen (CITIZEN_ID), the
+ * citizen's relatives' (RELATIVES too), or one member's of a plan
+ * (PLAN_ID and CONTACT_ID). */
+struct outbox_scope {
+	int64_t citizen_id, plan_id, contact_id;
+	bool relatives;
+};
 
-/* To call after a transaction that queued or cancelled messages has
- * committed: aborts cancelled transfers and starts sending at once. */
+/*
+ * Inside the caller's transaction, the one way a decision (withdrawn
+ * consent, erasure, a member removed) stops messages: every covered row
+ * not yet final is cancelled with REASON, and what a sealed one was to be
+ * built from is deleted. A transfer in flight is aborted at once, before
+ * its final dot (smtp_cancel()); one past that point keeps "sending" with
+ * REASON and ends sent or cancelled when the server answers, never queued
+ * again. The same decisions are read again from the facts when a row is
+ * claimed, when its result is recorded and at start, so nothing they
+ * cover leaves later either. Returns the number cancelled or -errno.
+ */
+int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
+		  const char *reason);
+
+/* To call after a transaction that queued messages has committed:
+ * starts sending at once. */
 void outbox_after_commit(struct kipd *k);
 
 #endif

@@ -63,6 +63,9 @@ struct job {
 	bool build_failed;    /* res says why */
 	void (*release)(void *);
 	atomic_int cancel;
+	bool final;           /* its last bytes are out: past the point of no
+				 return, cancel() no longer stops it (under
+				 the pool's lock) */
 	bool held_too_long;   /* the loop did not report in time */
 	struct worker *w;     /* who sends it */
 	struct smtp_result res;
@@ -160,6 +163,10 @@ static bool may_finish(struct job *j, long timeout_s)
 			break;
 		}
 	ok = !atomic_load(&j->cancel) && !j->held_too_long;
+	/* Decided under the lock smtp_cancel() takes: a cancellation
+	 * either comes before this (and the final dot never goes) or is
+	 * told it came too late. */
+	j->final = ok;
 	pthread_mutex_unlock(&p->mu);
 	return ok;
 }
@@ -291,15 +298,18 @@ static void send_one(CURL *c, struct job *j)
 static bool build_body(struct job *j)
 {
 	char err[200] = "";
+	int r;
 
 	if (!j->build || j->body || atomic_load(&j->cancel))
 		return !j->build_failed;
-	if (j->build(j->build_arg, &j->body, &j->len, err, sizeof(err)) == 0)
+	r = j->build(j->build_arg, &j->body, &j->len, err, sizeof(err));
+	if (r == 0)
 		return true;
 	j->body = NULL;
 	j->len = 0;
 	j->build_failed = true;
 	j->res = (struct smtp_result){ j->id, SMTP_PERMANENT, 0, "" };
+	j->res.build_err = r;
 	snprintf(j->res.reply, sizeof(j->res.reply),
 		 "cannot build the message: %s", err);
 	return false;
@@ -707,17 +717,29 @@ size_t smtp_in_flight(const struct smtp_pool *p)
 	return p ? p->in_flight : 0;
 }
 
-void smtp_cancel(struct smtp_pool *p, int64_t id)
+bool smtp_cancel(struct smtp_pool *p, int64_t id)
 {
+	bool too_late = false;
+
 	pthread_mutex_lock(&p->mu);
 	for (struct job *j = p->todo; j; j = j->next)
 		if (j->id == id)
 			atomic_store(&j->cancel, 1);
-	for (struct job *j = p->busy; j; j = j->next)
-		if (j->id == id)
+	for (struct job *j = p->busy; j; j = j->next) {
+		if (j->id != id)
+			continue;
+		if (j->final)
+			too_late = true;
+		else
 			atomic_store(&j->cancel, 1);
+	}
+	/* Finished, not yet reported: only an accepted one is too late. */
+	for (struct job *j = p->finished; j; j = j->next)
+		if (j->id == id && j->res.outcome == SMTP_SENT)
+			too_late = true;
 	pthread_cond_broadcast(&p->reported); /* one may wait in may_finish */
 	pthread_mutex_unlock(&p->mu);
+	return too_late;
 }
 
 void smtp_pool_stop(struct smtp_pool *p)
@@ -751,13 +773,15 @@ void smtp_pool_stop(struct smtp_pool *p)
 	/* No thread is left to take or build them. */
 	left = p->todo;
 	p->todo = p->todo_tail = NULL;
-	/* Never started: reported as cancelled for shutdown. */
+	/* Never started: reported as cancelled, "shutdown" unless
+	 * smtp_cancel() had cancelled them. */
 	while (left) {
 		struct job *j = left;
 
 		left = j->next;
-		j->res = (struct smtp_result){ j->id, SMTP_CANCELLED, 0,
-					       "shutdown" };
+		j->res = (struct smtp_result){ j->id, SMTP_CANCELLED, 0, "" };
+		snprintf(j->res.reply, sizeof(j->res.reply), "%s",
+			 atomic_load(&j->cancel) ? "cancelled" : "shutdown");
 		pthread_mutex_lock(&p->mu);
 		j->next = p->finished;
 		p->finished = j;

@@ -33,6 +33,8 @@ struct smtp_result {
 	enum smtp_outcome outcome;
 	long code;                /* last SMTP reply code, 0 if none */
 	char reply[256];          /* what went wrong or the server's reply */
+	int build_err;            /* SMTP_PERMANENT because the message could
+				     not be built: smtp_build_fn's -errno */
 };
 
 /* Records RES; returns 0 when the records are durable already, else a
@@ -104,17 +106,27 @@ int smtp_submit_built(struct smtp_pool *p, int64_t id, const char *from,
 /* Jobs accepted but not yet reported. */
 size_t smtp_in_flight(const struct smtp_pool *p);
 
-/* Cancels a job not yet accepted by the server (queued, or in flight:
- * the transfer is aborted before the final dot). Unknown ids are
- * ignored. */
-void smtp_cancel(struct smtp_pool *p, int64_t id);
+/*
+ * Cancels a job the server cannot have accepted: one waiting, being
+ * built, or in flight before its last bytes (the transfer is aborted
+ * before the final dot, and the job is reported SMTP_CANCELLED). Returns
+ * false then, and for unknown ids. Returns true when it is too late: the
+ * last bytes of the message are out (or it was accepted and is not yet
+ * reported), so it ends as the server decides, SMTP_SENT included. The
+ * answer is final the moment it is given (decided under the lock the
+ * worker takes before the final bytes), so a caller can record a
+ * cancellation in the same transaction as the decision behind it.
+ */
+bool smtp_cancel(struct smtp_pool *p, int64_t id);
 
 /*
  * Stops taking new jobs, lets each worker finish the transaction it is in,
  * reports what finished (done() is called for those, also while a worker
  * waits for them to finish its message), and joins the threads. Jobs
- * never started are reported as SMTP_CANCELLED with reason "shutdown", so
- * the caller can put them back in the queue. Accepts NULL.
+ * never started are reported as SMTP_CANCELLED, with the reply "shutdown"
+ * (or "cancelled" for those smtp_cancel() cancelled): nothing was sent,
+ * and the caller decides whether they go back in the queue. Accepts
+ * NULL.
  */
 void smtp_pool_stop(struct smtp_pool *p);
 
