@@ -22,6 +22,7 @@
 
 struct ids {
 	int64_t citizen, plan, version, meeting;
+	int64_t deviation;    /* the deviation a forward carries, or 0 */
 };
 
 struct recipient {
@@ -124,7 +125,7 @@ static int queue_manual(struct kipd *k, const struct ids *ids,
 {
 	struct outbox_msg m = { kind, ids->citizen, ids->plan, ids->version,
 				ids->meeting, rc->contact_id, rc->email,
-				state, reason, NULL };
+				state, reason, NULL, ids->deviation };
 	int64_t id;
 	int r = outbox_insert(k, &m, &id, NULL);
 
@@ -178,7 +179,7 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 						ids->plan, ids->version,
 						ids->meeting, rc->contact_id,
 						rc->email, "queued", NULL,
-						NULL };
+						NULL, ids->deviation };
 			r = queue_message(k, &m, subject, NULL,
 					  notice->sig.data, notice->sig.len);
 		}
@@ -193,7 +194,8 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 		struct outbox_msg m = { kind, ids->citizen, ids->plan,
 					ids->version, ids->meeting,
 					rc->contact_id, rc->email, "queued",
-					NULL, ci == SMIME_GCM ? "gcm" : "cbc" };
+					NULL, ci == SMIME_GCM ? "gcm" : "cbc",
+					ids->deviation };
 		r = outbox_insert(k, &m, &id, NULL);
 	}
 	if (r == 0)
@@ -611,15 +613,14 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 int64_t version, int64_t deviation, int64_t contact,
 			 const char *subject, const char *text)
 {
-	struct ids ids = { citizen, plan, version, 0 };
+	struct ids ids = { citizen, plan, version, 0, deviation };
 	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
 	struct payload pl = { &signed_entity, 0 };
 	struct notice nt = { NULL, BUF_INIT };
 	json_t *row = NULL;
 	struct recipient rc;
 	char outer[120], notice[600], coord[300], err[256];
-	int64_t before = 0;
-	int r;
+	int r = 0;
 
 	r = store_row(k->store, &row,
 		      "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
@@ -652,9 +653,7 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			   "personal data.\r\n",
 		 (long long)plan, coord);
 	nt.text = notice;
-	r = store_int(k->store, &before, "SELECT coalesce(max(id), 0)"
-		      " FROM outbox", "");
-	if (r == 0 && k->signer) {
+	if (k->signer) {
 		r = mime_inner(k->cfg->org_mailbox, subject, text, NULL, NULL,
 			       0, &inner);
 		if (r == 0)
@@ -664,10 +663,6 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 	if (r == 0)
 		r = queue_secure(k, &ids, &rc, "deviation", outer, &pl,
 				 &nt);
-	if (r == 0)
-		r = store_exec(k->store,
-			       "UPDATE outbox SET deviation_id = ? WHERE id > ?",
-			       "ii", deviation, before);
 	json_decref(row);
 	buf_free(&inner);
 	buf_free(&signed_entity);

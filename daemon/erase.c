@@ -118,14 +118,6 @@ static const struct {
 	const char *table; /* for the reply and errors */
 	const char *sql;
 } deletions[] = {
-    {"outbox",
-     "DELETE FROM outbox WHERE citizen_id = ?1"
-     " OR plan_id IN (SELECT id FROM plans WHERE citizen_id = ?1)"
-     " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)"},
-    /* the signed plans waiting to be encrypted (their rows went above) */
-    {"outbox_entity",
-     "DELETE FROM outbox_entity WHERE citizen_id = ?1 OR NOT EXISTS"
-     " (SELECT 1 FROM outbox_sealed s WHERE s.entity_id = outbox_entity.id)"},
     {"deviation_forwards",
      "DELETE FROM deviation_forwards WHERE deviation_id IN"
      " (SELECT d.id FROM deviations d JOIN plans p ON p.id = d.plan_id"
@@ -227,6 +219,13 @@ HANDLER(cmd_citizen_erase)
 	counts = json_object();
 	if (!counts)
 		return cmd_store_fail(c, -ENOMEM, "erasure");
+	/* The outbox forgets the citizen first: its rows point at the
+	 * plans and contacts deleted next. */
+	r = outbox_erase_citizen(c->k, id, counts);
+	if (r < 0) {
+		cmd_store_fail(c, r, "outbox");
+		goto fail;
+	}
 	if (delete_all(c, id, counts) < 0)
 		goto fail;
 	store_now(now);

@@ -779,13 +779,15 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m,
 	r = store_exec(k->store,
 		       "INSERT INTO outbox (message_id, kind, citizen_id,"
 		       " plan_id, version, meeting_id, contact_id, recipient,"
-		       " state, reason, cipher, created_at, updated_at)"
+		       " state, reason, cipher, created_at, updated_at,"
+		       " deviation_id)"
 		       " VALUES ('pending-' || hex(randomblob(16)), ?,"
 		       " NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
-		       " NULLIF(?, 0), ?, ?, ?, ?, ?, ?)",
-		       "siiiiissssii", m->kind, m->citizen_id, m->plan_id,
+		       " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0))",
+		       "siiiiissssiii", m->kind, m->citizen_id, m->plan_id,
 		       m->version, m->meeting_id, m->contact_id, m->recipient,
-		       m->state, m->reason, m->cipher, now, now);
+		       m->state, m->reason, m->cipher, now, now,
+		       m->deviation_id);
 	if (r < 0)
 		return r;
 	id = store_last_id(k->store);
@@ -898,6 +900,36 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 	}
 	json_decref(rows);
 	return r < 0 ? r : n;
+}
+
+int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts)
+{
+	int rows, entities;
+
+	rows = store_exec(
+	    k->store,
+	    "DELETE FROM outbox WHERE citizen_id = ?1"
+	    " OR plan_id IN (SELECT id FROM plans WHERE citizen_id = ?1)"
+	    " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)",
+	    "i", citizen_id);
+	if (rows < 0)
+		return rows;
+	/* the signed plans waiting to be encrypted (their rows went above,
+	 * and their sealed rows with them) */
+	entities = store_exec(k->store,
+			      "DELETE FROM outbox_entity WHERE citizen_id = ?"
+			      " OR NOT EXISTS (SELECT 1 FROM outbox_sealed s"
+			      " WHERE s.entity_id = outbox_entity.id)",
+			      "i", citizen_id);
+	if (entities < 0)
+		return entities;
+	if (k->outbox)
+		drop_entity(k->outbox);
+	if (json_object_set_new(counts, "outbox", json_integer(rows)) ||
+	    json_object_set_new(counts, "outbox_entity",
+				json_integer(entities)))
+		return -ENOMEM;
+	return 0;
 }
 
 void outbox_after_commit(struct kipd *k)

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct kipd;
 struct store;
 
@@ -31,6 +33,7 @@ struct outbox_msg {
 	const char *state;      /* "queued", "manual" or "cancelled" */
 	const char *reason;     /* for manual/cancelled */
 	const char *cipher;     /* "cbc", "gcm" or NULL */
+	int64_t deviation_id;   /* the deviation a forward carries, or 0 */
 };
 
 /* Starts the outbox: the SMTP workers when smtp.url is set, recovery of
@@ -80,6 +83,13 @@ struct outbox_scope {
  */
 int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 		  const char *reason);
+
+/* Inside the caller's transaction, for an erasure (after
+ * outbox_cancel()): deletes every row of the citizen, of their plans and
+ * of their relatives and supporters, with their bodies, sealed rows and
+ * signed entities (and any entity nothing refers to any more). Sets the
+ * counts "outbox" and "outbox_entity" in COUNTS. 0 or -errno. */
+int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts);
 
 /* To call after a transaction that queued messages has committed:
  * starts sending at once. */
