@@ -26,7 +26,7 @@ OPTFLAGS ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY_SOURCE=2 \
-           -fstack-protector-strong -Icommon -Idaemon \
+           -fstack-protector-strong -Icommon -Idaemon -Iinmail \
            -DKIP_LIBEXECDIR='"$(LIBEXECDIR)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # --as-needed: each program records only the libraries it calls, so kipd
@@ -36,7 +36,9 @@ LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
              -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
-DAEMON_SRC = $(filter-out daemon/kipd.c daemon/inmail_main.c,$(wildcard daemon/*.c))
+DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))
+# kip-inmail, the confined reader of hostile mail: kipd links none of it.
+INMAIL_SRC = $(filter-out inmail/main.c,$(wildcard inmail/*.c))
 CLIENT_SRC = $(wildcard client/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 BENCH_SRC  = $(wildcard bench/*.c)
@@ -45,6 +47,7 @@ PRELOAD_SRC = $(wildcard tests/preload/*.c)
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+INMAIL_OBJ = $(INMAIL_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ = $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -60,7 +63,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(KIP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The programs take from the archive only the objects they use: kipd has
-# no mail parser (inmail.o, ireply.o), kip-inmail no store or network.
+# no mail parser (inmail/ is linked into kip-inmail alone), kip-inmail no
+# store or network.
 $(BUILD)/libkip.a: $(DAEMON_OBJ) $(COMMON_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -68,13 +72,13 @@ $(BUILD)/libkip.a: $(DAEMON_OBJ) $(COMMON_OBJ)
 $(BUILD)/kipd: $(BUILD)/daemon/kipd.o $(BUILD)/libkip.a
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/kip-inmail: $(BUILD)/daemon/inmail_main.o $(BUILD)/libkip.a
+$(BUILD)/kip-inmail: $(BUILD)/inmail/main.o $(INMAIL_OBJ) $(BUILD)/libkip.a
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/kipctl: $(CLIENT_OBJ) $(COMMON_OBJ)
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(DAEMON_OBJ) $(COMMON_OBJ)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(INMAIL_OBJ) $(DAEMON_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -84,7 +88,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(COMMON_OBJ)
 
 # Test drivers (tests/tools/, linked with the daemon's objects) and
 # LD_PRELOAD shims for fault injection (tests/preload/).
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(DAEMON_OBJ) $(COMMON_OBJ)
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(INMAIL_OBJ) $(DAEMON_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(KIP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -110,7 +114,7 @@ demo: deps
 	tests/demo.sh $(BUILD)
 
 format:
-	clang-format -i $(COMMON_SRC) common/*.h daemon/*.[ch] client/*.[ch] tests/unit/*.[ch] bench/*.c
+	clang-format -i $(COMMON_SRC) common/*.h daemon/*.[ch] inmail/*.[ch] client/*.[ch] tests/unit/*.[ch] bench/*.c
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
@@ -153,7 +157,8 @@ FUZZ_SAN     = -fsanitize=fuzzer-no-link,address,undefined \
 FUZZ_WARN    ?= -Wno-format-nonliteral
 FUZZ_BIN     = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 ANALYZE_BUILD ?= $(FUZZ_BUILD)/analyze
-ANALYZE_SRC  = $(COMMON_SRC) $(DAEMON_SRC) daemon/kipd.c daemon/inmail_main.c $(CLIENT_SRC)
+ANALYZE_SRC  = $(COMMON_SRC) $(DAEMON_SRC) daemon/kipd.c $(INMAIL_SRC) \
+               inmail/main.c $(CLIENT_SRC)
 # The project's flags without -Werror: findings are counted, not fatal.
 ANALYZE_CFLAGS = $(filter-out -Werror,$(KIP_CFLAGS)) $(CFLAGS)
 
@@ -169,7 +174,7 @@ fuzz-build:
 fuzz-bins: $(FUZZ_BIN)
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/fuzz_common.o \
-		      $(DAEMON_OBJ) $(COMMON_OBJ)
+		      $(INMAIL_OBJ) $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(KIP_LDFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LIBS)
 
 fuzz: fuzz-build

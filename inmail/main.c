@@ -1,4 +1,4 @@
-/* inmail_main.c — kip-inmail, the process that reads inbound mail for
+/* main.c — kip-inmail, the process that reads inbound mail for
  * kipd (inmail_wire.h has the protocol, docs/INTAKE.md the why).
  *
  * kipd starts it with one end of a socket pair on standard input and
