@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "smtp.h"
+#include "sslver.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -89,6 +90,7 @@ static const char *check_email(const char *value);
 static const char *check_smtp_url(const char *value);
 static const char *check_days_list(const char *value);
 static const char *check_imap_url(const char *value);
+static const char *check_openssl_version(const char *value);
 
 static const struct choice forward_modes[] = { { "auto", 0 },
 					       { "coordinator", 0 },
@@ -141,6 +143,8 @@ static const struct option options[] = {
 	{ "smime.ca_bundle", STRING(smime_ca_bundle), .check = check_absolute },
 	{ "smime.crl", STRING(smime_crl), .check = check_absolute },
 	{ "smime.allow_gcm", BOOL(smime_allow_gcm), .def_int = 1 },
+	{ "smime.openssl_min_version", STRING(smime_openssl_min),
+	  .def = "3.0.0", .check = check_openssl_version },
 	{ "mail.neutral_notice", BOOL(mail_neutral_notice), .def_int = 1 },
 	{ "mqtt.host", STRING(mqtt_host) },
 	{ "mqtt.port", INT(mqtt_port), .def_int = 8883, .min = 1,
@@ -365,6 +369,15 @@ static const char *check_imap_url(const char *value)
 	    (strncmp(value, "imaps://", 8) == 0 && value[8]))
 		return strchr(value, ' ') ? "contains a space" : NULL;
 	return "must start with imap:// or imaps:// and name a host";
+}
+
+static const char *check_openssl_version(const char *value)
+{
+	struct sslver v;
+
+	if (sslver_parse(value, &v) < 0)
+		return "is not a version MAJOR.MINOR.PATCH such as \"3.0.22\"";
+	return NULL;
 }
 
 static const char *check_smtp_url(const char *value)

@@ -86,6 +86,8 @@ struct kip_config {
 	char *smime_ca_bundle;
 	char *smime_crl;
 	bool smime_allow_gcm;     /* false: never AES-GCM, whatever a contact says */
+	char *smime_openssl_min;  /* "MAJOR.MINOR.PATCH": kipd refuses an older
+				     OpenSSL (sslver.h) */
 
 	/* mail */
 	bool mail_neutral_notice; /* recipients without a usable certificate

@@ -29,6 +29,7 @@
 #include "sdnotify.h"
 #include "smime.h"
 #include "smtp.h"
+#include "sslver.h"
 #include "loop.h"
 #include "store.h"
 
@@ -86,6 +87,7 @@ static void reload(struct kipd *k)
 	char err[512];
 
 	if (config_load(k->cfg->path, &cfg, err, sizeof(err)) < 0 ||
+	    sslver_check(cfg->smime_openssl_min, err, sizeof(err)) < 0 ||
 	    load_crypto(cfg, &signer, &trust, err, sizeof(err)) < 0) {
 		log_err("reload refused, keeping the running configuration: "
 			"%s",
@@ -273,8 +275,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		/* The certificates and keys it names must load too. */
-		r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
+		/* The OpenSSL in use must do, and the certificates and keys
+		 * the configuration names must load. */
+		r = sslver_check(k.cfg->smime_openssl_min, err, sizeof(err));
+		if (r == 0)
+			r = load_crypto(k.cfg, &k.signer, &k.trust, err,
+					sizeof(err));
 		if (r == 0 && k.cfg->smtp_url)
 			r = smtp_check_libcurl(err, sizeof(err));
 		if (r < 0)
@@ -297,6 +303,13 @@ int main(int argc, char **argv)
 		}
 		log_warn("test clock in use (%s): not for production",
 			 test_clock);
+	}
+	log_notice("running on %s (smime.openssl_min_version %s)",
+		   sslver_running_text(), k.cfg->smime_openssl_min);
+	r = sslver_check(k.cfg->smime_openssl_min, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s; refusing to start", err);
+		goto out;
 	}
 	r = -ENOMEM;
 	k.loop = loop_new();

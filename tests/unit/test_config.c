@@ -506,6 +506,35 @@ static void test_intake_keys(void)
 	}
 }
 
+/* smime.openssl_min_version: "3.0.0" by default; a value that is not
+ * MAJOR.MINOR.PATCH is refused at load, naming the key. Whether the running
+ * OpenSSL meets it is kipd's check at start (test_sslver). */
+static void test_openssl_min_version(void)
+{
+	struct kip_config *cfg = NULL;
+
+	T_ASSERT(load("", &cfg) == 0);
+	T_STREQ(cfg ? cfg->smime_openssl_min : NULL, "3.0.0");
+	config_free(cfg);
+	cfg = NULL;
+	T_ASSERT(load("smime = { openssl_min_version = \"99.0.0\"; };",
+		      &cfg) == 0);
+	T_STREQ(cfg ? cfg->smime_openssl_min : NULL, "99.0.0");
+	config_free(cfg);
+	T_ASSERT(load_fails("smime = { openssl_min_version = \"3.0\"; };",
+			    -EINVAL,
+			    ":1: smime.openssl_min_version: '3.0' is not a "
+			    "version MAJOR.MINOR.PATCH such as \"3.0.22\""));
+	T_ASSERT(load_fails("smime = {\n  openssl_min_version = "
+			    "\"3.0.22-1~deb12u2\";\n};",
+			    -EINVAL,
+			    ":2: smime.openssl_min_version: '3.0.22-1~deb12u2' "
+			    "is not a version MAJOR.MINOR.PATCH such as "
+			    "\"3.0.22\""));
+	T_ASSERT(load_fails("smime = { openssl_min_version = 3; };", -EINVAL,
+			    ":1: smime.openssl_min_version: expected a string"));
+}
+
 static void test_find_user_and_roles(void)
 {
 	struct kip_config *cfg = NULL;
@@ -719,6 +748,7 @@ T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_syntax_error), T_CASE(test_strings),
        T_CASE(test_smtp_url), T_CASE(test_bad_emails), T_CASE(test_users),
        T_CASE(test_reporters), T_CASE(test_intake_keys),
+       T_CASE(test_openssl_min_version),
        T_CASE(test_find_user_and_roles), T_CASE(test_config_permissions),
        T_CASE(test_config_missing_and_not_a_file),
        T_CASE(test_include_refused), T_CASE(test_secret_ok),
