@@ -36,6 +36,9 @@ struct pass_stats {
 	int jobs, messages;
 };
 
+/* What a six-month job tells the coordinator. */
+enum notice { NOTICE_REMINDER, NOTICE_OVERDUE };
+
 /* --- keeping sched_pending up to date ----------------------------------- */
 
 static int insert_pending(struct kipd *k, const char *kind, int64_t plan,
@@ -360,13 +363,82 @@ out:
 	return r;
 }
 
-/* The six-month rule: a reminder (or, OVERDUE, the escalation) for the
- * plan of J, if the anchor is still the same and no follow-up is set. */
-static int fire_followup(struct kipd *k, const struct job *j, bool overdue,
+/* The subject and text of notice N for PLAN and its DEADLINE, in the
+ * configured language: ids and dates only. */
+static void followup_text(const struct kipd *k, enum notice n, int64_t plan,
+			  const char *deadline, char subject[160],
+			  char text[900])
+{
+	bool da = texts_danish(k->cfg);
+	int len = 0;
+
+	switch (n) {
+	case NOTICE_REMINDER:
+		snprintf(subject, 160,
+			 da ? "Påmindelse: opfølgningsmøde – ref KIP-%" PRId64
+			    : "Reminder: follow-up meeting – ref KIP-%" PRId64,
+			 plan);
+		len = snprintf(
+		    text, 900,
+		    da ? "Plan KIP-%" PRId64 " skal have et opfølgningsmøde "
+			 "senest %s (seks-måneders-reglen), og der er ikke "
+			 "planlagt et.\r\nPlanlæg det med: kipctl meeting "
+			 "schedule %" PRId64 "\r\n"
+		       : "Plan KIP-%" PRId64 " needs a follow-up meeting by "
+			 "%s (the six-month rule), and none is scheduled.\r\n"
+			 "Schedule it with: kipctl meeting schedule %" PRId64
+			 "\r\n",
+		    plan, deadline, plan);
+		break;
+	case NOTICE_OVERDUE:
+		snprintf(subject, 160,
+			 da ? "Opfølgning overskredet – ref KIP-%" PRId64
+			    : "Follow-up overdue – ref KIP-%" PRId64,
+			 plan);
+		len = snprintf(
+		    text, 900,
+		    da ? "Plan KIP-%" PRId64 " skulle have haft et "
+			 "opfølgningsmøde senest %s (seks-måneders-reglen), "
+			 "og der er ikke planlagt et.\r\nSe: kipctl plan list "
+			 "--overdue\r\n"
+		       : "Plan KIP-%" PRId64 " should have had a follow-up "
+			 "meeting by %s (the six-month rule), and none is "
+			 "scheduled.\r\nSee: kipctl plan list --overdue\r\n",
+		    plan, deadline);
+		break;
+	}
+	if (len > 0 && len < 900)
+		snprintf(text + len, 900 - (size_t)len, "%s",
+			 da ? "\r\nBeskeden er sendt automatisk og indeholder "
+			      "ingen personoplysninger.\r\n"
+			    : "\r\nThis message was sent automatically and "
+			      "contains no personal data.\r\n");
+}
+
+static int followup_event(struct kipd *k, const struct job *j, enum notice n,
+			  int64_t citizen, const char *deadline, int messages)
+{
+	if (n == NOTICE_REMINDER)
+		return event_emit(k, "reminder.sent", citizen, j->plan,
+				  json_pack("{s:s, s:s, s:I, s:I}", "kind",
+					    "followup", "deadline", deadline,
+					    "offset_days",
+					    (json_int_t)j->offset, "messages",
+					    (json_int_t)messages));
+	return event_emit(k, "followup.overdue", citizen, j->plan,
+			  json_pack("{s:s, s:I, s:I}", "deadline", deadline,
+				    "meeting", (json_int_t)j->meeting,
+				    "messages", (json_int_t)messages));
+}
+
+/* The six-month rule: notice N for the plan of J to its coordinator (and,
+ * when overdue, to reminders.escalation_address), if the anchor is still
+ * the same and no follow-up is set. */
+static int fire_followup(struct kipd *k, const struct job *j, enum notice n,
 			 time_t now, struct pass_stats *ps,
 			 const char **outcome)
 {
-	char deadline[11], subject[160], text[700];
+	char deadline[11], subject[160], text[900];
 	int64_t anchor = 0, citizen;
 	bool covered = false;
 	json_t *co = NULL;
@@ -375,10 +447,9 @@ static int fire_followup(struct kipd *k, const struct job *j, bool overdue,
 
 	if (r < 0)
 		return r;
-	if (r == 0 || covered || anchor != j->meeting) {
-		*outcome = "obsolete";
+	*outcome = "obsolete";
+	if (r == 0 || anchor != j->meeting || covered)
 		return 0;
-	}
 	r = store_row(k->store, &co,
 		      "SELECT p.citizen_id, p.status, k.id AS coordinator,"
 		      " k.email FROM plans p JOIN contacts k"
@@ -387,59 +458,16 @@ static int fire_followup(struct kipd *k, const struct job *j, bool overdue,
 	if (r == -ENOENT ||
 	    (r == 0 && strcmp(row_str(co, "status"), "active"))) {
 		json_decref(co);
-		*outcome = "obsolete";
 		return 0;
 	}
 	if (r < 0)
 		return r;
 	citizen = row_num(co, "citizen_id");
-	snprintf(subject, sizeof(subject),
-		 overdue
-		     ? (texts_danish(k->cfg)
-			    ? "Opfølgning overskredet – ref KIP-%" PRId64
-			    : "Follow-up overdue – ref KIP-%" PRId64)
-		     : (texts_danish(k->cfg)
-			    ? "Påmindelse: opfølgningsmøde – ref KIP-%" PRId64
-			    : "Reminder: follow-up meeting – ref KIP-%" PRId64),
-		 j->plan);
-	if (overdue)
-		snprintf(text, sizeof(text),
-			 texts_danish(k->cfg)
-			     ? "Plan KIP-%" PRId64 " skulle have haft et "
-			       "opfølgningsmøde senest %s "
-			       "(seks-måneders-reglen), og der er ikke "
-			       "planlagt et.\r\nSe: kipctl plan list "
-			       "--overdue\r\n\r\nBeskeden er sendt "
-			       "automatisk og indeholder ingen "
-			       "personoplysninger.\r\n"
-			     : "Plan KIP-%" PRId64 " should have had a "
-			       "follow-up meeting by %s (the six-month "
-			       "rule), and none is scheduled.\r\nSee: "
-			       "kipctl plan list --overdue\r\n\r\nThis "
-			       "message was sent automatically and "
-			       "contains no personal data.\r\n",
-			 j->plan, deadline);
-	else
-		snprintf(text, sizeof(text),
-			 texts_danish(k->cfg)
-			     ? "Plan KIP-%" PRId64 " skal have et "
-			       "opfølgningsmøde senest %s "
-			       "(seks-måneders-reglen), og der er ikke "
-			       "planlagt et.\r\nPlanlæg det med: kipctl "
-			       "meeting schedule %" PRId64 "\r\n\r\n"
-			       "Beskeden er sendt automatisk og "
-			       "indeholder ingen personoplysninger.\r\n"
-			     : "Plan KIP-%" PRId64 " needs a follow-up "
-			       "meeting by %s (the six-month rule), and "
-			       "none is scheduled.\r\nSchedule it with: "
-			       "kipctl meeting schedule %" PRId64 "\r\n"
-			       "\r\nThis message was sent automatically "
-			       "and contains no personal data.\r\n",
-			 j->plan, deadline, j->plan);
+	followup_text(k, n, j->plan, deadline, subject, text);
 	r = send_neutral(k, "followup", citizen, j->plan, 0,
 			 row_num(co, "coordinator"), row_str(co, "email"),
 			 subject, text, ps);
-	if (r == 0 && overdue && k->cfg->escalation_address)
+	if (r == 0 && n == NOTICE_OVERDUE && k->cfg->escalation_address)
 		/* No citizen, no plan on the row: an administrator's notice. */
 		r = send_neutral(k, "followup", 0, 0, 0, 0,
 				 k->cfg->escalation_address, subject, text, ps);
@@ -451,27 +479,15 @@ static int fire_followup(struct kipd *k, const struct job *j, bool overdue,
 		*outcome = "unsigned";
 		r = 0;
 	}
-	if (r == 0 && overdue)
+	if (r == 0 && n == NOTICE_OVERDUE)
 		r = store_exec(k->store,
 			       "INSERT OR REPLACE INTO plan_overdue (plan_id,"
 			       " anchor_meeting_id, deadline, since)"
 			       " VALUES (?, ?, ?, ?)",
 			       "iisi", j->plan, anchor, deadline, (int64_t)now);
 	if (r >= 0)
-		r = overdue
-			? event_emit(
-			      k, "followup.overdue", citizen, j->plan,
-			      json_pack("{s:s, s:I, s:I}", "deadline", deadline,
-					"meeting", (json_int_t)anchor,
-					"messages",
-					(json_int_t)(ps->messages - sent0)))
-			: event_emit(
-			      k, "reminder.sent", citizen, j->plan,
-			      json_pack("{s:s, s:s, s:I, s:I}", "kind",
-					"followup", "deadline", deadline,
-					"offset_days", (json_int_t)j->offset,
-					"messages",
-					(json_int_t)(ps->messages - sent0)));
+		r = followup_event(k, j, n, citizen, deadline,
+				   ps->messages - sent0);
 	json_decref(co);
 	return r < 0 ? r : 0;
 }
@@ -502,7 +518,10 @@ static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
 		if (strcmp(j.kind, "reminder") == 0)
 			r = fire_reminder(k, &j, now, ps, &outcome);
 		else
-			r = fire_followup(k, &j, strcmp(j.kind, "overdue") == 0,
+			r = fire_followup(k, &j,
+					  strcmp(j.kind, "overdue") == 0
+					      ? NOTICE_OVERDUE
+					      : NOTICE_REMINDER,
 					  now, ps, &outcome);
 		if (r >= 0)
 			r = store_exec(k->store,
