@@ -362,9 +362,11 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 		return;
 	}
 	r = cmd->fn(c);
-	/* Whatever changed a plan may have changed its due reminders. */
-	if (r == 0 && c->plan_id && cmd->flags & CMD_WRITE) {
-		r = scheduler_sync_plan(c->k, c->plan_id);
+	/* Whatever changed a plan, or a citizen's consent, may have changed
+	 * the due reminders. */
+	if (r == 0 && (c->plan_id || c->citizen_id) && cmd->flags & CMD_WRITE) {
+		r = c->plan_id ? scheduler_sync_plan(c->k, c->plan_id)
+			       : scheduler_sync_citizen(c->k, c->citizen_id);
 		if (r < 0)
 			r = cmd_store_fail(c, r, "scheduler");
 	}

@@ -14,7 +14,7 @@
  *   invitation.sent, message.sent, message.deferred, message.failed,
  *   message.manual, certificate.expiring, citizen.erased, and later
  *   deviation.received, deviation.forwarded, reminder.sent,
- *   followup.overdue.
+ *   followup.overdue, followup.paused.
  */
 #ifndef KIP_EVENT_H
 #define KIP_EVENT_H

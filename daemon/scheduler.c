@@ -37,7 +37,38 @@ struct pass_stats {
 };
 
 /* What a six-month job tells the coordinator. */
-enum notice { NOTICE_REMINDER, NOTICE_OVERDUE };
+enum notice { NOTICE_REMINDER, NOTICE_OVERDUE, NOTICE_PAUSED };
+
+/* The notice that replaces the six-month watch while consent is withdrawn
+ * is kind followup at offset 0 (reminders.followup_days are 1..365). */
+static bool is_paused_notice(const struct job *j)
+{
+	return strcmp(j->kind, "followup") == 0 && j->offset == 0;
+}
+
+static enum notice job_notice(const struct job *j)
+{
+	if (is_paused_notice(j))
+		return NOTICE_PAUSED;
+	return strcmp(j->kind, "overdue") == 0 ? NOTICE_OVERDUE
+					       : NOTICE_REMINDER;
+}
+
+/* The one test of whether PLAN's watch is paused: its citizen's consent
+ * to the plan is withdrawn. 1 paused, 0 not (or no such plan), -errno. */
+static int watch_paused(struct kipd *k, int64_t plan)
+{
+	int64_t citizen;
+	int r =
+	    store_int(k->store, &citizen,
+		      "SELECT citizen_id FROM plans WHERE id = ?", "i", plan);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	return !consent_in_force(k->store, citizen, "plan");
+}
 
 /* --- keeping sched_pending up to date ----------------------------------- */
 
@@ -155,7 +186,48 @@ static int plan_anchor(struct kipd *k, int64_t plan, int64_t *ret_meeting,
 	return 1;
 }
 
-static int sync_followup(struct kipd *k, int64_t plan, time_t now)
+/* PLAN is not overdue: unmarked, and reported again should it fall
+ * overdue later (its overdue rows in sched_done, found by its meetings). */
+static int forget_overdue(struct kipd *k, int64_t plan)
+{
+	int r = store_exec(k->store,
+			   "DELETE FROM sched_done WHERE kind = 'overdue'"
+			   " AND meeting_id IN (SELECT id FROM meetings"
+			   "  WHERE plan_id = ?) AND sequence = 0"
+			   " AND offset_days = 0",
+			   "i", plan);
+
+	if (r >= 0)
+		r = store_exec(k->store,
+			       "DELETE FROM plan_overdue WHERE plan_id = ?",
+			       "i", plan);
+	return r < 0 ? r : 0;
+}
+
+/* While the watch is paused: no meeting reminder, no six-month reminder,
+ * no escalation and no overdue mark, only the notice on the DEADLINE of
+ * ANCHOR (0: no version yet), once per anchor. Resumed past its deadline,
+ * the plan is reported overdue again. */
+static int sync_paused(struct kipd *k, int64_t plan, int64_t anchor,
+		       const char *deadline)
+{
+	char midnight[17];
+	int r = store_exec(k->store,
+			   "DELETE FROM sched_pending WHERE plan_id = ?1 AND"
+			   " NOT (kind = 'followup' AND offset_days = 0"
+			   "  AND meeting_id = ?2)",
+			   "ii", plan, anchor);
+
+	if (r >= 0)
+		r = forget_overdue(k, plan);
+	if (r < 0 || anchor == 0)
+		return r < 0 ? r : 0;
+	snprintf(midnight, sizeof(midnight), "%sT00:00", deadline);
+	return insert_pending(k, "followup", plan, anchor, 0, 0,
+			      clock_local_to_time(midnight, 0));
+}
+
+static int sync_followup(struct kipd *k, int64_t plan, time_t now, bool paused)
 {
 	int days[CONFIG_DAYS_MAX], n;
 	char deadline[11], midnight[17];
@@ -165,6 +237,8 @@ static int sync_followup(struct kipd *k, int64_t plan, time_t now)
 
 	if (r < 0)
 		return r;
+	if (paused)
+		return sync_paused(k, plan, anchor, deadline);
 	if (r == 0 || covered) {
 		r = store_exec(k->store,
 			       "DELETE FROM sched_pending WHERE plan_id = ?"
@@ -172,23 +246,13 @@ static int sync_followup(struct kipd *k, int64_t plan, time_t now)
 			       "i", plan);
 		/* Should the follow-up be cancelled, the plan can fall
 		 * overdue again and is reported again. */
-		if (r >= 0)
-			r = store_exec(
-			    k->store,
-			    "DELETE FROM sched_done WHERE plan_id = ?"
-			    " AND kind = 'overdue'",
-			    "i", plan);
-		if (r >= 0)
-			r = store_exec(k->store,
-				       "DELETE FROM plan_overdue"
-				       " WHERE plan_id = ?",
-				       "i", plan);
-		return r < 0 ? r : 0;
+		return r < 0 ? r : forget_overdue(k, plan);
 	}
 	r = store_exec(k->store,
-		       "DELETE FROM sched_pending WHERE plan_id = ?"
+		       "DELETE FROM sched_pending WHERE plan_id = ?1"
 		       " AND kind IN ('followup', 'overdue')"
-		       " AND meeting_id <> ?",
+		       " AND (meeting_id <> ?2 OR"
+		       "  (kind = 'followup' AND offset_days = 0))",
 		       "ii", plan, anchor);
 	if (r >= 0)
 		r = store_exec(k->store,
@@ -230,6 +294,7 @@ int scheduler_sync_plan(struct kipd *k, int64_t plan)
 {
 	time_t now = clock_now();
 	char *status = NULL;
+	int paused;
 	int r = store_text(k->store, &status,
 			   "SELECT status FROM plans WHERE id = ?", "i", plan);
 
@@ -241,9 +306,34 @@ int scheduler_sync_plan(struct kipd *k, int64_t plan)
 	free(status);
 	if (r != 0)
 		return drop_plan(k, plan);
-	r = sync_reminders(k, plan, now);
+	paused = watch_paused(k, plan);
+	if (paused < 0)
+		return paused;
+	r = paused ? 0 : sync_reminders(k, plan, now);
 	if (r == 0)
-		r = sync_followup(k, plan, now);
+		r = sync_followup(k, plan, now, paused);
+	return r;
+}
+
+int scheduler_sync_citizen(struct kipd *k, int64_t citizen)
+{
+	json_t *plans, *row;
+	size_t i;
+	int r = store_rows(k->store, &plans,
+			   "SELECT id FROM plans WHERE citizen_id = ?"
+			   " AND status = 'active'",
+			   "i", citizen);
+
+	if (r < 0)
+		return r;
+	r = 0;
+	json_array_foreach(plans, i, row)
+	{
+		r = scheduler_sync_plan(k, row_num(row, "id"));
+		if (r < 0)
+			break;
+	}
+	json_decref(plans);
 	return r;
 }
 
@@ -294,8 +384,7 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	if (strcmp(row_str(mt, "status"), "scheduled") != 0 ||
 	    row_num(mt, "sequence") != j->sequence ||
 	    strcmp(row_str(mt, "plan_status"), "active") != 0 ||
-	    clock_local_to_time(start, 0) <= now ||
-	    !consent_in_force(k->store, citizen, "plan")) {
+	    clock_local_to_time(start, 0) <= now) {
 		*outcome = "obsolete";
 		goto out;
 	}
@@ -406,6 +495,32 @@ static void followup_text(const struct kipd *k, enum notice n, int64_t plan,
 			 "scheduled.\r\nSee: kipctl plan list --overdue\r\n",
 		    plan, deadline);
 		break;
+	case NOTICE_PAUSED:
+		snprintf(subject, 160,
+			 da ? "Opfølgning sat i bero – ref KIP-%" PRId64
+			    : "Follow-up paused – ref KIP-%" PRId64,
+			 plan);
+		len = snprintf(
+		    text, 900,
+		    da ? "Plan KIP-%" PRId64 " har frist for opfølgningsmøde "
+			 "den %s (seks-måneders-reglen). Samtykket til "
+			 "planen er trukket tilbage, så opfølgningen er sat i "
+			 "bero: der sendes ingen påmindelser, og "
+			 "overskridelsen varsles ikke.\r\nTilbyd borgeren "
+			 "planen igen senere, som vejledningen foreskriver; "
+			 "når samtykket gives igen, genoptages "
+			 "opfølgningen.\r\nSe: kipctl plan status %" PRId64
+			 "\r\n"
+		       : "Plan KIP-%" PRId64 " reaches its follow-up deadline "
+			 "on %s (the six-month rule). Consent to the plan has "
+			 "been withdrawn, so its follow-up is paused: no "
+			 "reminders are sent and the deadline is not "
+			 "escalated.\r\nOffer the plan to the citizen again "
+			 "later, as the guideline asks; when consent is given "
+			 "again, the follow-up resumes.\r\nSee: kipctl plan "
+			 "status %" PRId64 "\r\n",
+		    plan, deadline, plan);
+		break;
 	}
 	if (len > 0 && len < 900)
 		snprintf(text + len, 900 - (size_t)len, "%s",
@@ -425,15 +540,17 @@ static int followup_event(struct kipd *k, const struct job *j, enum notice n,
 					    "offset_days",
 					    (json_int_t)j->offset, "messages",
 					    (json_int_t)messages));
-	return event_emit(k, "followup.overdue", citizen, j->plan,
-			  json_pack("{s:s, s:I, s:I}", "deadline", deadline,
-				    "meeting", (json_int_t)j->meeting,
-				    "messages", (json_int_t)messages));
+	return event_emit(
+	    k, n == NOTICE_OVERDUE ? "followup.overdue" : "followup.paused",
+	    citizen, j->plan,
+	    json_pack("{s:s, s:I, s:I}", "deadline", deadline, "meeting",
+		      (json_int_t)j->meeting, "messages",
+		      (json_int_t)messages));
 }
 
 /* The six-month rule: notice N for the plan of J to its coordinator (and,
  * when overdue, to reminders.escalation_address), if the anchor is still
- * the same and no follow-up is set. */
+ * the same and, but for the paused notice, no follow-up is set. */
 static int fire_followup(struct kipd *k, const struct job *j, enum notice n,
 			 time_t now, struct pass_stats *ps,
 			 const char **outcome)
@@ -448,7 +565,7 @@ static int fire_followup(struct kipd *k, const struct job *j, enum notice n,
 	if (r < 0)
 		return r;
 	*outcome = "obsolete";
-	if (r == 0 || anchor != j->meeting || covered)
+	if (r == 0 || anchor != j->meeting || (covered && n != NOTICE_PAUSED))
 		return 0;
 	r = store_row(k->store, &co,
 		      "SELECT p.citizen_id, p.status, k.id AS coordinator,"
@@ -464,9 +581,11 @@ static int fire_followup(struct kipd *k, const struct job *j, enum notice n,
 		return r;
 	citizen = row_num(co, "citizen_id");
 	followup_text(k, n, j->plan, deadline, subject, text);
-	r = send_neutral(k, "followup", citizen, j->plan, 0,
-			 row_num(co, "coordinator"), row_str(co, "email"),
-			 subject, text, ps);
+	/* The paused notice is not covered by the consent it reports
+	 * withdrawn: no citizen on its row, as on an administrator's. */
+	r = send_neutral(k, "followup", n == NOTICE_PAUSED ? 0 : citizen,
+			 j->plan, 0, row_num(co, "coordinator"),
+			 row_str(co, "email"), subject, text, ps);
 	if (r == 0 && n == NOTICE_OVERDUE && k->cfg->escalation_address)
 		/* No citizen, no plan on the row: an administrator's notice. */
 		r = send_neutral(k, "followup", 0, 0, 0, 0,
@@ -492,6 +611,27 @@ static int fire_followup(struct kipd *k, const struct job *j, enum notice n,
 	return r < 0 ? r : 0;
 }
 
+/* Does J. A row made before the citizen's consent changed (the paused
+ * notice of a plan with consent again, anything else of a paused plan) is
+ * stale: the plan's rows are brought up to date instead, and *RET_DONE is
+ * false, so that it may be due again once the watch resumes. */
+static int do_job(struct kipd *k, const struct job *j, time_t now,
+		  struct pass_stats *ps, const char **outcome, bool *ret_done)
+{
+	int r = watch_paused(k, j->plan);
+
+	if (r < 0)
+		return r;
+	if (r != is_paused_notice(j)) {
+		*outcome = "stale";
+		*ret_done = false;
+		return scheduler_sync_plan(k, j->plan);
+	}
+	if (strcmp(j->kind, "reminder") == 0)
+		return fire_reminder(k, j, now, ps, outcome);
+	return fire_followup(k, j, job_notice(j), now, ps, outcome);
+}
+
 /* Handles up to LIMIT due rows inside the caller's transaction. Returns
  * the number handled or -errno. */
 static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
@@ -514,20 +654,14 @@ static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
 		    row_num(row, "meeting_id"),	 row_num(row, "sequence"),
 		    row_num(row, "offset_days"), row_str(row, "kind")};
 		const char *outcome = "obsolete";
+		bool done = true;
 
-		if (strcmp(j.kind, "reminder") == 0)
-			r = fire_reminder(k, &j, now, ps, &outcome);
-		else
-			r = fire_followup(k, &j,
-					  strcmp(j.kind, "overdue") == 0
-					      ? NOTICE_OVERDUE
-					      : NOTICE_REMINDER,
-					  now, ps, &outcome);
+		r = do_job(k, &j, now, ps, &outcome, &done);
 		if (r >= 0)
 			r = store_exec(k->store,
 				       "DELETE FROM sched_pending WHERE id = ?",
 				       "i", j.id);
-		if (r >= 0)
+		if (r >= 0 && done)
 			r = store_exec(k->store,
 				       "INSERT OR IGNORE INTO sched_done (kind,"
 				       " meeting_id, sequence, offset_days,"

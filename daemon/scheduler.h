@@ -15,15 +15,27 @@
  * that is scheduled or held after the anchor and on or before the
  * deadline. A plan without a version has no deadline yet.
  *
+ * While the citizen's consent to the plan is withdrawn (consent_in_force),
+ * the plan's watch is paused: none of the rows above, and it is not
+ * overdue; instead one row
+ *   followup  at OFFSET 0, on the deadline day: the coordinator is told,
+ *             once per anchor, that the follow-up is paused and the plan
+ *             should be offered again; event followup.paused.
+ * Consent given again resumes the watch from the same anchor: what is
+ * still ahead, and the escalation at once if the deadline has passed.
+ *
  * Every command that changes a plan calls scheduler_sync_plan() in its
- * transaction, which brings that plan's rows up to date (a handful of
- * indexed statements), and scheduler_kick() after the commit, which sets
+ * transaction, and one that changes a citizen (consent)
+ * scheduler_sync_citizen(); they bring the rows up to date (a handful of
+ * indexed statements per plan). scheduler_kick() after the commit sets
  * the one timer for the earliest due time (at most an hour away, so that a
  * change of the wall clock is noticed). A pass takes the rows that are due
  * in due order, sends what still applies, deletes them and records them in
  * sched_done, all in one transaction: exactly once per meeting, sequence
  * and offset, across restarts; what fell due while kipd was down goes out
- * at start, a meeting reminder only while the meeting is still ahead. The
+ * at start, a meeting reminder only while the meeting is still ahead. A
+ * due row that the consent no longer matches (one made before it changed)
+ * is neither sent nor recorded: the plan's rows are synced instead. The
  * work of a pass grows with what is due, not with the number of plans.
  */
 #ifndef KIP_SCHEDULER_H
@@ -41,6 +53,10 @@ void scheduler_close(struct kipd *k);
 /* Brings PLAN's pending rows up to date with its meetings, versions and
  * status. Inside the caller's transaction; 0 or -errno. */
 int scheduler_sync_plan(struct kipd *k, int64_t plan);
+
+/* The same for every active plan of CITIZEN, after a change of the
+ * citizen's consent. 0 or -errno. */
+int scheduler_sync_citizen(struct kipd *k, int64_t citizen);
 
 /* Re-arms the timer for the earliest due row; call after a commit that
  * may have changed due times. */
