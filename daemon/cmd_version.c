@@ -11,6 +11,7 @@
 #include "event.h"
 #include "plandoc.h"
 #include "render.h"
+#include "scheduler.h"
 #include "validate.h"
 
 #define DOC_MAX_BYTES (1024 * 1024)
@@ -365,7 +366,7 @@ HANDLER(cmd_plan_template)
 HANDLER(cmd_plan_status)
 {
 	int64_t plan, version = 0;
-	json_t *rows;
+	json_t *rows, *watch;
 	int r;
 
 	if (arg_int(c, "plan", true, &plan) < 0 ||
@@ -389,6 +390,11 @@ HANDLER(cmd_plan_status)
 		       "iii", plan, version, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "status");
-	return cmd_ok(c, json_pack("{s:I, s:o}", "plan", (json_int_t)plan,
-				   "messages", rows));
+	r = scheduler_watch(c->k, plan, &watch);
+	if (r < 0) {
+		json_decref(rows);
+		return cmd_store_fail(c, r, "status");
+	}
+	return cmd_ok(c, json_pack("{s:I, s:o, s:o}", "plan", (json_int_t)plan,
+				   "follow_up", watch, "messages", rows));
 }

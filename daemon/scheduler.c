@@ -337,6 +337,68 @@ int scheduler_sync_citizen(struct kipd *k, int64_t citizen)
 	return r;
 }
 
+/* The state of the watch, for scheduler_watch(): closed plans and plans
+ * without a version have none. */
+static int watch_state(struct kipd *k, int64_t plan, bool has_anchor,
+		       bool covered, const char **ret)
+{
+	int64_t one;
+	int r = store_int(k->store, &one,
+			  "SELECT 1 FROM plans WHERE id = ?"
+			  " AND status = 'active'",
+			  "i", plan);
+
+	if (r == -ENOENT || (r == 0 && !has_anchor)) {
+		*ret = "off";
+		return 0;
+	}
+	if (r == 0)
+		r = watch_paused(k, plan);
+	if (r < 0)
+		return r;
+	*ret = r ? "paused" : covered ? "met" : "running";
+	if (r || covered)
+		return 0;
+	r = store_int(k->store, &one,
+		      "SELECT 1 FROM plan_overdue WHERE plan_id = ?", "i",
+		      plan);
+	if (r == 0)
+		*ret = "overdue";
+	return r == -ENOENT ? 0 : r;
+}
+
+int scheduler_watch(struct kipd *k, int64_t plan, json_t **ret)
+{
+	char deadline[11], *since = NULL;
+	int64_t anchor = 0;
+	bool covered = false;
+	const char *state = "off";
+	json_t *o;
+	int has = plan_anchor(k, plan, &anchor, deadline, &covered);
+	int r = has < 0 ? has : watch_state(k, plan, has, covered, &state);
+
+	if (r == 0 && strcmp(state, "paused") == 0)
+		r = store_text(k->store, &since,
+			       "SELECT c.date FROM plans p JOIN consents c"
+			       " ON c.citizen_id = p.citizen_id"
+			       " AND c.scope = 'plan' WHERE p.id = ?"
+			       " AND c.action = 'withdrawn'"
+			       " ORDER BY c.id DESC LIMIT 1",
+			       "i", plan);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	o = json_pack("{s:s}", "watch", state);
+	if (o && has > 0)
+		json_object_set_new(o, "deadline", json_string(deadline));
+	if (o && since)
+		json_object_set_new(o, "consent_withdrawn", json_string(since));
+	free(since);
+	if (!o)
+		return -ENOMEM;
+	*ret = o;
+	return 0;
+}
+
 /* --- doing what is due -------------------------------------------------- */
 
 /* Queues TEXT for one recipient; counts it. -ENOKEY: cannot sign. */

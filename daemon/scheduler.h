@@ -41,6 +41,7 @@
 #ifndef KIP_SCHEDULER_H
 #define KIP_SCHEDULER_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct kipd;
@@ -57,6 +58,13 @@ int scheduler_sync_plan(struct kipd *k, int64_t plan);
 /* The same for every active plan of CITIZEN, after a change of the
  * citizen's consent. 0 or -errno. */
 int scheduler_sync_citizen(struct kipd *k, int64_t citizen);
+
+/* PLAN's follow-up watch, for plan status, in *RET: {"watch": "off" (a
+ * closed plan or one without a version), "running", "met" (a follow-up
+ * meeting is set by the deadline), "overdue" or "paused" (consent
+ * withdrawn), "deadline", and for a paused watch "consent_withdrawn" (the
+ * date)}. 0 or -errno. */
+int scheduler_watch(struct kipd *k, int64_t plan, json_t **ret);
 
 /* Re-arms the timer for the earliest due row; call after a commit that
  * may have changed due times. */
