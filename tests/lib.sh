@@ -15,6 +15,8 @@ KIPCTL=${KIPCTL:-$BUILD_DIR/kipctl}
 # non-zero, which kip_stop reports. KIP_TEST_SLOW: a factor for the waits
 # in this file, for such slow runs (1 by default).
 KIPD_WRAP=${KIPD_WRAP:-}
+# KIPD_ARGS: more arguments for kipd, e.g. "--test-clock FILE".
+KIPD_ARGS=${KIPD_ARGS:-}
 KIP_TEST_SLOW=${KIP_TEST_SLOW:-1}
 FIXTURES=$ROOT/tests/fixtures
 T_PASS=0
@@ -125,8 +127,8 @@ kip_start() {
 	rm -f "$TDIR/kipd.sock"
 	local ready0
 	ready0=$(grep -c 'kipd ready' "$TDIR/kipd.log" 2>/dev/null)
-	# shellcheck disable=SC2086 # KIPD_WRAP is a command line
-	$KIPD_WRAP "$KIPD" -f -c "$TDIR/kipd.conf" 2>>"$TDIR/kipd.log" &
+	# shellcheck disable=SC2086 # KIPD_WRAP is a command line, KIPD_ARGS words
+	$KIPD_WRAP "$KIPD" -f -c "$TDIR/kipd.conf" $KIPD_ARGS 2>>"$TDIR/kipd.log" &
 	KIPD_PID=$!
 	for _ in $(seq 1 $((200 * KIP_TEST_SLOW))); do
 		# The socket appears when it listens (control.c renames it

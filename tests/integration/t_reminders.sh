@@ -21,16 +21,7 @@ check_err "a malformed reminders.offsets_days is refused" "reminders.offsets_day
 check_err "a test clock file that is not a number is refused" "test-clock" \
 	bash -c "echo x >'$TDIR/badclock'; '$KIPD' -f -c '$TDIR/kipd.conf' --test-clock '$TDIR/badclock'"
 
-# kip_start with the test clock.
-start() {
-	"$KIPD" -f -c "$TDIR/kipd.conf" --test-clock "$CLOCK" 2>>"$TDIR/kipd.log" &
-	KIPD_PID=$!
-	for _ in $(seq 1 200); do
-		[ -S "$TDIR/kipd.sock" ] && return 0
-		sleep 0.02
-	done
-	fail "kipd starts with --test-clock" "$(tail -20 "$TDIR/kipd.log")"
-}
+KIPD_ARGS="--test-clock $CLOCK"
 NOW0=$(date +%s)
 # at EPOCH: kipd's scheduler clock reads EPOCH now.
 at() { echo $(($1 - $(date +%s))) >"$CLOCK"; }
@@ -42,7 +33,7 @@ rows() { # rows KIND PLAN [MEETING]: outbox rows of that kind
 }
 local_time() { date -d "@$1" '+%Y-%m-%d %H:%M'; }
 
-start
+kip_start
 add() { kipctl --json contact add --kind professional "$@" | jq -r .id; }
 K=$(add --name "Karen Koordinator" --email karen.koordinator@kommune.example \
 	--cert "$PKI/karen.koordinator_at_kommune.example.pem")
@@ -110,7 +101,7 @@ check_eq "event reminder.sent recorded" "1" \
 # A restart across the 1-day point: sent at start.
 kip_stop
 at $((MT - DAY + 600))
-start
+kip_start
 for _ in $(seq 1 100); do [ "$(rows reminder "$PLAN" "$M")" = 6 ] && break; sleep 0.05; done
 check_eq "the 1-day reminder that fell due while kipd was down goes out at start" "6" \
 	"$(rows reminder "$PLAN" "$M")"
@@ -118,7 +109,7 @@ check_eq "and only once" "0" "$(run)"
 check_eq "exactly one reminder per offset" "14,1" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT group_concat(offset_days) FROM (SELECT offset_days FROM sched_done WHERE kind = 'reminder' AND meeting_id = $M ORDER BY offset_days DESC)")"
 kip_stop
-start
+kip_start
 check_eq "another restart sends nothing" "0" "$(run)"
 check_eq "still six reminder messages" "6" "$(rows reminder "$PLAN" "$M")"
 
