@@ -135,11 +135,14 @@ before=$(kipctl --json plan status "$PLAN" | jq '[.messages[] | select(.state ==
 	fail "100 messages wait for the stalled server (got $before)"
 sleep 1
 kipctl consent withdraw "$C" --scope plan --date 2026-11-10 --document "Brev" >/dev/null
-status=$(kipctl --json plan status "$PLAN")
+# The version's messages: the withdrawal also pauses the follow-up watch,
+# whose notice to the coordinator (the deadline of 2014 is long past) is
+# new mail of its own.
+status=$(kipctl --json plan status "$PLAN" --version 1)
 check_eq "withdrawal cancels every waiting message at once" "0" \
 	"$(jq '[.messages[] | select(.state == "queued" or .state == "deferred")] | length' <<<"$status")"
 sleep 3
-status=$(kipctl --json plan status "$PLAN")
+status=$(kipctl --json plan status "$PLAN" --version 1)
 check_eq "the messages in flight are cancelled too" "0" \
 	"$(jq '[.messages[] | select(.state == "sending")] | length' <<<"$status")"
 check_eq "none of them counts as sent" "0" \
@@ -150,11 +153,12 @@ check_eq "nothing is kept to build them from (no sealed row, no signed plan)" "0
 kip_stop
 mail_recorder_mode accept
 mail_conf "$POSTFIX_URL"
-before_files=$(find "$MAILDIRS" -type f | wc -l)
 kip_start
 sleep 3
-check_eq "after recovery nothing of the cancelled messages is delivered" "$before_files" \
-	"$(find "$MAILDIRS" -type f | wc -l)"
+cancelled_ids=$(sqlite3 "$TDIR/kip.db" "SELECT message_id FROM outbox WHERE plan_id = $PLAN AND version = 1 AND state = 'cancelled'")
+check_eq "after recovery nothing of the cancelled messages is delivered" "0" \
+	"$(find "$MAILDIRS" -type f \( -path '*/new/*' -o -path '*/cur/*' \) \
+		-exec grep -hi '^Message-ID:' {} + | grep -cFf <(printf '%s\n' "$cancelled_ids"))"
 [ -z "$(ls -A "$RECORDER_MAIL" 2>/dev/null)" ] && pass "the stalled server received no message" ||
 	fail "the stalled server received no message"
 t_done
