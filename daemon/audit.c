@@ -21,7 +21,7 @@
  *              might hold a REAL or a BLOB)
  * so NULL differs from "", 7 from "7", and no two entries share one.
  *
- * audit_add reads the greatest id and the last hash (both one step down
+ * audit_write reads the greatest id and the last hash (both one step down
  * the primary key) and inserts the entry with id = max(id) + 1 and its
  * hash in one statement: no UPDATE ever touches the table, so the guards
  * refuse every UPDATE. The caller holds the request's BEGIN IMMEDIATE
@@ -161,6 +161,14 @@ static struct field f_text(const char *s)
 int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 	      int64_t citizen_id, int64_t plan_id, const char *object)
 {
+	return audit_write(c->st, c->who, action, outcome, citizen_id, plan_id,
+			   object);
+}
+
+int audit_write(struct store *st, const struct caller *who,
+		const char *action, const char *outcome, int64_t citizen_id,
+		int64_t plan_id, const char *object)
+{
 	char now[32], hash[HASH_LEN + 1], *last = NULL;
 	struct field f[N_FIELDS];
 	struct link prev;
@@ -170,11 +178,11 @@ int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 
 	if (object && !*object)
 		object = NULL; /* stored as NULL, hashed as NULL */
-	r = store_int(c->st, &id, "SELECT coalesce(max(id), 0) FROM audit",
+	r = store_int(st, &id, "SELECT coalesce(max(id), 0) FROM audit",
 		      NULL);
 	if (r < 0)
 		return r;
-	r = store_text(c->st, &last,
+	r = store_text(st, &last,
 		       "SELECT hash FROM audit WHERE hash IS NOT NULL"
 		       " ORDER BY id DESC LIMIT 1",
 		       NULL);
@@ -187,9 +195,9 @@ int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 	id++;
 	f[F_ID] = f_int(id);
 	f[F_AT] = f_text(now);
-	f[F_OS_USER] = f_text(c->who->user);
-	f[F_UID] = f_int((int64_t)c->who->uid);
-	f[F_ROLE] = f_text(role_name(c->who->role));
+	f[F_OS_USER] = f_text(who->user);
+	f[F_UID] = f_int((int64_t)who->uid);
+	f[F_ROLE] = f_text(role_name(who->role));
 	f[F_ACTION] = f_text(action);
 	f[F_OUTCOME] = f_text(outcome);
 	f[F_CITIZEN] = f_id(citizen_id);
@@ -202,13 +210,13 @@ int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 	EVP_MD_CTX_free(md);
 	if (r < 0)
 		return r;
-	r = store_exec(c->st,
+	r = store_exec(st,
 		       "INSERT INTO audit (id, at, os_user, uid, role, action,"
 		       " outcome, citizen_id, plan_id, object, hash)"
 		       " VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0),"
 		       " NULLIF(?, 0), ?, ?)",
-		       "ississsiiss", id, now, c->who->user,
-		       (int64_t)c->who->uid, role_name(c->who->role), action,
+		       "ississsiiss", id, now, who->user,
+		       (int64_t)who->uid, role_name(who->role), action,
 		       outcome, citizen_id, plan_id, object, hash);
 	return r < 0 ? r : 0;
 }

@@ -1,12 +1,20 @@
-/* audit.h — the audit trail's guards. audit_add() and the audit handlers
- * are declared in cmd.h with the other things a handler uses; the chain
- * itself (what is hashed, and how audit.verify reads it) is described at
- * the top of audit.c.
+/* audit.h — writing the audit trail, and its guards. The chain itself
+ * (what is hashed, and how audit.verify reads it) is described at the top
+ * of audit.c.
  */
 #ifndef KIP_AUDIT_H
 #define KIP_AUDIT_H
 
+#include <stdint.h>
+
+struct caller;
 struct store;
+
+/* Appends one entry by WHO, inside the caller's transaction (a unit of
+ * work: txn_audit()). OBJECT may be NULL or "". 0 or -errno. */
+int audit_write(struct store *st, const struct caller *who,
+		const char *action, const char *outcome, int64_t citizen_id,
+		int64_t plan_id, const char *object);
 
 /*
  * Makes the audit table append-only inside the database: triggers refuse

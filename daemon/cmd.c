@@ -8,13 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "erase.h"
 #include "log.h"
 #include "loop.h"
-#include "mqtt.h"
-#include "outbox.h"
 #include "proto.h"
 #include "scheduler.h"
+#include "txn.h"
 #include "validate.h"
 
 enum { CMD_READ = 0, CMD_WRITE = 1 };
@@ -353,9 +351,12 @@ static void resolve_contact(struct kipd *k, struct caller *who)
 			  "s", u->contact);
 }
 
+/* One request as one unit of work (txn.h): the handler, the plan's
+ * schedule, the audit entry, the commit and what the work marked. */
 static void run(struct cmd_ctx *c, const struct command *cmd)
 {
-	int r = store_begin(c->st);
+	struct txn t;
+	int r = txn_begin(c->k, &t);
 
 	if (r < 0) {
 		cmd_store_fail(c, r, "transaction");
@@ -372,62 +373,26 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 	}
 	if (r == 0 && !c->audited &&
 	    (c->citizen_id || c->plan_id || cmd->flags & CMD_WRITE))
-		r = audit_add(c, cmd->name, "ok", c->citizen_id, c->plan_id,
-			      c->object);
+		r = txn_audit(&t, c->who, cmd->name, "ok", c->citizen_id,
+			      c->plan_id, c->object);
 	if (r == 0)
-		r = store_commit(c->st);
-	if (r == 0) {
-		if (c->outbox_changed)
-			outbox_after_commit(c->k);
-		if (cmd->flags & CMD_WRITE) {
-			mqtt_after_commit(c->k);
-			scheduler_kick(c->k);
-		}
-		if (cmd->fn == cmd_citizen_erase)
-			erase_after_commit(c->k);
+		r = txn_commit(&t);
+	if (r == 0)
 		return;
-	}
 	if (!c->err_code)
 		cmd_store_fail(c, r, cmd->name);
-	store_rollback(c->st);
+	txn_rollback(&t);
 	/* A refusal that concerns a citizen is itself worth recording. */
 	if (c->citizen_id || c->plan_id) {
 		char outcome[64];
 
 		snprintf(outcome, sizeof(outcome), "refused:%s", c->err_code);
-		if (store_begin(c->st) >= 0 &&
-		    (audit_add(c, cmd->name, outcome, c->citizen_id,
+		if (txn_begin(c->k, &t) >= 0 &&
+		    (txn_audit(&t, c->who, cmd->name, outcome, c->citizen_id,
 			       c->plan_id, c->object) < 0 ||
-		     store_commit(c->st) < 0))
-			store_rollback(c->st);
+		     txn_commit(&t) < 0))
+			txn_rollback(&t);
 	}
-}
-
-int cmd_run_internal(struct kipd *k, const struct caller *who,
-		     const char *name, int (*fn)(struct cmd_ctx *c),
-		     json_t *args, json_t **result, const char **code,
-		     char *err, size_t errlen)
-{
-	const struct command cmd = { name, fn, ROLE_NONE, CMD_WRITE };
-	struct cmd_ctx c;
-
-	memset(&c, 0, sizeof(c));
-	c.k = k;
-	c.st = k->store;
-	c.who = who;
-	c.args = args;
-	run(&c, &cmd);
-	if (c.err_code) {
-		*code = c.err_code;
-		snprintf(err, errlen, "%s", c.err);
-		json_decref(c.result);
-		return -1;
-	}
-	if (result)
-		*result = c.result;
-	else
-		json_decref(c.result);
-	return 0;
 }
 
 char *cmd_dispatch(struct kipd *k, const struct caller *who_in,

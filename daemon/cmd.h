@@ -1,8 +1,9 @@
 /* cmd.h — one request from kipctl: the caller, the arguments, the reply,
  * and the helpers every command handler uses.
  *
- * A handler runs inside one BEGIN IMMEDIATE transaction that the
- * dispatcher commits when it returns 0 and rolls back otherwise. It sets
+ * A handler runs inside one unit of work (txn.h) that the dispatcher
+ * commits, with the audit entry, when it returns 0 and rolls back
+ * otherwise; what it queues, emits or erases marks the unit itself. It sets
  * c->result (a JSON object) on success, or calls cmd_fail() and returns
  * its value. It names the citizen and plan it touched (c->citizen_id,
  * c->plan_id, c->object) so that the dispatcher can write the audit entry.
@@ -38,7 +39,6 @@ struct cmd_ctx {
 	int64_t plan_id;
 	char object[64];        /* e.g. "meeting:3"; "" if none */
 	bool audited;           /* the handler wrote its own audit entries */
-	bool outbox_changed;    /* queued or cancelled mail: act after commit */
 };
 
 /*
@@ -48,18 +48,6 @@ struct cmd_ctx {
 char *cmd_dispatch(struct kipd *k, const struct caller *who, const char *req,
 		   size_t len);
 
-/*
- * Runs FN as command NAME for WHO (a caller kipd makes up: the intake
- * acting as the contact a report came from) exactly as a request would
- * run: one transaction, the plan's schedule, the audit entry, the work
- * after the commit. ARGS (may be NULL) is borrowed. Returns 0 with the
- * handler's result in *result (a new reference; NULL: not wanted), or -1
- * with the error code (static) and message.
- */
-int cmd_run_internal(struct kipd *k, const struct caller *who,
-		     const char *name, int (*fn)(struct cmd_ctx *c),
-		     json_t *args, json_t **result, const char **code,
-		     char *err, size_t errlen);
 /* A reply with an error, for the control layer (timeouts, size limits). */
 char *cmd_error_reply(const char *code, const char *message);
 

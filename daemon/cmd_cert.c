@@ -36,6 +36,7 @@
 #include "outbox.h"
 #include "smime.h"
 #include "store.h"
+#include "txn.h"
 
 #define DAYS_MAX 36500
 
@@ -538,6 +539,7 @@ void cert_weekly_notice(struct kipd *k)
 	char week[16], now_iso[32], until[32];
 	time_t now = time(NULL);
 	struct cert_info org;
+	struct txn t;
 	json_t *all = NULL, *coord = NULL;
 	bool has_org, can_send = k->signer && k->cfg->org_mailbox;
 	struct tm tm;
@@ -548,7 +550,7 @@ void cert_weekly_notice(struct kipd *k)
 	strftime(week, sizeof(week), "%G-W%V", &tm);
 	iso_after(now, 0, now_iso);
 	iso_after(now, k->cfg->cert_notice_days, until);
-	r = store_begin(k->store);
+	r = txn_begin(k, &t);
 	if (r < 0) {
 		log_err("cert notice: no transaction: %s", strerror(-r));
 		return;
@@ -556,7 +558,7 @@ void cert_weekly_notice(struct kipd *k)
 	r = store_int(k->store, &one,
 		      "SELECT 1 FROM cert_notices WHERE week = ?", "s", week);
 	if (r == 0) { /* done this week */
-		store_rollback(k->store);
+		txn_rollback(&t);
 		return;
 	}
 	if (r != -ENOENT)
@@ -578,7 +580,7 @@ void cert_weekly_notice(struct kipd *k)
 			       " VALUES (?, ?)",
 			       "si", week, (int64_t)now);
 	if (r >= 0)
-		r = store_commit(k->store);
+		r = txn_commit(&t);
 	if (r < 0)
 		goto fail;
 	if (!can_send && (has_org || json_array_size(all)))
@@ -589,11 +591,9 @@ void cert_weekly_notice(struct kipd *k)
 		 json_array_size(all) + has_org, queued);
 	json_decref(all);
 	json_decref(coord);
-	outbox_after_commit(k);
-	mqtt_after_commit(k);
 	return;
 fail:
-	store_rollback(k->store);
+	txn_rollback(&t);
 	log_err("cert notice: week %s not done, tried again later: %s", week,
 		strerror(-r));
 	json_decref(all);

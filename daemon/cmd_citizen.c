@@ -262,7 +262,6 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 					       : "consent withdrawn");
 		if (r < 0)
 			return cmd_store_fail(c, r, "outbox");
-		c->outbox_changed = true;
 	}
 	r = event_emit(c->k,
 		       action[0] == 'g' ? "consent.given" : "consent.withdrawn",

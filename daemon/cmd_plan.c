@@ -316,7 +316,6 @@ HANDLER(cmd_plan_member_remove)
 			  "removed from the plan");
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
-	c->outbox_changed = true;
 	return cmd_ok(c, json_pack("{s:I, s:I}", "plan", (json_int_t)plan,
 				   "removed", (json_int_t)contact));
 }

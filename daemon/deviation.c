@@ -15,6 +15,7 @@
 #include "log.h"
 #include "plandoc.h"
 #include "store.h"
+#include "validate.h"
 
 static const char *str(json_t *o, const char *key)
 {
@@ -198,8 +199,6 @@ static int send_about(struct cmd_ctx *c, json_t *d, int64_t contact,
 		    text.data);
 		if (r < 0)
 			r = cmd_store_fail(c, r, "outbox");
-		else
-			c->outbox_changed = true;
 	}
 	buf_free(&text);
 	return r;
@@ -369,6 +368,11 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 	if (!in->text || !in->text[0])
 		return cmd_fail(c, "bad_request",
 				"a deviation needs a text saying what happened");
+	if (!text_valid(in->text, DEVIATION_TEXT_MAX, true))
+		return cmd_fail(c, "bad_request",
+				"the report's text is longer than %d bytes or "
+				"contains control characters",
+				DEVIATION_TEXT_MAX);
 	if (version_in_force(c, &version) < 0 ||
 	    check_goal(c, version, in->goal, in->action) < 0)
 		return -1;
@@ -381,7 +385,7 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 		       in->text, c->who->contact_id, in->channel,
 		       in->verification, in->source_id, (int64_t)time(NULL));
 	if (r == -EEXIST)
-		return cmd_fail(c, "conflict",
+		return cmd_fail(c, "duplicate",
 				"this report was recorded before (the same %s "
 				"arrived twice)",
 				strcmp(in->channel, "mail") == 0 ? "Message-ID"

@@ -30,7 +30,8 @@ struct deviation_in {
  * action must exist in it. Emits deviation.received, queues the
  * coordinator's encrypted notice (unless the reporter is the coordinator)
  * and, with deviations.forward = "auto", the forwards. Returns the new id,
- * or cmd_fail()'s -1 (conflict when SOURCE_ID was recorded before).
+ * or cmd_fail()'s -1 (the code "duplicate" when SOURCE_ID was recorded
+ * before).
  */
 int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in);
 

@@ -359,7 +359,6 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	buf_free(&nt.sig);
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
-	c->outbox_changed = true;
 	return n;
 }
 
@@ -554,7 +553,6 @@ out:
 	buf_free(&sig);
 	if (r < 0)
 		return c->err_code ? -1 : cmd_store_fail(c, r, "invitation");
-	c->outbox_changed = true;
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "event.h"
 #include "log.h"
 #include "outbox.h"
+#include "txn.h"
 
 /*
  * The citizen's last plan activity is the latest date of:
@@ -215,7 +216,7 @@ HANDLER(cmd_citizen_erase)
 			  "citizen erased");
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
-	c->outbox_changed = true;
+	txn_mark(c->k, TXN_ERASED); /* the file is rewritten after commit */
 	counts = json_object();
 	if (!counts)
 		return cmd_store_fail(c, -ENOMEM, "erasure");

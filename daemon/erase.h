@@ -7,8 +7,8 @@
  *
  * Deleted rows can outlive the commit in the file: as old page images in
  * the WAL, and in pages SQLite has not rewritten. Neither can be removed
- * inside a transaction, so the dispatcher calls erase_after_commit() once
- * the erasure has committed.
+ * inside a transaction: the erasure marks its unit of work (TXN_ERASED,
+ * txn.h), and erase_after_commit() runs once it has committed.
  */
 #ifndef KIP_ERASE_H
 #define KIP_ERASE_H

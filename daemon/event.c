@@ -10,6 +10,7 @@
 #include "kipd.h"
 #include "mqtt.h"
 #include "store.h"
+#include "txn.h"
 
 /* A random UUID (version 4) as the event's CloudEvents id. */
 static int uuid4(char out[37])
@@ -56,5 +57,7 @@ int event_emit(struct kipd *k, const char *type, int64_t citizen_id,
 		r = mqtt_queue(k, id, type, when, data);
 	}
 	json_decref(data);
+	if (r >= 0)
+		txn_mark(k, TXN_EVENTS);
 	return r < 0 ? r : 0;
 }

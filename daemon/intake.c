@@ -30,7 +30,9 @@
 #include "outbox.h"
 #include "reader.h"
 #include "scheduler.h"
+#include "rowval.h"
 #include "store.h"
+#include "txn.h"
 
 #define DONE_KEYWORD "$KipDone"
 
@@ -227,21 +229,18 @@ static int delete_inbox_row(struct store *st, int64_t row)
 		   : 0;
 }
 
-/* Records O as handled with OUTCOME, and (REASON) the quarantine entry,
- * in one transaction. */
-static int settle(const struct origin *o, const char *outcome,
-		  const char *reason, const char *detail)
+/* Inside a unit of work: O is handled with OUTCOME, and (REASON) the
+ * quarantine entry; its MQTT inbox row goes. */
+static int mark_handled(const struct origin *o, const char *outcome,
+			const char *reason, const char *detail)
 {
 	struct store *st = o->k->store;
 	int64_t now = time(NULL);
-	int r = store_begin(st);
+	int r = store_exec(st,
+			   "INSERT OR IGNORE INTO intake_seen (channel,"
+			   " source_id, outcome, at) VALUES (?, ?, ?, ?)",
+			   "sssi", o->channel, o->source, outcome, now);
 
-	if (r < 0)
-		return r;
-	r = store_exec(st,
-		       "INSERT OR IGNORE INTO intake_seen (channel, source_id,"
-		       " outcome, at) VALUES (?, ?, ?, ?)",
-		       "sssi", o->channel, o->source, outcome, now);
 	if (r >= 0 && reason)
 		r = store_exec(st,
 			       "INSERT INTO quarantine (at, channel, source_id,"
@@ -251,10 +250,24 @@ static int settle(const struct origin *o, const char *outcome,
 			       reason, detail);
 	if (r >= 0)
 		r = delete_inbox_row(st, o->inbox_row);
-	if (r >= 0)
-		r = store_commit(st);
+	return r < 0 ? r : 0;
+}
+
+/* Records O as handled with OUTCOME, and (REASON) the quarantine entry,
+ * as one unit of work. */
+static int settle(const struct origin *o, const char *outcome,
+		  const char *reason, const char *detail)
+{
+	struct txn t;
+	int r = txn_begin(o->k, &t);
+
 	if (r < 0)
-		store_rollback(st);
+		return r;
+	r = mark_handled(o, outcome, reason, detail);
+	if (r >= 0)
+		r = txn_commit(&t);
+	else
+		txn_rollback(&t);
 	return r < 0 ? r : 0;
 }
 
@@ -274,32 +287,6 @@ static int quarantine(const struct origin *o, const char *reason,
 	return r;
 }
 
-/* The internal command that records a report: the arguments are made by
- * the intake, never by a client (this is not in the command table). */
-static int handle_deviation(struct cmd_ctx *c)
-{
-	struct deviation_in in = { 0 };
-	json_t *a = c->args;
-	int64_t id, inbox_row;
-
-	if (arg_int(c, "plan", true, &in.plan) < 0 ||
-	    arg_int(c, "goal", true, &in.goal) < 0 ||
-	    arg_int(c, "action", false, &in.action) < 0 ||
-	    arg_longtext(c, "text", true, DEVIATION_TEXT_MAX, &in.text) < 0)
-		return -1;
-	in.channel = json_string_value(json_object_get(a, "channel"));
-	in.verification = json_string_value(json_object_get(a, "verification"));
-	in.source_id = json_string_value(json_object_get(a, "source_id"));
-	id = deviation_add(c, &in);
-	if (id < 0)
-		return -1;
-	/* the report's mqtt_inbox row goes in the same transaction */
-	inbox_row = json_integer_value(json_object_get(a, "inbox_row"));
-	if (delete_inbox_row(c->st, inbox_row) < 0)
-		return cmd_store_fail(c, -EIO, "mqtt inbox");
-	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
-}
-
 /* The intake acts as contact CONTACT (the reporter it established). */
 static void make_caller(struct caller *who, const char *user, int64_t contact)
 {
@@ -309,26 +296,65 @@ static void make_caller(struct caller *who, const char *user, int64_t contact)
 	who->contact_id = contact;
 }
 
-/*
- * Records a report through deviation_add(). 1 when recorded, 0 when it
- * was recorded before (a duplicate), -1 when refused (reason in code and
- * err).
- */
-static int record(struct kipd *k, const char *actor, int64_t contact,
-		  json_t *args, const char **code, char *err, size_t errlen)
+/* A refused report that concerns a plan is itself worth recording, as a
+ * refused request is (cmd.c). */
+static void audit_refusal(struct kipd *k, const struct cmd_ctx *c)
 {
+	char outcome[64];
+	struct txn t;
+
+	if (!c->citizen_id && !c->plan_id)
+		return;
+	snprintf(outcome, sizeof(outcome), "refused:%s", c->err_code);
+	if (txn_begin(k, &t) < 0)
+		return;
+	if (txn_audit(&t, c->who, "deviation.intake", outcome, c->citizen_id,
+		      c->plan_id, c->object) < 0 ||
+	    txn_commit(&t) < 0)
+		txn_rollback(&t);
+}
+
+/*
+ * Records report IN of O from CONTACT (acting as ACTOR) as one unit of
+ * work: deviation_add(), its audit entry, and O handled. 1 when recorded,
+ * 0 when it was recorded before (the code "duplicate"; O is then settled
+ * as handled), -1 when refused (reason in code and err; nothing written
+ * but the refusal's audit entry).
+ */
+static int record(const struct origin *o, const char *actor, int64_t contact,
+		  const struct deviation_in *in, const char **code, char *err,
+		  size_t errlen)
+{
+	struct kipd *k = o->k;
 	struct caller who;
+	struct cmd_ctx c;
+	struct txn t;
 	int r;
 
 	make_caller(&who, actor, contact);
-	r = cmd_run_internal(k, &who, "deviation.intake", handle_deviation,
-			     args, NULL, code, err, errlen);
-	if (r == 0)
+	memset(&c, 0, sizeof(c));
+	c.k = k;
+	c.st = k->store;
+	c.who = &who;
+	r = txn_begin(k, &t);
+	if (r >= 0 && deviation_add(&c, in) < 0)
+		r = -1;
+	else if (r >= 0)
+		r = txn_audit(&t, &who, "deviation.intake", "ok", c.citizen_id,
+			      c.plan_id, c.object);
+	if (r >= 0)
+		r = mark_handled(o, "deviation", NULL, NULL);
+	if (r >= 0 && (r = txn_commit(&t)) >= 0)
 		return 1;
-	return strcmp(*code, "conflict") == 0 &&
-			       strstr(err, "recorded before")
-		       ? 0
-		       : -1;
+	txn_rollback(&t);
+	if (c.err_code && strcmp(c.err_code, "duplicate") == 0)
+		return settle(o, "deviation", NULL, NULL) == 0 ? 0 : -1;
+	if (!c.err_code)
+		cmd_store_fail(&c, r, "deviation");
+	audit_refusal(k, &c);
+	*code = c.err_code;
+	snprintf(err, errlen, "%s", c.err);
+	return -1;
 }
 
 /* The member of PLAN with address EMAIL, or 0. */
@@ -379,6 +405,7 @@ static int64_t plan_of(struct kipd *k, const struct inmail *m)
 static void learn_signer(struct kipd *k, const struct inmail *m)
 {
 	struct cert_info ci;
+	struct txn t;
 	json_t *row = NULL;
 	char err[256];
 	int r;
@@ -403,7 +430,7 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 		json_decref(row);
 		return;
 	}
-	r = store_begin(k->store);
+	r = txn_begin(k, &t);
 	if (r >= 0 && !same)
 		r = store_exec(k->store,
 			       "UPDATE contacts SET cert_pem = ?,"
@@ -425,22 +452,19 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 			       "isi", id, ci.fingerprint, (int64_t)time(NULL));
 	if (r >= 0) {
 		struct caller who;
-		struct cmd_ctx c = { 0 };
 		char object[64];
 
 		make_caller(&who, "intake:mail", id);
-		c.k = k;
-		c.st = k->store;
-		c.who = &who;
 		snprintf(object, sizeof(object), "contact:%lld", (long long)id);
-		r = audit_add(&c, same ? "contact.caps.learned"
-				       : "contact.cert.learned",
+		r = txn_audit(&t, &who,
+			      same ? "contact.caps.learned"
+				   : "contact.cert.learned",
 			      "ok", 0, 0, object);
 	}
 	if (r >= 0)
-		r = store_commit(k->store);
+		r = txn_commit(&t);
 	if (r < 0)
-		store_rollback(k->store);
+		txn_rollback(&t);
 	else
 		log_info("intake: contact %lld: %s from a signed mail "
 			 "(AES-GCM %s)",
@@ -452,6 +476,16 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 
 /* An iMIP REPLY: the participant's answer, from their registered
  * address, to the current UID and SEQUENCE of a scheduled meeting. */
+/* The citizen of PLAN, or 0. */
+static int64_t plan_citizen(struct kipd *k, int64_t plan)
+{
+	int64_t citizen = 0;
+
+	store_int(k->store, &citizen, "SELECT citizen_id FROM plans WHERE id = ?",
+		  "i", plan);
+	return citizen;
+}
+
 static void take_reply(const struct origin *o, const struct wire_verdict *v)
 {
 	struct kipd *k = o->k;
@@ -508,7 +542,14 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 	}
 	static const char *const answers[] = { "accepted", "declined",
 					       "tentative" };
-	int r = store_begin(k->store);
+	struct caller who;
+	char object[64];
+	struct txn t;
+	int r = txn_begin(k, &t);
+
+	/* What kip knows of a person changes: audited, as a request is. */
+	make_caller(&who, "intake:mail", contact);
+	snprintf(object, sizeof(object), "meeting:%lld", meeting);
 	if (r >= 0)
 		r = store_exec(k->store,
 			       "INSERT INTO meeting_replies (meeting_id,"
@@ -526,9 +567,13 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 			       " 'reply', ?)",
 			       "si", o->source, (int64_t)time(NULL));
 	if (r >= 0)
-		r = store_commit(k->store);
+		r = txn_audit(&t, &who, "meeting.reply", "ok",
+			      plan_citizen(k, row_num(mt, "plan_id")),
+			      row_num(mt, "plan_id"), object);
+	if (r >= 0)
+		r = txn_commit(&t);
 	if (r < 0) {
-		store_rollback(k->store);
+		txn_rollback(&t);
 		log_err("intake: cannot record a reply: %s", strerror(-r));
 		goto out;
 	}
@@ -560,7 +605,6 @@ static bool judge(struct intake *in, struct item *it)
 	char source[300], fallback[80], err[512], verification[200];
 	struct origin o = { k, cn, "mail", source, NULL, 0 };
 	const char *code = NULL;
-	json_t *args;
 	int64_t plan, contact;
 	int r;
 
@@ -630,25 +674,20 @@ static bool judge(struct intake *in, struct item *it)
 			 "SHA-256 %.16s…; signer = From",
 			 m->encrypted ? " (arrived encrypted)" : "",
 			 m->signer_fpr);
-		args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "plan",
-				 (json_int_t)plan, "goal", (json_int_t)m->goal,
-				 "action", (json_int_t)m->action, "text",
-				 m->text, "channel", "mail", "verification",
-				 verification, "source_id", source);
-		r = args ? record(k, "intake:mail", contact, args, &code, err,
-				  sizeof(err))
-			 : -1;
-		json_decref(args);
-		if (r == 1) {
+		struct deviation_in din = { plan,	   m->goal,
+					    m->action,	   m->text,
+					    "mail",	   verification,
+					    source };
+
+		r = record(&o, "intake:mail", contact, &din, &code, err,
+			   sizeof(err));
+		if (r == 1)
 			cn->deviations++;
-			r = settle(&o, "deviation", NULL, NULL);
-		} else if (r == 0) {
+		else if (r == 0)
 			cn->duplicates++;
-			r = settle(&o, "deviation", NULL, NULL);
-		} else {
-			r = quarantine(&o, code ? code : "refused",
-				       code ? err : "out of memory");
-		}
+		r = r >= 0 ? 0
+			   : quarantine(&o, code ? code : "refused",
+					code ? err : "out of memory");
 	}
 	return r == 0;
 }
@@ -848,7 +887,6 @@ static void take_report(struct kipd *k, int64_t inbox_row,
 	struct origin o = { k, &cn, "mqtt", source, username, inbox_row };
 	const char *code = NULL;
 	int64_t contact = 0;
-	json_t *args;
 	int r;
 
 	if (!rp) {
@@ -886,19 +924,12 @@ static void take_report(struct kipd *k, int64_t inbox_row,
 		 "MQTT broker user %s (authenticated by the broker; topic "
 		 "restricted by its ACL), mapped by mqtt.reporters",
 		 username);
-	args = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "plan",
-			 (json_int_t)d.plan, "goal", (json_int_t)d.goal,
-			 "action", (json_int_t)d.action, "text", d.text,
-			 "channel", "mqtt", "verification", verification,
-			 "source_id", source, "inbox_row",
-			 (json_int_t)inbox_row);
+	struct deviation_in din = { d.plan, d.goal,	  d.action, d.text,
+				    "mqtt", verification, source };
 	char actor[80];
+
 	snprintf(actor, sizeof(actor), "mqtt:%s", username);
-	r = args ? record(k, actor, contact, args, &code, err, sizeof(err)) : -1;
-	json_decref(args);
-	if (r >= 0)
-		settle(&o, "deviation", NULL, NULL);
-	else
+	if (record(&o, actor, contact, &din, &code, err, sizeof(err)) < 0)
 		quarantine(&o, code ? code : "refused",
 			   code ? err : "out of memory");
 	devreport_free(&d);
@@ -914,6 +945,7 @@ static void take_report(struct kipd *k, int64_t inbox_row,
 void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		 size_t len)
 {
+	struct txn t;
 	char *hex;
 	int r;
 
@@ -926,7 +958,7 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		return;
 	}
 	hex_encode(payload, len, hex);
-	r = store_begin(k->store);
+	r = txn_begin(k, &t);
 	if (r >= 0)
 		r = store_exec(k->store,
 			       "INSERT INTO mqtt_inbox (username, payload, at)"
@@ -934,9 +966,9 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 			       "ssi", username, hex, (int64_t)time(NULL));
 	free(hex);
 	if (r >= 0)
-		r = store_commit(k->store);
+		r = txn_commit(&t);
 	if (r < 0) {
-		store_rollback(k->store);
+		txn_rollback(&t);
 		log_err("intake: cannot keep an mqtt report: %s", strerror(-r));
 		return;
 	}

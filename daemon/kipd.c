@@ -19,6 +19,7 @@
 #include "certnotice.h"
 #include "config.h"
 #include "control.h"
+#include "erase.h"
 #include "kipd.h"
 #include "log.h"
 #include "intake.h"
@@ -32,6 +33,7 @@
 #include "sslver.h"
 #include "loop.h"
 #include "store.h"
+#include "txn.h"
 
 static int signal_pipe[2] = { -1, -1 };
 /* systemd's watchdog interval (WatchdogSec=) in microseconds; 0: none. */
@@ -218,6 +220,17 @@ static int setup_signals(struct kipd *k)
 }
 
 /* Daily duties; each decides itself whether it has anything to do. */
+/* What runs after a unit of work commits (txn.h), in this order, for
+ * what it marked: the mail it queued or cancelled goes (or stops) first,
+ * then its events are published, the scheduler re-arms for what it
+ * changed, and an erasure rewrites the file last. */
+static const struct txn_wake wakes[] = {
+	{ TXN_OUTBOX, outbox_after_commit },
+	{ TXN_EVENTS, mqtt_after_commit },
+	{ TXN_SCHEDULE, scheduler_kick },
+	{ TXN_ERASED, erase_after_commit },
+};
+
 static void on_daily(struct loop *loop, void *arg)
 {
 	cert_weekly_notice(arg); /* at most once per ISO week */
@@ -323,6 +336,7 @@ int main(int argc, char **argv)
 	r = audit_install_guards(k.store);
 	if (r < 0)
 		goto out;
+	txn_set_wakes(wakes, sizeof(wakes) / sizeof(wakes[0]));
 	r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
 	if (r == 0)
 		r = outbox_open(&k, err, sizeof(err));

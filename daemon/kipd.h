@@ -13,6 +13,7 @@ struct outbox;
 struct mqtt;
 struct smime_signer;
 struct smime_trust;
+struct txn;
 
 struct kipd {
 	struct kip_config *cfg;
@@ -25,6 +26,7 @@ struct kipd {
 	struct smime_signer *signer;  /* NULL: smime.cert not configured */
 	struct smime_trust *trust;    /* NULL: smime.ca_bundle not configured */
 	int64_t sched_timer;          /* the scheduler's timer; 0: none */
+	struct txn *txn;              /* the open unit of work (txn.h) */
 };
 
 #endif

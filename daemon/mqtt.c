@@ -17,6 +17,7 @@
 #include "log.h"
 #include "loop.h"
 #include "store.h"
+#include "txn.h"
 
 /* Publications awaiting PUBACK at once: enough to fill the pipe to a
  * broker that is near, small enough to look up linearly. */
@@ -92,8 +93,9 @@ static void settle(struct mqtt *m)
 {
 	struct store *st = m->k->store;
 	size_t done = 0;
+	struct txn t;
 
-	if (!m->n_acked || store_begin(st) < 0)
+	if (!m->n_acked || txn_begin(m->k, &t) < 0)
 		return;
 	for (size_t i = 0; i < m->n_acked; i++) {
 		for (size_t j = 0; j < m->n_inflight; j++) {
@@ -107,7 +109,7 @@ static void settle(struct mqtt *m)
 		}
 	}
 	m->n_acked = 0;
-	if (store_commit(st) < 0)
+	if (txn_commit(&t) < 0)
 		log_err("mqtt: cannot record %zu acknowledgements; those "
 			"events will be published again",
 			done);

@@ -26,7 +26,8 @@ void mqtt_close(struct kipd *k);
 int mqtt_queue(struct kipd *k, const char *id, const char *type,
 	       const char *time, json_t *data);
 
-/* After a commit that queued events: publish soon. */
+/* After a commit that queued events (the TXN_EVENTS wake, txn.h):
+ * publish soon. */
 void mqtt_after_commit(struct kipd *k);
 
 #endif

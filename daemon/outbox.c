@@ -21,6 +21,7 @@
 #include "smime.h"
 #include "smtp.h"
 #include "store.h"
+#include "txn.h"
 
 /* Jobs handed to the workers at once, per connection: up to two whose
  * replies wait to be recorded, one being sent and one ready, so that a
@@ -381,17 +382,17 @@ static void hand_over(struct outbox *ob, json_t *rows)
 static void run(struct loop *loop, void *arg)
 {
 	struct outbox *ob = arg;
-	struct store *st = ob->k->store;
+	struct txn t;
 	uint64_t ticket;
 	json_t *rows;
 
 	(void)loop;
 	ob->timer = 0;
 	ob->kicked = 0;
-	if (!ob->pool || store_begin_lazy(st) < 0)
+	if (!ob->pool || txn_begin_lazy(ob->k, &t) < 0)
 		return;
 	rows = claim(ob);
-	if (store_commit_lazy(st, &ticket) < 0) {
+	if (txn_commit_lazy(&t, &ticket) < 0) {
 		json_decref(rows);
 		return;
 	}
@@ -571,13 +572,13 @@ static uint64_t on_results(void *arg, const struct smtp_result *res,
 			   size_t n)
 {
 	struct outbox *ob = arg;
-	struct store *st = ob->k->store;
 	uint64_t ticket = 0;
+	struct txn t;
 	json_t *rows;
 	int r;
 
 	/* While the pool stops, nothing would report the sync. */
-	r = ob->stopping ? store_begin(st) : store_begin_lazy(st);
+	r = ob->stopping ? txn_begin(ob->k, &t) : txn_begin_lazy(ob->k, &t);
 	if (r < 0) {
 		log_err("outbox: cannot record %zu results; they are sent "
 			"again after restart",
@@ -589,14 +590,14 @@ static uint64_t on_results(void *arg, const struct smtp_result *res,
 	/* The next messages are claimed in the same transaction: one
 	 * commit per batch of results. */
 	rows = claim(ob);
-	r = ob->stopping ? store_commit(st) : store_commit_lazy(st, &ticket);
+	/* The events wait for the sync (on_synced()) unless the commit was
+	 * a full one. */
+	r = ob->stopping ? txn_commit(&t) : txn_commit_lazy(&t, &ticket);
 	if (r < 0) {
 		log_err("outbox: cannot commit %zu results", n);
 		json_decref(rows);
 		rows = NULL;
 	}
-	if (!ticket)
-		mqtt_after_commit(ob->k);
 	if (rows)
 		hand_over(ob, rows);
 	else if (!ob->kicked) {
@@ -803,6 +804,7 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m,
 	*ret_id = id;
 	if (ret_msgid)
 		snprintf(ret_msgid, 128, "%s", msgid);
+	txn_mark(k, TXN_OUTBOX);
 	return 0;
 }
 
@@ -899,6 +901,7 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 			break;
 	}
 	json_decref(rows);
+	txn_mark(k, TXN_OUTBOX);
 	return r < 0 ? r : n;
 }
 

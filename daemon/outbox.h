@@ -91,8 +91,8 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
  * counts "outbox" and "outbox_entity" in COUNTS. 0 or -errno. */
 int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts);
 
-/* To call after a transaction that queued messages has committed:
- * starts sending at once. */
+/* After a commit that queued or cancelled messages (the TXN_OUTBOX wake,
+ * txn.h): starts sending at once. */
 void outbox_after_commit(struct kipd *k);
 
 #endif

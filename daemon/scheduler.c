@@ -19,6 +19,7 @@
 #include "mqtt.h"
 #include "outbox.h"
 #include "store.h"
+#include "txn.h"
 #include "validate.h"
 
 /* Rows handled per transaction of a timer pass; more are taken by the
@@ -298,6 +299,7 @@ int scheduler_sync_plan(struct kipd *k, int64_t plan)
 	int r = store_text(k->store, &status,
 			   "SELECT status FROM plans WHERE id = ?", "i", plan);
 
+	txn_mark(k, TXN_SCHEDULE); /* the timer re-arms for what changed */
 	if (r == -ENOENT)
 		return drop_plan(k, plan);
 	if (r < 0)
@@ -747,17 +749,18 @@ static void on_timer(struct loop *loop, void *arg)
 	struct kipd *k = arg;
 	struct pass_stats ps = {0, 0};
 	double t0 = loop_clock_ms();
+	struct txn t;
 	int r;
 
 	(void)loop;
 	k->sched_timer = 0;
-	r = store_begin(k->store);
+	r = txn_begin(k, &t);
 	if (r >= 0) {
 		r = pass(k, clock_now(), PASS_LIMIT, &ps);
 		if (r >= 0)
-			r = store_commit(k->store);
-		if (r < 0)
-			store_rollback(k->store);
+			r = txn_commit(&t);
+		else
+			txn_rollback(&t);
 	}
 	if (r < 0) {
 		log_err("scheduler: pass failed, tried again in a minute: %s",
@@ -768,12 +771,7 @@ static void on_timer(struct loop *loop, void *arg)
 	}
 	log_debug("scheduler: pass: %d due, %d messages, %.3f ms", ps.jobs,
 		  ps.messages, loop_clock_ms() - t0);
-	if (ps.messages) {
-		outbox_after_commit(k);
-	}
-	if (ps.jobs)
-		mqtt_after_commit(k);
-	scheduler_kick(k);
+	scheduler_kick(k); /* this timer's own next run */
 }
 
 void scheduler_kick(struct kipd *k)
@@ -815,7 +813,9 @@ int scheduler_open(struct kipd *k)
 
 	if (r == -ENOENT) {
 		/* The first start with a scheduler: every active plan. */
-		r = store_begin(k->store);
+		struct txn t;
+
+		r = txn_begin(k, &t);
 		if (r >= 0)
 			r = store_rows(k->store, &plans,
 				       "SELECT id FROM plans"
@@ -833,10 +833,10 @@ int scheduler_open(struct kipd *k)
 				       " VALUES ('filled', 1)",
 				       "");
 		if (r >= 0)
-			r = store_commit(k->store);
-		if (r < 0)
-			store_rollback(k->store);
+			r = txn_commit(&t);
 		else
+			txn_rollback(&t);
+		if (r >= 0)
 			log_notice("scheduler: %zu plans scheduled in %.0f ms",
 				   json_array_size(plans), loop_clock_ms() - t0);
 		json_decref(plans);
@@ -865,8 +865,8 @@ HANDLER(cmd_scheduler_run)
 
 	if (r < 0)
 		return cmd_store_fail(c, r, "scheduler");
+	txn_mark(c->k, TXN_SCHEDULE);
 	ms = loop_clock_ms() - t0;
-	c->outbox_changed = ps.messages > 0;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	log_info("scheduler: run: %d due, %d messages, %.3f ms", ps.jobs,

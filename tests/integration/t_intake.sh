@@ -186,6 +186,13 @@ check_eq "a reply to an old SEQUENCE is quarantined" "1" "$(quarantined stale-re
 check_eq "a reply from a non-participant is quarantined (and q4's report)" "2" "$(quarantined not-a-member)"
 check_eq "a reply to an unknown meeting is quarantined" "1" "$(quarantined unknown-meeting)"
 check_out "meeting show lists the answers" "accepted" kipctl meeting show "$MF"
+# An answer changes what kip knows of a person: each recorded reply is an
+# audit entry, by the intake acting as the contact, on the citizen's plan.
+check_eq "each recorded reply is audited (meeting, citizen, plan)" \
+	"2 meeting:$MF $C $PLAN" \
+	"$(sqlite3 -separator ' ' "$TDIR/kip.db" "SELECT count(*), min(object), min(citizen_id), min(plan_id) FROM audit WHERE action = 'meeting.reply' AND outcome = 'ok' AND os_user = 'intake:mail'")"
+check_out "and shows in the citizen's audit trail" "meeting.reply" \
+	kipctl audit --citizen "$C"
 
 # Mail is parsed in a process of its own, kip-inmail: kipd maps neither
 # GMime nor libical, and a reader that dies or talks nonsense costs only
