@@ -158,13 +158,6 @@ static struct field f_text(const char *s)
 
 /* ---- writing --------------------------------------------------------- */
 
-int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
-	      int64_t citizen_id, int64_t plan_id, const char *object)
-{
-	return audit_write(c->st, c->who, action, outcome, citizen_id, plan_id,
-			   object);
-}
-
 int audit_write(struct store *st, const struct caller *who,
 		const char *action, const char *outcome, int64_t citizen_id,
 		int64_t plan_id, const char *object)
@@ -257,29 +250,6 @@ int audit_install_guards(struct store *st)
 		return -EIO;
 	}
 	return 0;
-}
-
-/* ---- reading ----------------------------------------------------------- */
-
-HANDLER(cmd_audit_list)
-{
-	int64_t citizen, limit = 1000;
-	json_t *rows;
-	int r;
-
-	if (arg_int(c, "citizen", true, &citizen) < 0 ||
-	    arg_int(c, "limit", false, &limit) < 0 ||
-	    access_citizen(c, citizen) < 0)
-		return -1;
-	r = store_rows(c->st, &rows,
-		       "SELECT id, at, os_user, role, action, outcome,"
-		       " citizen_id, plan_id, object FROM audit"
-		       " WHERE citizen_id = ? ORDER BY id DESC LIMIT ?",
-		       "ii", citizen, limit);
-	if (r < 0)
-		return cmd_store_fail(c, r, "audit");
-	return cmd_ok(c, json_pack("{s:I, s:o}", "citizen", (json_int_t)citizen,
-				   "entries", rows));
 }
 
 /* ---- audit.verify ---------------------------------------------------- */
@@ -557,70 +527,36 @@ static int verify_walk(struct store *st, struct verify *v)
 	return r;
 }
 
-/*
- * audit.verify: recomputes the whole chain. An intact trail is the reply
- *   {"entries": N, "unchained": U, "ok": true, "problems": [],
- *    "head": {"id": I, "hash": H}}
- * where head is what to keep elsewhere to catch a trail cut short or
- * rehashed. A broken trail is an error reply, code "rule" (so kipctl exits
- * non-zero and a cron job notices): "rule audit: audit trail broken at
- * entry N: <the first problem>", with the count and the ids of the next
- * few; kipd's log lists each of the first MAX_PROBLEMS problems.
- */
-HANDLER(cmd_audit_verify)
+int audit_verify(struct store *st, json_t **ret)
 {
 	struct verify v = { 0 };
-	char more[160] = "";
-	size_t len = 0;
 	int r;
 
+	*ret = NULL;
 	v.md = EVP_MD_CTX_new();
 	v.list = json_array();
 	if (!v.md || !v.list) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = verify_walk(c->st, &v);
+	r = verify_walk(st, &v);
 	if (r < 0)
 		goto out;
 	log_notice("audit: verified %" PRId64 " entries (%" PRId64
 		   " before the chain), %" PRId64 " problems",
 		   v.entries, v.unchained, v.problems);
-	if (v.problems == 0) {
-		r = cmd_ok(c, json_pack("{s:I, s:I, s:b, s:o, s:{s:I, s:s?}}",
-					"entries", (json_int_t)v.entries,
-					"unchained", (json_int_t)v.unchained,
-					"ok", 1, "problems", v.list, "head",
-					"id", (json_int_t)v.head_id, "hash",
-					v.started ? v.head : NULL));
-		v.list = NULL; /* stolen */
-		goto out;
-	}
-	for (size_t k = 0, shown = 0; k < json_array_size(v.list) && shown < 5;
-	     k++) {
-		int n;
-
-		if (k == v.first_idx)
-			continue;
-		n = snprintf(more + len, sizeof(more) - len, "%s%" PRId64,
-			     shown++ ? ", " : "; also at ",
-			     (int64_t)json_integer_value(json_object_get(
-				     json_array_get(v.list, k), "id")));
-		if (n < 0 || (size_t)n >= sizeof(more) - len)
-			break;
-		len += (size_t)n;
-	}
-	r = cmd_fail(c, "rule",
-		     "rule audit: audit trail broken at entry %" PRId64
-		     ": %s (%" PRId64 " problem%s in %" PRId64
-		     " entries%s%s; kipd's log lists them)",
-		     v.first_id, v.first, v.problems,
-		     v.problems == 1 ? "" : "s",
-		     v.entries, more, v.problems > 6 ? ", …" : "");
+	*ret = json_pack("{s:I, s:I, s:I, s:O, s:{s:I, s:s?},"
+			 " s:{s:I, s:s, s:I}}",
+			 "entries", (json_int_t)v.entries, "unchained",
+			 (json_int_t)v.unchained, "problems",
+			 (json_int_t)v.problems, "list", v.list, "head", "id",
+			 (json_int_t)v.head_id, "hash",
+			 v.started ? v.head : NULL, "first", "id",
+			 (json_int_t)v.first_id, "problem", v.first, "index",
+			 (json_int_t)v.first_idx);
+	r = *ret ? 0 : -ENOMEM;
 out:
 	EVP_MD_CTX_free(v.md);
 	json_decref(v.list);
-	if (r < 0 && !c->err_code)
-		return cmd_store_fail(c, r, "audit");
 	return r;
 }

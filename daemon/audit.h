@@ -5,6 +5,7 @@
 #ifndef KIP_AUDIT_H
 #define KIP_AUDIT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct caller;
@@ -29,5 +30,13 @@ int audit_write(struct store *st, const struct caller *who,
  * hash chain (audit.verify) is the check.
  */
 int audit_install_guards(struct store *st);
+
+/*
+ * Recomputes the whole chain (the walk is described in audit.c). 0 with
+ * *ret a report: {"entries", "unchained", "problems" (the count), "list"
+ * (up to 20 {id, problem}), "head" {id, hash}, "first" {id, problem,
+ * index: its place in list}}; or -errno.
+ */
+int audit_verify(struct store *st, json_t **ret);
 
 #endif

@@ -76,6 +76,34 @@ static void fingerprint(X509 *x, char out[96])
 				      md[i]);
 }
 
+int cert_read_file(const char *path, struct cert_info *ret)
+{
+	struct cert_info info;
+	BIO *bio = BIO_new_file(path, "r");
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	if (!x)
+		return -EIO;
+	memset(&info, 0, sizeof(info));
+	asn1_iso(X509_get0_notAfter(x), info.not_after);
+	fingerprint(x, info.fingerprint);
+	X509_free(x);
+	if (!info.fingerprint[0] || info.not_after[0] == '?')
+		return -EIO;
+	*ret = info;
+	return 0;
+}
+
+void cert_iso_after(time_t now, int64_t days, char out[32])
+{
+	time_t t = now + (time_t)days * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 int cert_check(const char *pem, const char *email, time_t now,
 	       struct cert_info *ret, char *err, size_t errlen)
 {

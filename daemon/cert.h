@@ -4,6 +4,7 @@
 #define KIP_CERT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct cert_info {
@@ -23,5 +24,12 @@ struct cert_info {
  */
 int cert_check(const char *pem, const char *email, time_t now,
 	       struct cert_info *ret, char *err, size_t errlen);
+
+/* The fingerprint and not_after of the PEM certificate in file PATH (the
+ * organisation's own; email is left empty). 0 or -EIO. */
+int cert_read_file(const char *path, struct cert_info *ret);
+
+/* NOW + DAYS as "YYYY-MM-DDTHH:MM:SSZ", comparable with not_after. */
+void cert_iso_after(time_t now, int64_t days, char out[32]);
 
 #endif

@@ -1,9 +1,18 @@
 /* certnotice.h — the weekly notice about S/MIME certificates that expire
- * soon (cmd_cert.c). */
+ * soon (certnotice.c). */
 #ifndef KIP_CERTNOTICE_H
 #define KIP_CERTNOTICE_H
 
+struct cert_info;
 struct kipd;
+
+/*
+ * The organisation's signing certificate (smime.cert, read again: kipd
+ * keeps only the key and address from it): address, fingerprint and
+ * not_after in cert_info's format. -ENOENT when no signer is configured,
+ * -EIO when the file cannot be read (logged).
+ */
+int cert_org(const struct kipd *k, struct cert_info *ret);
 
 /*
  * Once per ISO week (local time; the week "YYYY-Www" is recorded in
@@ -18,9 +27,9 @@ struct kipd;
  * (those only). Without a signing certificate the events are emitted and
  * nothing is sent (logged).
  *
- * Opens and commits its own transaction, so it must not run inside one;
- * after the commit it starts the outbox and MQTT. On failure everything is
- * rolled back, the error is logged, and the next call tries again.
+ * Its own unit of work (txn.h), so it must not run inside one; the mail
+ * and events it queues mark it. On failure everything is rolled back, the
+ * error is logged, and the next call tries again.
  */
 void cert_weekly_notice(struct kipd *k);
 

@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "audit.h"
+#include "cert.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
@@ -223,6 +226,23 @@ int arg_longtext(struct cmd_ctx *c, const char *key, bool required,
 		 size_t maxlen, const char **ret)
 {
 	return text_arg(c, key, required, maxlen, true, ret);
+}
+
+int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret)
+{
+	const char *pem;
+	char err[256];
+	int r = arg_longtext(c, "cert_pem", false, 64 * 1024, &pem);
+
+	if (r != 1)
+		return r;
+	if (!email)
+		return cmd_fail(c, "bad_request",
+				"a certificate needs an e-mail address to go "
+				"with it");
+	if (cert_check(pem, email, time(NULL), ret, err, sizeof(err)) < 0)
+		return cmd_fail(c, "bad_request", "%s", err);
+	return 1;
 }
 
 int arg_date(struct cmd_ctx *c, const char *key, bool required,
@@ -458,10 +478,9 @@ out:
 	return reply;
 }
 
-HANDLER(cmd_whoami)
+int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
+	      int64_t citizen_id, int64_t plan_id, const char *object)
 {
-	return cmd_ok(c, json_pack("{s:s, s:i, s:s, s:I}", "user", c->who->user,
-				   "uid", (int)c->who->uid, "role",
-				   role_name(c->who->role), "contact",
-				   (json_int_t)c->who->contact_id));
+	return audit_write(c->st, c->who, action, outcome, citizen_id, plan_id,
+			   object);
 }

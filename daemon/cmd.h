@@ -93,33 +93,6 @@ int cmd_ok(struct cmd_ctx *c, json_t *obj);
 int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 	      int64_t citizen_id, int64_t plan_id, const char *object);
 
-/* Access and rules (plan.c). Each returns 0 or cmd_fail()'s -1. */
-int access_citizen(struct cmd_ctx *c, int64_t citizen_id);
-/* Reads plan PLAN_ID and checks the caller is admin or a member; with
- * WRITE also that the plan is active and the citizen's consent holds.
- * Sets c->plan_id and c->citizen_id. */
-int access_plan(struct cmd_ctx *c, int64_t plan_id, bool write);
-/* Rule consent: the latest consent event of SCOPE ("plan" or "relatives")
- * for the citizen is "given". */
-int rule_consent(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
-/* Whether consent of SCOPE is active (no error recorded). */
-bool consent_active(struct cmd_ctx *c, int64_t citizen_id, const char *scope);
-/* The same outside a request (the scheduler's passes). */
-bool consent_in_force(struct store *st, int64_t citizen_id, const char *scope);
-
-/* Renders a version (0: the latest) of a plan the caller may read into
- * out (cmd_render.c). 0 or cmd_fail()'s -1. */
-enum render_format;
-struct buf;
-int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
-		   enum render_format fmt, const char *lang, struct buf *out);
-/* The same as text into TEXT and as HTML into HTML (either may be NULL),
- * from one read of the version, and (DOC not NULL) a copy of its stored
- * document in *DOC: the distribution needs all three. */
-int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
-			const char *lang, struct buf *text, struct buf *html,
-			char **doc);
-
 /* The id for a new row of citizens, plans, contacts or meetings: above
  * every id in use and every id an erasure retired (see erase.c). */
 #define NEXT_ID(table)                                                        \
@@ -127,58 +100,72 @@ int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
 	" coalesce((SELECT high FROM retired_ids WHERE tbl = '" table "'),"   \
 	" 0)) + 1)"
 
-/* Handlers. */
-#define HANDLER(name) int name(struct cmd_ctx *c)
-HANDLER(cmd_citizen_add);
-HANDLER(cmd_citizen_show);
-HANDLER(cmd_citizen_list);
-HANDLER(cmd_citizen_update);
-HANDLER(cmd_consent_give);
-HANDLER(cmd_consent_withdraw);
-HANDLER(cmd_consent_show);
-HANDLER(cmd_contact_add);
-HANDLER(cmd_contact_show);
-HANDLER(cmd_contact_list);
-HANDLER(cmd_contact_update);
-HANDLER(cmd_plan_create);
-HANDLER(cmd_plan_show);
-HANDLER(cmd_plan_list);
-HANDLER(cmd_plan_member_add);
-HANDLER(cmd_plan_member_remove);
-HANDLER(cmd_plan_coordinator);
-HANDLER(cmd_plan_version_add);
-HANDLER(cmd_plan_version_show);
-HANDLER(cmd_plan_diff);
-HANDLER(cmd_plan_approve);
-HANDLER(cmd_plan_distribute);
-HANDLER(cmd_plan_render);
-HANDLER(cmd_plan_template);
-HANDLER(cmd_plan_export);
-HANDLER(cmd_meeting_schedule);
-HANDLER(cmd_meeting_move);
-HANDLER(cmd_meeting_cancel);
-HANDLER(cmd_meeting_attendance);
-HANDLER(cmd_meeting_held);
-HANDLER(cmd_meeting_show);
-HANDLER(cmd_meeting_list);
-HANDLER(cmd_audit_list);
-HANDLER(cmd_whoami);
-HANDLER(cmd_audit_verify);
-HANDLER(cmd_citizen_erase);
-HANDLER(cmd_stats);
-HANDLER(cmd_cert_import);
-HANDLER(cmd_cert_list);
-HANDLER(cmd_cert_expiring);
-HANDLER(cmd_plan_status);
-HANDLER(cmd_scheduler_run);
-HANDLER(cmd_deviation_report);
-HANDLER(cmd_deviation_list);
-HANDLER(cmd_deviation_show);
-HANDLER(cmd_deviation_ack);
-HANDLER(cmd_deviation_forward);
-HANDLER(cmd_deviation_route);
-HANDLER(cmd_intake_run);
-HANDLER(cmd_intake_status);
-HANDLER(cmd_intake_quarantine);
+/* The handlers of the command table (cmd.c), by the file that holds
+ * them: each cmd_<object>.c holds handlers and their private helpers
+ * only. */
+/* cmd_audit.c */
+int cmd_audit_list(struct cmd_ctx *c);
+int cmd_audit_verify(struct cmd_ctx *c);
+/* cmd_cert.c */
+int cmd_cert_import(struct cmd_ctx *c);
+int cmd_cert_list(struct cmd_ctx *c);
+int cmd_cert_expiring(struct cmd_ctx *c);
+/* cmd_citizen.c */
+int cmd_citizen_add(struct cmd_ctx *c);
+int cmd_citizen_show(struct cmd_ctx *c);
+int cmd_citizen_list(struct cmd_ctx *c);
+int cmd_citizen_update(struct cmd_ctx *c);
+int cmd_citizen_erase(struct cmd_ctx *c);
+int cmd_consent_give(struct cmd_ctx *c);
+int cmd_consent_withdraw(struct cmd_ctx *c);
+int cmd_consent_show(struct cmd_ctx *c);
+/* cmd_contact.c */
+int cmd_contact_add(struct cmd_ctx *c);
+int cmd_contact_show(struct cmd_ctx *c);
+int cmd_contact_list(struct cmd_ctx *c);
+int cmd_contact_update(struct cmd_ctx *c);
+/* cmd_deviation.c */
+int cmd_deviation_report(struct cmd_ctx *c);
+int cmd_deviation_list(struct cmd_ctx *c);
+int cmd_deviation_show(struct cmd_ctx *c);
+int cmd_deviation_ack(struct cmd_ctx *c);
+int cmd_deviation_forward(struct cmd_ctx *c);
+int cmd_deviation_route(struct cmd_ctx *c);
+/* cmd_intake.c */
+int cmd_intake_run(struct cmd_ctx *c);
+int cmd_intake_status(struct cmd_ctx *c);
+int cmd_intake_quarantine(struct cmd_ctx *c);
+/* cmd_meeting.c */
+int cmd_meeting_schedule(struct cmd_ctx *c);
+int cmd_meeting_move(struct cmd_ctx *c);
+int cmd_meeting_cancel(struct cmd_ctx *c);
+int cmd_meeting_attendance(struct cmd_ctx *c);
+int cmd_meeting_held(struct cmd_ctx *c);
+int cmd_meeting_show(struct cmd_ctx *c);
+int cmd_meeting_list(struct cmd_ctx *c);
+/* cmd_plan.c */
+int cmd_plan_create(struct cmd_ctx *c);
+int cmd_plan_show(struct cmd_ctx *c);
+int cmd_plan_list(struct cmd_ctx *c);
+int cmd_plan_member_add(struct cmd_ctx *c);
+int cmd_plan_member_remove(struct cmd_ctx *c);
+int cmd_plan_coordinator(struct cmd_ctx *c);
+/* cmd_render.c */
+int cmd_plan_render(struct cmd_ctx *c);
+/* cmd_scheduler.c */
+int cmd_scheduler_run(struct cmd_ctx *c);
+/* cmd_stats.c */
+int cmd_stats(struct cmd_ctx *c);
+/* cmd_version.c */
+int cmd_plan_version_add(struct cmd_ctx *c);
+int cmd_plan_version_show(struct cmd_ctx *c);
+int cmd_plan_export(struct cmd_ctx *c);
+int cmd_plan_diff(struct cmd_ctx *c);
+int cmd_plan_approve(struct cmd_ctx *c);
+int cmd_plan_distribute(struct cmd_ctx *c);
+int cmd_plan_template(struct cmd_ctx *c);
+int cmd_plan_status(struct cmd_ctx *c);
+/* cmd_whoami.c */
+int cmd_whoami(struct cmd_ctx *c);
 
 #endif

@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "cert.h"
+#include "access.h"
 #include "cmd.h"
+#include "erase.h"
 #include "event.h"
 #include "outbox.h"
 #include "validate.h"
@@ -18,24 +20,7 @@
 
 static const char *const scopes[] = { "plan", "relatives", NULL };
 
-int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret)
-{
-	const char *pem;
-	char err[256];
-	int r = arg_longtext(c, "cert_pem", false, 64 * 1024, &pem);
-
-	if (r != 1)
-		return r;
-	if (!email)
-		return cmd_fail(c, "bad_request",
-				"a certificate needs an e-mail address to go "
-				"with it");
-	if (cert_check(pem, email, time(NULL), ret, err, sizeof(err)) < 0)
-		return cmd_fail(c, "bad_request", "%s", err);
-	return 1;
-}
-
-HANDLER(cmd_citizen_add)
+int cmd_citizen_add(struct cmd_ctx *c)
 {
 	const char *name, *cpr, *address, *phone, *email = NULL, *pem = NULL;
 	struct cert_info ci;
@@ -87,7 +72,7 @@ static int consent_state(struct cmd_ctx *c, int64_t id, json_t *into)
 	return 0;
 }
 
-HANDLER(cmd_citizen_show)
+int cmd_citizen_show(struct cmd_ctx *c)
 {
 	json_t *row, *plans;
 	int64_t id;
@@ -115,7 +100,7 @@ HANDLER(cmd_citizen_show)
 	return cmd_ok(c, row);
 }
 
-HANDLER(cmd_citizen_list)
+int cmd_citizen_list(struct cmd_ctx *c)
 {
 	int64_t limit = 50, offset = 0, all = c->who->role == ROLE_ADMIN;
 	const char *cpr = NULL;
@@ -154,7 +139,7 @@ HANDLER(cmd_citizen_list)
 	return cmd_ok(c, json_pack("{s:o}", "citizens", rows));
 }
 
-HANDLER(cmd_citizen_update)
+int cmd_citizen_update(struct cmd_ctx *c)
 {
 	const char *name = NULL, *address = NULL, *phone = NULL, *email = NULL;
 	const char *pem = NULL;
@@ -275,17 +260,30 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 				   action));
 }
 
-HANDLER(cmd_consent_give)
+int cmd_citizen_erase(struct cmd_ctx *c)
+{
+	json_t *fv = json_object_get(c->args, "force");
+	int64_t id;
+
+	if (fv && !json_is_boolean(fv) && !json_is_null(fv))
+		return cmd_fail(c, "bad_request",
+				"argument 'force' must be true or false");
+	if (arg_int(c, "id", true, &id) < 0 || access_citizen(c, id) < 0)
+		return -1;
+	return erase_citizen(c, id, json_is_true(fv));
+}
+
+int cmd_consent_give(struct cmd_ctx *c)
 {
 	return record_consent(c, "given");
 }
 
-HANDLER(cmd_consent_withdraw)
+int cmd_consent_withdraw(struct cmd_ctx *c)
 {
 	return record_consent(c, "withdrawn");
 }
 
-HANDLER(cmd_consent_show)
+int cmd_consent_show(struct cmd_ctx *c)
 {
 	json_t *hist, *o;
 	int64_t id;

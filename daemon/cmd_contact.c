@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cert.h"
+#include "access.h"
 #include "cmd.h"
 
 static const char *const kinds[] = { "professional", "relative", "supporter",
@@ -31,7 +32,7 @@ static int network_rules(struct cmd_ctx *c, const char *kind,
 							  : "plan");
 }
 
-HANDLER(cmd_contact_add)
+int cmd_contact_add(struct cmd_ctx *c)
 {
 	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = "auto";
@@ -124,7 +125,7 @@ static int load_contact(struct cmd_ctx *c, int64_t id, bool write,
 	return 0;
 }
 
-HANDLER(cmd_contact_show)
+int cmd_contact_show(struct cmd_ctx *c)
 {
 	json_t *row, *plans;
 	int64_t id;
@@ -147,7 +148,7 @@ HANDLER(cmd_contact_show)
 	return cmd_ok(c, row);
 }
 
-HANDLER(cmd_contact_list)
+int cmd_contact_list(struct cmd_ctx *c)
 {
 	const char *kind = NULL;
 	int64_t citizen = 0;
@@ -175,7 +176,7 @@ HANDLER(cmd_contact_list)
 	return cmd_ok(c, json_pack("{s:o}", "contacts", rows));
 }
 
-HANDLER(cmd_contact_update)
+int cmd_contact_update(struct cmd_ctx *c)
 {
 	const char *name = NULL, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "access.h"
 #include "cmd.h"
 #include "deviation.h"
 #include "event.h"
@@ -77,7 +78,7 @@ static int arg_ids(struct cmd_ctx *c, const char *key, bool required,
 	return 0;
 }
 
-HANDLER(cmd_deviation_report)
+int cmd_deviation_report(struct cmd_ctx *c)
 {
 	struct deviation_in in = { 0 };
 	int64_t id;
@@ -101,7 +102,7 @@ HANDLER(cmd_deviation_report)
 				   "new"));
 }
 
-HANDLER(cmd_deviation_list)
+int cmd_deviation_list(struct cmd_ctx *c)
 {
 	const char *state = NULL;
 	json_t *rows;
@@ -134,7 +135,7 @@ HANDLER(cmd_deviation_list)
 	return cmd_ok(c, json_pack("{s:o}", "deviations", rows));
 }
 
-HANDLER(cmd_deviation_show)
+int cmd_deviation_show(struct cmd_ctx *c)
 {
 	json_t *row, *fw;
 	int64_t id;
@@ -171,7 +172,7 @@ HANDLER(cmd_deviation_show)
 	return cmd_ok(c, row);
 }
 
-HANDLER(cmd_deviation_ack)
+int cmd_deviation_ack(struct cmd_ctx *c)
 {
 	int64_t id;
 	int r;
@@ -193,7 +194,7 @@ HANDLER(cmd_deviation_ack)
 				   "acknowledged"));
 }
 
-HANDLER(cmd_deviation_forward)
+int cmd_deviation_forward(struct cmd_ctx *c)
 {
 	json_t *to, *v;
 	int64_t id;
@@ -210,7 +211,7 @@ HANDLER(cmd_deviation_forward)
 				   "forwarded_to", to));
 }
 
-HANDLER(cmd_deviation_route)
+int cmd_deviation_route(struct cmd_ctx *c)
 {
 	json_t *to, *v;
 	int64_t plan, goal;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "access.h"
 #include "cmd.h"
 #include "event.h"
 #include "distribute.h"
@@ -114,7 +115,7 @@ static int load_meeting(struct cmd_ctx *c, int64_t *ret_id, bool write,
 	return access_plan(c, plan, write);
 }
 
-HANDLER(cmd_meeting_schedule)
+int cmd_meeting_schedule(struct cmd_ctx *c)
 {
 	const char *place = NULL, *video = NULL, *phone = NULL;
 	const char *reason = NULL, *situation = NULL;
@@ -164,7 +165,7 @@ static int require_scheduled(struct cmd_ctx *c, int64_t id,
 	return 0;
 }
 
-HANDLER(cmd_meeting_move)
+int cmd_meeting_move(struct cmd_ctx *c)
 {
 	const char *status = "";
 	int64_t id, duration = 0;
@@ -191,7 +192,7 @@ HANDLER(cmd_meeting_move)
 				   start));
 }
 
-HANDLER(cmd_meeting_cancel)
+int cmd_meeting_cancel(struct cmd_ctx *c)
 {
 	const char *status = "", *reason = NULL;
 	char now[32];
@@ -258,7 +259,7 @@ static int record_list(struct cmd_ctx *c, int64_t id, const char *key,
 	return 0;
 }
 
-HANDLER(cmd_meeting_attendance)
+int cmd_meeting_attendance(struct cmd_ctx *c)
 {
 	const char *status = "", *citizen = NULL;
 	int64_t id;
@@ -280,7 +281,7 @@ HANDLER(cmd_meeting_attendance)
 	return cmd_meeting_show(c);
 }
 
-HANDLER(cmd_meeting_held)
+int cmd_meeting_held(struct cmd_ctx *c)
 {
 	const char *status = "";
 	char now[32], start[32];
@@ -324,7 +325,7 @@ HANDLER(cmd_meeting_held)
 				   "status", "held"));
 }
 
-HANDLER(cmd_meeting_show)
+int cmd_meeting_show(struct cmd_ctx *c)
 {
 	const char *status = "";
 	json_t *row, *att;
@@ -367,7 +368,7 @@ HANDLER(cmd_meeting_show)
 	return cmd_ok(c, row);
 }
 
-HANDLER(cmd_meeting_list)
+int cmd_meeting_list(struct cmd_ctx *c)
 {
 	json_t *rows;
 	int64_t plan;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "cmd.h"
 #include "outbox.h"
 #include "event.h"
@@ -84,7 +85,7 @@ static int add_member(struct cmd_ctx *c, int64_t plan, int64_t contact)
 	return r < 0 ? cmd_store_fail(c, r, "member") : 0;
 }
 
-HANDLER(cmd_plan_create)
+int cmd_plan_create(struct cmd_ctx *c)
 {
 	int64_t citizen, coord = c->who->contact_id;
 	unsigned basis = 0;
@@ -140,7 +141,7 @@ static int basis_list(unsigned bits, json_t **ret)
 	return arr ? 0 : -ENOMEM;
 }
 
-HANDLER(cmd_plan_show)
+int cmd_plan_show(struct cmd_ctx *c)
 {
 	json_t *plan, *part, *basis;
 	int64_t id;
@@ -190,7 +191,7 @@ fail:
 	return cmd_store_fail(c, r < 0 ? r : -ENOMEM, "plan");
 }
 
-HANDLER(cmd_plan_list)
+int cmd_plan_list(struct cmd_ctx *c)
 {
 	int64_t citizen = 0;
 	json_t *rows, *row, *ov = json_object_get(c->args, "overdue");
@@ -265,7 +266,7 @@ static int member_rules(struct cmd_ctx *c, int64_t contact)
 	return r;
 }
 
-HANDLER(cmd_plan_member_add)
+int cmd_plan_member_add(struct cmd_ctx *c)
 {
 	int64_t plan, contact;
 
@@ -278,7 +279,7 @@ HANDLER(cmd_plan_member_add)
 				   "contact", (json_int_t)contact));
 }
 
-HANDLER(cmd_plan_member_remove)
+int cmd_plan_member_remove(struct cmd_ctx *c)
 {
 	int64_t plan, contact, coord;
 	int r;
@@ -320,7 +321,7 @@ HANDLER(cmd_plan_member_remove)
 				   "removed", (json_int_t)contact));
 }
 
-HANDLER(cmd_plan_coordinator)
+int cmd_plan_coordinator(struct cmd_ctx *c)
 {
 	int64_t plan, contact, one;
 	int r;

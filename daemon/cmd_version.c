@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "access.h"
 #include "cmd.h"
+#include "version_read.h"
 #include "distribute.h"
 #include "event.h"
 #include "plandoc.h"
@@ -89,7 +91,7 @@ static int rule_follow_up(struct cmd_ctx *c, const char *meeting_start,
 	return 0;
 }
 
-HANDLER(cmd_plan_version_add)
+int cmd_plan_version_add(struct cmd_ctx *c)
 {
 	int64_t plan, meeting = 0, version = 0, coord;
 	struct plandoc *doc = NULL;
@@ -185,7 +187,7 @@ static int load_version(struct cmd_ctx *c, const char *key, bool write,
 	return 0;
 }
 
-HANDLER(cmd_plan_version_show)
+int cmd_plan_version_show(struct cmd_ctx *c)
 {
 	json_t *row;
 
@@ -197,7 +199,7 @@ HANDLER(cmd_plan_version_show)
 /* The plan document as written, or with "format" the rendered plan: what
  * a coordinator hands over by other means to a recipient kip cannot reach
  * securely. */
-HANDLER(cmd_plan_export)
+int cmd_plan_export(struct cmd_ctx *c)
 {
 	static const char *const formats[] = { "yaml", "text", "html", NULL };
 	const char *fmt = "yaml", *lang = NULL;
@@ -243,7 +245,7 @@ static int parse_version_doc(struct cmd_ctx *c, json_t *row,
 	return 0;
 }
 
-HANDLER(cmd_plan_diff)
+int cmd_plan_diff(struct cmd_ctx *c)
 {
 	struct plandoc *a = NULL, *b = NULL;
 	json_t *ra = NULL, *rb = NULL, *o = NULL;
@@ -273,7 +275,7 @@ out:
 	return o ? cmd_ok(c, o) : -1;
 }
 
-HANDLER(cmd_plan_approve)
+int cmd_plan_approve(struct cmd_ctx *c)
 {
 	const char *how, *date = NULL;
 	char now[32], today[11];
@@ -319,7 +321,7 @@ HANDLER(cmd_plan_approve)
 				   "pending", "recipients", r));
 }
 
-HANDLER(cmd_plan_distribute)
+int cmd_plan_distribute(struct cmd_ctx *c)
 {
 	json_t *row;
 	int64_t plan, version;
@@ -352,7 +354,7 @@ HANDLER(cmd_plan_distribute)
 				   "pending", "recipients", r));
 }
 
-HANDLER(cmd_plan_template)
+int cmd_plan_template(struct cmd_ctx *c)
 {
 	const char *lang = NULL;
 
@@ -363,7 +365,7 @@ HANDLER(cmd_plan_template)
 						    : c->k->cfg->default_lang)));
 }
 
-HANDLER(cmd_plan_status)
+int cmd_plan_status(struct cmd_ctx *c)
 {
 	int64_t plan, version = 0;
 	json_t *rows, *watch;

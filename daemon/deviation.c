@@ -9,6 +9,7 @@
 
 #include "rowval.h"
 #include "buf.h"
+#include "access.h"
 #include "cmd.h"
 #include "distribute.h"
 #include "event.h"

@@ -9,7 +9,9 @@
 
 #include "rowval.h"
 #include "buf.h"
+#include "access.h"
 #include "cmd.h"
+#include "version_read.h"
 #include "event.h"
 #include "ical.h"
 #include "kipd.h"

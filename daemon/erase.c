@@ -196,19 +196,14 @@ static int delete_all(struct cmd_ctx *c, int64_t id, json_t *counts)
 	return 0;
 }
 
-HANDLER(cmd_citizen_erase)
+int erase_citizen(struct cmd_ctx *c, int64_t id, bool force)
 {
-	json_t *fv = json_object_get(c->args, "force"), *counts = NULL;
-	bool force = json_is_true(fv), forced;
+	json_t *counts = NULL;
+	bool forced;
 	char now[32];
-	int64_t id;
 	int r;
 
-	if (fv && !json_is_boolean(fv) && !json_is_null(fv))
-		return cmd_fail(c, "bad_request",
-				"argument 'force' must be true or false");
-	if (arg_int(c, "id", true, &id) < 0 || access_citizen(c, id) < 0 ||
-	    rule_retention(c, id, force, &forced) < 0)
+	if (rule_retention(c, id, force, &forced) < 0)
 		return -1;
 	/* Nothing may leave after this: unsent rows are cancelled and the
 	 * transfers in flight aborted before they go. */

@@ -13,6 +13,10 @@
 #ifndef KIP_ERASE_H
 #define KIP_ERASE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cmd_ctx;
 struct kipd;
 
 /*
@@ -27,5 +31,15 @@ struct kipd;
  * removes the WAL.
  */
 void erase_after_commit(struct kipd *k);
+
+/*
+ * Erases citizen ID (the caller has access) inside c's unit of work: the
+ * retention rule (FORCE overrides it, and says so in the record), the
+ * citizen's mail stopped and forgotten, every row of the citizen deleted
+ * (children first), the erasure recorded, citizen.erased emitted, and the
+ * file rewritten after the commit (TXN_ERASED). Sets c->result to
+ * {id, forced, deleted: {table: rows}}. 0 or cmd_fail()'s -1.
+ */
+int erase_citizen(struct cmd_ctx *c, int64_t id, bool force);
 
 #endif

@@ -20,16 +20,12 @@
 #include "config.h"
 #include "deviation.h"
 #include "devreport.h"
-#include "event.h"
 #include "imap.h"
-#include "inmail_wire.h"
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
-#include "outbox.h"
 #include "reader.h"
-#include "scheduler.h"
 #include "rowval.h"
 #include "store.h"
 #include "txn.h"
@@ -591,7 +587,7 @@ static void digest_id(const struct buf *raw, char out[80])
 	unsigned int len = 0;
 
 	EVP_Digest(raw->data, raw->len, md, &len, EVP_sha256(), NULL);
-	strcpy(out, "sha256:");
+	memcpy(out, "sha256:", 7);
 	hex_encode(md, len < 32 ? len : 32, out + 7);
 }
 
@@ -1016,32 +1012,31 @@ void intake_mqtt_drain(struct kipd *k)
 	json_decref(rows);
 }
 
-/* ---------------------------------------------------------- commands -- */
+/* ------------------------------------------------- for the commands -- */
 
-HANDLER(cmd_intake_run)
+int intake_run_now(struct kipd *k, int64_t *ret_pass, bool *ret_queued)
 {
-	struct intake *in = c->k->intake;
+	struct intake *in = k->intake;
 
 	if (!in)
-		return cmd_fail(c, "unavailable",
-				"no mail intake: intake.url is not set");
+		return -ENODEV;
 	start_pass(in);
-	return cmd_ok(c, json_pack("{s:I, s:b}", "pass", (json_int_t)in->started,
-				   "queued", in->again));
+	*ret_pass = in->started;
+	*ret_queued = in->again;
+	return 0;
 }
 
-HANDLER(cmd_intake_status)
+json_t *intake_status(struct kipd *k)
 {
-	struct intake *in = c->k->intake;
-
+	struct intake *in = k->intake;
 	char when[32] = "";
 	struct tm tm;
 
 	if (!in)
-		return cmd_ok(c, json_pack("{s:b}", "configured", 0));
+		return json_pack("{s:b}", "configured", 0);
 	if (in->last_end && gmtime_r(&in->last_end, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return cmd_ok(c, json_pack(
+	return json_pack(
 		"{s:b, s:b, s:I, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
 		"configured", 1, "running", in->running, "started",
 		(json_int_t)in->started, "passes", (json_int_t)in->passes,
@@ -1050,25 +1045,5 @@ HANDLER(cmd_intake_status)
 		"deviations", (json_int_t)in->last.deviations, "replies",
 		(json_int_t)in->last.replies, "quarantined",
 		(json_int_t)in->last.quarantined, "duplicates",
-		(json_int_t)in->last.duplicates));
-}
-
-HANDLER(cmd_intake_quarantine)
-{
-	int64_t limit = 100;
-	json_t *rows;
-	int r;
-
-	if (arg_int(c, "limit", false, &limit) < 0)
-		return -1;
-	if (limit < 1 || limit > 10000)
-		return cmd_fail(c, "bad_request", "argument 'limit' must be 1 to 10000");
-	r = store_rows(c->st, &rows,
-		       "SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', at, 'unixepoch')"
-		       " AS at, channel, source_id, sender, reason, detail"
-		       " FROM quarantine ORDER BY id DESC LIMIT ?",
-		       "i", limit);
-	if (r < 0)
-		return cmd_store_fail(c, r, "quarantine");
-	return cmd_ok(c, json_pack("{s:o}", "quarantine", rows));
+		(json_int_t)in->last.duplicates);
 }

@@ -12,6 +12,8 @@
  */
 #ifndef KIP_INTAKE_H
 #define KIP_INTAKE_H
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +36,12 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 
 /* Judges what is left in the MQTT inbox (after a crash): at start. */
 void intake_mqtt_drain(struct kipd *k);
+
+/* Starts a pass now, or queues one after the pass running (*RET_QUEUED);
+ * *RET_PASS is the number of the pass. -ENODEV without intake.url. */
+int intake_run_now(struct kipd *k, int64_t *ret_pass, bool *ret_queued);
+/* The intake's state and its last pass's counts, as the intake.status
+ * reply (docs/PROTOCOL.md); NULL when out of memory. */
+json_t *intake_status(struct kipd *k);
 
 #endif

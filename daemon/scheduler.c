@@ -10,6 +10,7 @@
 
 #include "rowval.h"
 #include "clock.h"
+#include "access.h"
 #include "cmd.h"
 #include "distribute.h"
 #include "event.h"
@@ -854,24 +855,16 @@ void scheduler_close(struct kipd *k)
 	k->sched_timer = 0;
 }
 
-HANDLER(cmd_scheduler_run)
+int scheduler_run_now(struct kipd *k, time_t now, int *ret_due,
+		      int *ret_messages)
 {
 	struct pass_stats ps = {0, 0};
-	time_t now = clock_now();
-	double t0 = loop_clock_ms(), ms;
-	char when[32];
-	struct tm tm;
-	int r = pass(c->k, now, 1000000, &ps);
+	int r = pass(k, now, 1000000, &ps);
 
 	if (r < 0)
-		return cmd_store_fail(c, r, "scheduler");
-	txn_mark(c->k, TXN_SCHEDULE);
-	ms = loop_clock_ms() - t0;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	log_info("scheduler: run: %d due, %d messages, %.3f ms", ps.jobs,
-		 ps.messages, ms);
-	return cmd_ok(c, json_pack("{s:i, s:i, s:f, s:s}", "due", ps.jobs,
-				   "messages", ps.messages, "ms", ms, "now",
-				   when));
+		return r;
+	txn_mark(k, TXN_SCHEDULE);
+	*ret_due = ps.jobs;
+	*ret_messages = ps.messages;
+	return 0;
 }

@@ -43,6 +43,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <time.h>
 
 struct kipd;
 
@@ -66,8 +67,14 @@ int scheduler_sync_citizen(struct kipd *k, int64_t citizen);
  * date)}. 0 or -errno. */
 int scheduler_watch(struct kipd *k, int64_t plan, json_t **ret);
 
-/* Re-arms the timer for the earliest due row; call after a commit that
- * may have changed due times. */
+/* Re-arms the timer for the earliest due row: the TXN_SCHEDULE wake
+ * after a commit that may have changed due times (txn.h). */
 void scheduler_kick(struct kipd *k);
+
+/* Does everything due at NOW, inside the caller's unit of work (the
+ * command scheduler.run); the counts of what was due and the messages
+ * queued. 0 or -errno. */
+int scheduler_run_now(struct kipd *k, time_t now, int *ret_due,
+		      int *ret_messages);
 
 #endif

@@ -1,4 +1,4 @@
-/* plan.c — who may touch what, and the consent rule every change obeys.
+/* access.c — who may touch what, and the consent rule every change obeys.
  *
  * Admins see everything. Everyone else acts as one contact and sees a
  * citizen only through a plan of which that contact is a member (or a
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "access.h"
 #include "cmd.h"
 
 bool consent_in_force(struct store *st, int64_t citizen_id, const char *scope)

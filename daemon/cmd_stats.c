@@ -1,4 +1,4 @@
-/* stats.c — the figures a region reports to national monitoring.
+/* cmd_stats.c — stats: the figures a region reports to national monitoring.
  *
  * Everything is counted from event_log, the pseudonymous record of
  * business events (type, unix time, citizen and plan ids; see event.h).
@@ -170,7 +170,7 @@ static int as_csv(json_t *o, struct buf *out)
 	return r;
 }
 
-HANDLER(cmd_stats)
+int cmd_stats(struct cmd_ctx *c)
 {
 	const char *from = NULL, *to = NULL, *format = "json";
 	char first[11], today[11];
