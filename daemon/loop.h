@@ -1,9 +1,19 @@
-/* loop.h — the one poll() loop of kipd: file descriptors, timers and
- * signal flags.
+/* loop.h — the one poll() loop of kipd: file descriptors and timers.
  *
- * Everything kipd does happens in callbacks from this loop, so there is no
- * locking anywhere. Timers are one-shot; the loop sleeps in poll() until the
- * earliest timer or an fd is ready, and uses no CPU while idle.
+ * The loop runs on kipd's main thread, the loop thread: the control
+ * socket, the commands, every transaction on the store, the scheduler,
+ * MQTT and the outbox's claims and records all happen in its callbacks,
+ * and what they share needs no lock. kipd has other threads too (the SMTP
+ * workers and kip-seal, the intake worker, kip-walsync, kip-checkpoint;
+ * docs/ARCHITECTURE.md, "Threads"); they never call the loop. Those that
+ * report to it (the SMTP pool, the intake worker, kip-walsync) hand over
+ * under a lock of their own and wake it through an eventfd it watches
+ * (loop_add_fd()). So every function here is for the loop thread only,
+ * and a struct loop is never locked.
+ *
+ * Timers are one-shot; the loop sleeps in poll() until the earliest timer
+ * or an fd is ready, and uses no CPU while idle. Signals reach it through
+ * a pipe (kipd.c).
  */
 #ifndef KIP_LOOP_H
 #define KIP_LOOP_H
