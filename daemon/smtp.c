@@ -39,9 +39,21 @@
 
 struct smtp_pool;
 
+/*
+ * Threads: the loop thread (smtp_submit*(), smtp_cancel(), collect(),
+ * starting and stopping), smtp.connections workers (kip-smtp), one
+ * builder (kip-seal), and kip-walsync, which calls smtp_durable() after
+ * each sync. The fields below say which of them may touch what; "the
+ * lock" is the pool's mu. kip-walsync holds walsync's lock when it calls
+ * smtp_durable(), so that lock comes before this one; nothing here takes
+ * walsync's lock while holding this one.
+ */
+
+/* One connection: its thread alone sends on it. */
 struct worker {
-	struct smtp_pool *p;
-	int unreported;       /* finished jobs without a durable record */
+	struct smtp_pool *p;  /* set before the thread starts */
+	int unreported;       /* finished jobs without a durable record;
+				 under the lock */
 };
 
 /* Where a job's bytes are: made in advance by the builder thread, so a
@@ -52,27 +64,50 @@ enum stage {
 	STAGE_READY,          /* body made, or res says why it could not be */
 };
 
+/*
+ * One message. Who may touch a job follows the list it is on (each list
+ * is under the lock):
+ *  - before smtp_submit*() queues it: the loop thread;
+ *  - todo: the lock; but while its stage is STAGE_BUILDING, kip-seal
+ *    makes body, len, build_failed and res without the lock, and no other
+ *    thread touches them then (take() skips such a job);
+ *  - busy: the worker that took it, for what it builds (when kip-seal
+ *    did not) and sends (body, len, off, build_failed, res); the rest
+ *    under the lock;
+ *  - finished, then in a batch on waiting: the lock (smtp_cancel() reads
+ *    res.outcome there); collect() copies res for done() on the loop;
+ *  - freed (job_free(), which calls release) by the thread that takes it
+ *    off its last list: the loop thread, or kip-walsync in smtp_durable().
+ */
 struct job {
-	int64_t id;
-	char *from, *to;
-	char *body;
-	size_t len, off;
+	int64_t id;           /* id, from, to, build, build_arg, release: */
+	char *from, *to;      /* set before it is queued, read-only after */
+	char *body;           /* given before it is queued, or made by */
+	size_t len, off;      /* kip-seal or its worker (above); off: its
+				 worker's */
 	smtp_build_fn build;  /* body made off the loop (NULL: given) */
 	void *build_arg;
 	enum stage stage;     /* under the pool's lock */
-	bool build_failed;    /* res says why */
+	bool build_failed;    /* res says why; set with body */
 	void (*release)(void *);
-	atomic_int cancel;
+	atomic_int cancel;    /* set by the loop (under the lock as well);
+				 read without the lock by its worker (also
+				 in libcurl's progress callback) and kip-seal */
 	bool final;           /* its last bytes are out: past the point of no
 				 return, cancel() no longer stops it (under
 				 the pool's lock) */
-	bool held_too_long;   /* the loop did not report in time */
-	struct worker *w;     /* who sends it */
-	struct smtp_result res;
-	struct job *next;
+	bool held_too_long;   /* the loop did not report in time (set by its
+				 worker under the lock; read by that worker) */
+	struct worker *w;     /* who sends it: set by that worker, read by
+				 others, under the lock */
+	struct smtp_result res; /* set with body or by its worker, then
+				   under the lock (above) */
+	struct job *next;     /* the list it is on: under the lock */
 };
 
-/* Jobs reported through done() whose records become durable with TICKET. */
+/* Jobs reported through done() whose records become durable with TICKET.
+ * Under the lock while on the pool's waiting list; then the thread that
+ * took it off (smtp_durable()'s caller) frees it. */
 struct batch {
 	uint64_t ticket;
 	struct job *jobs;
@@ -80,32 +115,39 @@ struct batch {
 };
 
 struct smtp_pool {
+	/* cfg to arg: set before any thread starts, read-only until
+	 * smtp_pool_stop() has joined them (the workers read cfg) */
 	const struct kip_config *cfg;
 	struct loop *loop;
 	smtp_done_fn done;
 	smtp_flush_fn flush;
 	smtp_wait_fn wait;
 	void *arg;
+	/* under mu (smtp_durable() runs on kip-walsync) */
 	struct batch *waiting, *waiting_tail; /* records not yet durable */
 	uint64_t durable;             /* the highest durable ticket */
-	int efd;
+	int efd;                      /* workers write it, the loop reads it */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;            /* a job to take, or stopping */
 	pthread_cond_t to_build;      /* a job to build, or stopping */
 	pthread_cond_t reported;      /* unreported fell, a job was
 					 cancelled, a job finished or a
 					 worker ended */
-	struct job *todo, *todo_tail; /* waiting for a worker */
-	struct job *busy;             /* taken by a worker (for cancel) */
-	struct job *finished;         /* waiting for the loop */
-	int64_t collect_timer;        /* a delayed smtp_collect() (0: none) */
-	size_t in_flight;
-	bool stopping;
-	int n_threads, live;
-	bool has_builder;
-	pthread_t builder;
+	struct job *todo, *todo_tail; /* waiting for a worker; under mu */
+	struct job *busy;             /* taken by a worker (for cancel);
+					 under mu */
+	struct job *finished;         /* waiting for the loop; under mu */
+	int64_t collect_timer;        /* a delayed smtp_collect() (0: none);
+					 the loop thread's only */
+	size_t in_flight;             /* queued, not yet reported; the loop
+					 thread's only */
+	bool stopping;                /* under mu */
+	int n_threads, live;          /* n_threads: the loop thread's; live
+					 (workers not yet ended): under mu */
+	bool has_builder;             /* has_builder to threads: the loop */
+	pthread_t builder;            /* thread's only (start and stop) */
 	pthread_t threads[SMTP_MAX_CONNECTIONS];
-	struct worker workers[SMTP_MAX_CONNECTIONS];
+	struct worker workers[SMTP_MAX_CONNECTIONS]; /* see struct worker */
 };
 
 int smtp_check_libcurl(char *err, size_t errlen)
