@@ -50,15 +50,22 @@ struct cached {
 	sqlite3_stmt *stmt;
 };
 
+/* Shared by kip-checkpoint and the store's thread (kipd's loop thread,
+ * whose commits call wal_hook()). */
 struct checkpointer {
-	sqlite3 *db;             /* the thread's own connection */
-	pthread_t thread;
+	sqlite3 *db;             /* the thread's own connection: opened before
+				    it starts, closed after it is joined */
+	pthread_t thread;        /* the store's thread's (start and stop) */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;     /* want or stop set */
 	pthread_cond_t idle;     /* busy cleared */
-	bool want, busy, stop;
+	bool want, busy, stop;   /* under mu */
 };
 
+/* The loop thread's only, every field: db is the connection every read
+ * and write of the tables goes through (opened SQLITE_OPEN_NOMUTEX: one
+ * thread). kip-checkpoint and kip-walsync have structs of their own (ckpt,
+ * ws), with their own connection or descriptor. */
 struct store {
 	sqlite3 *db;
 	int lock_fd;

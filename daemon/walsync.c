@@ -14,17 +14,20 @@
 
 #include "log.h"
 
+/* Two threads: kip-walsync (sync_main()) and the one that started it,
+ * kipd's loop thread, which calls the functions of walsync.h (and
+ * kip-walsync calls on_done with mu held). */
 struct walsync {
-	char *path;            /* the WAL file */
-	int fd;                /* read-only descriptor of it */
-	dev_t dev;
-	ino_t ino;
-	int efd;
-	pthread_t thread;
+	char *path;            /* the WAL file; read-only after the start */
+	int fd;                /* read-only descriptor of it; fd, dev and */
+	dev_t dev;             /* ino are kip-walsync's own once it runs */
+	ino_t ino;             /* (current_fd() reopens without mu) */
+	int efd;               /* kip-walsync writes it, the loop reads it */
+	pthread_t thread;      /* the starting thread's (start and stop) */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;   /* asked moved, or stop */
 	pthread_cond_t synced; /* done moved */
-	uint64_t asked, done;
+	uint64_t asked, done;  /* asked to on_done_arg: under mu */
 	bool stop, failed;
 	void (*on_done)(void *arg, uint64_t ticket);
 	void *on_done_arg;

@@ -16,6 +16,11 @@
  * the file, whoever wrote it; the WAL file stays the same file while kipd
  * holds the database open (SQLite removes it only at the last close, and
  * restarts it in place), which walsync checks before each sync.
+ *
+ * The thread is kip-walsync; it touches no SQLite connection, only its own
+ * read-only descriptor of the WAL file. The functions below take the
+ * walsync's lock; kipd calls them on its loop thread (walsync_done()
+ * there only: it reads the eventfd the loop watches).
  */
 #ifndef KIP_WALSYNC_H
 #define KIP_WALSYNC_H
