@@ -15,9 +15,15 @@ struct smime_signer;
 struct smime_trust;
 struct txn;
 
+/*
+ * Every field is the loop thread's: no other thread reads struct kipd.
+ * A worker thread gets what it needs at its start (docs/ARCHITECTURE.md,
+ * "Threads"): the SMTP pool a pointer to cfg, which a reload swaps only
+ * after smtp_pool_stop(); the intake worker copies of its settings.
+ */
 struct kipd {
-	struct kip_config *cfg;
-	struct store *store;
+	struct kip_config *cfg;       /* swapped by a reload (kipd.c) */
+	struct store *store;          /* the one connection that writes */
 	struct loop *loop;
 	struct control *control;
 	struct outbox *outbox;

@@ -32,14 +32,19 @@
 #define IN_FLIGHT_PER_CONNECTION 4
 #define IN_FLIGHT_MAX (SMTP_MAX_CONNECTIONS * IN_FLIGHT_PER_CONNECTION)
 
+/* Every field is the loop thread's, except where one says otherwise: the
+ * workers get copies of what they need (smtp.h, sealed.h). */
 struct outbox {
 	struct kipd *k;
-	struct smtp_pool *pool;
+	struct smtp_pool *pool; /* read by kip-walsync too, in synced_now():
+				   set before store_on_synced() registers it,
+				   cleared after that is undone */
 	int64_t timer;
 	int kicked;
 	int stopping;         /* results still come in; nothing new goes out */
 	/* the entity of the last sealed row handed over: the recipients of
-	 * one distribution follow each other in the queue */
+	 * one distribution follow each other in the queue (the entity is
+	 * shared with kip-seal and the workers by reference count) */
 	int64_t entity_id;
 	struct sealed_entity *entity;
 	/* the rows handed to the workers, as claim() read them: what
