@@ -23,11 +23,15 @@
 
 extern char **environ;
 
+/* The intake worker's only, every field: the worker of a pass starts its
+ * readers, asks them and stops them before it ends; no other thread and
+ * no lock. */
 struct reader {
-	pid_t pid;
-	int fd;
+	pid_t pid;          /* kip-inmail's; -1: none, or waited for */
+	int fd;             /* kipd's end of the socket pair (kip-inmail's
+			       standard input and output are the other) */
 	size_t max_bytes;
-	struct buf frame;
+	struct buf frame;   /* the last frame in or out; wiped after use */
 };
 
 int reader_path(char *out, size_t size)
