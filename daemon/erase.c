@@ -256,12 +256,33 @@ static int64_t ms_since(const struct timespec *t0)
 	       (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* Moves every page of the WAL into the database and empties the WAL:
+ * the old page images of deleted rows go with it (the pages in the
+ * database were zeroed by secure_delete). False (logged) when it could
+ * not finish. */
+static bool truncate_wal(sqlite3 *db)
+{
+	int frames = -1, done = -1;
+	/* sqlite3_wal_checkpoint_v2 rather than the PRAGMA through
+	 * sqlite3_exec: it reports a checkpoint that could not finish as
+	 * SQLITE_BUSY instead of in a result row. */
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL,
+					   SQLITE_CHECKPOINT_TRUNCATE, &frames,
+					   &done);
+
+	if (rc != SQLITE_OK)
+		log_err("erase: WAL checkpoint failed (%s, %d of %d frames); "
+			"the WAL may still hold deleted data",
+			sqlite3_errmsg(db), done, frames);
+	return rc == SQLITE_OK;
+}
+
 void erase_after_commit(struct kipd *k)
 {
 	sqlite3 *db = store_db(k->store);
 	struct timespec t0;
 	char *msg = NULL;
-	int rc, frames = -1, done = -1;
+	int rc;
 	bool ok;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -276,17 +297,18 @@ void erase_after_commit(struct kipd *k)
 			msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	ok = rc == SQLITE_OK;
-	/* sqlite3_wal_checkpoint_v2 rather than the PRAGMA through
-	 * sqlite3_exec: it reports a checkpoint that could not finish as
-	 * SQLITE_BUSY instead of in a result row. */
-	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-				       &frames, &done);
-	if (rc != SQLITE_OK)
-		log_err("erase: WAL checkpoint failed (%s, %d of %d frames); "
-			"the WAL may still hold erased data",
-			sqlite3_errmsg(db), done, frames);
-	ok = ok && rc == SQLITE_OK;
+	ok = truncate_wal(db) && ok;
 	log_msg(ok ? LOG_NOTICE : LOG_ERR, "erase: store %s in %lld ms",
 		ok ? "rewritten, WAL truncated" : "scrub incomplete",
 		(long long)ms_since(&t0));
+}
+
+void erase_scrub_wal(struct kipd *k)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (truncate_wal(store_db(k->store)))
+		log_info("erase: WAL truncated after withdrawn mail in %lld ms",
+			 (long long)ms_since(&t0));
 }

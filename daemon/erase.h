@@ -32,6 +32,12 @@ struct kipd;
  */
 void erase_after_commit(struct kipd *k);
 
+/* The lighter scrub after a commit that deleted personal data kept for
+ * sending (withdrawn consent, a member removed: TXN_SCRUB, txn.h): the
+ * WAL's old page images of it go; the database's own pages were zeroed
+ * by secure_delete as they were freed. Logged when it cannot finish. */
+void erase_scrub_wal(struct kipd *k);
+
 /*
  * Erases citizen ID (the caller has access) inside c's unit of work: the
  * retention rule (FORCE overrides it, and says so in the record), the

@@ -223,12 +223,14 @@ static int setup_signals(struct kipd *k)
 /* What runs after a unit of work commits (txn.h), in this order, for
  * what it marked: the mail it queued or cancelled goes (or stops) first,
  * then its events are published, the scheduler re-arms for what it
- * changed, and an erasure rewrites the file last. */
+ * changed, and an erasure rewrites the file last (mail withdrawn only
+ * empties the WAL). */
 static const struct txn_wake wakes[] = {
 	{ TXN_OUTBOX, outbox_after_commit },
 	{ TXN_EVENTS, mqtt_after_commit },
 	{ TXN_SCHEDULE, scheduler_kick },
 	{ TXN_ERASED, erase_after_commit },
+	{ TXN_SCRUB, erase_scrub_wal },
 };
 
 static void on_daily(struct loop *loop, void *arg)

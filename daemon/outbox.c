@@ -879,6 +879,7 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 		  const char *reason)
 {
 	struct outbox *ob = k->outbox;
+	bool sealed = false;
 	json_t *rows, *row;
 	size_t i;
 	int r, n = 0;
@@ -901,12 +902,15 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 			r = end_unsent(k, id, "cancelled", reason,
 				       row_num(row, "entity_id"));
 			n++;
+			if (row_num(row, "entity_id"))
+				sealed = true;
 		}
 		if (r < 0)
 			break;
 	}
 	json_decref(rows);
-	txn_mark(k, TXN_OUTBOX);
+	/* The signed plan and the sealed rows deleted leave the WAL too. */
+	txn_mark(k, TXN_OUTBOX | (sealed ? TXN_SCRUB : 0));
 	return r < 0 ? r : n;
 }
 

@@ -31,6 +31,8 @@ enum txn_mark {
 	TXN_EVENTS = 1u << 1,   /* events to publish (MQTT) */
 	TXN_SCHEDULE = 1u << 2, /* what the scheduler waits for changed */
 	TXN_ERASED = 1u << 3,   /* personal data erased: rewrite the file */
+	TXN_SCRUB = 1u << 4,    /* mail's personal data deleted: empty the
+				   WAL of its old page images */
 };
 
 /* A wake: FN(K) after a commit that marked MARK. */

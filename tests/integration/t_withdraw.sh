@@ -266,6 +266,7 @@ ADDRS=()
 for i in $(seq -w 1 100); do ADDRS+=("d$i@$DOMAIN"); done
 ADDRS+=("x.fjernet@$DOMAIN" "y.fjernet@$DOMAIN" "kb.koordinator@$DOMAIN")
 for i in 1 2 3 4; do ADDRS+=("r$i.paaroerende@$DOMAIN"); done
+ADDRS+=("r1.bodil@$DOMAIN" "r2.bodil@$DOMAIN")
 for i in 1 2 3 4 5 6; do ADDRS+=("p$i@$DOMAIN"); done
 if issue_cert many "$(date -u -d '+365 days' +%Y%m%d%H%M%SZ)" "${ADDRS[@]}"; then
 	pass "a certificate of the test CA for the network's ${#ADDRS[@]} addresses"
@@ -534,6 +535,55 @@ check_eq "$T: the professionals (and the coordinator) received theirs" \
 f=$(head -1 "$TDIR/arrived.$T" | cut -d' ' -f3)
 check_out "$T: a professional's message decrypts to the plan" "Birte Bisidder" open_msg "$f"
 kip_stop
+
+# --- B2: nothing of the signed plan left in the file ------------------------
+# A plan whose coordinator has no certificate (a neutral notice: nothing
+# sealed for them) and whose other members are relatives: once the
+# relatives' consent is withdrawn, nothing is left to send the signed plan
+# for. It must be gone from the database file and from its WAL, not only
+# from the tables: a line of its signature is looked for as raw bytes,
+# with kipd running (the WAL is where old pages linger).
+T=B2
+start_stalled
+C=$(citizen "Bodil Bisidder" 110451-5111)
+kipctl consent give "$C" --scope relatives --date "$today" --document "J.nr. B2-2" >/dev/null
+R=()
+for i in 1 2; do
+	R+=("$(kipctl --json contact add --kind relative --name "Pårørende $i Bisidder" --citizen "$C" \
+		--email "r$i.bodil@$DOMAIN" --cert "$MANY" | jq -r .id)")
+done
+KB=$(professional "Kaj Koordinator" kb2.koordinator)
+P=$(plan "$C" "$KB")
+members "$P" "${R[@]}"
+approve "$P"
+W="plan_id = $P AND version = 1"
+WR="$W AND contact_id IN ($(IFS=,; echo "${R[*]}"))"
+# scan_raw STRING: the store's files (kip.db, -wal, -shm) holding STRING
+# as raw bytes, one name a line.
+scan_raw() {
+	local f
+	for f in "$TDIR/kip.db" "$TDIR/kip.db-wal" "$TDIR/kip.db-shm"; do
+		[ -e "$f" ] && LC_ALL=C grep -a -q -F -- "$1" "$f" && echo "${f##*/}"
+	done
+	return 0
+}
+# A line of the signature (base64) of the signed entity: found nowhere else.
+SIGLINE=$(db "SELECT body FROM outbox_entity WHERE citizen_id = $C" | tr -d '\r' |
+	grep -E '^[A-Za-z0-9+/]{64,}$' | tail -3 | head -1)
+check "$T: the signed plan is stored once for the relatives' messages" \
+	test "$(db "SELECT count(*) FROM outbox_sealed WHERE id IN (SELECT id FROM outbox WHERE $WR)")" = 2 -a -n "$SIGLINE"
+check "$T: a line of its signature is found in the store's files (the scan can see it)" \
+	test -n "$(scan_raw "$SIGLINE")"
+kipctl consent withdraw "$C" --scope relatives --date "$today" --document "Brev" >/dev/null
+check_eq "$T: the relatives' sealed rows and the signed plan are deleted" "0|0" \
+	"$(db "SELECT (SELECT count(*) FROM outbox_sealed WHERE id IN (SELECT id FROM outbox WHERE $WR)), (SELECT count(*) FROM outbox_entity WHERE citizen_id = $C)")"
+for _ in $(seq 1 100); do
+	grep -q "WAL truncated after withdrawn mail" "$TDIR/kipd.log" && break
+	sleep 0.1
+done
+check_eq "$T: no byte of the signed plan is left in kip.db or its WAL (kipd running)" "" \
+	"$(scan_raw "$SIGLINE")"
+kip_kill9
 
 # --- C: erasure --------------------------------------------------------------
 T=C
