@@ -18,7 +18,8 @@
  *
  * The certificates and the key are parsed once, before the clock starts
  * (kipd parses each recipient's PEM per message, and checks its chain; that
- * is its own cost, not the crypto limit). One thread, as kipd's loop.
+ * is its own cost, not the crypto limit). One thread (kipd signs on its
+ * loop thread and encrypts on kip-seal or an SMTP worker).
  * -o FILE writes the last envelope's base64 there (to check it decrypts).
  *
  * Prints on standard output

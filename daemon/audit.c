@@ -49,7 +49,8 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
-#include "cmd.h"
+#include "caller.h"
+#include "config.h"
 #include "log.h"
 #include "store.h"
 

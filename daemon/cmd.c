@@ -14,7 +14,6 @@
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
-#include "scheduler.h"
 #include "txn.h"
 #include "validate.h"
 
@@ -383,14 +382,10 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 		return;
 	}
 	r = cmd->fn(c);
-	/* Whatever changed a plan, or a citizen's consent, may have changed
-	 * the due reminders. */
-	if (r == 0 && (c->plan_id || c->citizen_id) && cmd->flags & CMD_WRITE) {
-		r = c->plan_id ? scheduler_sync_plan(c->k, c->plan_id)
-			       : scheduler_sync_citizen(c->k, c->citizen_id);
-		if (r < 0)
-			r = cmd_store_fail(c, r, "scheduler");
-	}
+	/* Whatever changed a plan, or a citizen's consent, is brought up to
+	 * date before the commit (the due reminders: txn.h). */
+	if (r == 0 && cmd->flags & CMD_WRITE)
+		txn_subject(&t, c->citizen_id, c->plan_id);
 	if (r == 0 && !c->audited &&
 	    (c->citizen_id || c->plan_id || cmd->flags & CMD_WRITE))
 		r = txn_audit(&t, c->who, cmd->name, "ok", c->citizen_id,

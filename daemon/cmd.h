@@ -16,16 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "caller.h"
 #include "config.h"
 #include "kipd.h"
-
-struct caller {
-	uid_t uid;
-	pid_t pid;
-	char user[64];          /* OS user name */
-	enum kip_role role;
-	int64_t contact_id;     /* the contact the user acts as; 0: none */
-};
 
 struct cmd_ctx {
 	struct kipd *k;

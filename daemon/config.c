@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include "buf.h"
-#include "smtp.h"
 #include "sslver.h"
 
 #include <ctype.h>
@@ -126,7 +125,7 @@ static const struct option options[] = {
 	  .check = check_absolute },
 	{ "smtp.client_key", STRING(smtp_client_key), .check = check_absolute },
 	{ "smtp.connections", INT(smtp_connections), .def_int = 2, .min = 1,
-	  .max = SMTP_MAX_CONNECTIONS },
+	  .max = CONFIG_SMTP_CONNECTIONS_MAX },
 	{ "smtp.timeout_s", INT(smtp_timeout_s), .def_int = 60, .min = 5,
 	  .max = 600 },
 	{ "smtp.retry_first_s", INT(smtp_retry_first_s), .def_int = 300,

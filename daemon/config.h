@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 #define KIP_DEFAULT_CONFIG "/etc/kip/kipd.conf"
+/* The most SMTP connections (worker threads) smtp.connections allows. */
+#define CONFIG_SMTP_CONNECTIONS_MAX 16
 
 enum kip_role {
 	ROLE_NONE = 0,

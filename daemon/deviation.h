@@ -8,6 +8,8 @@
 #define KIP_DEVIATION_H
 #include <stdint.h>
 
+#include "validate.h"
+
 struct cmd_ctx;
 
 struct deviation_in {
@@ -20,8 +22,6 @@ struct deviation_in {
 	const char *source_id;     /* Message-ID or report id; NULL: local */
 };
 
-/* The longest report text accepted, in bytes. */
-#define DEVIATION_TEXT_MAX 20000
 
 /*
  * Records report IN from the caller's contact (c->who->contact_id, who

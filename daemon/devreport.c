@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deviation.h"
 #include "validate.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

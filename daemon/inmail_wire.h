@@ -2,7 +2,7 @@
  * other over their socket pair.
  *
  * kipd does not parse inbound mail itself: a separate process, kip-inmail
- * (daemon/inmail_main.c), runs inmail_parse() and ireply_parse() on each
+ * (inmail/main.c), runs inmail_parse() and ireply_parse() on each
  * fetched message and sends back the verdict. That process holds no store
  * handle and no network connection, and kipd need not link GMime or
  * libical. See docs/INTAKE.md, "The mail reader".

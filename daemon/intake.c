@@ -24,7 +24,6 @@
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
-#include "mqtt.h"
 #include "reader.h"
 #include "rowval.h"
 #include "store.h"
@@ -55,10 +54,19 @@ struct counts {
 	unsigned fetched, deviations, replies, quarantined, duplicates;
 };
 
+/*
+ * Two threads share it: the loop thread (intake_open(), the timer,
+ * on_event(), judge(), end_pass(), intake_close(), intake_status(),
+ * intake_run_now()) and the worker of the current pass (worker(),
+ * hand_over()), which the loop starts and joins.
+ */
 struct intake {
+	/* k to reader: set by intake_open() before any worker starts,
+	 * read-only until intake_close(); the worker reads the settings,
+	 * never k */
 	struct kipd *k;
-	int efd;
-	int64_t timer;
+	int efd;            /* the worker writes it, the loop reads it */
+	int64_t timer;      /* the loop thread's */
 	/* the pass's own copy of the settings: a reload may free cfg */
 	char *url, *username, *password, *ca_file, *client_cert, *client_key;
 	long timeout_s;
@@ -67,6 +75,7 @@ struct intake {
 	 * of its own, freed with wire_settings_free() */
 	struct wire_settings reader;
 
+	/* thread to current: the loop thread's only (no lock) */
 	pthread_t thread;
 	bool running;       /* a worker exists (loop thread's view) */
 	bool again;         /* run another pass when this one ends */
@@ -74,15 +83,20 @@ struct intake {
 	unsigned started;   /* passes started */
 	time_t last_end;
 	char last_error[256];
-	struct counts last, current;
+	struct counts last, current; /* current: counted by judge() */
 
-	pthread_mutex_t mu; /* guards what follows */
-	pthread_cond_t cv;
-	enum slot slot;
-	struct item item;
-	bool stop;
-	int pass_rc;
-	char pass_err[256];
+	pthread_mutex_t mu; /* guards slot, stop, pass_rc and pass_err */
+	pthread_cond_t cv;  /* slot became SLOT_JUDGED, or stop was set */
+	enum slot slot;     /* under mu: whose turn it is with item */
+	struct item item;   /* not under mu, handed over by slot: the worker's
+			       while slot is SLOT_EMPTY or SLOT_JUDGED (it
+			       fills it, then reads mark), the loop thread's
+			       while slot is SLOT_MESSAGE (judge() reads it and
+			       sets mark); setting slot under mu is the
+			       hand-over */
+	bool stop;          /* under mu: set by the loop to end the pass */
+	int pass_rc;        /* under mu: written by the worker before */
+	char pass_err[256]; /* SLOT_END, read by the loop after the join */
 };
 
 /* ---------------------------------------------------------- the worker -- */

@@ -3,9 +3,12 @@
  * from partner systems (MQTT). See docs/INTAKE.md.
  *
  * The mailbox is read by one worker thread (imap.h, blocking libcurl) at
- * intake.interval_s and on demand; each message it fetches is handed to
- * the loop thread, which judges it (inmail.h), records it in one
- * transaction, and only then lets the worker flag it done on the server.
+ * intake.interval_s and on demand; each message it fetches is read by
+ * kip-inmail, the mail reader the worker starts for the pass (reader.h,
+ * inmail/), and handed with its verdict to the loop thread, which decides
+ * what it is (a deviation report, a reply, or a quarantine), records it in
+ * one unit of work (txn.h), and only then lets the worker flag it done on
+ * the server.
  * Every message is recorded exactly once: by its Message-ID (intake_seen,
  * and the unique source of a deviation), so a crash between the commit
  * and the flag only makes the next pass flag it.

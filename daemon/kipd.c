@@ -19,6 +19,7 @@
 #include "certnotice.h"
 #include "config.h"
 #include "control.h"
+#include "distribute.h"
 #include "erase.h"
 #include "kipd.h"
 #include "log.h"
@@ -338,7 +339,9 @@ int main(int argc, char **argv)
 	r = audit_install_guards(k.store);
 	if (r < 0)
 		goto out;
-	txn_set_wakes(wakes, sizeof(wakes) / sizeof(wakes[0]));
+	txn_set_wakes(wakes, sizeof(wakes) / sizeof(wakes[0]), scheduler_sync);
+	outbox_set_undelivered(distribute_failure_notice);
+	mqtt_set_report(intake_mqtt);
 	r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
 	if (r == 0)
 		r = outbox_open(&k, err, sizeof(err));

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "intake.h"
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
@@ -150,6 +149,14 @@ static void on_connect(struct mosquitto *mosq, void *arg, int rc)
 /* A deviation report: PREFIX/deviations/USERNAME, where the broker's ACL
  * lets only USERNAME publish. Anything else subscribed by mistake is
  * dropped. */
+/* Hands a partner's report to the intake; set by mqtt_set_report(). */
+static mqtt_report_fn on_report;
+
+void mqtt_set_report(mqtt_report_fn fn)
+{
+	on_report = fn;
+}
+
 static void on_message(struct mosquitto *mosq, void *arg,
 		       const struct mosquitto_message *msg)
 {
@@ -169,8 +176,9 @@ static void on_message(struct mosquitto *mosq, void *arg,
 		log_warn("mqtt: a message on an unexpected topic was dropped");
 		return;
 	}
-	intake_mqtt(m->k, user, msg->payload, msg->payloadlen > 0 ?
-					       (size_t)msg->payloadlen : 0);
+	if (on_report)
+		on_report(m->k, user, msg->payload,
+			  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)

@@ -26,6 +26,12 @@ void mqtt_close(struct kipd *k);
 int mqtt_queue(struct kipd *k, const char *id, const char *type,
 	       const char *time, json_t *data);
 
+/* A report USERNAME published to PREFIX/deviations/USERNAME (PAYLOAD, LEN
+ * bytes), on the loop thread: kipd.c sets the intake (intake_mqtt()). */
+typedef void (*mqtt_report_fn)(struct kipd *k, const char *username,
+			       const void *payload, size_t len);
+void mqtt_set_report(mqtt_report_fn fn);
+
 /* After a commit that queued events (the TXN_EVENTS wake, txn.h):
  * publish soon. */
 void mqtt_after_commit(struct kipd *k);

@@ -10,9 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
-#include "distribute.h"
 #include "event.h"
-#include "mqtt.h"
 #include "kipd.h"
 #include "rowval.h"
 #include "sealed.h"
@@ -78,6 +76,21 @@ struct outbox {
 	" THEN 'removed from the plan' END"
 
 static void run(struct loop *loop, void *arg);
+
+/* Tells the coordinator of a message that will not arrive (failed, or
+ * turned manual when sent); set by outbox_set_undelivered(). */
+static void (*on_undelivered)(struct kipd *k, int64_t row);
+
+void outbox_set_undelivered(void (*fn)(struct kipd *k, int64_t row))
+{
+	on_undelivered = fn;
+}
+
+static void undelivered(struct kipd *k, int64_t row)
+{
+	if (on_undelivered)
+		on_undelivered(k, row);
+}
 static void message_event(struct kipd *k, int64_t id, json_t *row,
 			  const char *state);
 
@@ -298,7 +311,7 @@ static bool still_wanted(struct kipd *k, json_t *row)
 				     "to be sent", why);
 	end_unsent(k, id, "manual", text, row_num(row, "entity_id"));
 	message_event(k, id, row, "manual");
-	distribute_failure_notice(k, id);
+	undelivered(k, id);
 	return false;
 }
 
@@ -559,7 +572,7 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	    strcmp(state, "cancelled") != 0)
 		message_event(k, res->id, row, state);
 	if (strcmp(state, "failed") == 0 || strcmp(state, "manual") == 0)
-		distribute_failure_notice(k, res->id);
+		undelivered(k, res->id);
 out:
 	json_decref(cur);
 	json_decref(row);
@@ -647,7 +660,7 @@ static void on_synced(struct loop *loop, int fd, short revents, void *arg)
 
 	(void)loop, (void)fd, (void)revents;
 	store_synced(ob->k->store);
-	mqtt_after_commit(ob->k);
+	txn_wake(ob->k, TXN_EVENTS); /* those the lazy records held back */
 	if (ob->pool && !ob->stopping)
 		smtp_collect(ob->pool);
 }

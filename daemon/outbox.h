@@ -91,6 +91,12 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
  * counts "outbox" and "outbox_entity" in COUNTS. 0 or -errno. */
 int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts);
 
+/* FN(K, ROW) when message ROW will not arrive (it failed, or needs
+ * manual delivery when it was to be sent): kipd.c sets the notice to the
+ * plan's coordinator (distribute_failure_notice()). Inside the unit of
+ * work that records it. */
+void outbox_set_undelivered(void (*fn)(struct kipd *k, int64_t row));
+
 /* After a commit that queued or cancelled messages (the TXN_OUTBOX wake,
  * txn.h): starts sending at once. */
 void outbox_after_commit(struct kipd *k);

@@ -11,13 +11,11 @@
 #include "rowval.h"
 #include "clock.h"
 #include "access.h"
-#include "cmd.h"
 #include "distribute.h"
 #include "event.h"
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
-#include "mqtt.h"
 #include "outbox.h"
 #include "store.h"
 #include "txn.h"
@@ -316,6 +314,12 @@ int scheduler_sync_plan(struct kipd *k, int64_t plan)
 	if (r == 0)
 		r = sync_followup(k, plan, now, paused);
 	return r;
+}
+
+int scheduler_sync(struct kipd *k, int64_t citizen, int64_t plan)
+{
+	return plan ? scheduler_sync_plan(k, plan)
+		    : scheduler_sync_citizen(k, citizen);
 }
 
 int scheduler_sync_citizen(struct kipd *k, int64_t citizen)

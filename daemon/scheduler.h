@@ -60,6 +60,10 @@ int scheduler_sync_plan(struct kipd *k, int64_t plan);
  * citizen's consent. 0 or -errno. */
 int scheduler_sync_citizen(struct kipd *k, int64_t citizen);
 
+/* PLAN when given, else CITIZEN's plans: the hook before a unit of work
+ * commits (txn_before_fn). 0 or -errno. */
+int scheduler_sync(struct kipd *k, int64_t citizen, int64_t plan);
+
 /* PLAN's follow-up watch, for plan status, in *RET: {"watch": "off" (a
  * closed plan or one without a version), "running", "met" (a follow-up
  * meeting is set by the deadline), "overdue" or "paused" (consent

@@ -2,11 +2,13 @@
  *
  * A distribution signs its inner entity once and queues it once
  * (outbox_entity), with one small row per recipient (outbox_sealed: the
- * certificate checked at queue time, the neutral subject, the date). The
- * SMTP worker that sends a message encrypts the entity for its recipient
- * and builds the RFC 5322 message around it just before the transfer:
- * the loop thread and the store then handle one copy of a plan instead of
- * one ciphertext per recipient, and the encryption runs on the workers.
+ * certificate checked at queue time, the neutral subject, the date).
+ * kip-seal (or, when none is ready, the SMTP worker that sends it)
+ * encrypts the entity for the recipient and builds the RFC 5322 message
+ * around it shortly before the transfer, off the loop thread: the loop and
+ * the store then handle one copy of a plan instead of one ciphertext per
+ * recipient. A certificate past its notAfter by then is refused
+ * (smime_encrypt()), and the message needs manual delivery.
  * The Message-ID is the outbox row's, so a retry or a resend after a
  * crash carries the same one (its envelope has a new content key).
  */

@@ -4,7 +4,9 @@
  * handle that keeps its TLS connection open from message to message. The
  * main loop never waits for the network: it hands jobs over and collects
  * results when the pool's eventfd becomes readable. Workers touch no
- * database; they see only the ready message bytes, sender and recipient.
+ * database; they see the message bytes (or, from smtp_submit_built(),
+ * what to build them from; the kip-seal thread usually builds them ahead),
+ * sender and recipient.
  */
 #ifndef KIP_SMTP_H
 #define KIP_SMTP_H
@@ -13,13 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 struct kip_config;
 struct loop;
 struct smtp_pool;
 
 /* The most connections (worker threads) a pool runs: smtp.connections is
- * refused above it. */
-#define SMTP_MAX_CONNECTIONS 16
+ * refused above it (config.h). */
+#define SMTP_MAX_CONNECTIONS CONFIG_SMTP_CONNECTIONS_MAX
 
 enum smtp_outcome {
 	SMTP_SENT,       /* the server accepted the message (2xx after DATA) */
@@ -97,7 +101,8 @@ typedef int (*smtp_build_fn)(void *arg, char **body, size_t *len, char *err,
 			     size_t errlen);
 
 /* Queues a message whose bytes BUILD(ARG) makes on the worker; RELEASE(ARG)
- * is called once the job is over (on a worker or the loop thread). 0 or
+ * is called once the job is over (on the loop thread, or on the thread
+ * that calls smtp_durable(): kip-walsync). 0 or
  * -ENOMEM (RELEASE not called). */
 int smtp_submit_built(struct smtp_pool *p, int64_t id, const char *from,
 		      const char *to, smtp_build_fn build, void *arg,

@@ -10,11 +10,19 @@
 
 static const struct txn_wake *wakes;
 static unsigned n_wakes;
+static txn_before_fn before_commit;
 
-void txn_set_wakes(const struct txn_wake *w, unsigned n)
+void txn_set_wakes(const struct txn_wake *w, unsigned n, txn_before_fn before)
 {
 	wakes = w;
 	n_wakes = n;
+	before_commit = before;
+}
+
+void txn_subject(struct txn *t, int64_t citizen, int64_t plan)
+{
+	t->citizen = citizen;
+	t->plan = plan;
 }
 
 static int begin(struct kipd *k, struct txn *t, bool lazy)
@@ -56,7 +64,7 @@ int txn_audit(struct txn *t, const struct caller *who, const char *action,
 }
 
 /* The wakes of MARKS, in the listed order. */
-static void wake(struct kipd *k, unsigned marks)
+void txn_wake(struct kipd *k, unsigned marks)
 {
 	for (unsigned i = 0; i < n_wakes; i++)
 		if (marks & wakes[i].mark)
@@ -66,10 +74,15 @@ static void wake(struct kipd *k, unsigned marks)
 static int end(struct txn *t, uint64_t *ticket)
 {
 	struct kipd *k = t->k;
-	unsigned marks = t->marks;
-	int r = ticket ? store_commit_lazy(k->store, ticket)
-		       : store_commit(k->store);
+	unsigned marks;
+	int r = 0;
 
+	if (before_commit && (t->citizen || t->plan))
+		r = before_commit(k, t->citizen, t->plan);
+	marks = t->marks; /* the hook may mark too */
+	if (r >= 0)
+		r = ticket ? store_commit_lazy(k->store, ticket)
+			   : store_commit(k->store);
 	if (r < 0) {
 		txn_rollback(t);
 		return r;
@@ -78,7 +91,7 @@ static int end(struct txn *t, uint64_t *ticket)
 	t->marks = 0;
 	if (ticket && *ticket)
 		marks &= ~(unsigned)TXN_EVENTS; /* published after the sync */
-	wake(k, marks);
+	txn_wake(k, marks);
 	return 0;
 }
 

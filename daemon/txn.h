@@ -45,11 +45,27 @@ struct txn {
 	struct kipd *k;
 	unsigned marks;
 	bool lazy;
+	int64_t citizen, plan;  /* what the work changed (txn_subject()) */
 };
 
-/* Sets the wakes (a static array of N, run in its order). Without it,
- * commits run none (tools and unit tests). */
-void txn_set_wakes(const struct txn_wake *wakes, unsigned n);
+/* Runs inside the transaction just before it commits, for a unit whose
+ * subject is set: what depends on a plan or a citizen is brought up to
+ * date with the change (the scheduler's due reminders). 0 or -errno (the
+ * commit then fails and everything is rolled back). */
+typedef int (*txn_before_fn)(struct kipd *k, int64_t citizen, int64_t plan);
+
+/* Sets the wakes (a static array of N, run in its order) and the hook
+ * before a commit. Without them, commits run none (tools, unit tests). */
+void txn_set_wakes(const struct txn_wake *wakes, unsigned n,
+		   txn_before_fn before);
+
+/* The citizen and the plan (either may be 0) the work changed: the hook
+ * before the commit is run for them. */
+void txn_subject(struct txn *t, int64_t citizen, int64_t plan);
+
+/* Runs the wakes of MARKS now, outside a unit of work (the outbox, after
+ * the sync that made its lazy records durable, publishes their events). */
+void txn_wake(struct kipd *k, unsigned marks);
 
 /* Begins a unit of work (BEGIN IMMEDIATE). 0 or -errno. */
 int txn_begin(struct kipd *k, struct txn *t);

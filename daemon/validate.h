@@ -42,4 +42,8 @@ bool email_valid(const char *s);
  * maxlen bytes. */
 bool text_valid(const char *s, size_t maxlen, bool multiline);
 
+/* The longest deviation report text accepted, in bytes, by every channel
+ * (kipctl, signed mail, MQTT). */
+#define DEVIATION_TEXT_MAX 20000
+
 #endif
