@@ -24,7 +24,7 @@
 #include "kipd.h"
 #include "log.h"
 #include "loop.h"
-#include "reader.h"
+#include "inmail_client.h"
 #include "rowval.h"
 #include "store.h"
 #include "txn.h"
@@ -71,7 +71,7 @@ struct intake {
 	char *url, *username, *password, *ca_file, *client_cert, *client_key;
 	long timeout_s;
 	size_t max_bytes;
-	/* and what the mail reader needs (kip-inmail, reader.h): strings
+	/* and what the mail reader needs (kip-inmail, inmail_client.h): strings
 	 * of its own, freed with wire_settings_free() */
 	struct wire_settings reader;
 

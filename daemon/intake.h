@@ -4,7 +4,7 @@
  *
  * The mailbox is read by one worker thread (imap.h, blocking libcurl) at
  * intake.interval_s and on demand; each message it fetches is read by
- * kip-inmail, the mail reader the worker starts for the pass (reader.h,
+ * kip-inmail, the mail reader the worker starts for the pass (inmail_client.h,
  * inmail/), and handed with its verdict to the loop thread, which decides
  * what it is (a deviation report, a reply, or a quarantine), records it in
  * one unit of work (txn.h), and only then lets the worker flag it done on

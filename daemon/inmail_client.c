@@ -1,6 +1,7 @@
-/* reader.c — starting kip-inmail and asking it for verdicts; see reader.h.
+/* inmail_client.c — starting kip-inmail and asking it for verdicts; see
+ * inmail_client.h.
  */
-#include "reader.h"
+#include "inmail_client.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,12 +1,12 @@
-/* reader.h — kipd's side of kip-inmail, the process that parses inbound
- * mail (inmail/, inmail_wire.h). Used by the intake worker thread only:
+/* inmail_client.h — kipd's side of kip-inmail, the process that parses
+ * inbound mail (inmail/, inmail_wire.h). Used by the intake worker thread only:
  * the worker of a pass starts kip-inmail (posix_spawn, its standard input
  * and output one end of a socket pair), hands it each fetched message and
  * waits for the verdict, and stops it before the pass ends. The loop
  * thread never talks to kip-inmail; it gets the verdict from the worker.
  */
-#ifndef KIP_READER_H
-#define KIP_READER_H
+#ifndef KIP_INMAIL_CLIENT_H
+#define KIP_INMAIL_CLIENT_H
 
 #include <stddef.h>
 
