@@ -207,7 +207,8 @@ static bool atom_char(int ch)
 }
 
 /* A string: quoted (unescaped into TMP) or a literal; *p, *len point to
- * its bytes. NIL gives *p = NULL. */
+ * its bytes. NIL gives *p = NULL. With TMP NULL a quoted string is only
+ * checked, and *p, *len give an empty string. */
 static bool string(struct cur *c, struct buf *tmp, const char **p, size_t *len)
 {
 	if (eat_word(c, "NIL")) {
@@ -216,7 +217,8 @@ static bool string(struct cur *c, struct buf *tmp, const char **p, size_t *len)
 		return true;
 	}
 	if (eat(c, '"')) {
-		tmp->len = 0;
+		if (tmp)
+			tmp->len = 0;
 		for (;;) {
 			int ch = peek(c);
 
@@ -231,11 +233,11 @@ static bool string(struct cur *c, struct buf *tmp, const char **p, size_t *len)
 					return false;
 				c->pos++;
 			}
-			if (buf_append(tmp, &(char){(char)ch}, 1) < 0)
+			if (tmp && buf_append(tmp, &(char){(char)ch}, 1) < 0)
 				return false;
 		}
-		*p = tmp->data ? tmp->data : "";
-		*len = tmp->len;
+		*p = tmp && tmp->data ? tmp->data : "";
+		*len = tmp ? tmp->len : 0;
 		return true;
 	}
 	if (peek(c) == '~')
@@ -258,8 +260,9 @@ static bool string(struct cur *c, struct buf *tmp, const char **p, size_t *len)
 }
 
 /* Skips one value: an atom or number, a string, or a parenthesized list
- * of values. */
-static bool skip_value(struct cur *c, struct buf *tmp, int depth)
+ * of values. A quoted string is not unescaped: the scratch buffer may
+ * hold a BODY[] read before. */
+static bool skip_value(struct cur *c, int depth)
 {
 	const char *p;
 	size_t len;
@@ -270,13 +273,13 @@ static bool skip_value(struct cur *c, struct buf *tmp, int depth)
 		if (eat(c, ')'))
 			return true;
 		do {
-			if (!skip_value(c, tmp, depth + 1))
+			if (!skip_value(c, depth + 1))
 				return false;
 		} while (eat(c, ' '));
 		return eat(c, ')');
 	}
 	if (peek(c) == '"' || peek(c) == '{' || peek(c) == '~')
-		return string(c, tmp, &p, &len);
+		return string(c, NULL, &p, &len);
 	/* an atom, number, NIL or flag (\Seen, \*) */
 	len = 0;
 	if (peek(c) == '\\') {
@@ -460,7 +463,7 @@ static int fetch_item(struct cur *c, struct buf *tmp, struct imapwire_fetch *f)
 		if (f->body || !string(c, tmp, &f->body, &f->body_len) ||
 		    !f->body)
 			return -EIO;
-	} else if (!skip_value(c, tmp, 0)) {
+	} else if (!skip_value(c, 0)) {
 		return -EIO;
 	}
 	return 0;

@@ -394,6 +394,31 @@ static void test_fetch_broken(void)
 			  &f) == 0);
 }
 
+/* A quoted string skipped after a quoted BODY[] leaves the body alone: it
+ * used to be unescaped into the same scratch buffer, over the body, or
+ * into a larger one, leaving the body pointing at freed memory. */
+static void test_fetch_quoted_body_kept(void)
+{
+	struct imapwire_resp r = {0};
+	struct buf tmp = BUF_INIT;
+	struct imapwire_fetch f;
+	char big[300], s[400];
+
+	read1(&r, "* 1 FETCH (UID 2 BODY[] \"abc\" X \"xyz!\")\r\n");
+	T_ASSERT(imapwire_fetch(&r, &tmp, &f) == 0);
+	T_ASSERT(f.body_len == 3 && memcmp(f.body, "abc", 3) == 0);
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(s, sizeof(s),
+		 "* 1 FETCH (UID 2 BODY[] \"abc\" ENVELOPE (\"%s\" NIL))\r\n",
+		 big);
+	read1(&r, s);
+	T_ASSERT(imapwire_fetch(&r, &tmp, &f) == 0);
+	T_ASSERT(f.body_len == 3 && memcmp(f.body, "abc", 3) == 0);
+	imapwire_free(&r);
+	buf_free(&tmp);
+}
+
 /* ---- damage ------------------------------------------------------------ */
 
 static uint32_t rnd_state = 2463534242u;
@@ -476,4 +501,5 @@ T_MAIN(T_CASE(test_literal_any_chunking), T_CASE(test_two_responses),
        T_CASE(test_line_ends), T_CASE(test_literal_forms), T_CASE(test_budget),
        T_CASE(test_too_many_literals), T_CASE(test_too_long), T_CASE(test_kind),
        T_CASE(test_select), T_CASE(test_search), T_CASE(test_fetch_items),
-       T_CASE(test_fetch_broken), T_CASE(test_damage))
+       T_CASE(test_fetch_broken), T_CASE(test_fetch_quoted_body_kept),
+       T_CASE(test_damage))
