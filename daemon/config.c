@@ -1,11 +1,14 @@
 /* config.c — kipd's configuration: the option table, loading, checking.
  *
- * Every key is declared once, in options[] below: its name, type, field in
- * struct kip_config, default and bounds. Defaults, loading, type and range
- * checks, error messages and freeing all walk that table. Only the users
- * list has a loader of its own, because its entries are groups.
+ * Every key is declared once, in config_options[] below: its name, type,
+ * field in struct kip_config, default and bounds. Defaults, loading, type
+ * and range checks, error messages and freeing all walk that table, and so
+ * do printing the effective configuration (config_print.c) and the man
+ * page kipd.conf(5) (config_man.c). Only the users and mqtt.reporters
+ * lists have loaders of their own, because their entries are groups.
  */
 #include "config.h"
+#include "config_table.h"
 
 #include "buf.h"
 #include "sslver.h"
@@ -30,40 +33,15 @@
 /* Longest socket path: sun_path less its terminating NUL (107 on Linux). */
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum opt_type {
-	OPT_STRING, /* char *; optionally limited to choices, or checked */
-	OPT_INT,    /* int in min..max */
-	OPT_BOOL,   /* bool */
-	OPT_ENUM,   /* int: the value of one of choices, given by name */
-	OPT_SECRET, /* char *: the value names a file; the field gets its secret */
-	OPT_USERS,  /* the users list; see load_users() */
-	OPT_REPORTERS, /* mqtt.reporters; see load_reporters() */
-};
-
-struct choice {
-	const char *name;
-	int value;
-};
-
-struct option {
-	const char *name; /* "group.key", or "key" at the top level */
-	enum opt_type type;
-	size_t offset;    /* of the field in struct kip_config */
-	const char *def;  /* OPT_STRING, OPT_ENUM: default; NULL: unset */
-	int def_int;      /* OPT_INT, OPT_BOOL: default */
-	int min, max;     /* OPT_INT: bounds */
-	const struct choice *choices; /* OPT_ENUM; OPT_STRING: allowed values */
-	/* OPT_STRING, OPT_SECRET: NULL if value is fine, else what is wrong */
-	const char *(*check)(const char *value);
-};
-
 /* The offset of a field, which must be of type T: a table row cannot name
  * an int field as a string, the compiler refuses it. */
 #define FIELD(f, T)                                                           \
 	(offsetof(struct kip_config, f) +                                     \
 	 0 * sizeof(char[_Generic(((struct kip_config *)0)->f, T: 1)]))
 #define STRING(f) .type = OPT_STRING, .offset = FIELD(f, char *)
-#define SECRET(f) .type = OPT_SECRET, .offset = FIELD(f, char *)
+#define SECRET(f, path)                                                       \
+	.type = OPT_SECRET, .offset = FIELD(f, char *),                      \
+	.file_offset = FIELD(path, char *)
 #define INT(f) .type = OPT_INT, .offset = FIELD(f, int)
 #define ENUM(f) .type = OPT_ENUM, .offset = FIELD(f, int)
 #define BOOL(f) .type = OPT_BOOL, .offset = FIELD(f, bool)
@@ -95,7 +73,7 @@ static const struct choice forward_modes[] = { { "auto", 0 },
 					       { "coordinator", 0 },
 					       { NULL, 0 } };
 
-static const struct option options[] = {
+const struct config_option config_options[] = {
 	{ "store.path", STRING(store_path), .def = "/var/lib/kip/kip.db",
 	  .check = check_absolute },
 	{ "control.socket", STRING(socket_path), .def = "/run/kip/kipd.sock",
@@ -118,7 +96,7 @@ static const struct option options[] = {
 	  .def_int = 6, .min = 1, .max = 6 },
 	{ "smtp.url", STRING(smtp_url), .check = check_smtp_url },
 	{ "smtp.username", STRING(smtp_username) },
-	{ "smtp.password_file", SECRET(smtp_password),
+	{ "smtp.password_file", SECRET(smtp_password, smtp_password_file),
 	  .check = check_absolute },
 	{ "smtp.ca_file", STRING(smtp_ca_file), .check = check_absolute },
 	{ "smtp.client_cert", STRING(smtp_client_cert),
@@ -136,7 +114,8 @@ static const struct option options[] = {
 	  .max = 2592000 },
 	{ "smime.cert", STRING(smime_cert), .check = check_absolute },
 	{ "smime.key", STRING(smime_key), .check = check_absolute },
-	{ "smime.key_passphrase_file", SECRET(smime_key_passphrase),
+	{ "smime.key_passphrase_file",
+	  SECRET(smime_key_passphrase, smime_key_passphrase_file),
 	  .check = check_absolute },
 	{ "smime.chain", STRING(smime_chain), .check = check_absolute },
 	{ "smime.ca_bundle", STRING(smime_ca_bundle), .check = check_absolute },
@@ -153,7 +132,8 @@ static const struct option options[] = {
 	  .check = check_absolute },
 	{ "mqtt.client_key", STRING(mqtt_client_key), .check = check_absolute },
 	{ "mqtt.username", STRING(mqtt_username) },
-	{ "mqtt.password_file", SECRET(mqtt_password), .check = check_absolute },
+	{ "mqtt.password_file", SECRET(mqtt_password, mqtt_password_file),
+	  .check = check_absolute },
 	{ "mqtt.topic_prefix", STRING(mqtt_topic_prefix), .def = "kip" },
 	{ "mqtt.client_id", STRING(mqtt_client_id), .def = "kipd" },
 	{ "mqtt.keepalive_s", INT(mqtt_keepalive_s), .def_int = 60, .min = 5,
@@ -174,7 +154,7 @@ static const struct option options[] = {
 	  .choices = forward_modes },
 	{ "intake.url", STRING(intake_url), .check = check_imap_url },
 	{ "intake.username", STRING(intake_username) },
-	{ "intake.password_file", SECRET(intake_password),
+	{ "intake.password_file", SECRET(intake_password, intake_password_file),
 	  .check = check_absolute },
 	{ "intake.ca_file", STRING(intake_ca_file), .check = check_absolute },
 	{ "intake.client_cert", STRING(intake_client_cert),
@@ -191,7 +171,8 @@ static const struct option options[] = {
 	{ "users", .type = OPT_USERS },
 };
 
-#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+const size_t config_n_options =
+	sizeof(config_options) / sizeof(config_options[0]);
 
 /* What the loaders share while walking one file. */
 struct loader {
@@ -495,12 +476,25 @@ static bool int_truncated(const char *text, const config_setting_t *s,
 
 /* ---- setting one option ---- */
 
-static void *field(struct kip_config *cfg, const struct option *o)
+static void *field(struct kip_config *cfg, const struct config_option *o)
 {
 	return (char *)cfg + o->offset;
 }
 
-static int set_int(const struct loader *l, const struct option *o,
+/* OPT_SECRET: the field that keeps the path of the secret's file. */
+static char **file_field(struct kip_config *cfg, const struct config_option *o)
+{
+	return (char **)((char *)cfg + o->file_offset);
+}
+
+size_t config_group_len(const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	return dot ? (size_t)(dot - name) : 0;
+}
+
+static int set_int(const struct loader *l, const struct config_option *o,
 		   const config_setting_t *s)
 {
 	long long v = config_setting_get_int64(s);
@@ -519,7 +513,8 @@ static int set_int(const struct loader *l, const struct option *o,
 
 /* A string option's value after the checks common to every string and the
  * option's own; NULL after writing the error. */
-static const char *string_value(const struct loader *l, const struct option *o,
+static const char *string_value(const struct loader *l,
+				const struct config_option *o,
 				const config_setting_t *s)
 {
 	const char *v = config_setting_get_string(s), *why;
@@ -539,7 +534,7 @@ static const char *string_value(const struct loader *l, const struct option *o,
 	return v;
 }
 
-static int set_string(const struct loader *l, const struct option *o,
+static int set_string(const struct loader *l, const struct config_option *o,
 		      const config_setting_t *s)
 {
 	const char *v = string_value(l, o, s);
@@ -559,11 +554,12 @@ static int set_string(const struct loader *l, const struct option *o,
 	return 0;
 }
 
-static int set_secret(const struct loader *l, const struct option *o,
+static int set_secret(const struct loader *l, const struct config_option *o,
 		      const config_setting_t *s)
 {
 	const char *v = string_value(l, o, s);
-	char **f = field(l->cfg, o), *secret = NULL, msg[512];
+	char **f = field(l->cfg, o), **file = file_field(l->cfg, o);
+	char *secret = NULL, *path, msg[512];
 	int r;
 
 	if (!v)
@@ -571,11 +567,19 @@ static int set_secret(const struct loader *l, const struct option *o,
 	r = config_read_secret(v, &secret, msg, sizeof(msg));
 	if (r < 0)
 		return load_err(l, s, r, "%s: %s", o->name, msg);
+	path = strdup(v);
+	if (!path) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		return load_err(l, s, -ENOMEM, "%s: out of memory", o->name);
+	}
 	if (*f) {
 		explicit_bzero(*f, strlen(*f));
 		free(*f);
 	}
+	free(*file);
 	*f = secret;
+	*file = path;
 	return 0;
 }
 
@@ -583,7 +587,7 @@ static int load_users(const struct loader *l, const config_setting_t *list);
 static int load_reporters(const struct loader *l,
 			  const config_setting_t *list);
 
-static int load_option(const struct loader *l, const struct option *o,
+static int load_option(const struct loader *l, const struct config_option *o,
 		       const config_setting_t *s)
 {
 	static const int types[] = {
@@ -804,12 +808,13 @@ const struct kip_reporter *config_find_reporter(const struct kip_config *cfg,
 /* ---- walking the file ---- */
 
 /* The table row for group.key, or for key at the top level (group NULL). */
-static const struct option *option_find(const char *group, const char *key)
+static const struct config_option *option_find(const char *group,
+					       const char *key)
 {
 	size_t glen = group ? strlen(group) : 0;
 
-	for (size_t i = 0; i < N_OPTIONS; i++) {
-		const char *name = options[i].name;
+	for (size_t i = 0; i < config_n_options; i++) {
+		const char *name = config_options[i].name;
 
 		if (group &&
 		    (strncmp(name, group, glen) != 0 || name[glen] != '.'))
@@ -817,7 +822,7 @@ static const struct option *option_find(const char *group, const char *key)
 		if (!group && strchr(name, '.'))
 			continue;
 		if (strcmp(name + (group ? glen + 1 : 0), key) == 0)
-			return &options[i];
+			return &config_options[i];
 	}
 	return NULL;
 }
@@ -827,9 +832,9 @@ static bool group_known(const char *name)
 {
 	size_t len = strlen(name);
 
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (strncmp(options[i].name, name, len) == 0 &&
-		    options[i].name[len] == '.')
+	for (size_t i = 0; i < config_n_options; i++)
+		if (strncmp(config_options[i].name, name, len) == 0 &&
+		    config_options[i].name[len] == '.')
 			return true;
 	return false;
 }
@@ -842,7 +847,7 @@ static int load_group(const struct loader *l, const config_setting_t *g)
 	for (int i = 0; r == 0 && i < config_setting_length(g); i++) {
 		const config_setting_t *s = config_setting_get_elem(g, i);
 		const char *key = config_setting_name(s);
-		const struct option *o = option_find(group, key);
+		const struct config_option *o = option_find(group, key);
 
 		r = o ? load_option(l, o, s) :
 			load_err(l, s, -EINVAL, "unknown key '%s.%s'", group,
@@ -858,7 +863,7 @@ static int load_root(const struct loader *l, const config_setting_t *root)
 	for (int i = 0; r == 0 && i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, i);
 		const char *name = config_setting_name(s);
-		const struct option *o = option_find(NULL, name);
+		const struct config_option *o = option_find(NULL, name);
 
 		if (o)
 			r = load_option(l, o, s);
@@ -895,8 +900,8 @@ static int refuse_includes(const struct loader *l, const config_setting_t *s)
 
 static int set_defaults(struct kip_config *cfg)
 {
-	for (size_t i = 0; i < N_OPTIONS; i++) {
-		const struct option *o = &options[i];
+	for (size_t i = 0; i < config_n_options; i++) {
+		const struct config_option *o = &config_options[i];
 
 		if (o->type == OPT_INT)
 			*(int *)field(cfg, o) = o->def_int;
@@ -916,13 +921,15 @@ void config_free(struct kip_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < N_OPTIONS; i++) {
-		char **f = field(cfg, &options[i]);
+	for (size_t i = 0; i < config_n_options; i++) {
+		char **f = field(cfg, &config_options[i]);
 
-		if (options[i].type == OPT_SECRET && *f)
+		if (config_options[i].type == OPT_SECRET && *f)
 			explicit_bzero(*f, strlen(*f));
-		if (options[i].type == OPT_STRING ||
-		    options[i].type == OPT_SECRET)
+		if (config_options[i].type == OPT_SECRET)
+			free(*file_field(cfg, &config_options[i]));
+		if (config_options[i].type == OPT_STRING ||
+		    config_options[i].type == OPT_SECRET)
 			free(*f);
 	}
 	for (size_t i = 0; i < cfg->n_users; i++) {

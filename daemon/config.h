@@ -71,6 +71,7 @@ struct kip_config {
 	char *smtp_url;           /* smtps://host:port or smtp://host:port */
 	char *smtp_username;
 	char *smtp_password;      /* read from smtp.password_file; wiped on free */
+	char *smtp_password_file; /* that file's path */
 	char *smtp_ca_file;       /* CA bundle for the server's certificate */
 	char *smtp_client_cert;   /* optional TLS client certificate */
 	char *smtp_client_key;
@@ -84,6 +85,7 @@ struct kip_config {
 	char *smime_cert;
 	char *smime_key;
 	char *smime_key_passphrase; /* read from smime.key_passphrase_file */
+	char *smime_key_passphrase_file;
 	char *smime_chain;
 	char *smime_ca_bundle;
 	char *smime_crl;
@@ -103,6 +105,7 @@ struct kip_config {
 	char *mqtt_client_key;
 	char *mqtt_username;
 	char *mqtt_password;      /* read from mqtt.password_file */
+	char *mqtt_password_file;
 	char *mqtt_topic_prefix;
 	char *mqtt_client_id;
 	int mqtt_keepalive_s;
@@ -130,6 +133,7 @@ struct kip_config {
 	char *intake_url;         /* imaps://host:port/INBOX or imap://... */
 	char *intake_username;
 	char *intake_password;    /* read from intake.password_file */
+	char *intake_password_file;
 	char *intake_ca_file;
 	char *intake_client_cert;
 	char *intake_client_key;
