@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define KIP_DEFAULT_CONFIG "/etc/kip/kipd.conf"
 /* The most SMTP connections (worker threads) smtp.connections allows. */
@@ -163,6 +164,15 @@ int config_load(const char *path, struct kip_config **ret, char *err,
 
 /* Frees cfg and wipes the secrets in it. Accepts NULL. */
 void config_free(struct kip_config *cfg);
+
+/*
+ * Writes cfg to out as a configuration file (kipd -n -v): every key of the
+ * table with its value after the defaults and the file, group by group; an
+ * unset key as a comment; a secret as the path of its file, never the
+ * secret. Loading the output gives the same configuration. Returns 0, or
+ * -EIO when out has an error.
+ */
+int config_print(FILE *out, const struct kip_config *cfg);
 
 /* The mqtt.reporters entry for a broker user name, or NULL. */
 const struct kip_reporter *config_find_reporter(const struct kip_config *cfg,

@@ -246,12 +246,44 @@ static void usage(FILE *f)
 		"usage: kipd [-c FILE] [-f] [-v] [--check-config]\n"
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  -f, --foreground    log to stderr instead of syslog\n"
-		"  -v, --verbose       log debug messages\n"
+		"  -v, --verbose       log debug messages; with -n, print the effective\n"
+		"                      configuration (secrets as their files)\n"
 		"  -n, --check-config  validate the configuration and exit\n"
 		"  -h, --help          this text\n"
 		"  --test-clock FILE   for tests only: the scheduler's clock runs\n"
 		"                      ahead by the seconds written in FILE\n",
 		KIP_DEFAULT_CONFIG);
+}
+
+/* -n: the OpenSSL in use must do, and the certificates and keys the
+ * configuration names must load. With -v the effective configuration goes
+ * to stdout and the verdict to stderr, so that stdout loads as a file.
+ * Frees what k holds; returns the exit status. */
+static int check_config(struct kipd *k, const char *path, int verbose)
+{
+	char err[512] = "";
+	int r = sslver_check(k->cfg->smime_openssl_min, err, sizeof(err));
+
+	if (r == 0)
+		r = load_crypto(k->cfg, &k->signer, &k->trust, err,
+				sizeof(err));
+	if (r == 0 && k->cfg->smtp_url)
+		r = smtp_check_libcurl(err, sizeof(err));
+	if (r == 0 && verbose &&
+	    (config_print(stdout, k->cfg) < 0 || fflush(stdout) != 0)) {
+		snprintf(err, sizeof(err), "cannot write the configuration: %s",
+			 strerror(errno));
+		r = -EIO;
+	}
+	if (r < 0)
+		fprintf(stderr, "kipd: %s\n", err);
+	else
+		fprintf(verbose ? stderr : stdout, "%s: configuration ok\n",
+			path);
+	smime_signer_free(k->signer);
+	smime_trust_free(k->trust);
+	config_free(k->cfg);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -290,24 +322,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kipd: %s\n", err);
 		return 1;
 	}
-	if (check) {
-		/* The OpenSSL in use must do, and the certificates and keys
-		 * the configuration names must load. */
-		r = sslver_check(k.cfg->smime_openssl_min, err, sizeof(err));
-		if (r == 0)
-			r = load_crypto(k.cfg, &k.signer, &k.trust, err,
-					sizeof(err));
-		if (r == 0 && k.cfg->smtp_url)
-			r = smtp_check_libcurl(err, sizeof(err));
-		if (r < 0)
-			fprintf(stderr, "kipd: %s\n", err);
-		else
-			printf("%s: configuration ok\n", path);
-		smime_signer_free(k.signer);
-		smime_trust_free(k.trust);
-		config_free(k.cfg);
-		return r < 0 ? 1 : 0;
-	}
+	if (check)
+		return check_config(&k, path, verbose);
 	log_open("kipd", verbose ? LOG_DEBUG : k.cfg->log_level,
 		 !foreground && k.cfg->log_syslog);
 	if (test_clock) {

@@ -11,6 +11,78 @@ chmod 0600 "$TDIR/example.conf"
 check_out "the example conf/kipd.conf is valid" "configuration ok" \
 	"$KIPD" --check-config -c "$TDIR/example.conf"
 
+# kipd -n -v prints the effective configuration in the file's syntax:
+# every key, an unset one as a comment, a secret as its file's path. The
+# golden test: what it prints loads back, and printed again is the same,
+# for the example and for a configuration that sets every kind of key.
+# golden NAME CONF: prints CONF into NAME.printed, that into NAME.again.
+golden() {
+	"$KIPD" -n -v -c "$2" >"$TDIR/$1.printed" 2>"$TDIR/$1.verdict"
+	chmod 0600 "$TDIR/$1.printed"
+	"$KIPD" -n -v -c "$TDIR/$1.printed" >"$TDIR/$1.again" 2>>"$TDIR/$1.verdict"
+	check_eq "kipd -n -v: $1's printout loads back and prints the same" "" \
+		"$(diff "$TDIR/$1.printed" "$TDIR/$1.again" 2>&1)"
+	check_eq "kipd -n -v: $1's verdicts go to stderr" \
+		"$2: configuration ok|$TDIR/$1.printed: configuration ok" \
+		"$(paste -sd'|' "$TDIR/$1.verdict")"
+}
+golden example "$TDIR/example.conf"
+check_out "the example's printout shows a default" $'^\tmax_clients = 64;$' \
+	cat "$TDIR/example.printed"
+check_out "the example's printout shows an unset key" $'^\t# url: unset$' \
+	cat "$TDIR/example.printed"
+
+# A configuration with every group, lists, secrets (an encrypted S/MIME key
+# with its passphrase file) and strings that need escaping.
+RICH=$TDIR/rich
+mkdir -p "$RICH"
+for s in smtp mqtt intake; do printf '%s-secret\n' "$s" >"$RICH/$s pw"; done
+printf 'key-passphrase\n' >"$RICH/pass"
+chmod 0600 "$RICH"/*
+openssl req -x509 -newkey rsa:2048 -days 2 -subj "/CN=kip test" \
+	-addext "subjectAltName=email:kip@kommune.example" \
+	-keyout "$RICH/org.key" -out "$RICH/org.pem" -passout file:"$RICH/pass" 2>/dev/null
+chmod 0600 "$RICH/org.key"
+cat >"$RICH/kipd.conf" <<CONF
+store = { path = "$TDIR/kip.db"; };
+control = { socket = "$TDIR/kipd.sock"; group = "kiptest"; max_clients = 1;
+  max_request_bytes = 16777216; request_timeout_ms = 100; };
+log = { level = "debug"; syslog = false; };
+organisation = { name = "Næstved \\"Syd\\" \\\\ # // ; = { }";
+  mailbox = "kip@kommune.example"; phone = "+45 12 34 56 78"; };
+plans = { default_lang = "en"; follow_up_max_months = 1; retention_days = 0; };
+smtp = { url = "smtps://mail.example:465"; username = "kip"; password_file = "$RICH/smtp pw";
+  ca_file = "$RICH/org.pem"; client_cert = "$RICH/org.pem"; client_key = "$RICH/org.key";
+  connections = 16; timeout_s = 5; retry_first_s = 1; retry_max_s = 86400; give_up_s = 60; };
+smime = { cert = "$RICH/org.pem"; key = "$RICH/org.key"; key_passphrase_file = "$RICH/pass";
+  chain = "$RICH/org.pem"; ca_bundle = "$RICH/org.pem"; allow_gcm = false;
+  openssl_min_version = "1.1.1"; };
+mail = { neutral_notice = false; };
+mqtt = { host = "broker.example"; port = 1; ca_file = "$RICH/org.pem"; username = "kipd";
+  password_file = "$RICH/mqtt pw"; topic_prefix = "kip/test"; client_id = "kipd-1";
+  keepalive_s = 3600;
+  reporters = ( { username = "dp-nord"; contact = "peter.psykiatri@region.example"; },
+    { contact = "s@region.example"; username = "dp\\"syd"; } ); };
+certificates = { notice_days = 365; notice_address = "it@kommune.example"; };
+reminders = { offsets_days = "7, 2,1"; followup_days = "60"; escalation_address = "tilsyn@example.org"; };
+deviations = { forward = "coordinator"; };
+intake = { url = "imaps://imap.example:993/INBOX"; username = "kip@kommune.example";
+  password_file = "$RICH/intake pw"; interval_s = 5; timeout_s = 600; max_message_bytes = 65536; };
+users = (
+  { user = "root"; role = "admin"; },
+  { user = "daemon"; role = "coordinator"; contact = "karen.koordinator@kommune.example"; },
+  { role = "professional"; contact = "peter.psykiatri@region.example"; user = "bin"; }
+);
+CONF
+chmod 0600 "$RICH/kipd.conf"
+golden rich "$RICH/kipd.conf"
+check_eq "no secret is printed" "" \
+	"$(grep -E 'smtp-secret|mqtt-secret|intake-secret|key-passphrase' "$TDIR/rich.printed")"
+check_out "a secret's file is printed" "password_file = \"$RICH/smtp pw\";" \
+	cat "$TDIR/rich.printed"
+check_out "the lists are printed" \
+	'\{ username = "dp\\"syd"; contact = "s@region.example"; \}' cat "$TDIR/rich.printed"
+
 printf 'store = { pth = "/x"; };\n' >"$TDIR/bad1.conf"; chmod 600 "$TDIR/bad1.conf"
 check_err "an unknown key is named with file and line" "bad1.conf:1: .*store.pth" \
 	"$KIPD" --check-config -c "$TDIR/bad1.conf"
@@ -60,6 +132,8 @@ ssl_conf sslmin.conf 99.0.0
 ssl_refused "an OpenSSL older than the minimum is refused, naming both" \
 	"OpenSSL $SSL_VERSION \(OpenSSL $SSL_VERSION .*\) is older than smime\.openssl_min_version 99\.0\.0" \
 	sslmin.conf
+check_eq "kipd -n -v prints no configuration that fails the check" "" \
+	"$("$KIPD" -n -v -c "$TDIR/sslmin.conf" 2>/dev/null)"
 check_eq "it is refused before the store is opened" "no store" \
 	"$([ -e "$TDIR/kip.db" ] && echo store || echo no store)"
 ssl_conf sslok.conf "$SSL_VERSION"

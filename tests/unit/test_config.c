@@ -1,4 +1,6 @@
-/* test_config.c — config_load, config_read_secret and the role helpers.
+/* test_config.c — config_load, config_read_secret, the role helpers, and
+ * config_print (kipd -n -v), whose output must load back to the same
+ * configuration, for every key of the option table.
  *
  * Each test writes configuration and secret files into one temporary
  * directory (removed at exit) and asserts on exact return codes and on the
@@ -6,6 +8,7 @@
  * current directory, i.e. run from the top of the repository).
  */
 #include "config.h"
+#include "config_table.h"
 #include "t.h"
 
 #include <errno.h>
@@ -741,6 +744,265 @@ static void test_password_file_in_config(void)
 			    ":1: smtp.password_file: 'pw' is not an absolute path"));
 }
 
+/* ---- config_print: the printed configuration loads back the same ---- */
+
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static const char *field_string(const struct kip_config *cfg, size_t offset)
+{
+	return *(char *const *)((const char *)cfg + offset);
+}
+
+static bool same_lists(const struct kip_config *a, const struct kip_config *b)
+{
+	bool same = a->n_users == b->n_users &&
+		    a->n_reporters == b->n_reporters;
+
+	for (size_t i = 0; same && i < a->n_users; i++)
+		same = same_string(a->users[i].name, b->users[i].name) &&
+		       a->users[i].role == b->users[i].role &&
+		       same_string(a->users[i].contact, b->users[i].contact);
+	for (size_t i = 0; same && i < a->n_reporters; i++)
+		same = same_string(a->reporters[i].username,
+				   b->reporters[i].username) &&
+		       same_string(a->reporters[i].contact,
+				   b->reporters[i].contact);
+	return same;
+}
+
+/* Whether option o has the same value in a and b: for a secret both the
+ * secret and its file's path, for a list every entry. */
+static bool same_value(const struct config_option *o,
+		       const struct kip_config *a, const struct kip_config *b)
+{
+	const char *fa = (const char *)a + o->offset;
+	const char *fb = (const char *)b + o->offset;
+
+	switch (o->type) {
+	case OPT_INT:
+	case OPT_ENUM:
+		return *(const int *)fa == *(const int *)fb;
+	case OPT_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	case OPT_SECRET:
+		if (!same_string(field_string(a, o->file_offset),
+				 field_string(b, o->file_offset)))
+			return false;
+		/* fall through */
+	case OPT_STRING:
+		return same_string(field_string(a, o->offset),
+				   field_string(b, o->offset));
+	default:
+		return same_lists(a, b);
+	}
+}
+
+/* The first key whose value differs between a and b; NULL when none. */
+static const char *first_difference(const struct kip_config *a,
+				    const struct kip_config *b)
+{
+	for (size_t i = 0; i < config_n_options; i++)
+		if (!same_value(&config_options[i], a, b))
+			return config_options[i].name;
+	return NULL;
+}
+
+/* config_print(cfg) as a string (the caller frees it). */
+static char *print_config(const struct kip_config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	T_ASSERT(f != NULL);
+	if (!f)
+		return NULL;
+	T_ASSERT(config_print(f, cfg) == 0);
+	fclose(f);
+	return text;
+}
+
+/* Prints cfg, loads what was printed, and says which key came back
+ * different; "" when none did. */
+static const char *round_trip(const struct kip_config *cfg)
+{
+	static char why[700];
+	struct kip_config *back = NULL;
+	char *text = print_config(cfg);
+	const char *p = tpath("printed.conf"), *diff;
+
+	why[0] = '\0';
+	write_file(p, text ? text : "", 0600);
+	if (config_load(p, &back, err, sizeof(err)) < 0)
+		snprintf(why, sizeof(why), "does not load: %s", err);
+	else if ((diff = first_difference(cfg, back)))
+		snprintf(why, sizeof(why), "%s differs", diff);
+	config_free(back);
+	free(text);
+	return why;
+}
+
+/* s as a libconfig string, quotes and backslashes escaped. */
+static const char *quote(const char *s, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[n++] = '"';
+	for (; *s && n + 3 < len; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
+
+/* Strings to try for a key without choices: each key takes those its check
+ * accepts. They hold what the printer must escape ('"', '\') and what the
+ * file's syntax means outside a string (';', '=', '#', '//', braces). */
+static const char *const string_values[] = {
+	"/srv/kip \"a\" \\b; #c //d = {e} \xc3\xa6\xc3\xb8\xc3\xa5",
+	"q\"x\\y;#z@example.org",
+	"smtps://mail.example:465/\"x\\y\"",
+	"imaps://imap.example:993/IN\"BOX\\",
+	"1,365,7",
+	"9.8.7",
+};
+
+static const char list_values[][200] = {
+	"( { user = \"r\\\"o\\\\ot\"; role = \"admin\"; },\n"
+	"  { contact = \"a\\\"b@example.org\"; user = \"anna\";"
+	" role = \"coordinator\"; },\n"
+	"  { user = \"bo\"; role = \"professional\"; contact = \"b@e.dk\"; } )",
+	"( { username = \"dp\\\"nord\\\\\"; contact = \"p@region.example\"; },\n"
+	"  { username = \"dp-syd\"; contact = \"s\\\"@region.example\"; } )",
+};
+
+/* The values, as libconfig text, tried for option o: both ends and the
+ * default of an integer, every choice, each string its check accepts, a
+ * secret file, lists with several entries. Returns how many. */
+static size_t values_for(const struct config_option *o, char out[][256],
+			 const char *secret_path)
+{
+	size_t n = 0;
+
+	if (o->type == OPT_INT) {
+		snprintf(out[n++], 256, "%d", o->min);
+		snprintf(out[n++], 256, "%d", o->max);
+		snprintf(out[n++], 256, "%d", o->def_int);
+	} else if (o->type == OPT_BOOL) {
+		snprintf(out[n++], 256, "true");
+		snprintf(out[n++], 256, "false");
+	} else if (o->choices) {
+		for (const struct choice *c = o->choices; c->name; c++)
+			quote(c->name, out[n++], 256);
+	} else if (o->type == OPT_SECRET) {
+		quote(secret_path, out[n++], 256);
+	} else if (o->type == OPT_STRING) {
+		for (size_t i = 0; i < sizeof(string_values) /
+				       sizeof(string_values[0]); i++)
+			if (!o->check || !o->check(string_values[i]))
+				quote(string_values[i], out[n++], 256);
+	} else {
+		snprintf(out[n++], 256, "%s",
+			 list_values[o->type == OPT_REPORTERS]);
+	}
+	return n;
+}
+
+/* "group = { key = value; };" or "key = value;" for option o. */
+static void option_text(const struct config_option *o, const char *value,
+			char *out, size_t len)
+{
+	size_t glen = config_group_len(o->name);
+
+	if (glen)
+		snprintf(out, len, "%.*s = { %s = %s; };\n", (int)glen,
+			 o->name, o->name + glen + 1, value);
+	else
+		snprintf(out, len, "%s = %s;\n", o->name, value);
+}
+
+/* One key at a time, with each value values_for() gives: loaded, printed
+ * and loaded again, every key comes back the same; and at least one of the
+ * values is not the default, so the key's printing is really tried. */
+static void test_print_round_trip_every_key(void)
+{
+	static char secret_path[128];
+	struct kip_config *defaults = NULL;
+	char values[8][256], text[700];
+
+	snprintf(secret_path, sizeof(secret_path), "%s",
+		 tpath("pass \"word\" \\ \xc3\xb8"));
+	write_file(secret_path, "s3cret-not-printed\n", 0600);
+	T_ASSERT(load("", &defaults) == 0);
+	for (size_t i = 0; defaults && i < config_n_options; i++) {
+		const struct config_option *o = &config_options[i];
+		size_t n = values_for(o, values, secret_path);
+		bool tried = false;
+
+		for (size_t v = 0; v < n; v++) {
+			struct kip_config *cfg = NULL;
+			const char *why;
+
+			option_text(o, values[v], text, sizeof(text));
+			why = load(text, &cfg) == 0 ? round_trip(cfg) : err;
+			if (why[0])
+				printf("  %s = %s: %s\n", o->name, values[v],
+				       why);
+			T_ASSERT(!why[0]);
+			tried |= cfg && !same_value(o, cfg, defaults);
+			config_free(cfg);
+		}
+		if (!tried)
+			printf("  %s: no value other than the default tried\n",
+			       o->name);
+		T_ASSERT(tried);
+	}
+	config_free(defaults);
+}
+
+/* Every key of the table is printed, set or as "# key: unset"; a secret
+ * as its file's path, never the secret. */
+static void test_print_every_key_no_secret(void)
+{
+	struct kip_config *cfg = NULL;
+	char text[512], line[160];
+	const char *p = tpath("smtp-password");
+	char *printed;
+
+	write_file(p, "pa55word-not-printed\n", 0600);
+	snprintf(text, sizeof(text), "smtp = { password_file = \"%s\"; };\n",
+		 p);
+	T_ASSERT(load(text, &cfg) == 0);
+	printed = cfg ? print_config(cfg) : NULL;
+	for (size_t i = 0; printed && i < config_n_options; i++) {
+		const char *name = config_options[i].name;
+		size_t glen = config_group_len(name);
+		const char *key = name + (glen ? glen + 1 : 0);
+		bool shown;
+
+		snprintf(line, sizeof(line), "\n%s%s = ", glen ? "\t" : "",
+			 key);
+		shown = strstr(printed, line) != NULL;
+		snprintf(line, sizeof(line), "\n%s# %s: unset\n",
+			 glen ? "\t" : "", key);
+		shown |= strstr(printed, line) != NULL;
+		if (!shown)
+			printf("  %s is not printed\n", name);
+		T_ASSERT(shown);
+	}
+	snprintf(line, sizeof(line), "\tpassword_file = \"%s\";\n", p);
+	T_CONTAINS(printed, line);
+	T_ASSERT(printed && !strstr(printed, "pa55word"));
+	free(printed);
+	config_free(cfg);
+}
+
 T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_log_levels), T_CASE(test_example_loads),
        T_CASE(test_example_with_examples_enabled), T_CASE(test_unknown_keys),
@@ -753,4 +1015,6 @@ T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_config_missing_and_not_a_file),
        T_CASE(test_include_refused), T_CASE(test_secret_ok),
        T_CASE(test_secret_refused), T_CASE(test_secret_too_long),
-       T_CASE(test_password_file_in_config))
+       T_CASE(test_password_file_in_config),
+       T_CASE(test_print_round_trip_every_key),
+       T_CASE(test_print_every_key_no_secret))
