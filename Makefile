@@ -5,6 +5,8 @@
 #                   then the same suite under ASan and UBSan
 #   make demo       a whole scenario against a temporary kipd
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make man        the man pages kipd(8), kipctl(1), kipd.conf(5) into
+#                   $(BUILD)/man/ (make builds them too)
 #   make SAN=1      build with AddressSanitizer and UBSan (into build-san/)
 
 PREFIX  ?= /usr/local
@@ -56,7 +58,9 @@ PRELOAD_SO = $(PRELOAD_SRC:tests/preload/%.c=$(BUILD)/preload/%.so)
 
 .PHONY: all clean install test unit demo deps format bench
 
-all: $(BUILD)/kipd $(BUILD)/kipctl $(BUILD)/kip-inmail
+MAN_PAGES  = $(BUILD)/man/kipd.8 $(BUILD)/man/kipctl.1 $(BUILD)/man/kipd.conf.5
+
+all: $(BUILD)/kipd $(BUILD)/kipctl $(BUILD)/kip-inmail $(MAN_PAGES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -98,6 +102,26 @@ $(BUILD)/preload/%.so: tests/preload/%.c
 
 unit: $(UNIT_BIN) $(TOOL_BIN) $(PRELOAD_SO)
 
+# The man pages are printed by the programs from the tables behind --help
+# and the configuration (kipd's options, kipctl's commands, the option
+# table of daemon/config.c); kipd.conf(5) takes each key's description
+# from its comment in conf/kipd.conf, and kipd refuses to print it, failing
+# the build, when the example and the table disagree.
+.PHONY: man install-man
+man: $(MAN_PAGES)
+
+$(BUILD)/man/kipd.8: $(BUILD)/kipd
+	@mkdir -p $(dir $@)
+	$(BUILD)/kipd --man 8 >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/kipd.conf.5: $(BUILD)/kipd conf/kipd.conf
+	@mkdir -p $(dir $@)
+	$(BUILD)/kipd --man 5 -c conf/kipd.conf >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/kipctl.1: $(BUILD)/kipctl
+	@mkdir -p $(dir $@)
+	$(BUILD)/kipctl --man >$@.tmp && mv $@.tmp $@
+
 bench: all $(BENCH_BIN)
 	bench/run.sh $(BUILD)
 
@@ -125,6 +149,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/doc/kip $(DESTDIR)$(PREFIX)/share/kip
 	install -m 0644 conf/kipd.conf $(DESTDIR)$(PREFIX)/share/doc/kip/kipd.conf.example
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/kip/
+	$(MAKE) --no-print-directory install-man
+
+# The pages already built into $(BUILD)/man (make install builds them).
+install-man:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(BUILD)/man/kipctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(BUILD)/man/kipd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(BUILD)/man/kipd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-san build-tsan

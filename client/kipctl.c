@@ -31,6 +31,7 @@
 #include "edit.h"
 #include "format.h"
 #include "proto.h"
+#include "roff.h"
 
 #define DEFAULT_SOCKET "/run/kip/kipd.sock"
 #define ARGS_MAX 11                    /* arguments of one command, + end */
@@ -251,6 +252,19 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The options before the command, and the notes after them, for usage()
+ * and the man page. A '\n' breaks the line in usage(). */
+#define SYNOPSIS "kipctl [-s SOCKET] [--json] COMMAND [ARGS]"
+static const char *const globals[][2] = {
+	{ "-s SOCKET", "kipd's control socket (default: $KIP_SOCKET, else\n"
+		       DEFAULT_SOCKET ")" },
+	{ "--json", "print the result as JSON (also after the command)" },
+};
+static const char file_note[] = "A FILE of \"-\" is standard input.";
+static const char exit_note[] = "Exit status: 0 ok, 1 refused by kipd,\n"
+				"2 usage error, 3 cannot connect or protocol "
+				"error.";
+
 static int is_option(const struct arg *a)
 {
 	return a->name[0] == '-';
@@ -328,6 +342,17 @@ static int match_words(const char *words, char **argv, int argc,
 	}
 }
 
+/* S and a line end; each '\n' in S starts a line indented by INDENT. */
+static void put_wrapped(FILE *out, const char *s, int indent)
+{
+	for (; *s; s++)
+		if (*s == '\n')
+			fprintf(out, "\n%*s", indent, "");
+		else
+			fputc(*s, out);
+	fputc('\n', out);
+}
+
 /* The commands whose words begin with the NPREFIX words of PREFIX (all
  * commands when NPREFIX is 0), then the global options. */
 static void usage(FILE *out, char **prefix, int nprefix)
@@ -340,8 +365,7 @@ static void usage(FILE *out, char **prefix, int nprefix)
 			n++;
 	if (n == 0)
 		nprefix = 0;    /* nothing begins so: list them all */
-	fputs("usage: kipctl [-s SOCKET] [--json] COMMAND [ARGS]\n\n"
-	      "commands:\n", out);
+	fputs("usage: " SYNOPSIS "\n\ncommands:\n", out);
 	for (i = 0; i < NCOMMANDS; i++) {
 		if (nprefix && match_words(commands[i].words, prefix, nprefix,
 					   &all) < nprefix)
@@ -349,13 +373,13 @@ static void usage(FILE *out, char **prefix, int nprefix)
 		print_synopsis(out, &commands[i], "  ", 6);
 		fprintf(out, "        %s\n", commands[i].help);
 	}
-	fputs("\noptions:\n"
-	      "  -s SOCKET  kipd's control socket (default: $KIP_SOCKET, else\n"
-	      "             " DEFAULT_SOCKET ")\n"
-	      "  --json     print the result as JSON (also after the command)\n"
-	      "\nA FILE of \"-\" is standard input. Exit status: 0 ok, 1 refused "
-	      "by kipd,\n2 usage error, 3 cannot connect or protocol error.\n",
-	      out);
+	fputs("\noptions:\n", out);
+	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+		fprintf(out, "  %-9s  ", globals[i][0]);
+		put_wrapped(out, globals[i][1], 13);
+	}
+	fprintf(out, "\n%s ", file_note);
+	put_wrapped(out, exit_note, 0);
 }
 
 /* Prints "kipctl: WORDS: message" and the command's synopsis; returns
@@ -958,6 +982,50 @@ static int run_edit(struct ctx *x)
 	return r;
 }
 
+/* --- the manual page (kipctl --man) ------------------------------------ */
+
+/* kipctl(1), from the command table and the texts of usage(). */
+static void man_page(FILE *out)
+{
+	const struct command *c;
+	const struct arg *a;
+	char tok[64];
+	size_t i;
+
+	roff_head(out, "kipctl", "1", "User Commands",
+		  "the command-line client of kipd");
+	roff_section(out, "SYNOPSIS");
+	roff_line(out, SYNOPSIS);
+	roff_section(out, "DESCRIPTION");
+	roff_para(out, "kipctl sends one command to kipd(8) over its control "
+		       "socket and prints the answer, readable or, with "
+		       "--json, as JSON. kipd decides who the caller is (from "
+		       "the kernel) and what the caller may do (the users of "
+		       "kipd.conf(5)); kipctl checks only the shape of what is "
+		       "typed. kipctl help [WORDS] lists the commands that "
+		       "begin with WORDS; COMMAND --help shows one.");
+	roff_para(out, file_note);
+	roff_section(out, "OPTIONS");
+	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+		roff_item(out, globals[i][0], globals[i][1]);
+	roff_section(out, "COMMANDS");
+	for (c = commands; c < commands + NCOMMANDS; c++) {
+		fputs(".TP\n", out);
+		roff_font(out, 'B', c->words);
+		for (a = c->args; a->name; a++) {
+			arg_synopsis(tok, sizeof(tok), a);
+			fputc(' ', out);
+			roff_word(out, tok);
+		}
+		fputc('\n', out);
+		roff_line(out, c->help);
+	}
+	roff_section(out, "EXIT STATUS");
+	roff_line(out, exit_note);
+	roff_section(out, "SEE ALSO");
+	roff_line(out, "kipd(8), kipd.conf(5)");
+}
+
 /* --- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -967,6 +1035,10 @@ int main(int argc, char **argv)
 
 	/* A write to a closed socket or pipe is an error to report. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+		man_page(stdout);
+		return flush_stdout();
+	}
 	x.socket = getenv("KIP_SOCKET");
 	if (!x.socket || !*x.socket)
 		x.socket = DEFAULT_SOCKET;

@@ -174,6 +174,16 @@ void config_free(struct kip_config *cfg);
  */
 int config_print(FILE *out, const struct kip_config *cfg);
 
+/*
+ * Writes kipd.conf(5), in man(7) roff, to out: the keys, types, bounds,
+ * choices and defaults from the table, described by the comments of the
+ * example configuration at example_path (conf/kipd.conf). Fails, naming
+ * the key and the example's line in err, when the example and the table
+ * disagree: a key only one of them has, a key without a comment, a value
+ * shown that is not the default. Returns 0 or a negative errno.
+ */
+int config_man(FILE *out, const char *example_path, char *err, size_t errlen);
+
 /* The mqtt.reporters entry for a broker user name, or NULL. */
 const struct kip_reporter *config_find_reporter(const struct kip_config *cfg,
 						const char *username);

@@ -23,6 +23,7 @@
 #include "erase.h"
 #include "kipd.h"
 #include "log.h"
+#include "roff.h"
 #include "intake.h"
 #include "mqtt.h"
 #include "outbox.h"
@@ -240,19 +241,188 @@ static void on_daily(struct loop *loop, void *arg)
 	loop_timer_at(loop, loop_now_ms() + 24ull * 3600 * 1000, on_daily, arg);
 }
 
+/* kipd's options. getopt_long()'s tables, --help and the man page kipd(8)
+ * all come from this one. A key above 255 has no short form; an option
+ * without help is hidden. A '\n' in a help breaks the line in --help. */
+enum { LONG_TEST_CLOCK = 256, LONG_MAN };
+
+static const struct kipd_option {
+	const char *name;
+	int key;
+	const char *arg; /* its argument's placeholder; NULL: none */
+	const char *help;
+} kipd_options[] = {
+	{ "config", 'c', "FILE",
+	  "configuration (default " KIP_DEFAULT_CONFIG ")" },
+	{ "foreground", 'f', NULL, "log to stderr instead of syslog" },
+	{ "verbose", 'v', NULL,
+	  "log debug messages; with -n, print the effective\n"
+	  "configuration (secrets as their files)" },
+	{ "check-config", 'n', NULL, "validate the configuration and exit" },
+	{ "help", 'h', NULL, "this text" },
+	{ "test-clock", LONG_TEST_CLOCK, "FILE",
+	  "for tests only: the scheduler's clock runs\n"
+	  "ahead by the seconds written in FILE" },
+	/* --man 8: kipd(8); --man 5: kipd.conf(5), from the example
+	 * configuration named by -c (the Makefile's man pages) */
+	{ "man", LONG_MAN, "SECTION", NULL },
+};
+
+#define N_KIPD_OPTIONS (sizeof(kipd_options) / sizeof(kipd_options[0]))
+#define HELP_COLUMN 22
+
+/* "-c, --config FILE" or "--test-clock FILE". */
+static void option_tag(char *out, size_t len, const struct kipd_option *o)
+{
+	int n = o->key < 256 ? snprintf(out, len, "-%c, ", o->key) : 0;
+
+	snprintf(out + n, len - (size_t)n, "--%s%s%s", o->name,
+		 o->arg ? " " : "", o->arg ? o->arg : "");
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: kipd [-c FILE] [-f] [-v] [--check-config]\n"
-		"  -c, --config FILE   configuration (default %s)\n"
-		"  -f, --foreground    log to stderr instead of syslog\n"
-		"  -v, --verbose       log debug messages; with -n, print the effective\n"
-		"                      configuration (secrets as their files)\n"
-		"  -n, --check-config  validate the configuration and exit\n"
-		"  -h, --help          this text\n"
-		"  --test-clock FILE   for tests only: the scheduler's clock runs\n"
-		"                      ahead by the seconds written in FILE\n",
-		KIP_DEFAULT_CONFIG);
+	const struct kipd_option *o;
+	char tag[64];
+
+	fputs("usage: kipd", f);
+	for (o = kipd_options; o < kipd_options + N_KIPD_OPTIONS; o++)
+		if (o->help && o->key < 256 && o->arg)
+			fprintf(f, " [-%c %s]", o->key, o->arg);
+		else if (o->help && o->key < 256)
+			fprintf(f, " [-%c]", o->key);
+	fputc('\n', f);
+	for (o = kipd_options; o < kipd_options + N_KIPD_OPTIONS; o++) {
+		if (!o->help)
+			continue;
+		option_tag(tag, sizeof(tag), o);
+		fprintf(f, "  %-*s", HELP_COLUMN - 2, tag);
+		for (const char *p = o->help; *p; p++)
+			if (*p == '\n')
+				fprintf(f, "\n%*s", HELP_COLUMN, "");
+			else
+				fputc(*p, f);
+		fputc('\n', f);
+	}
+}
+
+/* getopt_long()'s tables from kipd_options. */
+static void getopt_tables(struct option *longs, char *shorts)
+{
+	for (size_t i = 0; i < N_KIPD_OPTIONS; i++) {
+		const struct kipd_option *o = &kipd_options[i];
+
+		longs[i] = (struct option){ o->name, o->arg ? required_argument
+							   : no_argument,
+					    NULL, o->key };
+		if (o->key < 256) {
+			*shorts++ = (char)o->key;
+			if (o->arg)
+				*shorts++ = ':';
+		}
+	}
+	longs[N_KIPD_OPTIONS] = (struct option){ NULL, 0, NULL, 0 };
+	*shorts = '\0';
+}
+
+/* The prose of kipd(8); the options come from kipd_options. */
+static const char *const man_description[] = {
+	"kipd keeps the coordinated action plans (koordinerende indsatsplaner) "
+	"of citizens with a mental illness and a concurrent drug or alcohol "
+	"problem: the citizen, the consents, the network, the plan versions "
+	"and the meetings, in one SQLite database. It enforces the "
+	"guideline's rules, records every change and every read of a "
+	"citizen's data in a hash-chained audit trail, sends every approved "
+	"version signed and encrypted (S/MIME) over SMTP through a durable "
+	"outbox, sends invitations and reminders, takes partners' deviation "
+	"reports from the function mailbox (IMAP) and from MQTT, and "
+	"publishes its events over MQTT.",
+	"kipctl(1) talks to kipd over a local socket. kipd learns who the "
+	"caller is from the kernel (SO_PEERCRED) and what the caller may do "
+	"from the users list of kipd.conf(5).",
+	"kipd runs as its own user under systemd (Type=notify, with a "
+	"watchdog) and logs ids only, never personal data; docs/OPERATIONS.md "
+	"says how to install and run it.",
+	NULL,
+};
+
+static const char *const man_signals[][2] = {
+	{ "SIGHUP", "reads and checks the configuration again; an invalid one "
+		    "is refused and the running one kept. store.path and "
+		    "control.socket change only with a restart." },
+	{ "SIGTERM, SIGINT", "stops: lets SMTP transfers in flight finish (at "
+			     "most smtp.timeout_s), closes the database and "
+			     "exits 0." },
+};
+
+/* kipd(8), from kipd_options and the prose above. */
+static void man_kipd(FILE *out)
+{
+	const struct kipd_option *o;
+	char tag[64];
+
+	roff_head(out, "kipd", "8", "System Administration",
+		  "the daemon for coordinated action plans");
+	roff_section(out, "SYNOPSIS");
+	roff_font(out, 'B', "kipd");
+	for (o = kipd_options; o < kipd_options + N_KIPD_OPTIONS; o++) {
+		if (!o->help || o->key >= 256)
+			continue;
+		snprintf(tag, sizeof(tag), "-%c", o->key);
+		fputs(" [", out);
+		roff_font(out, 'B', tag);
+		if (o->arg) {
+			fputc(' ', out);
+			roff_font(out, 'I', o->arg);
+		}
+		fputc(']', out);
+	}
+	fputc('\n', out);
+	roff_section(out, "DESCRIPTION");
+	for (const char *const *p = man_description; *p; p++)
+		roff_para(out, *p);
+	roff_section(out, "OPTIONS");
+	for (o = kipd_options; o < kipd_options + N_KIPD_OPTIONS; o++) {
+		option_tag(tag, sizeof(tag), o);
+		if (o->help)
+			roff_item(out, tag, o->help);
+	}
+	roff_section(out, "SIGNALS");
+	for (size_t i = 0; i < sizeof(man_signals) / sizeof(man_signals[0]); i++)
+		roff_item(out, man_signals[i][0], man_signals[i][1]);
+	roff_section(out, "EXIT STATUS");
+	roff_line(out, "0 ok; 1 the configuration is invalid, or kipd could "
+		       "not start or stopped on an error; 2 a usage error.");
+	roff_section(out, "FILES");
+	roff_item(out, KIP_DEFAULT_CONFIG, "the configuration; kipd.conf(5)");
+	roff_section(out, "SEE ALSO");
+	roff_line(out, "kipctl(1), kipd.conf(5)");
+}
+
+/* --man SECTION: kipd(8), or kipd.conf(5) from the example configuration
+ * at path. Returns the exit status. */
+static int man_page(const char *section, const char *path)
+{
+	char err[512] = "";
+	int r = 0;
+
+	if (strcmp(section, "8") == 0)
+		man_kipd(stdout);
+	else if (strcmp(section, "5") == 0)
+		r = config_man(stdout, path, err, sizeof(err));
+	else {
+		snprintf(err, sizeof(err), "--man %s: no such page (5 or 8)",
+			 section);
+		r = -EINVAL;
+	}
+	if (r == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+		snprintf(err, sizeof(err), "cannot write the page: %s",
+			 strerror(errno));
+		r = -EIO;
+	}
+	if (r < 0)
+		fprintf(stderr, "kipd: %s\n", err);
+	return r < 0 ? 1 : 0;
 }
 
 /* -n: the OpenSSL in use must do, and the certificates and keys the
@@ -288,28 +458,23 @@ static int check_config(struct kipd *k, const char *path, int verbose)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "test-clock", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = KIP_DEFAULT_CONFIG, *test_clock = NULL;
+	struct option longs[N_KIPD_OPTIONS + 1];
+	char shorts[2 * N_KIPD_OPTIONS + 1];
+	const char *path = KIP_DEFAULT_CONFIG, *test_clock = NULL, *man = NULL;
 	int foreground = 0, verbose = 0, check = 0, o, r;
 	struct kipd k = { 0 };
 	char err[512] = "";
 
-	while ((o = getopt_long(argc, argv, "c:fvnh", opts, NULL)) != -1) {
+	getopt_tables(longs, shorts);
+	while ((o = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
 		case 'h': usage(stdout); return 0;
-		case 'T': test_clock = optarg; break;
+		case LONG_TEST_CLOCK: test_clock = optarg; break;
+		case LONG_MAN: man = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -317,6 +482,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (man)
+		return man_page(man, path);
 	r = config_load(path, &k.cfg, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "kipd: %s\n", err);

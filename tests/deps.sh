@@ -10,6 +10,7 @@ PACKAGES=(
 	libgmime-3.0-dev libical-dev
 	openssl jq sqlite3 python3 util-linux python3-icalendar mosquitto mosquitto-clients systemd
 	clang libclang-rt-dev valgrind
+	groff-base man-db
 )
 
 # The oldest OpenSSL the tests run on: the distribution's current security
