@@ -233,7 +233,7 @@ static int list_certs(struct cmd_ctx *c, const char *action, const char *sql,
 
 int cmd_cert_list(struct cmd_ctx *c)
 {
-	json_t *rows;
+	json_t *rows = NULL;
 
 	if (list_certs(c, "cert.list", list_sql, NULL, &rows) < 0)
 		return -1;
@@ -243,7 +243,7 @@ int cmd_cert_list(struct cmd_ctx *c)
 int cmd_cert_expiring(struct cmd_ctx *c)
 {
 	char until[32];
-	json_t *rows;
+	json_t *rows = NULL;
 	int64_t days;
 
 	if (arg_int(c, "days", true, &days) < 0)
@@ -257,6 +257,3 @@ int cmd_cert_expiring(struct cmd_ctx *c)
 	return cmd_ok(c, json_pack("{s:I, s:o}", "days", (json_int_t)days,
 				   "certificates", rows));
 }
-
-/* --- the weekly notice ------------------------------------------------ */
-
