@@ -59,8 +59,8 @@
 enum { C_CONTACT, C_CITIZEN, C_CONSENT, C_PLAN, C_MEETING, C_VERSION, C_N };
 
 static const char *const cmd_names[C_N] = {
-	"contact.add",	    "citizen.add",	"consent.give",
-	"plan.create",	    "meeting.schedule", "plan.version.add",
+    "contact.add", "citizen.add",      "consent.give",
+    "plan.create", "meeting.schedule", "plan.version.add",
 };
 
 static struct {
@@ -147,7 +147,7 @@ static char *read_file(const char *path)
 
 static int connect_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -174,14 +174,12 @@ static json_int_t call(int which, json_t *args, const char *key)
 	int r;
 
 	if (!args)
-		die("%s: out of memory building the request",
-		    cmd_names[which]);
+		die("%s: out of memory building the request", cmd_names[which]);
 	req = json_pack("{s:i, s:s, s:o}", "kip", KIP_PROTO_VERSION, "cmd",
 			cmd_names[which], "args", args);
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (!text)
-		die("%s: out of memory building the request",
-		    cmd_names[which]);
+		die("%s: out of memory building the request", cmd_names[which]);
 	json_decref(req);
 
 	t0 = now_ns();
@@ -215,8 +213,9 @@ static json_int_t call(int which, json_t *args, const char *key)
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		json_t *e = json_object_get(reply, "error");
 		const char *msg =
-			json_string_value(json_object_get(e, "message"));
-		const char *code = json_string_value(json_object_get(e, "code"));
+		    json_string_value(json_object_get(e, "message"));
+		const char *code =
+		    json_string_value(json_object_get(e, "code"));
 
 		die("%s: %s [%s]", cmd_names[which], msg ? msg : "(no message)",
 		    code ? code : "?");
@@ -312,11 +311,11 @@ int main(int argc, char **argv)
 		snprintf(phone, sizeof(phone), "+45 99%06ld", i % 1000000);
 		snprintf(ref, sizeof(ref), "BENCH-%ld", i);
 
-		citizen = call(C_CITIZEN,
-			       json_pack("{s:s, s:s, s:s, s:s}", "name", name,
-					 "cpr", cpr, "address", address,
-					 "phone", phone),
-			       "id");
+		citizen =
+		    call(C_CITIZEN,
+			 json_pack("{s:s, s:s, s:s, s:s}", "name", name, "cpr",
+				   cpr, "address", address, "phone", phone),
+			 "id");
 		call(C_CONSENT,
 		     json_pack("{s:I, s:s, s:s, s:s}", "citizen", citizen,
 			       "scope", "plan", "date", "2026-01-01",
@@ -371,9 +370,9 @@ int main(int argc, char **argv)
 	for (int c = 0; c < C_N; c++)
 		printf("%-18s %8" PRIu64 " %10.3f %10.3f\n", cmd_names[c],
 		       stats[c].count,
-		       stats[c].count ? (double)stats[c].ns /
-						(double)stats[c].count / 1e6
-				      : 0.0,
+		       stats[c].count
+			   ? (double)stats[c].ns / (double)stats[c].count / 1e6
+			   : 0.0,
 		       (double)stats[c].max_ns / 1e6);
 	printf("plans: %lld..%lld%s\n", (long long)first_plan,
 	       (long long)last_plan, contiguous ? "" : " (not contiguous)");

@@ -42,7 +42,7 @@ int edit_read_file(const char *path, int flags, struct buf *ret)
 	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0)
 		return -errno;
-	r = read_fd(fd, EDIT_FILE_MAX, ret);    /* stops soon after the max */
+	r = read_fd(fd, EDIT_FILE_MAX, ret); /* stops soon after the max */
 	close(fd);
 	return r;
 }
@@ -69,8 +69,9 @@ int edit_write_private(const char *path, const char *data, size_t len)
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-		  O_NONBLOCK, 0600);
+	fd =
+	    open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		 0600);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
@@ -125,7 +126,7 @@ fail:
 static int run_editor(const char *path)
 {
 	const char *editor = getenv("VISUAL");
-	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, oint, oquit;
 	struct buf cmd = BUF_INIT;
 	int status = 0, e;
 	pid_t pid;
@@ -143,7 +144,8 @@ static int run_editor(const char *path)
 	if (pid == 0) {
 		sigaction(SIGINT, &oint, NULL);
 		sigaction(SIGQUIT, &oquit, NULL);
-		execl("/bin/sh", "sh", "-c", cmd.data, "sh", path, (char *)NULL);
+		execl("/bin/sh", "sh", "-c", cmd.data, "sh", path,
+		      (char *)NULL);
 		_exit(127);
 	}
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -160,7 +162,8 @@ static int run_editor(const char *path)
 	else if (WEXITSTATUS(status) != 0)
 		fprintf(stderr, "kipctl: editor %s exited with status %d\n",
 			editor, WEXITSTATUS(status));
-	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
+									: -1;
 }
 
 int edit_in_editor(struct edit *e, const char *text, size_t len)

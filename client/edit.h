@@ -34,11 +34,14 @@ int edit_write_private(const char *path, const char *data, size_t len);
 
 /* One round trip through the editor: edit_in_editor(), then edit_done(). */
 struct edit {
-	char *path;      /* the temporary file once written, else NULL */
-	struct buf doc;  /* its content after the editor exited */
+	char *path;	/* the temporary file once written, else NULL */
+	struct buf doc; /* its content after the editor exited */
 };
 
-#define EDIT_INIT { NULL, BUF_INIT }
+#define EDIT_INIT                                                              \
+	{                                                                      \
+		NULL, BUF_INIT                                                 \
+	}
 
 /*
  * Writes LEN bytes of TEXT to a new "$TMPDIR/kip-plan-XXXXXX.yaml" (mode

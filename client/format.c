@@ -11,8 +11,8 @@
 
 #include "buf.h"
 
-#define CELL_MAX 40     /* display columns a table cell may take */
-#define STEP 2          /* indentation of each nested level */
+#define CELL_MAX 40 /* display columns a table cell may take */
+#define STEP 2	    /* indentation of each nested level */
 #define ELLIPSIS "\xe2\x80\xa6"
 
 static void oom(void)
@@ -77,7 +77,8 @@ static void put_clean(FILE *out, const char *s, size_t len, int keep_nl)
 		else if (c == '\t')
 			fputc(' ', out);
 		else if (c < 0x20 || c == 0x7f ||
-			 (c == 0xc2 && n == 2 && (unsigned char)s[i + 1] < 0xa0))
+			 (c == 0xc2 && n == 2 &&
+			  (unsigned char)s[i + 1] < 0xa0))
 			fputc('?', out);
 		else
 			fwrite(s + i, 1, n, out);
@@ -105,9 +106,7 @@ static int is_scalar_array(const json_t *v)
 
 	if (!json_is_array(v))
 		return 0;
-	json_array_foreach(v, i, e)
-		if (!is_scalar(e))
-			return 0;
+	json_array_foreach(v, i, e) if (!is_scalar(e)) return 0;
 	return 1;
 }
 
@@ -124,9 +123,11 @@ static int is_inline(const json_t *v)
 static void append_scalar(struct buf *b, const json_t *v)
 {
 	if (json_is_string(v))
-		check(buf_append(b, json_string_value(v), json_string_length(v)));
+		check(
+		    buf_append(b, json_string_value(v), json_string_length(v)));
 	else if (json_is_integer(v))
-		check(buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+		check(buf_printf(b, "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(v)));
 	else if (json_is_real(v))
 		check(buf_printf(b, "%.15g", json_real_value(v)));
 	else if (json_is_boolean(v))
@@ -149,7 +150,8 @@ static char *value_text(const json_t *v)
 		check(json_object_size(v) ? buf_puts(&b, "{" ELLIPSIS "}")
 					  : buf_puts(&b, "(none)"));
 	else if (is_scalar_array(v))
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (i)
 				check(buf_puts(&b, ", "));
 			append_scalar(&b, e);
@@ -158,7 +160,7 @@ static char *value_text(const json_t *v)
 		check(buf_printf(&b, "(%zu items)", json_array_size(v)));
 	else
 		append_scalar(&b, v);
-	check(buf_puts(&b, ""));    /* terminates the empty text of a null */
+	check(buf_puts(&b, "")); /* terminates the empty text of a null */
 	s = buf_steal(&b);
 	if (!s)
 		oom();
@@ -198,7 +200,8 @@ static void print_header(FILE *out, const char **keys, const size_t *w,
 	pad(out, (size_t)indent);
 	for (c = 0; c < ncol; c++) {
 		for (k = keys[c]; *k; k++)
-			fputc(*k >= 'a' && *k <= 'z' ? *k - 'a' + 'A' : *k, out);
+			fputc(*k >= 'a' && *k <= 'z' ? *k - 'a' + 'A' : *k,
+			      out);
 		if (c + 1 < ncol)
 			pad(out, w[c] - width_of(keys[c], strlen(keys[c])) + 2);
 	}
@@ -220,21 +223,22 @@ static void print_table(FILE *out, json_t *arr, int indent)
 	if (!keys || !w || !cells)
 		oom();
 	c = 0;
-	json_object_foreach(first, key, v) {
+	json_object_foreach(first, key, v)
+	{
 		keys[c] = key;
 		w[c++] = width_of(key, strlen(key));
 	}
-	json_array_foreach(arr, r, row)
-		for (c = 0; c < ncol; c++) {
-			v = json_object_get(row, keys[c]);
-			cells[r * ncol + c] = value_text(v);
-			if (cell(NULL, cells[r * ncol + c]) > w[c])
-				w[c] = cell(NULL, cells[r * ncol + c]);
-		}
+	json_array_foreach(arr, r, row) for (c = 0; c < ncol; c++)
+	{
+		v = json_object_get(row, keys[c]);
+		cells[r * ncol + c] = value_text(v);
+		if (cell(NULL, cells[r * ncol + c]) > w[c])
+			w[c] = cell(NULL, cells[r * ncol + c]);
+	}
 	print_header(out, keys, w, ncol, indent);
 	for (r = 0; r < nrow; r++) {
 		char **line = cells + r * ncol;
-		size_t end = ncol;      /* no padding after the last text */
+		size_t end = ncol; /* no padding after the last text */
 
 		while (end > 1 && line[end - 1][0] == '\0')
 			end--;
@@ -265,7 +269,7 @@ static void print_lines(FILE *out, const char *s, int indent)
 		const char *nl = strchr(s, '\n');
 		size_t len = nl ? (size_t)(nl - s) : strlen(s);
 
-		if (len)        /* no trailing blanks on an empty line */
+		if (len) /* no trailing blanks on an empty line */
 			pad(out, (size_t)indent);
 		put_clean(out, s, len, 0);
 		fputc('\n', out);
@@ -278,9 +282,7 @@ static int all_objects(json_t *arr)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(arr, i, e)
-		if (!json_is_object(e))
-			return 0;
+	json_array_foreach(arr, i, e) if (!json_is_object(e)) return 0;
 	return json_array_size(arr) > 0;
 }
 
@@ -292,7 +294,8 @@ static void print_items(FILE *out, json_t *arr, int indent)
 	json_t *e;
 	char *s;
 
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		pad(out, (size_t)indent);
 		if (is_inline(e) || json_is_null(e)) {
 			s = value_text(e);
@@ -340,15 +343,16 @@ static void print_object(FILE *out, json_t *obj, int indent)
 	json_t *v;
 	size_t width = 0, lines = 0;
 
+	json_object_foreach(obj, key, v) if (is_inline(v) &&
+					     width_of(key, strlen(key)) > width)
+	    width = width_of(key, strlen(key));
+	json_object_foreach(obj, key, v) if (is_inline(v))
+	{
+		print_pair(out, key, v, width, indent);
+		lines++;
+	}
 	json_object_foreach(obj, key, v)
-		if (is_inline(v) && width_of(key, strlen(key)) > width)
-			width = width_of(key, strlen(key));
-	json_object_foreach(obj, key, v)
-		if (is_inline(v)) {
-			print_pair(out, key, v, width, indent);
-			lines++;
-		}
-	json_object_foreach(obj, key, v) {
+	{
 		if (is_inline(v) || json_is_null(v))
 			continue;
 		/* At the top level a blank line sets each part apart. */

@@ -34,8 +34,8 @@
 #include "roff.h"
 
 #define DEFAULT_SOCKET "/run/kip/kipd.sock"
-#define ARGS_MAX 11                    /* arguments of one command, + end */
-#define WRAP 78                        /* usage line width */
+#define ARGS_MAX 11 /* arguments of one command, + end */
+#define WRAP 78	    /* usage line width */
 
 enum {
 	EXIT_OK = 0,
@@ -47,18 +47,18 @@ enum {
 /* --- the command table -------------------------------------------------- */
 
 enum arg_type {
-	T_STR,      /* a string, sent as it is */
-	T_INT,      /* an integer (strtoll, the whole string) */
-	T_FILE,     /* a file's content ("-": standard input), as a string */
-	T_LIST,     /* comma-separated integers, as an array */
-	T_STRLIST,  /* comma-separated words, as an array of strings */
-	T_LOCAL,    /* a path the client uses itself; never sent */
-	T_BOOL,     /* a flag without a value, sent as true */
+	T_STR,	   /* a string, sent as it is */
+	T_INT,	   /* an integer (strtoll, the whole string) */
+	T_FILE,	   /* a file's content ("-": standard input), as a string */
+	T_LIST,	   /* comma-separated integers, as an array */
+	T_STRLIST, /* comma-separated words, as an array of strings */
+	T_LOCAL,   /* a path the client uses itself; never sent */
+	T_BOOL,	   /* a flag without a value, sent as true */
 };
 
 struct arg {
-	const char *name;   /* "--scope" for an option, "PLAN" for a positional */
-	const char *key;    /* its key in the request's "args" */
+	const char *name; /* "--scope" for an option, "PLAN" for a positional */
+	const char *key;  /* its key in the request's "args" */
 	enum arg_type type;
 	int required;
 };
@@ -67,187 +67,326 @@ struct ctx;
 typedef int (*run_fn)(struct ctx *x);
 
 struct command {
-	const char *words;  /* as typed, e.g. "plan member add" */
-	const char *cmd;    /* the protocol command */
-	run_fn run;         /* NULL: send cmd with the arguments, show result */
+	const char *words; /* as typed, e.g. "plan member add" */
+	const char *cmd;   /* the protocol command */
+	run_fn run;	   /* NULL: send cmd with the arguments, show result */
 	const char *help;
-	struct arg args[ARGS_MAX];  /* positionals in order, then options */
+	struct arg args[ARGS_MAX]; /* positionals in order, then options */
 };
 
 struct ctx {
 	const char *socket;
-	int json;                   /* --json */
+	int json; /* --json */
 	const struct command *cmd;
-	json_t *args;               /* the request's "args" */
-	json_t *local;              /* T_LOCAL values, by key */
+	json_t *args;  /* the request's "args" */
+	json_t *local; /* T_LOCAL values, by key */
 };
 
 static int run_export(struct ctx *x);
 static int run_edit(struct ctx *x);
 
-#define P_ID      { "ID", "id", T_INT, 1 }
-#define P_CITIZEN { "CITIZEN", "citizen", T_INT, 1 }
-#define P_PLAN    { "PLAN", "plan", T_INT, 1 }
-#define P_CONTACT { "CONTACT", "contact", T_INT, 1 }
-#define REQ(flag, type) { "--" flag, flag, type, 1 }
-#define OPT(flag, type) { "--" flag, flag, type, 0 }
-#define REQ_AS(flag, key, type) { "--" flag, key, type, 1 }
-#define OPT_AS(flag, key, type) { "--" flag, key, type, 0 }
+#define P_ID                                                                   \
+	{                                                                      \
+		"ID", "id", T_INT, 1                                           \
+	}
+#define P_CITIZEN                                                              \
+	{                                                                      \
+		"CITIZEN", "citizen", T_INT, 1                                 \
+	}
+#define P_PLAN                                                                 \
+	{                                                                      \
+		"PLAN", "plan", T_INT, 1                                       \
+	}
+#define P_CONTACT                                                              \
+	{                                                                      \
+		"CONTACT", "contact", T_INT, 1                                 \
+	}
+#define REQ(flag, type)                                                        \
+	{                                                                      \
+		"--" flag, flag, type, 1                                       \
+	}
+#define OPT(flag, type)                                                        \
+	{                                                                      \
+		"--" flag, flag, type, 0                                       \
+	}
+#define REQ_AS(flag, key, type)                                                \
+	{                                                                      \
+		"--" flag, key, type, 1                                        \
+	}
+#define OPT_AS(flag, key, type)                                                \
+	{                                                                      \
+		"--" flag, key, type, 0                                        \
+	}
 #define CERT OPT_AS("cert", "cert_pem", T_FILE)
 
 static const struct command commands[] = {
-	{ "whoami", "whoami", NULL, "show your user name and role as kipd sees them",
-	  { { NULL } } },
+    {"whoami",
+     "whoami",
+     NULL,
+     "show your user name and role as kipd sees them",
+     {{NULL}}},
 
-	{ "citizen add", "citizen.add", NULL, "register a citizen",
-	  { REQ("name", T_STR), REQ("cpr", T_STR), REQ("address", T_STR),
-	    REQ("phone", T_STR), OPT("email", T_STR), CERT } },
-	{ "citizen show", "citizen.show", NULL, "show a citizen", { P_ID } },
-	{ "citizen list", "citizen.list", NULL, "list citizens",
-	  { OPT("cpr", T_STR), OPT("limit", T_INT), OPT("offset", T_INT) } },
-	{ "citizen update", "citizen.update", NULL, "change a citizen's details",
-	  { P_ID, OPT("name", T_STR), OPT("address", T_STR),
-	    OPT("phone", T_STR), OPT("email", T_STR), CERT } },
+    {"citizen add",
+     "citizen.add",
+     NULL,
+     "register a citizen",
+     {REQ("name", T_STR), REQ("cpr", T_STR), REQ("address", T_STR),
+      REQ("phone", T_STR), OPT("email", T_STR), CERT}},
+    {"citizen show", "citizen.show", NULL, "show a citizen", {P_ID}},
+    {"citizen list",
+     "citizen.list",
+     NULL,
+     "list citizens",
+     {OPT("cpr", T_STR), OPT("limit", T_INT), OPT("offset", T_INT)}},
+    {"citizen update",
+     "citizen.update",
+     NULL,
+     "change a citizen's details",
+     {P_ID, OPT("name", T_STR), OPT("address", T_STR), OPT("phone", T_STR),
+      OPT("email", T_STR), CERT}},
 
-	{ "consent give", "consent.give", NULL, "record a citizen's consent",
-	  { P_CITIZEN, REQ("scope", T_STR), REQ("date", T_STR),
-	    OPT("document", T_STR) } },
-	{ "consent withdraw", "consent.withdraw", NULL,
-	  "record that a consent was withdrawn",
-	  { P_CITIZEN, REQ("scope", T_STR), REQ("date", T_STR),
-	    OPT("document", T_STR) } },
-	{ "consent show", "consent.show", NULL, "show a citizen's consents",
-	  { P_CITIZEN } },
+    {"consent give",
+     "consent.give",
+     NULL,
+     "record a citizen's consent",
+     {P_CITIZEN, REQ("scope", T_STR), REQ("date", T_STR),
+      OPT("document", T_STR)}},
+    {"consent withdraw",
+     "consent.withdraw",
+     NULL,
+     "record that a consent was withdrawn",
+     {P_CITIZEN, REQ("scope", T_STR), REQ("date", T_STR),
+      OPT("document", T_STR)}},
+    {"consent show",
+     "consent.show",
+     NULL,
+     "show a citizen's consents",
+     {P_CITIZEN}},
 
-	{ "contact add", "contact.add", NULL,
-	  "register a contact (a professional or a relative)",
-	  { REQ("kind", T_STR), REQ("name", T_STR), OPT("title", T_STR),
-	    OPT("organisation", T_STR), OPT("email", T_STR),
-	    OPT("phone", T_STR), OPT("citizen", T_INT), CERT,
-	    OPT("cipher", T_STR) } },
-	{ "contact show", "contact.show", NULL, "show a contact", { P_ID } },
-	{ "contact list", "contact.list", NULL, "list contacts",
-	  { OPT("citizen", T_INT), OPT("kind", T_STR) } },
-	{ "contact update", "contact.update", NULL, "change a contact's details",
-	  { P_ID, OPT("name", T_STR), OPT("title", T_STR),
-	    OPT("organisation", T_STR), OPT("email", T_STR),
-	    OPT("phone", T_STR), CERT, OPT("cipher", T_STR) } },
+    {"contact add",
+     "contact.add",
+     NULL,
+     "register a contact (a professional or a relative)",
+     {REQ("kind", T_STR), REQ("name", T_STR), OPT("title", T_STR),
+      OPT("organisation", T_STR), OPT("email", T_STR), OPT("phone", T_STR),
+      OPT("citizen", T_INT), CERT, OPT("cipher", T_STR)}},
+    {"contact show", "contact.show", NULL, "show a contact", {P_ID}},
+    {"contact list",
+     "contact.list",
+     NULL,
+     "list contacts",
+     {OPT("citizen", T_INT), OPT("kind", T_STR)}},
+    {"contact update",
+     "contact.update",
+     NULL,
+     "change a contact's details",
+     {P_ID, OPT("name", T_STR), OPT("title", T_STR), OPT("organisation", T_STR),
+      OPT("email", T_STR), OPT("phone", T_STR), CERT, OPT("cipher", T_STR)}},
 
-	{ "plan create", "plan.create", NULL,
-	  "create a coordinated plan for a citizen",
-	  { P_CITIZEN, REQ("basis", T_STRLIST), OPT("coordinator", T_INT) } },
-	{ "plan show", "plan.show", NULL, "show a plan", { P_PLAN } },
-	{ "plan list", "plan.list", NULL, "list the plans you may see",
-	  { OPT("citizen", T_INT), OPT("overdue", T_BOOL) } },
-	{ "plan member add", "plan.member.add", NULL,
-	  "make a contact a member of a plan", { P_PLAN, P_CONTACT } },
-	{ "plan member remove", "plan.member.remove", NULL,
-	  "remove a member from a plan", { P_PLAN, P_CONTACT } },
-	{ "plan coordinator", "plan.coordinator", NULL,
-	  "make a contact the plan's coordinator", { P_PLAN, P_CONTACT } },
-	{ "plan version add", "plan.version.add", NULL,
-	  "store a new version of the plan document",
-	  { P_PLAN, REQ_AS("file", "document", T_FILE), OPT("meeting", T_INT) } },
-	{ "plan version show", "plan.version.show", NULL,
-	  "show a version (default: the latest)",
-	  { P_PLAN, OPT("version", T_INT) } },
-	{ "plan diff", "plan.diff", NULL, "show what changed between versions",
-	  { P_PLAN, REQ("from", T_INT), REQ("to", T_INT) } },
-	{ "plan approve", "plan.approve", NULL,
-	  "record that a version was approved",
-	  { P_PLAN, REQ("version", T_INT), REQ("how", T_STR),
-	    OPT("date", T_STR) } },
-	{ "plan distribute", "plan.distribute", NULL,
-	  "send a version to the members", { P_PLAN, REQ("version", T_INT) } },
-	{ "plan render", "plan.render", NULL, "render a version as a document",
-	  { P_PLAN, OPT("version", T_INT), OPT("format", T_STR),
-	    OPT("lang", T_STR) } },
-	{ "plan status", "plan.status", NULL,
-	  "show each message of a plan: queued, sent, deferred, failed, "
-	  "cancelled or needs manual delivery",
-	  { P_PLAN, OPT("version", T_INT) } },
-	{ "plan template", "plan.template", NULL,
-	  "print an empty plan document to start from", { OPT("lang", T_STR) } },
-	{ "plan export", "plan.export", run_export,
-	  "print a version: the editable document, or with --format text|html the rendered plan",
-	  { P_PLAN, OPT("version", T_INT), OPT("output", T_LOCAL),
-	    OPT("format", T_STR), OPT("lang", T_STR) } },
-	{ "plan edit", "plan.version.add", run_edit,
-	  "edit the latest version in $VISUAL/$EDITOR and store the result",
-	  { P_PLAN, OPT("meeting", T_INT) } },
+    {"plan create",
+     "plan.create",
+     NULL,
+     "create a coordinated plan for a citizen",
+     {P_CITIZEN, REQ("basis", T_STRLIST), OPT("coordinator", T_INT)}},
+    {"plan show", "plan.show", NULL, "show a plan", {P_PLAN}},
+    {"plan list",
+     "plan.list",
+     NULL,
+     "list the plans you may see",
+     {OPT("citizen", T_INT), OPT("overdue", T_BOOL)}},
+    {"plan member add",
+     "plan.member.add",
+     NULL,
+     "make a contact a member of a plan",
+     {P_PLAN, P_CONTACT}},
+    {"plan member remove",
+     "plan.member.remove",
+     NULL,
+     "remove a member from a plan",
+     {P_PLAN, P_CONTACT}},
+    {"plan coordinator",
+     "plan.coordinator",
+     NULL,
+     "make a contact the plan's coordinator",
+     {P_PLAN, P_CONTACT}},
+    {"plan version add",
+     "plan.version.add",
+     NULL,
+     "store a new version of the plan document",
+     {P_PLAN, REQ_AS("file", "document", T_FILE), OPT("meeting", T_INT)}},
+    {"plan version show",
+     "plan.version.show",
+     NULL,
+     "show a version (default: the latest)",
+     {P_PLAN, OPT("version", T_INT)}},
+    {"plan diff",
+     "plan.diff",
+     NULL,
+     "show what changed between versions",
+     {P_PLAN, REQ("from", T_INT), REQ("to", T_INT)}},
+    {"plan approve",
+     "plan.approve",
+     NULL,
+     "record that a version was approved",
+     {P_PLAN, REQ("version", T_INT), REQ("how", T_STR), OPT("date", T_STR)}},
+    {"plan distribute",
+     "plan.distribute",
+     NULL,
+     "send a version to the members",
+     {P_PLAN, REQ("version", T_INT)}},
+    {"plan render",
+     "plan.render",
+     NULL,
+     "render a version as a document",
+     {P_PLAN, OPT("version", T_INT), OPT("format", T_STR), OPT("lang", T_STR)}},
+    {"plan status",
+     "plan.status",
+     NULL,
+     "show each message of a plan: queued, sent, deferred, failed, "
+     "cancelled or needs manual delivery",
+     {P_PLAN, OPT("version", T_INT)}},
+    {"plan template",
+     "plan.template",
+     NULL,
+     "print an empty plan document to start from",
+     {OPT("lang", T_STR)}},
+    {"plan export",
+     "plan.export",
+     run_export,
+     "print a version: the editable document, or with --format text|html the "
+     "rendered plan",
+     {P_PLAN, OPT("version", T_INT), OPT("output", T_LOCAL),
+      OPT("format", T_STR), OPT("lang", T_STR)}},
+    {"plan edit",
+     "plan.version.add",
+     run_edit,
+     "edit the latest version in $VISUAL/$EDITOR and store the result",
+     {P_PLAN, OPT("meeting", T_INT)}},
 
-	{ "meeting schedule", "meeting.schedule", NULL,
-	  "schedule a meeting about a plan",
-	  { P_PLAN, REQ("start", T_STR), OPT("duration", T_INT),
-	    OPT("place", T_STR), OPT("video", T_STR), OPT("phone", T_STR),
-	    OPT("reason", T_STR), OPT("situation", T_STR) } },
-	{ "meeting move", "meeting.move", NULL, "move a meeting",
-	  { P_ID, REQ("start", T_STR), OPT("duration", T_INT) } },
-	{ "meeting cancel", "meeting.cancel", NULL, "cancel a meeting",
-	  { P_ID, OPT("reason", T_STR) } },
-	{ "meeting attendance", "meeting.attendance", NULL,
-	  "record who attended a meeting",
-	  { P_ID, OPT("present", T_LIST), OPT("apologies", T_LIST),
-	    OPT("citizen", T_STR) } },
-	{ "meeting held", "meeting.held", NULL, "record that a meeting was held",
-	  { P_ID } },
-	{ "meeting show", "meeting.show", NULL, "show a meeting", { P_ID } },
-	{ "meeting list", "meeting.list", NULL, "list a plan's meetings",
-	  { P_PLAN } },
+    {"meeting schedule",
+     "meeting.schedule",
+     NULL,
+     "schedule a meeting about a plan",
+     {P_PLAN, REQ("start", T_STR), OPT("duration", T_INT), OPT("place", T_STR),
+      OPT("video", T_STR), OPT("phone", T_STR), OPT("reason", T_STR),
+      OPT("situation", T_STR)}},
+    {"meeting move",
+     "meeting.move",
+     NULL,
+     "move a meeting",
+     {P_ID, REQ("start", T_STR), OPT("duration", T_INT)}},
+    {"meeting cancel",
+     "meeting.cancel",
+     NULL,
+     "cancel a meeting",
+     {P_ID, OPT("reason", T_STR)}},
+    {"meeting attendance",
+     "meeting.attendance",
+     NULL,
+     "record who attended a meeting",
+     {P_ID, OPT("present", T_LIST), OPT("apologies", T_LIST),
+      OPT("citizen", T_STR)}},
+    {"meeting held",
+     "meeting.held",
+     NULL,
+     "record that a meeting was held",
+     {P_ID}},
+    {"meeting show", "meeting.show", NULL, "show a meeting", {P_ID}},
+    {"meeting list", "meeting.list", NULL, "list a plan's meetings", {P_PLAN}},
 
-	{ "deviation report", "deviation.report", NULL,
-	  "report that an agreed action of a plan was not carried out",
-	  { P_PLAN, REQ("goal", T_INT), OPT("action", T_INT),
-	    OPT("text", T_STR), OPT_AS("file", "text", T_FILE) } },
-	{ "deviation list", "deviation.list", NULL,
-	  "list deviation reports (--state new|forwarded|acknowledged|open)",
-	  { OPT("plan", T_INT), OPT("state", T_STR) } },
-	{ "deviation show", "deviation.show", NULL,
-	  "show a deviation report and whom it went to", { P_ID } },
-	{ "deviation ack", "deviation.ack", NULL,
-	  "acknowledge a deviation report (the plan's coordinator)", { P_ID } },
-	{ "deviation forward", "deviation.forward", NULL,
-	  "forward a deviation report, encrypted, to members of its plan",
-	  { P_ID, REQ("to", T_LIST) } },
-	{ "deviation route", "deviation.route", NULL,
-	  "set who answers for a goal (automatic forwards); no --to: everyone",
-	  { P_PLAN, REQ("goal", T_INT), OPT("to", T_LIST) } },
+    {"deviation report",
+     "deviation.report",
+     NULL,
+     "report that an agreed action of a plan was not carried out",
+     {P_PLAN, REQ("goal", T_INT), OPT("action", T_INT), OPT("text", T_STR),
+      OPT_AS("file", "text", T_FILE)}},
+    {"deviation list",
+     "deviation.list",
+     NULL,
+     "list deviation reports (--state new|forwarded|acknowledged|open)",
+     {OPT("plan", T_INT), OPT("state", T_STR)}},
+    {"deviation show",
+     "deviation.show",
+     NULL,
+     "show a deviation report and whom it went to",
+     {P_ID}},
+    {"deviation ack",
+     "deviation.ack",
+     NULL,
+     "acknowledge a deviation report (the plan's coordinator)",
+     {P_ID}},
+    {"deviation forward",
+     "deviation.forward",
+     NULL,
+     "forward a deviation report, encrypted, to members of its plan",
+     {P_ID, REQ("to", T_LIST)}},
+    {"deviation route",
+     "deviation.route",
+     NULL,
+     "set who answers for a goal (automatic forwards); no --to: everyone",
+     {P_PLAN, REQ("goal", T_INT), OPT("to", T_LIST)}},
 
-	{ "intake run", "intake.run", NULL,
-	  "read the function mailbox now (see intake status)", { { NULL } } },
-	{ "intake status", "intake.status", NULL,
-	  "the mail intake's passes and what the last one did", { { NULL } } },
-	{ "intake quarantine", "intake.quarantine", NULL,
-	  "what the intake refused, newest first, with the reason",
-	  { OPT("limit", T_INT) } },
+    {"intake run",
+     "intake.run",
+     NULL,
+     "read the function mailbox now (see intake status)",
+     {{NULL}}},
+    {"intake status",
+     "intake.status",
+     NULL,
+     "the mail intake's passes and what the last one did",
+     {{NULL}}},
+    {"intake quarantine",
+     "intake.quarantine",
+     NULL,
+     "what the intake refused, newest first, with the reason",
+     {OPT("limit", T_INT)}},
 
-	{ "audit verify", "audit.verify", NULL,
-	  "check the audit trail's hash chain for changed, inserted or "
-	  "deleted entries",
-	  { { NULL } } },
-	{ "audit", "audit.list", NULL, "show the audit trail of a citizen",
-	  { REQ("citizen", T_INT), OPT("limit", T_INT) } },
+    {"audit verify",
+     "audit.verify",
+     NULL,
+     "check the audit trail's hash chain for changed, inserted or "
+     "deleted entries",
+     {{NULL}}},
+    {"audit",
+     "audit.list",
+     NULL,
+     "show the audit trail of a citizen",
+     {REQ("citizen", T_INT), OPT("limit", T_INT)}},
 
-	{ "citizen erase", "citizen.erase", NULL,
-	  "delete a citizen's personal data for good (after the retention "
-	  "period; --force: admins only)",
-	  { P_ID, OPT("force", T_BOOL) } },
-	{ "stats", "stats", NULL,
-	  "the figures for national monitoring, for a period",
-	  { OPT("from", T_STR), OPT("to", T_STR), OPT("format", T_STR),
-	    OPT("csv", T_BOOL) } },
-	{ "cert import", "cert.import", NULL,
-	  "store a contact's or citizen's S/MIME certificate from a PEM file",
-	  { REQ("file", T_FILE), OPT("contact", T_INT), OPT("citizen", T_INT) } },
-	{ "cert list", "cert.list", NULL,
-	  "list the certificates kip knows, with their expiry", { { NULL } } },
-	{ "cert expiring", "cert.expiring", NULL,
-	  "certificates that expire within N days",
-	  { REQ("days", T_INT) } },
-	{ "scheduler run", "scheduler.run", NULL,
-	  "send the reminders that are due now, and say how long it took "
-	  "(admins)",
-	  { { NULL } } },
+    {"citizen erase",
+     "citizen.erase",
+     NULL,
+     "delete a citizen's personal data for good (after the retention "
+     "period; --force: admins only)",
+     {P_ID, OPT("force", T_BOOL)}},
+    {"stats",
+     "stats",
+     NULL,
+     "the figures for national monitoring, for a period",
+     {OPT("from", T_STR), OPT("to", T_STR), OPT("format", T_STR),
+      OPT("csv", T_BOOL)}},
+    {"cert import",
+     "cert.import",
+     NULL,
+     "store a contact's or citizen's S/MIME certificate from a PEM file",
+     {REQ("file", T_FILE), OPT("contact", T_INT), OPT("citizen", T_INT)}},
+    {"cert list",
+     "cert.list",
+     NULL,
+     "list the certificates kip knows, with their expiry",
+     {{NULL}}},
+    {"cert expiring",
+     "cert.expiring",
+     NULL,
+     "certificates that expire within N days",
+     {REQ("days", T_INT)}},
+    {"scheduler run",
+     "scheduler.run",
+     NULL,
+     "send the reminders that are due now, and say how long it took "
+     "(admins)",
+     {{NULL}}},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -256,9 +395,9 @@ static const struct command commands[] = {
  * and the man page. A '\n' breaks the line in usage(). */
 #define SYNOPSIS "kipctl [-s SOCKET] [--json] COMMAND [ARGS]"
 static const char *const globals[][2] = {
-	{ "-s SOCKET", "kipd's control socket (default: $KIP_SOCKET, else\n"
-		       DEFAULT_SOCKET ")" },
-	{ "--json", "print the result as JSON (also after the command)" },
+    {"-s SOCKET",
+     "kipd's control socket (default: $KIP_SOCKET, else\n" DEFAULT_SOCKET ")"},
+    {"--json", "print the result as JSON (also after the command)"},
 };
 static const char file_note[] = "A FILE of \"-\" is standard input.";
 static const char exit_note[] = "Exit status: 0 ok, 1 refused by kipd,\n"
@@ -277,8 +416,8 @@ static int is_option(const struct arg *a)
 static void arg_synopsis(char *out, size_t size, const struct arg *a)
 {
 	static const char *const meta[] = {
-		[T_FILE] = "FILE", [T_LIST] = "ID,...",
-		[T_STRLIST] = "NAME,...", [T_LOCAL] = "PATH", [T_BOOL] = "",
+	    [T_FILE] = "FILE",	[T_LIST] = "ID,...", [T_STRLIST] = "NAME,...",
+	    [T_LOCAL] = "PATH", [T_BOOL] = "",
 	};
 	const char *m = meta[a->type] ? meta[a->type] : a->name + 2;
 	char *p;
@@ -299,8 +438,8 @@ static void arg_synopsis(char *out, size_t size, const struct arg *a)
 
 /* The command's words and arguments after LEAD, wrapped at WRAP columns
  * with continuation lines indented by INDENT. */
-static void print_synopsis(FILE *out, const struct command *c,
-			   const char *lead, int indent)
+static void print_synopsis(FILE *out, const struct command *c, const char *lead,
+			   int indent)
 {
 	size_t col = strlen(lead) + strlen(c->words);
 	const struct arg *a;
@@ -310,7 +449,8 @@ static void print_synopsis(FILE *out, const struct command *c,
 	for (a = c->args; a->name; a++) {
 		arg_synopsis(tok, sizeof(tok), a);
 		if (col + 1 + strlen(tok) > WRAP)
-			col = (size_t)fprintf(out, "\n%*s%s", indent, "", tok) - 1;
+			col = (size_t)fprintf(out, "\n%*s%s", indent, "", tok) -
+			      1;
 		else
 			col += (size_t)fprintf(out, " %s", tok);
 	}
@@ -319,8 +459,7 @@ static void print_synopsis(FILE *out, const struct command *c,
 
 /* How many leading words of WORDS argv has, up to all of them; *ret_all
  * says whether it had all. */
-static int match_words(const char *words, char **argv, int argc,
-		       int *ret_all)
+static int match_words(const char *words, char **argv, int argc, int *ret_all)
 {
 	int n = 0;
 
@@ -361,10 +500,11 @@ static void usage(FILE *out, char **prefix, int nprefix)
 	int all;
 
 	for (i = 0; i < NCOMMANDS; i++)
-		if (match_words(commands[i].words, prefix, nprefix, &all) >= nprefix)
+		if (match_words(commands[i].words, prefix, nprefix, &all) >=
+		    nprefix)
 			n++;
 	if (n == 0)
-		nprefix = 0;    /* nothing begins so: list them all */
+		nprefix = 0; /* nothing begins so: list them all */
 	fputs("usage: " SYNOPSIS "\n\ncommands:\n", out);
 	for (i = 0; i < NCOMMANDS; i++) {
 		if (nprefix && match_words(commands[i].words, prefix, nprefix,
@@ -384,8 +524,8 @@ static void usage(FILE *out, char **prefix, int nprefix)
 
 /* Prints "kipctl: WORDS: message" and the command's synopsis; returns
  * EXIT_USAGE. */
-__attribute__((format(printf, 2, 3)))
-static int usage_error(const struct ctx *x, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int
+usage_error(const struct ctx *x, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -527,8 +667,8 @@ static int set_arg(struct ctx *x, const struct arg *a, const char *val)
 
 /* --- the command line --------------------------------------------------- */
 
-static const struct arg *find_option(const struct command *c,
-				     const char *s, size_t len)
+static const struct arg *find_option(const struct command *c, const char *s,
+				     size_t len)
 {
 	const struct arg *a;
 
@@ -585,7 +725,8 @@ static int check_required(struct ctx *x)
 
 		if (a->required && !json_object_get(into, a->key))
 			return usage_error(x, "missing %s%s",
-					   is_option(a) ? "option " : "", a->name);
+					   is_option(a) ? "option " : "",
+					   a->name);
 	}
 	return EXIT_OK;
 }
@@ -637,8 +778,9 @@ static const struct command *find_command(char **argv, int argc,
 		*ret_nwords = nbest;
 		return best;
 	}
-	fputs(most < argc && argv[most][0] != '-' ? "kipctl: unknown command '"
-						  : "kipctl: incomplete command '",
+	fputs(most < argc && argv[most][0] != '-'
+		  ? "kipctl: unknown command '"
+		  : "kipctl: incomplete command '",
 	      stderr);
 	for (i = 0; i < argc && i <= most && argv[i][0] != '-'; i++)
 		fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
@@ -669,16 +811,19 @@ static int parse_globals(struct ctx *x, char **argv, int argc, int *ret_next)
 			return EXIT_USAGE;
 		} else if (strcmp(s, "-s") == 0) {
 			if (++i == argc) {
-				fputs("kipctl: -s needs a socket path\n", stderr);
+				fputs("kipctl: -s needs a socket path\n",
+				      stderr);
 				return EXIT_USAGE;
 			}
 			x->socket = argv[i];
 		} else if (strncmp(s, "-s", 2) == 0)
 			x->socket = s + 2;
 		else {
-			fprintf(stderr, "kipctl: unknown option %s\n"
+			fprintf(stderr,
+				"kipctl: unknown option %s\n"
 				"usage: kipctl [-s SOCKET] [--json] COMMAND "
-				"[ARGS]; kipctl help lists the commands\n", s);
+				"[ARGS]; kipctl help lists the commands\n",
+				s);
 			return EXIT_USAGE;
 		}
 	}
@@ -690,7 +835,7 @@ static int parse_globals(struct ctx *x, char **argv, int argc, int *ret_next)
 
 static int connect_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -710,8 +855,8 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int protocol_error(const struct ctx *x, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int
+protocol_error(const struct ctx *x, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -731,22 +876,25 @@ static int take_reply(const struct ctx *x, const char *data, size_t len,
 	json_t *reply = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	json_t *kip = json_object_get(reply, "kip");
 	json_t *ok = json_object_get(reply, "ok");
-	json_t *part = json_object_get(reply, json_is_true(ok) ? "result" : "error");
+	json_t *part =
+	    json_object_get(reply, json_is_true(ok) ? "result" : "error");
 	int r = EXIT_OK;
 
 	if (!json_is_object(reply))
 		r = protocol_error(x, "the reply is not a JSON object (%s)",
 				   reply ? "other JSON" : jerr.text);
-	else if (!json_is_integer(kip) || json_integer_value(kip) != KIP_PROTO_VERSION)
+	else if (!json_is_integer(kip) ||
+		 json_integer_value(kip) != KIP_PROTO_VERSION)
 		r = protocol_error(x, "the reply is not of protocol version %d",
 				   KIP_PROTO_VERSION);
 	else if (!json_is_boolean(ok) || !part)
 		r = protocol_error(x, "the reply has no \"ok\" with a result "
-				   "or error");
+				      "or error");
 	else if (!json_is_true(ok) &&
 		 (!json_is_string(json_object_get(part, "code")) ||
 		  !json_is_string(json_object_get(part, "message"))))
-		r = protocol_error(x, "the error reply has no code and message");
+		r = protocol_error(x,
+				   "the error reply has no code and message");
 	if (r == EXIT_OK) {
 		r = json_is_true(ok) ? EXIT_OK : EXIT_DAEMON;
 		*(r == EXIT_OK ? ret_result : ret_error) = json_incref(part);
@@ -782,7 +930,7 @@ static int call(const struct ctx *x, const char *cmd, json_t *args,
 		return EXIT_CONNECT;
 	}
 	w = proto_write_frame(fd, text, strlen(text));
-	explicit_bzero(text, strlen(text));     /* CPR numbers, plan text */
+	explicit_bzero(text, strlen(text)); /* CPR numbers, plan text */
 	free(text);
 	/* kipd answers a request that is too large before it closes, so a
 	 * failed write may still have a reply waiting. */
@@ -791,7 +939,8 @@ static int call(const struct ctx *x, const char *cmd, json_t *args,
 	if (r < 0 && w < 0)
 		r = w;
 	if (r == -ECONNRESET)
-		r = protocol_error(x, "kipd closed the connection without a reply");
+		r = protocol_error(
+		    x, "kipd closed the connection without a reply");
 	else if (r == -EMSGSIZE)
 		r = protocol_error(x, "the reply is larger than %u MiB",
 				   KIP_REPLY_MAX >> 20);
@@ -809,7 +958,8 @@ static int call(const struct ctx *x, const char *cmd, json_t *args,
 static int report_error(json_t *err)
 {
 	fputs("kipctl: ", stderr);
-	format_clean(stderr, json_string_value(json_object_get(err, "message")));
+	format_clean(stderr,
+		     json_string_value(json_object_get(err, "message")));
 	fputs(" [", stderr);
 	format_clean(stderr, json_string_value(json_object_get(err, "code")));
 	fputs("]\n", stderr);
@@ -828,7 +978,8 @@ static int flush_stdout(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return EXIT_OK;
-	fprintf(stderr, "kipctl: cannot write the output: %s\n", strerror(errno));
+	fprintf(stderr, "kipctl: cannot write the output: %s\n",
+		strerror(errno));
 	return EXIT_DAEMON;
 }
 
@@ -883,7 +1034,8 @@ static int run_generic(struct ctx *x)
 /* plan export: with --output the document goes to that file. */
 static int run_export(struct ctx *x)
 {
-	const char *path = json_string_value(json_object_get(x->local, "output"));
+	const char *path =
+	    json_string_value(json_object_get(x->local, "output"));
 	json_t *result = NULL, *text;
 	int r;
 
@@ -908,7 +1060,8 @@ static int run_export(struct ctx *x)
  * is. */
 static int fetch_for_edit(struct ctx *x, json_t **ret_result)
 {
-	json_t *plan = json_pack("{s:O}", "plan", json_object_get(x->args, "plan"));
+	json_t *plan =
+	    json_pack("{s:O}", "plan", json_object_get(x->args, "plan"));
 	json_t *lang = json_pack("{s:s}", "lang", "da");
 	json_t *result = NULL, *err = NULL;
 	int r = call(x, "plan.export", plan, &result, &err);
@@ -941,7 +1094,8 @@ static int store_edited(struct ctx *x, const struct buf *doc)
 	int r;
 
 	if (!v) {
-		fputs("kipctl: the edited plan is not valid UTF-8 text\n", stderr);
+		fputs("kipctl: the edited plan is not valid UTF-8 text\n",
+		      stderr);
 		return EXIT_DAEMON;
 	}
 	json_object_set_new(x->args, "document", v);
@@ -1030,7 +1184,7 @@ static void man_page(FILE *out)
 
 int main(int argc, char **argv)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int i = 1, nwords = 0, r;
 
 	/* A write to a closed socket or pipe is an error to report. */
@@ -1060,8 +1214,7 @@ int main(int argc, char **argv)
 	if (!x.args || !x.local) {
 		fputs("kipctl: out of memory\n", stderr);
 		r = EXIT_CONNECT;
-	}
-	else
+	} else
 		r = parse_args(&x, argv + i + nwords, argc - i - nwords);
 	if (r == EXIT_OK)
 		r = x.cmd->run ? x.cmd->run(&x) : run_generic(&x);

@@ -10,7 +10,7 @@ static int log_syslog;
 static const char *log_ident = "kip";
 
 static const char *const level_names[] = {
-	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+    "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
 };
 
 void log_open(const char *ident, int level, int use_syslog)

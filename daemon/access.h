@@ -29,11 +29,11 @@ bool consent_in_force(struct store *st, int64_t citizen_id, const char *scope);
 /* The consent rule in SQL, for queries that list many citizens at once:
  * the latest consent event of SCOPE for citizen X is "given", and
  * involving relatives rests on the consent to the plan itself. */
-#define CONSENT_SQL(x, scope)                                              \
-	"coalesce((SELECT s.action FROM consents s WHERE s.citizen_id = " x \
-	" AND s.scope = '" scope "' ORDER BY s.id DESC LIMIT 1), '')"        \
+#define CONSENT_SQL(x, scope)                                                  \
+	"coalesce((SELECT s.action FROM consents s WHERE s.citizen_id = " x    \
+	" AND s.scope = '" scope "' ORDER BY s.id DESC LIMIT 1), '')"          \
 	" = 'given'"
-#define RELATIVES_CONSENT_SQL(x)                                           \
+#define RELATIVES_CONSENT_SQL(x)                                               \
 	"(" CONSENT_SQL(x, "relatives") " AND " CONSENT_SQL(x, "plan") ")"
 
 #endif

@@ -54,7 +54,7 @@
 #include "log.h"
 #include "store.h"
 
-#define HASH_LEN 64     /* hex characters of a SHA-256 digest */
+#define HASH_LEN 64	/* hex characters of a SHA-256 digest */
 #define MAX_PROBLEMS 20 /* listed; more are only counted */
 #define ZERO_HASH                                                              \
 	"00000000000000000000000000000000"                                     \
@@ -63,8 +63,17 @@
 /* ---- the hash ------------------------------------------------------ */
 
 enum {
-	F_ID, F_AT, F_OS_USER, F_UID, F_ROLE, F_ACTION, F_OUTCOME,
-	F_CITIZEN, F_PLAN, F_OBJECT, N_FIELDS
+	F_ID,
+	F_AT,
+	F_OS_USER,
+	F_UID,
+	F_ROLE,
+	F_ACTION,
+	F_OUTCOME,
+	F_CITIZEN,
+	F_PLAN,
+	F_OBJECT,
+	N_FIELDS
 };
 
 /* One column of an entry, as SQLite holds it. */
@@ -142,26 +151,26 @@ static int chain_hash(EVP_MD_CTX *md, const struct link *prev,
 
 static struct field f_int(int64_t v)
 {
-	return (struct field){ .type = 'I', .i = v };
+	return (struct field){.type = 'I', .i = v};
 }
 
 /* An integer where 0 is stored as NULL (NULLIF(?, 0)). */
 static struct field f_id(int64_t v)
 {
-	return v ? f_int(v) : (struct field){ .type = 'N' };
+	return v ? f_int(v) : (struct field){.type = 'N'};
 }
 
 static struct field f_text(const char *s)
 {
-	return s ? (struct field){ .type = 'T', .p = s, .n = strlen(s) }
-		 : (struct field){ .type = 'N' };
+	return s ? (struct field){.type = 'T', .p = s, .n = strlen(s)}
+		 : (struct field){.type = 'N'};
 }
 
 /* ---- writing --------------------------------------------------------- */
 
-int audit_write(struct store *st, const struct caller *who,
-		const char *action, const char *outcome, int64_t citizen_id,
-		int64_t plan_id, const char *object)
+int audit_write(struct store *st, const struct caller *who, const char *action,
+		const char *outcome, int64_t citizen_id, int64_t plan_id,
+		const char *object)
 {
 	char now[32], hash[HASH_LEN + 1], *last = NULL;
 	struct field f[N_FIELDS];
@@ -172,8 +181,7 @@ int audit_write(struct store *st, const struct caller *who,
 
 	if (object && !*object)
 		object = NULL; /* stored as NULL, hashed as NULL */
-	r = store_int(st, &id, "SELECT coalesce(max(id), 0) FROM audit",
-		      NULL);
+	r = store_int(st, &id, "SELECT coalesce(max(id), 0) FROM audit", NULL);
 	if (r < 0)
 		return r;
 	r = store_text(st, &last,
@@ -209,9 +217,9 @@ int audit_write(struct store *st, const struct caller *who,
 		       " outcome, citizen_id, plan_id, object, hash)"
 		       " VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0),"
 		       " NULLIF(?, 0), ?, ?)",
-		       "ississsiiss", id, now, who->user,
-		       (int64_t)who->uid, role_name(who->role), action,
-		       outcome, citizen_id, plan_id, object, hash);
+		       "ississsiiss", id, now, who->user, (int64_t)who->uid,
+		       role_name(who->role), action, outcome, citizen_id,
+		       plan_id, object, hash);
 	return r < 0 ? r : 0;
 }
 
@@ -224,21 +232,21 @@ int audit_install_guards(struct store *st)
 	 * of the same name. DROP TABLE does not fire them: a future migration
 	 * that rebuilds the table must copy every row and its hash. */
 	static const char sql[] =
-		"BEGIN IMMEDIATE;"
-		"DROP TRIGGER IF EXISTS audit_no_update;"
-		"DROP TRIGGER IF EXISTS audit_no_delete;"
-		"DROP TRIGGER IF EXISTS audit_hash_required;"
-		"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-		" BEGIN SELECT RAISE(ABORT, 'audit entries are append-only:"
-		" no UPDATE'); END;"
-		"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-		" BEGIN SELECT RAISE(ABORT, 'audit entries are append-only:"
-		" no DELETE'); END;"
-		"CREATE TRIGGER audit_hash_required BEFORE INSERT ON audit"
-		" WHEN NEW.hash IS NULL OR length(NEW.hash) <> 64"
-		" BEGIN SELECT RAISE(ABORT, 'audit entries are written by kipd,"
-		" with their hash'); END;"
-		"COMMIT;";
+	    "BEGIN IMMEDIATE;"
+	    "DROP TRIGGER IF EXISTS audit_no_update;"
+	    "DROP TRIGGER IF EXISTS audit_no_delete;"
+	    "DROP TRIGGER IF EXISTS audit_hash_required;"
+	    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	    " BEGIN SELECT RAISE(ABORT, 'audit entries are append-only:"
+	    " no UPDATE'); END;"
+	    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	    " BEGIN SELECT RAISE(ABORT, 'audit entries are append-only:"
+	    " no DELETE'); END;"
+	    "CREATE TRIGGER audit_hash_required BEFORE INSERT ON audit"
+	    " WHEN NEW.hash IS NULL OR length(NEW.hash) <> 64"
+	    " BEGIN SELECT RAISE(ABORT, 'audit entries are written by kipd,"
+	    " with their hash'); END;"
+	    "COMMIT;";
 	sqlite3 *db = store_db(st);
 	char *msg = NULL;
 
@@ -296,7 +304,7 @@ struct verify {
 };
 
 static void problem(struct verify *v, int64_t id, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void problem(struct verify *v, int64_t id, const char *fmt, ...)
 {
@@ -326,20 +334,22 @@ static void read_fields(sqlite3_stmt *s, struct field f[N_FIELDS])
 	for (int k = 0; k < N_FIELDS; k++) {
 		switch (sqlite3_column_type(s, k)) {
 		case SQLITE_NULL:
-			f[k] = (struct field){ .type = 'N' };
+			f[k] = (struct field){.type = 'N'};
 			break;
 		case SQLITE_INTEGER:
 			f[k] = f_int(sqlite3_column_int64(s, k));
 			break;
 		case SQLITE_TEXT:
 			f[k] = (struct field){
-				.type = 'T', .p = sqlite3_column_text(s, k),
-				.n = (size_t)sqlite3_column_bytes(s, k) };
+			    .type = 'T',
+			    .p = sqlite3_column_text(s, k),
+			    .n = (size_t)sqlite3_column_bytes(s, k)};
 			break;
 		default:
 			f[k] = (struct field){
-				.type = 'B', .p = sqlite3_column_blob(s, k),
-				.n = (size_t)sqlite3_column_bytes(s, k) };
+			    .type = 'B',
+			    .p = sqlite3_column_blob(s, k),
+			    .n = (size_t)sqlite3_column_bytes(s, k)};
 			break;
 		}
 	}
@@ -383,8 +393,9 @@ static int settle_suspect(struct verify *v, struct field f[N_FIELDS],
 	}
 	if ((r = links(v, f, id, 0, &v->before, stored)) != 0) {
 		if (r > 0) {
-			problem(v, sid, "entry inserted: not in the chain "
-					"(entry %" PRId64 " links past it)",
+			problem(v, sid,
+				"entry inserted: not in the chain "
+				"(entry %" PRId64 " links past it)",
 				id);
 			v->prev = v->before; /* the chain skips it */
 		}
@@ -392,8 +403,9 @@ static int settle_suspect(struct verify *v, struct field f[N_FIELDS],
 	}
 	if ((r = links(v, f, id, 1, &v->before, stored)) != 0) {
 		if (r > 0) {
-			problem(v, sid, "entry inserted: not in the chain, and "
-					"the entries after it renumbered");
+			problem(v, sid,
+				"entry inserted: not in the chain, and "
+				"the entries after it renumbered");
 			v->prev = v->before;
 			v->shift++;
 		}
@@ -401,16 +413,18 @@ static int settle_suspect(struct verify *v, struct field f[N_FIELDS],
 	}
 	if ((r = links(v, f, id, -1, &v->prev, stored)) != 0) {
 		if (r > 0) {
-			problem(v, sid, "chain break: an entry before it was "
-					"deleted and the entries from here on "
-					"renumbered");
+			problem(v, sid,
+				"chain break: an entry before it was "
+				"deleted and the entries from here on "
+				"renumbered");
 			v->shift--;
 		}
 		return r;
 	}
-	problem(v, sid, "chain break: entry replaced (its hash fits neither "
-			"its content nor the next entry), or entries inserted "
-			"or deleted here");
+	problem(v, sid,
+		"chain break: entry replaced (its hash fits neither "
+		"its content nor the next entry), or entries inserted "
+		"or deleted here");
 	problem(v, id, "chain break: does not link to entry %" PRId64, sid);
 	return 1; /* put down to the suspect; go on from this row */
 }
@@ -427,8 +441,9 @@ static int verify_row(struct verify *v, sqlite3_stmt *s)
 	v->entries++;
 	if (id > v->last_id + 1) {
 		if (id == v->last_id + 2)
-			problem(v, v->last_id + 1, "entry deleted (a gap in "
-						   "the ids)");
+			problem(v, v->last_id + 1,
+				"entry deleted (a gap in "
+				"the ids)");
 		else
 			problem(v, v->last_id + 1,
 				"entries %" PRId64 " to %" PRId64
@@ -442,8 +457,9 @@ static int verify_row(struct verify *v, sqlite3_stmt *s)
 		v->last_id = id;
 	if (sqlite3_column_type(s, N_FIELDS) == SQLITE_NULL) {
 		if (v->started)
-			problem(v, id, "no hash: inserted behind kipd's back, "
-				       "or its hash removed");
+			problem(v, id,
+				"no hash: inserted behind kipd's back, "
+				"or its hash removed");
 		else
 			v->unchained++;
 		return 0;
@@ -461,10 +477,10 @@ static int verify_row(struct verify *v, sqlite3_stmt *s)
 		v->suspect = false;
 		problem(v, v->suspect_id, "%s",
 			v->suspect_malformed
-				? "hash replaced or forged: not a SHA-256 "
-				  "digest"
-				: "content changed or entry replaced (hash "
-				  "mismatch)");
+			    ? "hash replaced or forged: not a SHA-256 "
+			      "digest"
+			    : "content changed or entry replaced (hash "
+			      "mismatch)");
 	}
 	if (v->suspect)
 		r = settle_suspect(v, f, id, (const char *)h);
@@ -480,8 +496,9 @@ static int verify_row(struct verify *v, sqlite3_stmt *s)
 		if (r < 0)
 			return r;
 		if (r > 0) {
-			problem(v, id, "renumbered: an entry was inserted "
-				       "before it");
+			problem(v, id,
+				"renumbered: an entry was inserted "
+				"before it");
 			v->shift++;
 		} else {
 			v->suspect = true;
@@ -521,8 +538,9 @@ static int verify_walk(struct store *st, struct verify *v)
 	sqlite3_finalize(s);
 	if (r == 0 && v->suspect) {
 		v->suspect = false;
-		problem(v, v->suspect_id, "%shash mismatch: the last entry was "
-					  "changed, or forged and appended",
+		problem(v, v->suspect_id,
+			"%shash mismatch: the last entry was "
+			"changed, or forged and appended",
 			v->suspect_malformed ? "malformed " : "");
 	}
 	return r;
@@ -530,7 +548,7 @@ static int verify_walk(struct store *st, struct verify *v)
 
 int audit_verify(struct store *st, json_t **ret)
 {
-	struct verify v = { 0 };
+	struct verify v = {0};
 	int r;
 
 	*ret = NULL;
@@ -546,15 +564,14 @@ int audit_verify(struct store *st, json_t **ret)
 	log_notice("audit: verified %" PRId64 " entries (%" PRId64
 		   " before the chain), %" PRId64 " problems",
 		   v.entries, v.unchained, v.problems);
-	*ret = json_pack("{s:I, s:I, s:I, s:O, s:{s:I, s:s?},"
-			 " s:{s:I, s:s, s:I}}",
-			 "entries", (json_int_t)v.entries, "unchained",
-			 (json_int_t)v.unchained, "problems",
-			 (json_int_t)v.problems, "list", v.list, "head", "id",
-			 (json_int_t)v.head_id, "hash",
-			 v.started ? v.head : NULL, "first", "id",
-			 (json_int_t)v.first_id, "problem", v.first, "index",
-			 (json_int_t)v.first_idx);
+	*ret = json_pack(
+	    "{s:I, s:I, s:I, s:O, s:{s:I, s:s?},"
+	    " s:{s:I, s:s, s:I}}",
+	    "entries", (json_int_t)v.entries, "unchained",
+	    (json_int_t)v.unchained, "problems", (json_int_t)v.problems, "list",
+	    v.list, "head", "id", (json_int_t)v.head_id, "hash",
+	    v.started ? v.head : NULL, "first", "id", (json_int_t)v.first_id,
+	    "problem", v.first, "index", (json_int_t)v.first_idx);
 	r = *ret ? 0 : -ENOMEM;
 out:
 	EVP_MD_CTX_free(v.md);

@@ -13,9 +13,9 @@ struct store;
 
 /* Appends one entry by WHO, inside the caller's transaction (a unit of
  * work: txn_audit()). OBJECT may be NULL or "". 0 or -errno. */
-int audit_write(struct store *st, const struct caller *who,
-		const char *action, const char *outcome, int64_t citizen_id,
-		int64_t plan_id, const char *object);
+int audit_write(struct store *st, const struct caller *who, const char *action,
+		const char *outcome, int64_t citizen_id, int64_t plan_id,
+		const char *object);
 
 /*
  * Makes the audit table append-only inside the database: triggers refuse

@@ -12,9 +12,9 @@
 struct caller {
 	uid_t uid;
 	pid_t pid;
-	char user[64];          /* OS user name */
+	char user[64]; /* OS user name */
 	enum kip_role role;
-	int64_t contact_id;     /* the contact the user acts as; 0: none */
+	int64_t contact_id; /* the contact the user acts as; 0: none */
 };
 
 #endif

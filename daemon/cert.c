@@ -15,8 +15,8 @@
 
 static int names_email(X509 *x, const char *email, char *found, size_t flen)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					       NULL);
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	int match = 0;
 
 	found[0] = '\0';
@@ -123,8 +123,9 @@ int cert_check(const char *pem, const char *email, time_t now,
 	asn1_iso(X509_get0_notAfter(x), info.not_after);
 	fingerprint(x, info.fingerprint);
 	if (!email) {
-		snprintf(err, errlen,
-			 "certificate: an e-mail address is needed to check it");
+		snprintf(
+		    err, errlen,
+		    "certificate: an e-mail address is needed to check it");
 	} else if (X509_cmp_time(X509_get0_notAfter(x), &now) < 0) {
 		snprintf(err, errlen, "certificate expired on %s",
 			 info.not_after);
@@ -136,8 +137,9 @@ int cert_check(const char *pem, const char *email, time_t now,
 			 email);
 	} else if (!(X509_get_extension_flags(x) & EXFLAG_XKUSAGE) ||
 		   !(X509_get_extended_key_usage(x) & XKU_SMIME)) {
-		snprintf(err, errlen, "certificate lacks the emailProtection "
-				      "extended key usage");
+		snprintf(err, errlen,
+			 "certificate lacks the emailProtection "
+			 "extended key usage");
 	} else {
 		snprintf(info.email, sizeof(info.email), "%s", email);
 		*ret = info;

@@ -8,9 +8,9 @@
 #include <time.h>
 
 struct cert_info {
-	char fingerprint[96];  /* SHA-256 of the DER, hex pairs with ':' */
-	char email[256];       /* the address that matched */
-	char not_after[32];    /* "YYYY-MM-DDTHH:MM:SSZ" */
+	char fingerprint[96]; /* SHA-256 of the DER, hex pairs with ':' */
+	char email[256];      /* the address that matched */
+	char not_after[32];   /* "YYYY-MM-DDTHH:MM:SSZ" */
 };
 
 /*

@@ -23,31 +23,33 @@
 /* For the notice, without regard to a caller: every certificate whose
  * not_after is at or before ?1 (relatives' only with consent: they get no
  * mail without it). */
-#define EXPIRING                                                           \
-	"WITH x (kind, id, citizen_id, not_after) AS ("                      \
-	"SELECT k.kind, k.id, k.citizen_id, k.cert_not_after FROM contacts k" \
-	" WHERE k.cert_pem IS NOT NULL AND k.cert_not_after <= ?1"           \
-	" AND (k.kind <> 'relative' OR "                                     \
-	RELATIVES_CONSENT_SQL("k.citizen_id") ")"                                \
-	" UNION ALL SELECT 'citizen', c.id, c.id, c.cert_not_after"          \
-	" FROM citizens c"                                                   \
-	" WHERE c.cert_pem IS NOT NULL AND c.cert_not_after <= ?1) "
+#define EXPIRING                                                               \
+	"WITH x (kind, id, citizen_id, not_after) AS ("                        \
+	"SELECT k.kind, k.id, k.citizen_id, k.cert_not_after FROM contacts k"  \
+	" WHERE k.cert_pem IS NOT NULL AND k.cert_not_after <= ?1"             \
+	" AND (k.kind <> 'relative' OR " RELATIVES_CONSENT_SQL(                \
+	    "k.citizen_id") ")"                                                \
+			    " UNION ALL SELECT 'citizen', c.id, c.id, "        \
+			    "c.cert_not_after"                                 \
+			    " FROM citizens c"                                 \
+			    " WHERE c.cert_pem IS NOT NULL AND "               \
+			    "c.cert_not_after <= ?1) "
 
 static const char notice_all_sql[] =
-	EXPIRING "SELECT kind, id, citizen_id, not_after FROM x"
-	" ORDER BY not_after, kind, id";
+    EXPIRING "SELECT kind, id, citizen_id, not_after FROM x"
+	     " ORDER BY not_after, kind, id";
 /* Per coordinator of an active plan: the certificates of its citizen and
  * members among them. */
 static const char notice_coord_sql[] =
-	EXPIRING "SELECT DISTINCT p.coordinator_id AS coordinator, k.email,"
-	" x.kind, x.id, x.not_after FROM x JOIN plans p"
-	" ON p.status = 'active' AND ((x.kind = 'citizen'"
-	" AND p.citizen_id = x.id) OR (x.kind <> 'citizen' AND EXISTS"
-	" (SELECT 1 FROM plan_members m WHERE m.plan_id = p.id"
-	" AND m.contact_id = x.id)))"
-	" JOIN contacts k ON k.id = p.coordinator_id"
-	" WHERE k.email IS NOT NULL"
-	" ORDER BY coordinator, x.not_after, x.kind, x.id";
+    EXPIRING "SELECT DISTINCT p.coordinator_id AS coordinator, k.email,"
+	     " x.kind, x.id, x.not_after FROM x JOIN plans p"
+	     " ON p.status = 'active' AND ((x.kind = 'citizen'"
+	     " AND p.citizen_id = x.id) OR (x.kind <> 'citizen' AND EXISTS"
+	     " (SELECT 1 FROM plan_members m WHERE m.plan_id = p.id"
+	     " AND m.contact_id = x.id)))"
+	     " JOIN contacts k ON k.id = p.coordinator_id"
+	     " WHERE k.email IS NOT NULL"
+	     " ORDER BY coordinator, x.not_after, x.kind, x.id";
 
 int cert_org(const struct kipd *k, struct cert_info *ret)
 {
@@ -75,17 +77,15 @@ static int notice_line(struct kipd *k, struct buf *b, const char *kind,
 			 da ? "organisationen" : "organisation");
 	else
 		snprintf(who, sizeof(who), "%s %lld",
-			 strcmp(kind, "citizen") == 0 ? (da ? "borger"
-							    : "citizen")
-						      : (da ? "kontakt"
-							    : "contact"),
+			 strcmp(kind, "citizen") == 0
+			     ? (da ? "borger" : "citizen")
+			     : (da ? "kontakt" : "contact"),
 			 (long long)id);
-	return buf_printf(b, "%s: %s %.10s\r\n", who,
-			  expired ? (da ? "certifikatet udløb"
-					: "certificate expired")
-				  : (da ? "certifikatet udløber"
-					: "certificate expires"),
-			  not_after);
+	return buf_printf(
+	    b, "%s: %s %.10s\r\n", who,
+	    expired ? (da ? "certifikatet udløb" : "certificate expired")
+		    : (da ? "certifikatet udløber" : "certificate expires"),
+	    not_after);
 }
 
 /* Signs the notice around LINES and queues it for TO (CONTACT: the
@@ -93,8 +93,8 @@ static int notice_line(struct kipd *k, struct buf *b, const char *kind,
 static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 			const struct buf *lines)
 {
-	struct outbox_msg m = { "notice", 0, 0, 0, 0, contact, to,
-				"queued", NULL, NULL };
+	struct outbox_msg m = {"notice", 0,  0,	       0,    0,
+			       contact,	 to, "queued", NULL, NULL};
 	struct buf text = BUF_INIT;
 	int days = k->cfg->cert_notice_days;
 	bool da = texts_danish(k->cfg);
@@ -109,18 +109,19 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 	if (r == 0)
 		r = buf_append(&text, lines->data, lines->len);
 	if (r == 0)
-		r = buf_printf(&text,
-			       da ? "\r\nSe: kipctl cert expiring --days %d\r\n"
-				    "Nye certifikater indlæses med kipctl cert "
-				    "import.\r\n\r\nBeskeden er sendt "
-				    "automatisk og indeholder ingen "
-				    "personoplysninger.\r\n"
-				  : "\r\nSee: kipctl cert expiring --days %d\r\n"
-				    "Import new ones with kipctl cert import."
-				    "\r\n\r\nThis message was sent "
-				    "automatically and contains no personal "
-				    "data.\r\n",
-			       days);
+		r = buf_printf(
+		    &text,
+		    da ? "\r\nSe: kipctl cert expiring --days %d\r\n"
+			 "Nye certifikater indlæses med kipctl cert "
+			 "import.\r\n\r\nBeskeden er sendt "
+			 "automatisk og indeholder ingen "
+			 "personoplysninger.\r\n"
+		       : "\r\nSee: kipctl cert expiring --days %d\r\n"
+			 "Import new ones with kipctl cert import."
+			 "\r\n\r\nThis message was sent "
+			 "automatically and contains no personal "
+			 "data.\r\n",
+		    days);
 	/* Signed, without personal data, like every neutral notice. */
 	if (r == 0)
 		r = distribute_neutral(k, &m,
@@ -133,9 +134,8 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 
 /* "certificate.expiring" for one certificate: who holds it (ids only)
  * and the day it expires. */
-static int expiring_event(struct kipd *k, const char *holder,
-			  int64_t contact, int64_t citizen,
-			  const char *not_after)
+static int expiring_event(struct kipd *k, const char *holder, int64_t contact,
+			  int64_t citizen, const char *not_after)
 {
 	char day[11];
 	json_t *data;
@@ -158,7 +158,8 @@ static int emit_events(struct kipd *k, const struct cert_info *org,
 
 	if (org)
 		r = expiring_event(k, "organisation", 0, 0, org->not_after);
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		bool citizen = strcmp(row_str(row, "kind"), "citizen") == 0;
 
 		if (r < 0)
@@ -185,7 +186,8 @@ static int notify_admin(struct kipd *k, const struct cert_info *org,
 	if (org)
 		r = notice_line(k, &lines, "organisation", 0, org->not_after,
 				now);
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		if (r < 0)
 			break;
 		r = notice_line(k, &lines, row_str(row, "kind"),

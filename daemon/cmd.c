@@ -27,67 +27,58 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "whoami", cmd_whoami, ROLE_PROFESSIONAL, CMD_READ },
-	{ "citizen.add", cmd_citizen_add, ROLE_COORDINATOR, CMD_WRITE },
-	{ "citizen.show", cmd_citizen_show, ROLE_PROFESSIONAL, CMD_READ },
-	{ "citizen.list", cmd_citizen_list, ROLE_PROFESSIONAL, CMD_READ },
-	{ "citizen.update", cmd_citizen_update, ROLE_COORDINATOR, CMD_WRITE },
-	{ "consent.give", cmd_consent_give, ROLE_COORDINATOR, CMD_WRITE },
-	{ "consent.withdraw", cmd_consent_withdraw, ROLE_COORDINATOR, CMD_WRITE },
-	{ "consent.show", cmd_consent_show, ROLE_PROFESSIONAL, CMD_READ },
-	{ "contact.add", cmd_contact_add, ROLE_COORDINATOR, CMD_WRITE },
-	{ "contact.show", cmd_contact_show, ROLE_PROFESSIONAL, CMD_READ },
-	{ "contact.list", cmd_contact_list, ROLE_PROFESSIONAL, CMD_READ },
-	{ "contact.update", cmd_contact_update, ROLE_COORDINATOR, CMD_WRITE },
-	{ "plan.create", cmd_plan_create, ROLE_COORDINATOR, CMD_WRITE },
-	{ "plan.show", cmd_plan_show, ROLE_PROFESSIONAL, CMD_READ },
-	{ "plan.list", cmd_plan_list, ROLE_PROFESSIONAL, CMD_READ },
-	{ "plan.member.add", cmd_plan_member_add, ROLE_COORDINATOR, CMD_WRITE },
-	{ "plan.member.remove", cmd_plan_member_remove, ROLE_COORDINATOR,
-	  CMD_WRITE },
-	{ "plan.coordinator", cmd_plan_coordinator, ROLE_COORDINATOR,
-	  CMD_WRITE },
-	{ "plan.version.add", cmd_plan_version_add, ROLE_PROFESSIONAL,
-	  CMD_WRITE },
-	{ "plan.version.show", cmd_plan_version_show, ROLE_PROFESSIONAL,
-	  CMD_READ },
-	{ "plan.diff", cmd_plan_diff, ROLE_PROFESSIONAL, CMD_READ },
-	{ "plan.approve", cmd_plan_approve, ROLE_COORDINATOR, CMD_WRITE },
-	{ "plan.distribute", cmd_plan_distribute, ROLE_COORDINATOR, CMD_WRITE },
-	{ "plan.render", cmd_plan_render, ROLE_PROFESSIONAL, CMD_READ },
-	{ "plan.status", cmd_plan_status, ROLE_PROFESSIONAL, CMD_READ },
-	{ "plan.template", cmd_plan_template, ROLE_PROFESSIONAL, CMD_READ },
-	{ "plan.export", cmd_plan_export, ROLE_PROFESSIONAL, CMD_READ },
-	{ "meeting.schedule", cmd_meeting_schedule, ROLE_COORDINATOR,
-	  CMD_WRITE },
-	{ "meeting.move", cmd_meeting_move, ROLE_COORDINATOR, CMD_WRITE },
-	{ "meeting.cancel", cmd_meeting_cancel, ROLE_COORDINATOR, CMD_WRITE },
-	{ "meeting.attendance", cmd_meeting_attendance, ROLE_PROFESSIONAL,
-	  CMD_WRITE },
-	{ "meeting.held", cmd_meeting_held, ROLE_COORDINATOR, CMD_WRITE },
-	{ "meeting.show", cmd_meeting_show, ROLE_PROFESSIONAL, CMD_READ },
-	{ "meeting.list", cmd_meeting_list, ROLE_PROFESSIONAL, CMD_READ },
-	{ "audit.list", cmd_audit_list, ROLE_COORDINATOR, CMD_READ },
-	{ "audit.verify", cmd_audit_verify, ROLE_ADMIN, CMD_READ },
-	{ "citizen.erase", cmd_citizen_erase, ROLE_COORDINATOR, CMD_WRITE },
-	{ "stats", cmd_stats, ROLE_COORDINATOR, CMD_READ },
-	{ "cert.import", cmd_cert_import, ROLE_COORDINATOR, CMD_WRITE },
-	{ "cert.list", cmd_cert_list, ROLE_COORDINATOR, CMD_READ },
-	{ "cert.expiring", cmd_cert_expiring, ROLE_COORDINATOR, CMD_READ },
-	{ "scheduler.run", cmd_scheduler_run, ROLE_ADMIN, CMD_WRITE },
-	{ "deviation.report", cmd_deviation_report, ROLE_PROFESSIONAL,
-	  CMD_WRITE },
-	{ "deviation.list", cmd_deviation_list, ROLE_PROFESSIONAL, CMD_READ },
-	{ "deviation.show", cmd_deviation_show, ROLE_PROFESSIONAL, CMD_READ },
-	{ "deviation.ack", cmd_deviation_ack, ROLE_PROFESSIONAL, CMD_WRITE },
-	{ "deviation.forward", cmd_deviation_forward, ROLE_PROFESSIONAL,
-	  CMD_WRITE },
-	{ "deviation.route", cmd_deviation_route, ROLE_PROFESSIONAL,
-	  CMD_WRITE },
-	{ "intake.run", cmd_intake_run, ROLE_COORDINATOR, CMD_READ },
-	{ "intake.status", cmd_intake_status, ROLE_COORDINATOR, CMD_READ },
-	{ "intake.quarantine", cmd_intake_quarantine, ROLE_COORDINATOR,
-	  CMD_READ },
+    {"whoami", cmd_whoami, ROLE_PROFESSIONAL, CMD_READ},
+    {"citizen.add", cmd_citizen_add, ROLE_COORDINATOR, CMD_WRITE},
+    {"citizen.show", cmd_citizen_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"citizen.list", cmd_citizen_list, ROLE_PROFESSIONAL, CMD_READ},
+    {"citizen.update", cmd_citizen_update, ROLE_COORDINATOR, CMD_WRITE},
+    {"consent.give", cmd_consent_give, ROLE_COORDINATOR, CMD_WRITE},
+    {"consent.withdraw", cmd_consent_withdraw, ROLE_COORDINATOR, CMD_WRITE},
+    {"consent.show", cmd_consent_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"contact.add", cmd_contact_add, ROLE_COORDINATOR, CMD_WRITE},
+    {"contact.show", cmd_contact_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"contact.list", cmd_contact_list, ROLE_PROFESSIONAL, CMD_READ},
+    {"contact.update", cmd_contact_update, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.create", cmd_plan_create, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.show", cmd_plan_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.list", cmd_plan_list, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.member.add", cmd_plan_member_add, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.member.remove", cmd_plan_member_remove, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.coordinator", cmd_plan_coordinator, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.version.add", cmd_plan_version_add, ROLE_PROFESSIONAL, CMD_WRITE},
+    {"plan.version.show", cmd_plan_version_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.diff", cmd_plan_diff, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.approve", cmd_plan_approve, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.distribute", cmd_plan_distribute, ROLE_COORDINATOR, CMD_WRITE},
+    {"plan.render", cmd_plan_render, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.status", cmd_plan_status, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.template", cmd_plan_template, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.export", cmd_plan_export, ROLE_PROFESSIONAL, CMD_READ},
+    {"meeting.schedule", cmd_meeting_schedule, ROLE_COORDINATOR, CMD_WRITE},
+    {"meeting.move", cmd_meeting_move, ROLE_COORDINATOR, CMD_WRITE},
+    {"meeting.cancel", cmd_meeting_cancel, ROLE_COORDINATOR, CMD_WRITE},
+    {"meeting.attendance", cmd_meeting_attendance, ROLE_PROFESSIONAL,
+     CMD_WRITE},
+    {"meeting.held", cmd_meeting_held, ROLE_COORDINATOR, CMD_WRITE},
+    {"meeting.show", cmd_meeting_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"meeting.list", cmd_meeting_list, ROLE_PROFESSIONAL, CMD_READ},
+    {"audit.list", cmd_audit_list, ROLE_COORDINATOR, CMD_READ},
+    {"audit.verify", cmd_audit_verify, ROLE_ADMIN, CMD_READ},
+    {"citizen.erase", cmd_citizen_erase, ROLE_COORDINATOR, CMD_WRITE},
+    {"stats", cmd_stats, ROLE_COORDINATOR, CMD_READ},
+    {"cert.import", cmd_cert_import, ROLE_COORDINATOR, CMD_WRITE},
+    {"cert.list", cmd_cert_list, ROLE_COORDINATOR, CMD_READ},
+    {"cert.expiring", cmd_cert_expiring, ROLE_COORDINATOR, CMD_READ},
+    {"scheduler.run", cmd_scheduler_run, ROLE_ADMIN, CMD_WRITE},
+    {"deviation.report", cmd_deviation_report, ROLE_PROFESSIONAL, CMD_WRITE},
+    {"deviation.list", cmd_deviation_list, ROLE_PROFESSIONAL, CMD_READ},
+    {"deviation.show", cmd_deviation_show, ROLE_PROFESSIONAL, CMD_READ},
+    {"deviation.ack", cmd_deviation_ack, ROLE_PROFESSIONAL, CMD_WRITE},
+    {"deviation.forward", cmd_deviation_forward, ROLE_PROFESSIONAL, CMD_WRITE},
+    {"deviation.route", cmd_deviation_route, ROLE_PROFESSIONAL, CMD_WRITE},
+    {"intake.run", cmd_intake_run, ROLE_COORDINATOR, CMD_READ},
+    {"intake.status", cmd_intake_status, ROLE_COORDINATOR, CMD_READ},
+    {"intake.quarantine", cmd_intake_quarantine, ROLE_COORDINATOR, CMD_READ},
 };
 
 static const struct command *find_command(const char *name)
@@ -115,15 +106,18 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what)
 	case -ENOENT:
 		return cmd_fail(c, "not_found", "%s not found", what);
 	case -EEXIST:
-		return cmd_fail(c, "conflict", "%s: conflicts with existing data",
-				what);
+		return cmd_fail(c, "conflict",
+				"%s: conflicts with existing data", what);
 	case -ENOSPC:
 		log_err("store: the disk is full; %s refused", what);
-		return cmd_fail(c, "internal", "the store's disk is full; "
-					       "nothing was changed");
+		return cmd_fail(c, "internal",
+				"the store's disk is full; "
+				"nothing was changed");
 	default:
-		return cmd_fail(c, "internal", "store error (%s); nothing was "
-					       "changed", strerror(-r));
+		return cmd_fail(c, "internal",
+				"store error (%s); nothing was "
+				"changed",
+				strerror(-r));
 	}
 }
 
@@ -205,7 +199,8 @@ static int text_arg(struct cmd_ctx *c, const char *key, bool required,
 		return cmd_fail(c, "bad_request",
 				"argument '%s' contains a NUL byte", key);
 	if (required && !*s)
-		return cmd_fail(c, "bad_request", "argument '%s' is empty", key);
+		return cmd_fail(c, "bad_request", "argument '%s' is empty",
+				key);
 	if (!text_valid(s, maxlen, multiline))
 		return cmd_fail(c, "bad_request",
 				"argument '%s' is longer than %zu bytes or "
@@ -215,8 +210,8 @@ static int text_arg(struct cmd_ctx *c, const char *key, bool required,
 	return 1;
 }
 
-int arg_text(struct cmd_ctx *c, const char *key, bool required,
-	     size_t maxlen, const char **ret)
+int arg_text(struct cmd_ctx *c, const char *key, bool required, size_t maxlen,
+	     const char **ret)
 {
 	return text_arg(c, key, required, maxlen, false, ret);
 }
@@ -292,9 +287,9 @@ int arg_choice(struct cmd_ctx *c, const char *key, bool required,
 
 char *cmd_error_reply(const char *code, const char *message)
 {
-	json_t *o = json_pack("{s:i, s:b, s:{s:s, s:s}}", "kip",
-			      KIP_PROTO_VERSION, "ok", 0, "error", "code", code,
-			      "message", message);
+	json_t *o =
+	    json_pack("{s:i, s:b, s:{s:s, s:s}}", "kip", KIP_PROTO_VERSION,
+		      "ok", 0, "error", "code", code, "message", message);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -303,8 +298,8 @@ char *cmd_error_reply(const char *code, const char *message)
 
 static char *ok_reply(json_t *result)
 {
-	json_t *o = json_pack("{s:i, s:b, s:O}", "kip", KIP_PROTO_VERSION,
-			      "ok", 1, "result", result);
+	json_t *o = json_pack("{s:i, s:b, s:O}", "kip", KIP_PROTO_VERSION, "ok",
+			      1, "result", result);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -321,13 +316,12 @@ static int parse_request(const char *req, size_t len, json_t **ret_root,
 
 	root = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root && json_error_code(&jerr) == json_error_out_of_memory) {
-		*ret_reply = cmd_error_reply("internal",
-					     "out of memory; try again");
+		*ret_reply =
+		    cmd_error_reply("internal", "out of memory; try again");
 		return -1;
 	}
 	if (!root || !json_is_object(root)) {
-		snprintf(msg, sizeof(msg),
-			 "malformed request: %s (at byte %d)",
+		snprintf(msg, sizeof(msg), "malformed request: %s (at byte %d)",
 			 root ? "not a JSON object" : jerr.text,
 			 root ? 0 : jerr.position);
 		json_decref(root);
@@ -347,8 +341,8 @@ static int parse_request(const char *req, size_t len, json_t **ret_root,
 	v = json_object_get(root, "args");
 	if (!json_is_string(cmd) || (v && !json_is_object(v))) {
 		*ret_reply = cmd_error_reply(
-			"bad_request", "request needs \"cmd\" (a string) and "
-				       "optional \"args\" (an object)");
+		    "bad_request", "request needs \"cmd\" (a string) and "
+				   "optional \"args\" (an object)");
 		json_decref(root);
 		return -1;
 	}
@@ -410,8 +404,8 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 	}
 }
 
-char *cmd_dispatch(struct kipd *k, const struct caller *who_in,
-		   const char *req, size_t len)
+char *cmd_dispatch(struct kipd *k, const struct caller *who_in, const char *req,
+		   size_t len)
 {
 	struct caller who = *who_in;
 	struct cmd_ctx c;

@@ -25,13 +25,13 @@ struct cmd_ctx {
 	struct store *st;
 	const struct caller *who;
 	json_t *args;
-	json_t *result;         /* set by the handler on success */
-	const char *err_code;   /* set by cmd_fail */
+	json_t *result;	      /* set by the handler on success */
+	const char *err_code; /* set by cmd_fail */
 	char err[512];
-	int64_t citizen_id;     /* for the audit entry; 0: none */
+	int64_t citizen_id; /* for the audit entry; 0: none */
 	int64_t plan_id;
-	char object[64];        /* e.g. "meeting:3"; "" if none */
-	bool audited;           /* the handler wrote its own audit entries */
+	char object[64]; /* e.g. "meeting:3"; "" if none */
+	bool audited;	 /* the handler wrote its own audit entries */
 };
 
 /*
@@ -46,7 +46,7 @@ char *cmd_error_reply(const char *code, const char *message);
 
 /* Records the error and returns -1. */
 int cmd_fail(struct cmd_ctx *c, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Maps a store error: -ENOENT → not_found "WHAT not found", -EEXIST →
  * conflict, -ENOSPC and others → internal. Returns -1. */
 int cmd_store_fail(struct cmd_ctx *c, int r, const char *what);
@@ -62,8 +62,8 @@ int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
  * -1 (error recorded) when required and absent or of the wrong type or
  * failing the check. Strings are borrowed from c->args. */
 int arg_int(struct cmd_ctx *c, const char *key, bool required, int64_t *ret);
-int arg_text(struct cmd_ctx *c, const char *key, bool required,
-	     size_t maxlen, const char **ret);
+int arg_text(struct cmd_ctx *c, const char *key, bool required, size_t maxlen,
+	     const char **ret);
 int arg_longtext(struct cmd_ctx *c, const char *key, bool required,
 		 size_t maxlen, const char **ret);
 int arg_date(struct cmd_ctx *c, const char *key, bool required,
@@ -88,9 +88,9 @@ int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 
 /* The id for a new row of citizens, plans, contacts or meetings: above
  * every id in use and every id an erasure retired (see erase.c). */
-#define NEXT_ID(table)                                                        \
-	"(SELECT max(coalesce((SELECT max(id) FROM " table "), 0),"          \
-	" coalesce((SELECT high FROM retired_ids WHERE tbl = '" table "'),"   \
+#define NEXT_ID(table)                                                         \
+	"(SELECT max(coalesce((SELECT max(id) FROM " table "), 0),"            \
+	" coalesce((SELECT high FROM retired_ids WHERE tbl = '" table "'),"    \
 	" 0)) + 1)"
 
 /* The handlers of the command table (cmd.c), by the file that holds

@@ -56,8 +56,8 @@ int cmd_audit_verify(struct cmd_ctx *c)
 		r = cmd_ok(c, json_pack("{s:O, s:O, s:b, s:O, s:O}", "entries",
 					json_object_get(rep, "entries"),
 					"unchained",
-					json_object_get(rep, "unchained"),
-					"ok", 1, "problems", list, "head",
+					json_object_get(rep, "unchained"), "ok",
+					1, "problems", list, "head",
 					json_object_get(rep, "head")));
 		json_decref(rep);
 		return r;
@@ -72,21 +72,20 @@ int cmd_audit_verify(struct cmd_ctx *c)
 		n = snprintf(more + len, sizeof(more) - len, "%s%" PRId64,
 			     shown++ ? ", " : "; also at ",
 			     (int64_t)json_integer_value(json_object_get(
-				     json_array_get(list, k), "id")));
+				 json_array_get(list, k), "id")));
 		if (n < 0 || (size_t)n >= sizeof(more) - len)
 			break;
 		len += (size_t)n;
 	}
-	r = cmd_fail(c, "rule",
-		     "rule audit: audit trail broken at entry %" PRId64
-		     ": %s (%" PRId64 " problem%s in %" PRId64
-		     " entries%s%s; kipd's log lists them)",
-		     (int64_t)json_integer_value(json_object_get(first, "id")),
-		     json_string_value(json_object_get(first, "problem")),
-		     problems, problems == 1 ? "" : "s",
-		     (int64_t)json_integer_value(
-			     json_object_get(rep, "entries")),
-		     more, problems > 6 ? ", …" : "");
+	r = cmd_fail(
+	    c, "rule",
+	    "rule audit: audit trail broken at entry %" PRId64 ": %s (%" PRId64
+	    " problem%s in %" PRId64 " entries%s%s; kipd's log lists them)",
+	    (int64_t)json_integer_value(json_object_get(first, "id")),
+	    json_string_value(json_object_get(first, "problem")), problems,
+	    problems == 1 ? "" : "s",
+	    (int64_t)json_integer_value(json_object_get(rep, "entries")), more,
+	    problems > 6 ? ", …" : "");
 	json_decref(rep);
 	return r;
 }

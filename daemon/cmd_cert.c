@@ -27,33 +27,45 @@
 /* --- SQL -------------------------------------------------------------- */
 
 /* access_citizen() in SQL: ?6 admin, ?7 the caller's contact, ?8 user. */
-#define SEES(x)                                                            \
-	"(?6 OR EXISTS (SELECT 1 FROM plans p JOIN plan_members m"          \
-	" ON m.plan_id = p.id WHERE p.citizen_id = " x                      \
-	" AND m.contact_id = ?7) OR EXISTS (SELECT 1 FROM citizens v"       \
+#define SEES(x)                                                                \
+	"(?6 OR EXISTS (SELECT 1 FROM plans p JOIN plan_members m"             \
+	" ON m.plan_id = p.id WHERE p.citizen_id = " x                         \
+	" AND m.contact_id = ?7) OR EXISTS (SELECT 1 FROM citizens v"          \
 	" WHERE v.id = " x " AND v.created_by = ?8))"
 
 /* Every certificate the caller may see: the organisation's (?1..?4, left
  * out when ?4 is NULL), contacts', citizens'; with ?5 only those whose
  * not_after is at or before it. */
-#define CERTS                                                              \
-	"SELECT kind, id, citizen_id, name, email, fingerprint, not_after"   \
-	" FROM (SELECT 'organisation' AS kind, 0 AS id, NULL AS citizen_id," \
-	" ?1 AS name, ?2 AS email, ?3 AS fingerprint, ?4 AS not_after"       \
-	" WHERE ?4 IS NOT NULL"                                              \
-	" UNION ALL SELECT k.kind, k.id, k.citizen_id, k.name, k.cert_email," \
-	" k.cert_fingerprint, k.cert_not_after FROM contacts k"              \
-	" WHERE k.cert_pem IS NOT NULL AND (k.kind = 'professional' OR"      \
-	" (" SEES("k.citizen_id") " AND (k.kind <> 'relative' OR "           \
-	RELATIVES_CONSENT_SQL("k.citizen_id") ")))"                              \
-	" UNION ALL SELECT 'citizen', c.id, c.id, c.name, c.cert_email,"     \
-	" c.cert_fingerprint, c.cert_not_after FROM citizens c"              \
-	" WHERE c.cert_pem IS NOT NULL AND " SEES("c.id") ")"                \
-	" WHERE ?5 IS NULL OR not_after <= ?5"
+#define CERTS                                                                  \
+	"SELECT kind, id, citizen_id, name, email, fingerprint, not_after"     \
+	" FROM (SELECT 'organisation' AS kind, 0 AS id, NULL AS citizen_id,"   \
+	" ?1 AS name, ?2 AS email, ?3 AS fingerprint, ?4 AS not_after"         \
+	" WHERE ?4 IS NOT NULL"                                                \
+	" UNION ALL SELECT k.kind, k.id, k.citizen_id, k.name, k.cert_email,"  \
+	" k.cert_fingerprint, k.cert_not_after FROM contacts k"                \
+	" WHERE k.cert_pem IS NOT NULL AND (k.kind = 'professional' OR"        \
+	" (" SEES("k.citizen_id") " AND (k.kind <> 'relative' "                \
+				  "OR " RELATIVES_CONSENT_SQL(                 \
+				      "k.citizen_id") ")))"                    \
+						      " UNION ALL SELECT "     \
+						      "'citizen', c.id, "      \
+						      "c.id, c.name, "         \
+						      "c.cert_email,"          \
+						      " c.cert_fingerprint, "  \
+						      "c.cert_not_after FROM " \
+						      "citizens c"             \
+						      " WHERE c.cert_pem IS "  \
+						      "NOT NULL AND " SEES(    \
+							  "c.id") ")"          \
+								  " WHERE ?5 " \
+								  "IS NULL "   \
+								  "OR "        \
+								  "not_after " \
+								  "<= ?5"
 
 static const char list_sql[] =
-	CERTS " ORDER BY CASE kind WHEN 'organisation' THEN 0"
-	" WHEN 'professional' THEN 1 WHEN 'citizen' THEN 2 ELSE 3 END, id";
+    CERTS " ORDER BY CASE kind WHEN 'organisation' THEN 0"
+	  " WHEN 'professional' THEN 1 WHEN 'citizen' THEN 2 ELSE 3 END, id";
 static const char expiring_sql[] = CERTS " ORDER BY not_after, kind, id";
 
 /* --- helpers ---------------------------------------------------------- */
@@ -67,8 +79,7 @@ static json_t *days_left(const char *not_after, time_t now)
 	time_t diff;
 
 	memset(&tm, 0, sizeof(tm));
-	end = not_after ? strptime(not_after, "%Y-%m-%dT%H:%M:%SZ", &tm)
-			: NULL;
+	end = not_after ? strptime(not_after, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
 	if (!end || *end)
 		return json_null();
 	diff = timegm(&tm) - now;
@@ -91,9 +102,10 @@ static int contact_target(struct cmd_ctx *c, int64_t id, json_t **ret)
 	json_t *row;
 	int r;
 
-	r = store_row(c->st, &row,
-		      "SELECT kind, citizen_id, email FROM contacts WHERE id = ?",
-		      "i", id);
+	r = store_row(
+	    c->st, &row,
+	    "SELECT kind, citizen_id, email FROM contacts WHERE id = ?", "i",
+	    id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "contact");
 	snprintf(c->object, sizeof(c->object), "contact:%lld", (long long)id);
@@ -170,10 +182,10 @@ int cmd_cert_import(struct cmd_ctx *c)
 		       now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, what);
-	return cmd_ok(c, json_pack("{s:s, s:I, s:s, s:s, s:s}", "kind", what,
-				   "id", (json_int_t)id, "fingerprint",
-				   ci.fingerprint, "email", ci.email,
-				   "not_after", ci.not_after));
+	return cmd_ok(c,
+		      json_pack("{s:s, s:I, s:s, s:s, s:s}", "kind", what, "id",
+				(json_int_t)id, "fingerprint", ci.fingerprint,
+				"email", ci.email, "not_after", ci.not_after));
 }
 
 /* --- cert.list, cert.expiring ----------------------------------------- */
@@ -192,16 +204,16 @@ static int list_certs(struct cmd_ctx *c, const char *action, const char *sql,
 	size_t i;
 	int r;
 
-	r = store_rows(c->st, &rows, sql, "sssssiis",
-		       has_org ? k->cfg->org_name : NULL,
-		       has_org ? org.email : NULL,
-		       has_org ? org.fingerprint : NULL,
-		       has_org ? org.not_after : NULL, until,
-		       (int64_t)(c->who->role == ROLE_ADMIN),
-		       c->who->contact_id, c->who->user);
+	r = store_rows(
+	    c->st, &rows, sql, "sssssiis", has_org ? k->cfg->org_name : NULL,
+	    has_org ? org.email : NULL, has_org ? org.fingerprint : NULL,
+	    has_org ? org.not_after : NULL, until,
+	    (int64_t)(c->who->role == ROLE_ADMIN), c->who->contact_id,
+	    c->who->user);
 	if (r < 0)
 		return cmd_store_fail(c, r, "certificates");
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		int64_t citizen = row_num(row, "citizen_id");
 		char object[64];
 

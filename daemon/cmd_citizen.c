@@ -18,7 +18,7 @@
 #define PHONE_MAX_LEN 40
 #define REF_MAX_LEN 200
 
-static const char *const scopes[] = { "plan", "relatives", NULL };
+static const char *const scopes[] = {"plan", "relatives", NULL};
 
 int cmd_citizen_add(struct cmd_ctx *c)
 {
@@ -39,15 +39,15 @@ int cmd_citizen_add(struct cmd_ctx *c)
 	if (hascert)
 		pem = json_string_value(json_object_get(c->args, "cert_pem"));
 	store_now(now);
-	r = store_exec(c->st,
-		       "INSERT INTO citizens (id, name, cpr, address, phone,"
-		       " email, cert_pem, cert_fingerprint, cert_email,"
-		       " cert_not_after, created_at, created_by)"
-		       " VALUES (" NEXT_ID("citizens") ",?,?,?,?,?,?,?,?,?,?,?)",
-		       "sssssssssss", name, cpr, address, phone, email, pem,
-		       hascert ? ci.fingerprint : NULL,
-		       hascert ? ci.email : NULL,
-		       hascert ? ci.not_after : NULL, now, c->who->user);
+	r = store_exec(
+	    c->st,
+	    "INSERT INTO citizens (id, name, cpr, address, phone,"
+	    " email, cert_pem, cert_fingerprint, cert_email,"
+	    " cert_not_after, created_at, created_by)"
+	    " VALUES (" NEXT_ID("citizens") ",?,?,?,?,?,?,?,?,?,?,?)",
+	    "sssssssssss", name, cpr, address, phone, email, pem,
+	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
+	    hascert ? ci.not_after : NULL, now, c->who->user);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a citizen with this CPR number is already "
@@ -64,9 +64,9 @@ static int consent_state(struct cmd_ctx *c, int64_t id, json_t *into)
 		char key[32];
 
 		snprintf(key, sizeof(key), "consent_%s", scopes[i]);
-		if (json_object_set_new(into, key,
-					json_boolean(consent_active(
-						c, id, scopes[i]))))
+		if (json_object_set_new(
+			into, key,
+			json_boolean(consent_active(c, id, scopes[i]))))
 			return -ENOMEM;
 	}
 	return 0;
@@ -114,19 +114,21 @@ int cmd_citizen_list(struct cmd_ctx *c)
 		return -1;
 	if (limit < 1 || limit > 1000)
 		return cmd_fail(c, "bad_request", "limit must be 1..1000");
-	r = store_rows(c->st, &rows,
-		       "SELECT c.id, c.name, c.cpr FROM citizens c WHERE"
-		       " (? OR c.created_by = ? OR EXISTS (SELECT 1 FROM plans p"
-		       "  JOIN plan_members m ON m.plan_id = p.id"
-		       "  WHERE p.citizen_id = c.id AND m.contact_id = ?))"
-		       " AND (? IS NULL OR c.cpr = ?)"
-		       " ORDER BY c.id LIMIT ? OFFSET ?",
-		       "isissii", all, c->who->user, c->who->contact_id, cpr,
-		       cpr, limit, offset);
+	r = store_rows(
+	    c->st, &rows,
+	    "SELECT c.id, c.name, c.cpr FROM citizens c WHERE"
+	    " (? OR c.created_by = ? OR EXISTS (SELECT 1 FROM plans p"
+	    "  JOIN plan_members m ON m.plan_id = p.id"
+	    "  WHERE p.citizen_id = c.id AND m.contact_id = ?))"
+	    " AND (? IS NULL OR c.cpr = ?)"
+	    " ORDER BY c.id LIMIT ? OFFSET ?",
+	    "isissii", all, c->who->user, c->who->contact_id, cpr, cpr, limit,
+	    offset);
 	if (r < 0)
 		return cmd_store_fail(c, r, "citizens");
 	/* Every citizen shown is a read of that citizen's data. */
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		int64_t id = json_integer_value(json_object_get(row, "id"));
 
 		r = audit_add(c, "citizen.list", "ok", id, 0, NULL);
@@ -178,19 +180,19 @@ int cmd_citizen_update(struct cmd_ctx *c)
 		       "is", id, email) < 0)
 		return cmd_store_fail(c, -EIO, "certificate");
 	store_now(now);
-	r = store_exec(c->st,
-		       "UPDATE citizens SET name = coalesce(?, name),"
-		       " address = coalesce(?, address),"
-		       " phone = coalesce(?, phone), email = coalesce(?, email),"
-		       " cert_pem = coalesce(?, cert_pem),"
-		       " cert_fingerprint = coalesce(?, cert_fingerprint),"
-		       " cert_email = coalesce(?, cert_email),"
-		       " cert_not_after = coalesce(?, cert_not_after),"
-		       " updated_at = ? WHERE id = ?",
-		       "sssssssssi", name, address, phone, email, pem,
-		       hascert ? ci.fingerprint : NULL,
-		       hascert ? ci.email : NULL,
-		       hascert ? ci.not_after : NULL, now, id);
+	r = store_exec(
+	    c->st,
+	    "UPDATE citizens SET name = coalesce(?, name),"
+	    " address = coalesce(?, address),"
+	    " phone = coalesce(?, phone), email = coalesce(?, email),"
+	    " cert_pem = coalesce(?, cert_pem),"
+	    " cert_fingerprint = coalesce(?, cert_fingerprint),"
+	    " cert_email = coalesce(?, cert_email),"
+	    " cert_not_after = coalesce(?, cert_not_after),"
+	    " updated_at = ? WHERE id = ?",
+	    "sssssssssi", name, address, phone, email, pem,
+	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
+	    hascert ? ci.not_after : NULL, now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "citizen");
 	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
@@ -206,8 +208,7 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 	int64_t id;
 	int r;
 
-	if (arg_int(c, "citizen", true, &id) < 0 ||
-	    access_citizen(c, id) < 0 ||
+	if (arg_int(c, "citizen", true, &id) < 0 || access_citizen(c, id) < 0 ||
 	    arg_choice(c, "scope", true, scopes, &scope) < 0 ||
 	    arg_date(c, "date", true, &date) < 0 ||
 	    arg_text(c, "document", action[0] == 'g', REF_MAX_LEN, &doc) < 0)
@@ -239,7 +240,7 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 	if (action[0] == 'w') {
 		/* Nothing more leaves for this citizen (or their relatives),
 		 * at once. */
-		struct outbox_scope sc = { .citizen_id = id };
+		struct outbox_scope sc = {.citizen_id = id};
 
 		sc.relatives = strcmp(scope, "relatives") == 0;
 		r = outbox_cancel(c->k, &sc,
@@ -253,11 +254,9 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 		       id, 0, json_pack("{s:s}", "scope", scope));
 	if (r < 0)
 		return cmd_store_fail(c, r, "event");
-	snprintf(c->object, sizeof(c->object), "consent:%s",
-		 scope);
-	return cmd_ok(c, json_pack("{s:I, s:s, s:s}", "citizen",
-				   (json_int_t)id, "scope", scope, "consent",
-				   action));
+	snprintf(c->object, sizeof(c->object), "consent:%s", scope);
+	return cmd_ok(c, json_pack("{s:I, s:s, s:s}", "citizen", (json_int_t)id,
+				   "scope", scope, "consent", action));
 }
 
 int cmd_citizen_erase(struct cmd_ctx *c)

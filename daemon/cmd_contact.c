@@ -11,15 +11,15 @@
 #include "access.h"
 #include "cmd.h"
 
-static const char *const kinds[] = { "professional", "relative", "supporter",
-				     NULL };
+static const char *const kinds[] = {"professional", "relative", "supporter",
+				    NULL};
 /* auto: AES-GCM only once the contact's own signed mail announced it. */
-static const char *const policies[] = { "auto", "gcm", "cbc", NULL };
+static const char *const policies[] = {"auto", "gcm", "cbc", NULL};
 
 static const char contact_columns[] =
-	"SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
-	" cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
-	" caps_gcm, created_at, updated_at FROM contacts WHERE id = ?";
+    "SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
+    " cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
+    " caps_gcm, created_at, updated_at FROM contacts WHERE id = ?";
 
 /* The rules for a contact that belongs to a citizen's private network. */
 static int network_rules(struct cmd_ctx *c, const char *kind,
@@ -72,18 +72,17 @@ int cmd_contact_add(struct cmd_ctx *c)
 	if (hascert)
 		pem = json_string_value(json_object_get(c->args, "cert_pem"));
 	store_now(now);
-	r = store_exec(c->st,
-		       "INSERT INTO contacts (id, kind, citizen_id, name, title,"
-		       " organisation, email, phone, cert_pem, cert_fingerprint,"
-		       " cert_email, cert_not_after, created_at, created_by,"
-		       " cipher_policy)"
-		       " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
-		       " ?,?,?,?,?,?,?,?,?,?,?,?)",
-		       "sissssssssssss", kind, citizen, name, title, org,
-		       email, phone, pem, hascert ? ci.fingerprint : NULL,
-		       hascert ? ci.email : NULL,
-		       hascert ? ci.not_after : NULL, now, c->who->user,
-		       policy);
+	r = store_exec(
+	    c->st,
+	    "INSERT INTO contacts (id, kind, citizen_id, name, title,"
+	    " organisation, email, phone, cert_pem, cert_fingerprint,"
+	    " cert_email, cert_not_after, created_at, created_by,"
+	    " cipher_policy)"
+	    " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
+					    " ?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "sissssssssssss", kind, citizen, name, title, org, email, phone,
+	    pem, hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
+	    hascert ? ci.not_after : NULL, now, c->who->user, policy);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
@@ -92,13 +91,12 @@ int cmd_contact_add(struct cmd_ctx *c)
 		return cmd_store_fail(c, r, "contact");
 	snprintf(c->object, sizeof(c->object), "contact:%lld",
 		 (long long)store_last_id(c->st));
-	return cmd_ok(c, json_pack("{s:I}", "id",
-				   (json_int_t)store_last_id(c->st)));
+	return cmd_ok(
+	    c, json_pack("{s:I}", "id", (json_int_t)store_last_id(c->st)));
 }
 
 /* Reads a contact and applies the visibility rules; *ret on success. */
-static int load_contact(struct cmd_ctx *c, int64_t id, bool write,
-			json_t **ret)
+static int load_contact(struct cmd_ctx *c, int64_t id, bool write, json_t **ret)
 {
 	json_t *row;
 	const char *kind;
@@ -109,14 +107,13 @@ static int load_contact(struct cmd_ctx *c, int64_t id, bool write,
 	snprintf(c->object, sizeof(c->object), "contact:%lld", (long long)id);
 	kind = json_string_value(json_object_get(row, "kind"));
 	if (strcmp(kind, "professional") != 0) {
-		int64_t citizen = json_integer_value(
-			json_object_get(row, "citizen_id"));
+		int64_t citizen =
+		    json_integer_value(json_object_get(row, "citizen_id"));
 
 		if (write ? network_rules(c, kind, citizen) < 0
 			  : access_citizen(c, citizen) < 0 ||
-				    (strcmp(kind, "relative") == 0 &&
-				     rule_consent(c, citizen, "relatives") <
-					     0)) {
+				(strcmp(kind, "relative") == 0 &&
+				 rule_consent(c, citizen, "relatives") < 0)) {
 			json_decref(row);
 			return -1;
 		}
@@ -163,14 +160,14 @@ int cmd_contact_list(struct cmd_ctx *c)
 			return -1;
 		relatives = consent_active(c, citizen, "relatives");
 	}
-	r = store_rows(c->st, &rows,
-		       "SELECT id, kind, name, title, organisation, email, phone"
-		       " FROM contacts WHERE (? IS NULL OR kind = ?) AND"
-		       " ((? = 0 AND kind = 'professional') OR"
-		       "  (citizen_id = ? AND (kind <> 'relative' OR ?)))"
-		       " ORDER BY id",
-		       "ssiii", kind, kind, citizen, citizen,
-		       (int64_t)relatives);
+	r = store_rows(
+	    c->st, &rows,
+	    "SELECT id, kind, name, title, organisation, email, phone"
+	    " FROM contacts WHERE (? IS NULL OR kind = ?) AND"
+	    " ((? = 0 AND kind = 'professional') OR"
+	    "  (citizen_id = ? AND (kind <> 'relative' OR ?)))"
+	    " ORDER BY id",
+	    "ssiii", kind, kind, citizen, citizen, (int64_t)relatives);
 	if (r < 0)
 		return cmd_store_fail(c, r, "contacts");
 	return cmd_ok(c, json_pack("{s:o}", "contacts", rows));
@@ -194,10 +191,11 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    arg_email(c, "email", false, &email) < 0 ||
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
-	    (hascert = arg_cert(c, email ? email
-					 : json_string_value(json_object_get(
-						   row, "email")),
-				&ci)) < 0) {
+	    (hascert = arg_cert(
+		 c,
+		 email ? email
+		       : json_string_value(json_object_get(row, "email")),
+		 &ci)) < 0) {
 		json_decref(row);
 		return -1;
 	}
@@ -215,21 +213,21 @@ int cmd_contact_update(struct cmd_ctx *c)
 		       "is", id, email) < 0)
 		return cmd_store_fail(c, -EIO, "certificate");
 	store_now(now);
-	r = store_exec(c->st,
-		       "UPDATE contacts SET name = coalesce(?, name),"
-		       " title = coalesce(?, title),"
-		       " organisation = coalesce(?, organisation),"
-		       " email = coalesce(?, email), phone = coalesce(?, phone),"
-		       " cert_pem = coalesce(?, cert_pem),"
-		       " cert_fingerprint = coalesce(?, cert_fingerprint),"
-		       " cert_email = coalesce(?, cert_email),"
-		       " cert_not_after = coalesce(?, cert_not_after),"
-		       " cipher_policy = coalesce(?, cipher_policy),"
-		       " updated_at = ? WHERE id = ?",
-		       "sssssssssssi", name, title, org, email, phone, pem,
-		       hascert ? ci.fingerprint : NULL,
-		       hascert ? ci.email : NULL,
-		       hascert ? ci.not_after : NULL, policy, now, id);
+	r = store_exec(
+	    c->st,
+	    "UPDATE contacts SET name = coalesce(?, name),"
+	    " title = coalesce(?, title),"
+	    " organisation = coalesce(?, organisation),"
+	    " email = coalesce(?, email), phone = coalesce(?, phone),"
+	    " cert_pem = coalesce(?, cert_pem),"
+	    " cert_fingerprint = coalesce(?, cert_fingerprint),"
+	    " cert_email = coalesce(?, cert_email),"
+	    " cert_not_after = coalesce(?, cert_not_after),"
+	    " cipher_policy = coalesce(?, cipher_policy),"
+	    " updated_at = ? WHERE id = ?",
+	    "sssssssssssi", name, title, org, email, phone, pem,
+	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
+	    hascert ? ci.not_after : NULL, policy, now, id);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "

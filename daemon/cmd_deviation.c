@@ -12,8 +12,8 @@
 #include "deviation.h"
 #include "event.h"
 
-static const char *const states[] = { "new", "forwarded", "acknowledged",
-				      "open", NULL };
+static const char *const states[] = {"new", "forwarded", "acknowledged", "open",
+				     NULL};
 
 /* Reads deviation ID's plan and checks the caller may read it (WRITE: and
  * change the plan). Sets c->plan_id, c->citizen_id, c->object. */
@@ -24,8 +24,9 @@ static int access_deviation(struct cmd_ctx *c, int64_t *ret_id, bool write)
 
 	if (arg_int(c, "id", true, ret_id) < 0)
 		return -1;
-	r = store_int(c->st, &plan, "SELECT plan_id FROM deviations WHERE id = ?",
-		      "i", *ret_id);
+	r = store_int(c->st, &plan,
+		      "SELECT plan_id FROM deviations WHERE id = ?", "i",
+		      *ret_id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "deviation");
 	if (access_plan(c, plan, write) < 0)
@@ -68,19 +69,21 @@ static int arg_ids(struct cmd_ctx *c, const char *key, bool required,
 		return cmd_fail(c, "bad_request",
 				"argument '%s' must be a list of contact ids",
 				key);
-	json_array_foreach(arr, i, v)
-		if (!json_is_integer(v) || json_integer_value(v) < 1)
-			return cmd_fail(c, "bad_request",
-					"argument '%s' must be a list of "
-					"contact ids",
-					key);
+	json_array_foreach(
+	    arr, i,
+	    v) if (!json_is_integer(v) ||
+		   json_integer_value(v) <
+		       1) return cmd_fail(c, "bad_request",
+					  "argument '%s' must be a list of "
+					  "contact ids",
+					  key);
 	*ret = arr;
 	return 0;
 }
 
 int cmd_deviation_report(struct cmd_ctx *c)
 {
-	struct deviation_in in = { 0 };
+	struct deviation_in in = {0};
 	int64_t id;
 
 	if (arg_int(c, "plan", true, &in.plan) < 0 ||
@@ -97,9 +100,9 @@ int cmd_deviation_report(struct cmd_ctx *c)
 	id = deviation_add(c, &in);
 	if (id < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id,
-				   "plan", (json_int_t)in.plan, "state",
-				   "new"));
+	return cmd_ok(c,
+		      json_pack("{s:I, s:I, s:s}", "id", (json_int_t)id, "plan",
+				(json_int_t)in.plan, "state", "new"));
 }
 
 int cmd_deviation_list(struct cmd_ctx *c)
@@ -115,21 +118,22 @@ int cmd_deviation_list(struct cmd_ctx *c)
 	if (plan && access_plan(c, plan, false) < 0)
 		return -1;
 	/* Without a plan: the plans the caller may read. */
-	r = store_rows(c->st, &rows,
-		       "SELECT d.id, d.plan_id, d.version, d.goal, d.action,"
-		       " d.channel, d.state,"
-		       " strftime('%Y-%m-%dT%H:%M:%SZ', d.received_at,"
-		       "  'unixepoch') AS received_at, d.reporter_id,"
-		       " k.name AS reporter"
-		       " FROM deviations d JOIN contacts k ON k.id = d.reporter_id"
-		       " WHERE (?1 = 0 OR d.plan_id = ?1)"
-		       " AND (?2 IS NULL OR d.state = ?2"
-		       "  OR (?2 = 'open' AND d.state <> 'acknowledged'))"
-		       " AND (?3 = 1 OR d.plan_id IN (SELECT plan_id FROM"
-		       "  plan_members WHERE contact_id = ?4))"
-		       " ORDER BY d.id",
-		       "isii", plan, state, (int64_t)(c->who->role == ROLE_ADMIN),
-		       c->who->contact_id);
+	r = store_rows(
+	    c->st, &rows,
+	    "SELECT d.id, d.plan_id, d.version, d.goal, d.action,"
+	    " d.channel, d.state,"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ', d.received_at,"
+	    "  'unixepoch') AS received_at, d.reporter_id,"
+	    " k.name AS reporter"
+	    " FROM deviations d JOIN contacts k ON k.id = d.reporter_id"
+	    " WHERE (?1 = 0 OR d.plan_id = ?1)"
+	    " AND (?2 IS NULL OR d.state = ?2"
+	    "  OR (?2 = 'open' AND d.state <> 'acknowledged'))"
+	    " AND (?3 = 1 OR d.plan_id IN (SELECT plan_id FROM"
+	    "  plan_members WHERE contact_id = ?4))"
+	    " ORDER BY d.id",
+	    "isii", plan, state, (int64_t)(c->who->role == ROLE_ADMIN),
+	    c->who->contact_id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "deviations");
 	return cmd_ok(c, json_pack("{s:o}", "deviations", rows));
@@ -143,28 +147,30 @@ int cmd_deviation_show(struct cmd_ctx *c)
 
 	if (access_deviation(c, &id, false) < 0)
 		return -1;
-	r = store_row(c->st, &row,
-		      "SELECT d.id, d.plan_id, d.version, d.goal, d.action,"
-		      " d.text AS report, d.reporter_id, k.name AS reporter,"
-		      " d.channel, d.verification,"
-		      " strftime('%Y-%m-%dT%H:%M:%SZ', d.received_at,"
-		      "  'unixepoch') AS received_at, d.state,"
-		      " strftime('%Y-%m-%dT%H:%M:%SZ', d.acked_at, 'unixepoch')"
-		      "  AS acked_at, d.acked_by FROM deviations d JOIN contacts k"
-		      " ON k.id = d.reporter_id WHERE d.id = ?",
-		      "i", id);
+	r = store_row(
+	    c->st, &row,
+	    "SELECT d.id, d.plan_id, d.version, d.goal, d.action,"
+	    " d.text AS report, d.reporter_id, k.name AS reporter,"
+	    " d.channel, d.verification,"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ', d.received_at,"
+	    "  'unixepoch') AS received_at, d.state,"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ', d.acked_at, 'unixepoch')"
+	    "  AS acked_at, d.acked_by FROM deviations d JOIN contacts k"
+	    " ON k.id = d.reporter_id WHERE d.id = ?",
+	    "i", id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "deviation");
-	r = store_rows(c->st, &fw,
-		       "SELECT f.contact_id, k.name,"
-		       " strftime('%Y-%m-%dT%H:%M:%SZ', f.at, 'unixepoch') AS at,"
-		       " f.by,"
-		       " o.state AS message_state, o.reason AS message_reason"
-		       " FROM deviation_forwards f JOIN contacts k"
-		       " ON k.id = f.contact_id LEFT JOIN outbox o"
-		       " ON o.id = f.outbox_id WHERE f.deviation_id = ?"
-		       " ORDER BY f.contact_id",
-		       "i", id);
+	r = store_rows(
+	    c->st, &fw,
+	    "SELECT f.contact_id, k.name,"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ', f.at, 'unixepoch') AS at,"
+	    " f.by,"
+	    " o.state AS message_state, o.reason AS message_reason"
+	    " FROM deviation_forwards f JOIN contacts k"
+	    " ON k.id = f.contact_id LEFT JOIN outbox o"
+	    " ON o.id = f.outbox_id WHERE f.deviation_id = ?"
+	    " ORDER BY f.contact_id",
+	    "i", id);
 	if (r < 0 || json_object_set_new(row, "forwards", fw)) {
 		json_decref(row);
 		return cmd_store_fail(c, r < 0 ? r : -ENOMEM, "deviation");
@@ -203,10 +209,9 @@ int cmd_deviation_forward(struct cmd_ctx *c)
 	if (access_deviation(c, &id, true) < 0 || must_coordinate(c) < 0 ||
 	    arg_ids(c, "to", true, &to) < 0)
 		return -1;
-	json_array_foreach(to, i, v)
-		if (deviation_forward(c, id, json_integer_value(v),
-				      c->who->user) < 0)
-			return -1;
+	json_array_foreach(
+	    to, i, v) if (deviation_forward(c, id, json_integer_value(v),
+					    c->who->user) < 0) return -1;
 	return cmd_ok(c, json_pack("{s:I, s:O}", "id", (json_int_t)id,
 				   "forwarded_to", to));
 }
@@ -229,7 +234,8 @@ int cmd_deviation_route(struct cmd_ctx *c)
 	r = store_exec(c->st,
 		       "DELETE FROM goal_routes WHERE plan_id = ? AND goal = ?",
 		       "ii", plan, goal);
-	json_array_foreach(to, i, v) {
+	json_array_foreach(to, i, v)
+	{
 		int64_t contact = json_integer_value(v);
 
 		if (r < 0)
@@ -237,10 +243,10 @@ int cmd_deviation_route(struct cmd_ctx *c)
 		if (cmd_require_member(c, plan, contact, NULL) < 0)
 			return -1;
 		r = store_exec(c->st,
-				       "INSERT OR IGNORE INTO goal_routes"
-				       " (plan_id, goal, contact_id)"
-				       " VALUES (?, ?, ?)",
-				       "iii", plan, goal, contact);
+			       "INSERT OR IGNORE INTO goal_routes"
+			       " (plan_id, goal, contact_id)"
+			       " VALUES (?, ?, ?)",
+			       "iii", plan, goal, contact);
 	}
 	if (r < 0)
 		return cmd_store_fail(c, r, "route");

@@ -34,12 +34,14 @@ int cmd_intake_quarantine(struct cmd_ctx *c)
 	if (arg_int(c, "limit", false, &limit) < 0)
 		return -1;
 	if (limit < 1 || limit > 10000)
-		return cmd_fail(c, "bad_request", "argument 'limit' must be 1 to 10000");
-	r = store_rows(c->st, &rows,
-		       "SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', at, 'unixepoch')"
-		       " AS at, channel, source_id, sender, reason, detail"
-		       " FROM quarantine ORDER BY id DESC LIMIT ?",
-		       "i", limit);
+		return cmd_fail(c, "bad_request",
+				"argument 'limit' must be 1 to 10000");
+	r = store_rows(
+	    c->st, &rows,
+	    "SELECT id, strftime('%Y-%m-%dT%H:%M:%SZ', at, 'unixepoch')"
+	    " AS at, channel, source_id, sender, reason, detail"
+	    " FROM quarantine ORDER BY id DESC LIMIT ?",
+	    "i", limit);
 	if (r < 0)
 		return cmd_store_fail(c, r, "quarantine");
 	return cmd_ok(c, json_pack("{s:o}", "quarantine", rows));

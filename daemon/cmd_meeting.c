@@ -13,8 +13,8 @@
 #include "distribute.h"
 #include "validate.h"
 
-static const char *const citizen_modes[] = { "present", "absent", "phone",
-					     "video", NULL };
+static const char *const citizen_modes[] = {"present", "absent", "phone",
+					    "video", NULL};
 
 /* Whether START ("YYYY-MM-DDTHH:MM", local) has passed: a meeting
  * recorded after the fact gets no invitation. */
@@ -91,8 +91,7 @@ static int arg_duration(struct cmd_ctx *c, int64_t *ret)
 static int load_meeting(struct cmd_ctx *c, int64_t *ret_id, bool write,
 			const char **ret_status)
 {
-	static const char *const states[] = { "scheduled", "cancelled",
-					      "held" };
+	static const char *const states[] = {"scheduled", "cancelled", "held"};
 	json_t *row;
 	int64_t plan;
 	int r;
@@ -106,8 +105,8 @@ static int load_meeting(struct cmd_ctx *c, int64_t *ret_id, bool write,
 		return cmd_store_fail(c, r, "meeting");
 	plan = json_integer_value(json_object_get(row, "plan_id"));
 	for (size_t i = 0; i < 3; i++)
-		if (strcmp(states[i], json_string_value(json_object_get(
-					      row, "status"))) == 0)
+		if (strcmp(states[i], json_string_value(
+					  json_object_get(row, "status"))) == 0)
 			*ret_status = states[i];
 	json_decref(row);
 	snprintf(c->object, sizeof(c->object), "meeting:%lld",
@@ -152,12 +151,11 @@ int cmd_meeting_schedule(struct cmd_ctx *c)
 		return -1;
 	if (meeting_event(c, "meeting.scheduled", id, NULL) < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
-				   "start", start));
+	return cmd_ok(
+	    c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "start", start));
 }
 
-static int require_scheduled(struct cmd_ctx *c, int64_t id,
-			     const char *status)
+static int require_scheduled(struct cmd_ctx *c, int64_t id, const char *status)
 {
 	if (strcmp(status, "scheduled") != 0)
 		return cmd_fail(c, "conflict", "meeting %lld is %s",
@@ -177,19 +175,20 @@ int cmd_meeting_move(struct cmd_ctx *c)
 	    arg_start(c, true, start) < 0 || arg_duration(c, &duration) < 0)
 		return -1;
 	store_now(now);
-	r = store_exec(c->st,
-		       "UPDATE meetings SET starts_at = ?,"
-		       " duration_min = CASE WHEN ? THEN ? ELSE duration_min END,"
-		       " sequence = sequence + 1, updated_at = ? WHERE id = ?",
-		       "siisi", start, duration, duration, now, id);
+	r = store_exec(
+	    c->st,
+	    "UPDATE meetings SET starts_at = ?,"
+	    " duration_min = CASE WHEN ? THEN ? ELSE duration_min END,"
+	    " sequence = sequence + 1, updated_at = ? WHERE id = ?",
+	    "siisi", start, duration, duration, now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
 	if (!meeting_in_past(start) && distribute_meeting(c, id, false) < 0)
 		return -1;
 	if (meeting_event(c, "meeting.moved", id, NULL) < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "start",
-				   start));
+	return cmd_ok(
+	    c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "start", start));
 }
 
 int cmd_meeting_cancel(struct cmd_ctx *c)
@@ -214,8 +213,8 @@ int cmd_meeting_cancel(struct cmd_ctx *c)
 	if (distribute_meeting(c, id, true) < 0 ||
 	    meeting_event(c, "meeting.cancelled", id, NULL) < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
-				   "status", "cancelled"));
+	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status",
+				   "cancelled"));
 }
 
 /* Records STATUS for every contact id in the array argument KEY. */
@@ -233,7 +232,8 @@ static int record_list(struct cmd_ctx *c, int64_t id, const char *key,
 				"argument '%s' must be a list of contact ids",
 				key);
 	store_now(now);
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		int64_t contact = json_integer_value(v);
 		int r;
 
@@ -251,8 +251,7 @@ static int record_list(struct cmd_ctx *c, int64_t id, const char *key,
 			       " status = excluded.status,"
 			       " recorded_at = excluded.recorded_at,"
 			       " recorded_by = excluded.recorded_by",
-			       "iisss", id, contact, status, now,
-			       c->who->user);
+			       "iisss", id, contact, status, now, c->who->user);
 		if (r < 0)
 			return cmd_store_fail(c, r, "attendance");
 	}
@@ -274,9 +273,10 @@ int cmd_meeting_attendance(struct cmd_ctx *c)
 	    record_list(c, id, "apologies", "apologised") < 0)
 		return -1;
 	if (citizen &&
-	    store_exec(c->st,
-		       "UPDATE meetings SET citizen_attendance = ? WHERE id = ?",
-		       "si", citizen, id) < 0)
+	    store_exec(
+		c->st,
+		"UPDATE meetings SET citizen_attendance = ? WHERE id = ?", "si",
+		citizen, id) < 0)
 		return cmd_store_fail(c, -EIO, "meeting");
 	return cmd_meeting_show(c);
 }
@@ -321,8 +321,8 @@ int cmd_meeting_held(struct cmd_ctx *c)
 		return cmd_store_fail(c, r, "meeting");
 	if (held_event(c, id, start) < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:s}", "id", (json_int_t)id,
-				   "status", "held"));
+	return cmd_ok(
+	    c, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", "held"));
 }
 
 int cmd_meeting_show(struct cmd_ctx *c)

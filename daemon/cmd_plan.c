@@ -11,7 +11,10 @@
 #include "render.h"
 
 static const char *const basis_names[] = {
-	"psych-patient", "substance-treatment", "psych-need", "substance-need",
+    "psych-patient",
+    "substance-treatment",
+    "psych-need",
+    "substance-need",
 };
 
 /* Parses the "basis" array of names into BASIS_* bits. */
@@ -26,7 +29,8 @@ static int arg_basis(struct cmd_ctx *c, unsigned *ret)
 				"missing argument 'basis': a list of "
 				"psych-patient, substance-treatment, "
 				"psych-need, substance-need");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		size_t k;
 
 		for (k = 0; k < 4; k++)
@@ -52,9 +56,9 @@ static int arg_basis(struct cmd_ctx *c, unsigned *ret)
 static int require_professional(struct cmd_ctx *c, int64_t contact)
 {
 	char *kind = NULL;
-	int r = store_text(c->st, &kind,
-			   "SELECT kind FROM contacts WHERE id = ?", "i",
-			   contact);
+	int r =
+	    store_text(c->st, &kind, "SELECT kind FROM contacts WHERE id = ?",
+		       "i", contact);
 
 	if (r < 0)
 		return cmd_store_fail(c, r, "contact");
@@ -105,12 +109,12 @@ int cmd_plan_create(struct cmd_ctx *c)
 	if (require_professional(c, coord) < 0)
 		return -1;
 	store_now(now);
-	r = store_exec(c->st,
-		       "INSERT INTO plans (id, citizen_id, basis, coordinator_id,"
-		       " created_at, created_by)"
-		       " VALUES (" NEXT_ID("plans") ",?,?,?,?,?)",
-		       "iiiss", citizen, (int64_t)basis, coord, now,
-		       c->who->user);
+	r = store_exec(
+	    c->st,
+	    "INSERT INTO plans (id, citizen_id, basis, coordinator_id,"
+	    " created_at, created_by)"
+	    " VALUES (" NEXT_ID("plans") ",?,?,?,?,?)",
+	    "iiiss", citizen, (int64_t)basis, coord, now, c->who->user);
 	if (r < 0)
 		return cmd_store_fail(c, r, "plan");
 	plan = store_last_id(c->st);
@@ -159,9 +163,9 @@ int cmd_plan_show(struct cmd_ctx *c)
 		      "i", id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "plan");
-	if (basis_list((unsigned)json_integer_value(
-			       json_object_get(plan, "basis")),
-		       &basis) < 0 ||
+	if (basis_list(
+		(unsigned)json_integer_value(json_object_get(plan, "basis")),
+		&basis) < 0 ||
 	    json_object_set_new(plan, "basis", basis))
 		goto fail;
 	r = store_rows(c->st, &part,
@@ -172,10 +176,11 @@ int cmd_plan_show(struct cmd_ctx *c)
 		       "i", id);
 	if (r < 0 || json_object_set_new(plan, "members", part))
 		goto fail;
-	r = store_rows(c->st, &part,
-		       "SELECT id, starts_at, duration_min, status FROM meetings"
-		       " WHERE plan_id = ? ORDER BY starts_at",
-		       "i", id);
+	r = store_rows(
+	    c->st, &part,
+	    "SELECT id, starts_at, duration_min, status FROM meetings"
+	    " WHERE plan_id = ? ORDER BY starts_at",
+	    "i", id);
 	if (r < 0 || json_object_set_new(plan, "meetings", part))
 		goto fail;
 	r = store_rows(c->st, &part,
@@ -205,29 +210,29 @@ int cmd_plan_list(struct cmd_ctx *c)
 	if (arg_int(c, "citizen", false, &citizen) < 0 ||
 	    (citizen && access_citizen(c, citizen) < 0))
 		return -1;
-	r = store_rows(c->st, &rows,
-		       "SELECT p.id, p.citizen_id, p.status,"
-		       " p.coordinator_id, (SELECT max(version) FROM"
-		       "  plan_versions v WHERE v.plan_id = p.id) AS version,"
-		       " o.deadline AS follow_up_deadline,"
-		       " o.plan_id IS NOT NULL AS overdue"
-		       " FROM plans p LEFT JOIN plan_overdue o"
-		       " ON o.plan_id = p.id WHERE (? = 0 OR p.citizen_id = ?) AND"
-		       " (NOT ? OR o.plan_id IS NOT NULL) AND"
-		       " (? OR EXISTS (SELECT 1 FROM plan_members m WHERE"
-		       "  m.plan_id = p.id AND m.contact_id = ?))"
-		       " ORDER BY p.id",
-		       "iiiii", citizen, citizen, (int64_t)overdue,
-		       (int64_t)(c->who->role == ROLE_ADMIN),
-		       c->who->contact_id);
+	r = store_rows(
+	    c->st, &rows,
+	    "SELECT p.id, p.citizen_id, p.status,"
+	    " p.coordinator_id, (SELECT max(version) FROM"
+	    "  plan_versions v WHERE v.plan_id = p.id) AS version,"
+	    " o.deadline AS follow_up_deadline,"
+	    " o.plan_id IS NOT NULL AS overdue"
+	    " FROM plans p LEFT JOIN plan_overdue o"
+	    " ON o.plan_id = p.id WHERE (? = 0 OR p.citizen_id = ?) AND"
+	    " (NOT ? OR o.plan_id IS NOT NULL) AND"
+	    " (? OR EXISTS (SELECT 1 FROM plan_members m WHERE"
+	    "  m.plan_id = p.id AND m.contact_id = ?))"
+	    " ORDER BY p.id",
+	    "iiiii", citizen, citizen, (int64_t)overdue,
+	    (int64_t)(c->who->role == ROLE_ADMIN), c->who->contact_id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "plans");
-	json_array_foreach(rows, i, row) {
-		r = audit_add(c, "plan.list", "ok",
-			      json_integer_value(
-				      json_object_get(row, "citizen_id")),
-			      json_integer_value(json_object_get(row, "id")),
-			      NULL);
+	json_array_foreach(rows, i, row)
+	{
+		r = audit_add(
+		    c, "plan.list", "ok",
+		    json_integer_value(json_object_get(row, "citizen_id")),
+		    json_integer_value(json_object_get(row, "id")), NULL);
 		if (r < 0) {
 			json_decref(rows);
 			return cmd_store_fail(c, r, "audit");
@@ -311,10 +316,10 @@ int cmd_plan_member_remove(struct cmd_ctx *c)
 	if (r < 0)
 		return cmd_store_fail(c, r, "member");
 	/* What was on its way to them stops here. */
-	r = outbox_cancel(c->k,
-			  &(struct outbox_scope){ .plan_id = plan,
-						  .contact_id = contact },
-			  "removed from the plan");
+	r = outbox_cancel(
+	    c->k,
+	    &(struct outbox_scope){.plan_id = plan, .contact_id = contact},
+	    "removed from the plan");
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
 	return cmd_ok(c, json_pack("{s:I, s:I}", "plan", (json_int_t)plan,
@@ -345,8 +350,9 @@ int cmd_plan_coordinator(struct cmd_ctx *c)
 				(long long)contact);
 	if (r < 0)
 		return cmd_store_fail(c, r, "member");
-	r = store_exec(c->st, "UPDATE plans SET coordinator_id = ? WHERE id = ?",
-		       "ii", contact, plan);
+	r = store_exec(c->st,
+		       "UPDATE plans SET coordinator_id = ? WHERE id = ?", "ii",
+		       contact, plan);
 	if (r < 0)
 		return cmd_store_fail(c, r, "plan");
 	return cmd_ok(c, json_pack("{s:I, s:I}", "plan", (json_int_t)plan,

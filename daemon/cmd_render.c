@@ -8,8 +8,8 @@
 #include "render.h"
 #include "version_read.h"
 
-static const char *const formats[] = { "text", "html", NULL };
-static const char *const langs[] = { "da", "en", NULL };
+static const char *const formats[] = {"text", "html", NULL};
+static const char *const langs[] = {"da", "en", NULL};
 
 int cmd_plan_render(struct cmd_ctx *c)
 {
@@ -30,9 +30,9 @@ int cmd_plan_render(struct cmd_ctx *c)
 			   strcmp(fmt, "html") == 0 ? RENDER_HTML : RENDER_TEXT,
 			   lang, &out);
 	if (r == 0)
-		r = cmd_ok(c, json_pack("{s:s, s:s, s:s%}", "format", fmt,
-					"lang", lang, "text", out.data,
-					out.len));
+		r = cmd_ok(c,
+			   json_pack("{s:s, s:s, s:s%}", "format", fmt, "lang",
+				     lang, "text", out.data, out.len));
 	buf_free(&out);
 	return r;
 }

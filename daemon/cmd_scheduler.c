@@ -24,7 +24,7 @@ int cmd_scheduler_run(struct cmd_ctx *c)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	log_info("scheduler: run: %d due, %d messages, %.3f ms", due, messages,
 		 ms);
-	return cmd_ok(c, json_pack("{s:i, s:i, s:f, s:s}", "due", due,
-				   "messages", messages, "ms", ms, "now",
-				   when));
+	return cmd_ok(c,
+		      json_pack("{s:i, s:i, s:f, s:s}", "due", due, "messages",
+				messages, "ms", ms, "now", when));
 }

@@ -34,7 +34,7 @@
 #include "cmd.h"
 #include "validate.h"
 
-static const char *const formats[] = { "json", "text", "csv", NULL };
+static const char *const formats[] = {"json", "text", "csv", NULL};
 
 /* The figures, in report order: the JSON key; the event type counted in
  * the period, or a statement of its own (whose one parameter, if it has
@@ -42,27 +42,23 @@ static const char *const formats[] = { "json", "text", "csv", NULL };
 static const struct figure {
 	const char *key, *type, *sql, *en, *da;
 } figures[] = {
-	{ "citizens_with_plan", NULL,
-	  "SELECT count(DISTINCT citizen_id) FROM event_log"
-	  " WHERE type = 'plan.created' AND at < ?",
-	  "Citizens with a plan (all time)", "Borgere med en plan (i alt)" },
-	{ "plans_created", "plan.created", NULL, "Plans made",
-	  "Planer udarbejdet" },
-	{ "plans_active", NULL,
-	  "SELECT count(*) FROM plans WHERE status = 'active'",
-	  "Active plans (now)", "Aktive planer (nu)" },
-	{ "followups_held", "meeting.held", NULL, "Meetings held",
-	  "Møder holdt" },
-	{ "followups_overdue", "followup.overdue", NULL, "Follow-ups overdue",
-	  "Opfølgninger overskredet" },
-	{ "deviations", "deviation.received", NULL, "Deviations reported",
-	  "Afvigelser indberettet" },
-	{ "messages_sent", "message.sent", NULL, "Messages sent",
-	  "Beskeder sendt" },
-	{ "messages_failed", "message.failed", NULL, "Messages failed",
-	  "Beskeder fejlet" },
-	{ "messages_manual", "message.manual", NULL,
-	  "Messages handed over manually", "Beskeder til manuel levering" },
+    {"citizens_with_plan", NULL,
+     "SELECT count(DISTINCT citizen_id) FROM event_log"
+     " WHERE type = 'plan.created' AND at < ?",
+     "Citizens with a plan (all time)", "Borgere med en plan (i alt)"},
+    {"plans_created", "plan.created", NULL, "Plans made", "Planer udarbejdet"},
+    {"plans_active", NULL, "SELECT count(*) FROM plans WHERE status = 'active'",
+     "Active plans (now)", "Aktive planer (nu)"},
+    {"followups_held", "meeting.held", NULL, "Meetings held", "Møder holdt"},
+    {"followups_overdue", "followup.overdue", NULL, "Follow-ups overdue",
+     "Opfølgninger overskredet"},
+    {"deviations", "deviation.received", NULL, "Deviations reported",
+     "Afvigelser indberettet"},
+    {"messages_sent", "message.sent", NULL, "Messages sent", "Beskeder sendt"},
+    {"messages_failed", "message.failed", NULL, "Messages failed",
+     "Beskeder fejlet"},
+    {"messages_manual", "message.manual", NULL, "Messages handed over manually",
+     "Beskeder til manuel levering"},
 };
 
 #define N_FIGURES (sizeof(figures) / sizeof(figures[0]))
@@ -105,8 +101,8 @@ static int collect(struct cmd_ctx *c, const char *from, const char *to,
 
 	for (size_t i = 0; r >= 0 && i < N_FIGURES; i++) {
 		r = count(c, &figures[i], start, end, &n);
-		if (r >= 0 && json_object_set_new(o, figures[i].key,
-						  json_integer(n)))
+		if (r >= 0 &&
+		    json_object_set_new(o, figures[i].key, json_integer(n)))
 			r = -ENOMEM;
 	}
 	if (r < 0) {
@@ -145,8 +141,7 @@ static int as_text(struct cmd_ctx *c, json_t *o, struct buf *out)
 		if (r == 0)
 			r = buf_printf(out, "%8lld\n",
 				       (long long)json_integer_value(
-					       json_object_get(o,
-							       figures[i].key)));
+					   json_object_get(o, figures[i].key)));
 	}
 	return r;
 }
@@ -158,14 +153,14 @@ static int as_csv(json_t *o, struct buf *out)
 	json_t *v;
 	int r = buf_puts(out, "figure,value\n");
 
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		if (r < 0)
 			break;
 		r = json_is_string(v)
-			    ? buf_printf(out, "%s,%s\n", key,
-					 json_string_value(v))
-			    : buf_printf(out, "%s,%lld\n", key,
-					 (long long)json_integer_value(v));
+			? buf_printf(out, "%s,%s\n", key, json_string_value(v))
+			: buf_printf(out, "%s,%lld\n", key,
+				     (long long)json_integer_value(v));
 	}
 	return r;
 }

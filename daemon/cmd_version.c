@@ -18,9 +18,9 @@
 
 #define DOC_MAX_BYTES (1024 * 1024)
 
-static const char *const approval_methods[] = { "meeting", "afterwards",
-						"phone", NULL };
-static const char *const langs[] = { "da", "en", NULL };
+static const char *const approval_methods[] = {"meeting", "afterwards", "phone",
+					       NULL};
+static const char *const langs[] = {"da", "en", NULL};
 
 /* The meeting a new version belongs to: the one named, or the plan's
  * latest meeting that was not cancelled. Writes its start to start. */
@@ -42,14 +42,14 @@ static int version_meeting(struct cmd_ctx *c, int64_t plan, int64_t *meeting,
 			      " ORDER BY starts_at DESC LIMIT 1",
 			      "i", plan);
 	if (r == -ENOENT)
-		return *meeting ? cmd_fail(c, "not_found",
-					   "meeting %lld of plan %lld not found",
-					   (long long)*meeting,
-					   (long long)plan)
-				: cmd_fail(c, "rule",
-					   "rule meeting: a version belongs to "
-					   "a coordination meeting; schedule "
-					   "one first");
+		return *meeting
+			   ? cmd_fail(c, "not_found",
+				      "meeting %lld of plan %lld not found",
+				      (long long)*meeting, (long long)plan)
+			   : cmd_fail(c, "rule",
+				      "rule meeting: a version belongs to "
+				      "a coordination meeting; schedule "
+				      "one first");
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
 	r = strcmp(json_string_value(json_object_get(row, "status")),
@@ -120,13 +120,14 @@ int cmd_plan_version_add(struct cmd_ctx *c)
 				      "i", plan);
 		store_now(now);
 		if (r == 0)
-			r = store_exec(c->st,
-			       "INSERT INTO plan_versions (plan_id, version,"
-			       " meeting_id, document, follow_up,"
-			       " coordinator_id, created_at, created_by)"
-			       " VALUES (?,?,?,?,?,?,?,?)",
-			       "iiississ", plan, version, meeting, text,
-			       doc->follow_up, coord, now, c->who->user);
+			r = store_exec(
+			    c->st,
+			    "INSERT INTO plan_versions (plan_id, version,"
+			    " meeting_id, document, follow_up,"
+			    " coordinator_id, created_at, created_by)"
+			    " VALUES (?,?,?,?,?,?,?,?)",
+			    "iiississ", plan, version, meeting, text,
+			    doc->follow_up, coord, now, c->who->user);
 		if (r >= 0)
 			r = event_emit(c->k, "version.created", c->citizen_id,
 				       plan,
@@ -160,11 +161,10 @@ static int load_version(struct cmd_ctx *c, const char *key, bool write,
 	    arg_int(c, key, false, &version) < 0 ||
 	    access_plan(c, plan, write) < 0)
 		return -1;
-	if (!version &&
-	    store_int(c->st, &version,
-		      "SELECT max(version) FROM plan_versions"
-		      " WHERE plan_id = ? AND version IS NOT NULL",
-		      "i", plan) < 0)
+	if (!version && store_int(c->st, &version,
+				  "SELECT max(version) FROM plan_versions"
+				  " WHERE plan_id = ? AND version IS NOT NULL",
+				  "i", plan) < 0)
 		version = 0;
 	r = store_row(c->st, ret,
 		      "SELECT plan_id AS plan, version, meeting_id, follow_up,"
@@ -201,7 +201,7 @@ int cmd_plan_version_show(struct cmd_ctx *c)
  * securely. */
 int cmd_plan_export(struct cmd_ctx *c)
 {
-	static const char *const formats[] = { "yaml", "text", "html", NULL };
+	static const char *const formats[] = {"yaml", "text", "html", NULL};
 	const char *fmt = "yaml", *lang = NULL;
 	struct buf out = BUF_INIT;
 	json_t *row, *o;
@@ -255,7 +255,8 @@ int cmd_plan_diff(struct cmd_ctx *c)
 	if (load_version(c, "from", false, &ra) < 0 ||
 	    load_version(c, "to", false, &rb) < 0)
 		goto out;
-	if (parse_version_doc(c, ra, &a) < 0 || parse_version_doc(c, rb, &b) < 0)
+	if (parse_version_doc(c, ra, &a) < 0 ||
+	    parse_version_doc(c, rb, &b) < 0)
 		goto out;
 	n = plandoc_diff(a, b, &out);
 	if (n < 0) {
@@ -361,8 +362,8 @@ int cmd_plan_template(struct cmd_ctx *c)
 	if (arg_choice(c, "lang", false, langs, &lang) < 0)
 		return -1;
 	return cmd_ok(c, json_pack("{s:s}", "text",
-				   plandoc_template(lang ? lang
-						    : c->k->cfg->default_lang)));
+				   plandoc_template(
+				       lang ? lang : c->k->cfg->default_lang)));
 }
 
 int cmd_plan_status(struct cmd_ctx *c)
@@ -375,21 +376,22 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    arg_int(c, "version", false, &version) < 0 ||
 	    access_plan(c, plan, false) < 0)
 		return -1;
-	r = store_rows(c->st, &rows,
-		       "SELECT o.id, o.kind, o.version, o.meeting_id AS meeting,"
-		       " CASE WHEN o.contact_id IS NULL THEN 'citizen'"
-		       "  ELSE k.kind END AS recipient_kind,"
-		       " coalesce(k.name, c.name) AS name, o.recipient,"
-		       " o.state, o.cipher, o.attempts, o.reason,"
-		       " o.last_reply,"
-		       " datetime(o.updated_at, 'unixepoch') || 'Z' AS updated,"
-		       " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent"
-		       " FROM outbox o LEFT JOIN contacts k"
-		       " ON k.id = o.contact_id LEFT JOIN citizens c"
-		       " ON c.id = o.citizen_id AND o.contact_id IS NULL"
-		       " WHERE o.plan_id = ? AND (? = 0 OR o.version = ?)"
-		       " ORDER BY o.id",
-		       "iii", plan, version, version);
+	r = store_rows(
+	    c->st, &rows,
+	    "SELECT o.id, o.kind, o.version, o.meeting_id AS meeting,"
+	    " CASE WHEN o.contact_id IS NULL THEN 'citizen'"
+	    "  ELSE k.kind END AS recipient_kind,"
+	    " coalesce(k.name, c.name) AS name, o.recipient,"
+	    " o.state, o.cipher, o.attempts, o.reason,"
+	    " o.last_reply,"
+	    " datetime(o.updated_at, 'unixepoch') || 'Z' AS updated,"
+	    " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent"
+	    " FROM outbox o LEFT JOIN contacts k"
+	    " ON k.id = o.contact_id LEFT JOIN citizens c"
+	    " ON c.id = o.citizen_id AND o.contact_id IS NULL"
+	    " WHERE o.plan_id = ? AND (? = 0 OR o.version = ?)"
+	    " ORDER BY o.id",
+	    "iii", plan, version, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "status");
 	r = scheduler_watch(c->k, plan, &watch);

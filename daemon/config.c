@@ -35,30 +35,29 @@
 
 /* The offset of a field, which must be of type T: a table row cannot name
  * an int field as a string, the compiler refuses it. */
-#define FIELD(f, T)                                                           \
-	(offsetof(struct kip_config, f) +                                     \
-	 0 * sizeof(char[_Generic(((struct kip_config *)0)->f, T: 1)]))
+#define FIELD(f, T)                                                            \
+	(offsetof(struct kip_config, f) +                                      \
+	 0 * sizeof(char[_Generic(((struct kip_config *)0)->f, T : 1)]))
 #define STRING(f) .type = OPT_STRING, .offset = FIELD(f, char *)
-#define SECRET(f, path)                                                       \
-	.type = OPT_SECRET, .offset = FIELD(f, char *),                      \
+#define SECRET(f, path)                                                        \
+	.type = OPT_SECRET, .offset = FIELD(f, char *),                        \
 	.file_offset = FIELD(path, char *)
 #define INT(f) .type = OPT_INT, .offset = FIELD(f, int)
 #define ENUM(f) .type = OPT_ENUM, .offset = FIELD(f, int)
 #define BOOL(f) .type = OPT_BOOL, .offset = FIELD(f, bool)
 
 static const struct choice log_levels[] = {
-	{ "error", LOG_ERR },   { "warning", LOG_WARNING },
-	{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
-	{ "debug", LOG_DEBUG }, { NULL, 0 },
+    {"error", LOG_ERR}, {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
+    {"info", LOG_INFO}, {"debug", LOG_DEBUG},	  {NULL, 0},
 };
 
-static const struct choice langs[] = { { "da", 0 }, { "en", 0 }, { NULL, 0 } };
+static const struct choice langs[] = {{"da", 0}, {"en", 0}, {NULL, 0}};
 
 static const struct choice roles[] = {
-	{ "admin", ROLE_ADMIN },
-	{ "coordinator", ROLE_COORDINATOR },
-	{ "professional", ROLE_PROFESSIONAL },
-	{ NULL, 0 },
+    {"admin", ROLE_ADMIN},
+    {"coordinator", ROLE_COORDINATOR},
+    {"professional", ROLE_PROFESSIONAL},
+    {NULL, 0},
 };
 
 static const char *check_absolute(const char *value);
@@ -69,110 +68,103 @@ static const char *check_days_list(const char *value);
 static const char *check_imap_url(const char *value);
 static const char *check_openssl_version(const char *value);
 
-static const struct choice forward_modes[] = { { "auto", 0 },
-					       { "coordinator", 0 },
-					       { NULL, 0 } };
+static const struct choice forward_modes[] = {
+    {"auto", 0}, {"coordinator", 0}, {NULL, 0}};
 
 const struct config_option config_options[] = {
-	{ "store.path", STRING(store_path), .def = "/var/lib/kip/kip.db",
-	  .check = check_absolute },
-	{ "control.socket", STRING(socket_path), .def = "/run/kip/kipd.sock",
-	  .check = check_socket_path },
-	{ "control.group", STRING(socket_group) },
-	{ "control.max_clients", INT(max_clients), .def_int = 64, .min = 1,
-	  .max = 1024 },
-	{ "control.max_request_bytes", INT(max_request_bytes),
-	  .def_int = 1048576, .min = 1024, .max = 16777216 },
-	{ "control.request_timeout_ms", INT(request_timeout_ms),
-	  .def_int = 5000, .min = 100, .max = 600000 },
-	{ "log.level", ENUM(log_level), .def = "info", .choices = log_levels },
-	{ "log.syslog", BOOL(log_syslog), .def_int = 1 },
-	{ "organisation.name", STRING(org_name), .def = "kip" },
-	{ "organisation.mailbox", STRING(org_mailbox), .check = check_email },
-	{ "organisation.phone", STRING(org_phone) },
-	{ "plans.default_lang", STRING(default_lang), .def = "da",
-	  .choices = langs },
-	{ "plans.follow_up_max_months", INT(follow_up_max_months),
-	  .def_int = 6, .min = 1, .max = 6 },
-	{ "smtp.url", STRING(smtp_url), .check = check_smtp_url },
-	{ "smtp.username", STRING(smtp_username) },
-	{ "smtp.password_file", SECRET(smtp_password, smtp_password_file),
-	  .check = check_absolute },
-	{ "smtp.ca_file", STRING(smtp_ca_file), .check = check_absolute },
-	{ "smtp.client_cert", STRING(smtp_client_cert),
-	  .check = check_absolute },
-	{ "smtp.client_key", STRING(smtp_client_key), .check = check_absolute },
-	{ "smtp.connections", INT(smtp_connections), .def_int = 2, .min = 1,
-	  .max = CONFIG_SMTP_CONNECTIONS_MAX },
-	{ "smtp.timeout_s", INT(smtp_timeout_s), .def_int = 60, .min = 5,
-	  .max = 600 },
-	{ "smtp.retry_first_s", INT(smtp_retry_first_s), .def_int = 300,
-	  .min = 1, .max = 86400 },
-	{ "smtp.retry_max_s", INT(smtp_retry_max_s), .def_int = 14400,
-	  .min = 1, .max = 86400 },
-	{ "smtp.give_up_s", INT(smtp_give_up_s), .def_int = 432000, .min = 60,
-	  .max = 2592000 },
-	{ "smime.cert", STRING(smime_cert), .check = check_absolute },
-	{ "smime.key", STRING(smime_key), .check = check_absolute },
-	{ "smime.key_passphrase_file",
-	  SECRET(smime_key_passphrase, smime_key_passphrase_file),
-	  .check = check_absolute },
-	{ "smime.chain", STRING(smime_chain), .check = check_absolute },
-	{ "smime.ca_bundle", STRING(smime_ca_bundle), .check = check_absolute },
-	{ "smime.crl", STRING(smime_crl), .check = check_absolute },
-	{ "smime.allow_gcm", BOOL(smime_allow_gcm), .def_int = 1 },
-	{ "smime.openssl_min_version", STRING(smime_openssl_min),
-	  .def = "3.0.0", .check = check_openssl_version },
-	{ "mail.neutral_notice", BOOL(mail_neutral_notice), .def_int = 1 },
-	{ "mqtt.host", STRING(mqtt_host) },
-	{ "mqtt.port", INT(mqtt_port), .def_int = 8883, .min = 1,
-	  .max = 65535 },
-	{ "mqtt.ca_file", STRING(mqtt_ca_file), .check = check_absolute },
-	{ "mqtt.client_cert", STRING(mqtt_client_cert),
-	  .check = check_absolute },
-	{ "mqtt.client_key", STRING(mqtt_client_key), .check = check_absolute },
-	{ "mqtt.username", STRING(mqtt_username) },
-	{ "mqtt.password_file", SECRET(mqtt_password, mqtt_password_file),
-	  .check = check_absolute },
-	{ "mqtt.topic_prefix", STRING(mqtt_topic_prefix), .def = "kip" },
-	{ "mqtt.client_id", STRING(mqtt_client_id), .def = "kipd" },
-	{ "mqtt.keepalive_s", INT(mqtt_keepalive_s), .def_int = 60, .min = 5,
-	  .max = 3600 },
-	{ "plans.retention_days", INT(retention_days), .def_int = 3650,
-	  .min = 0, .max = 36500 },
-	{ "certificates.notice_days", INT(cert_notice_days), .def_int = 30,
-	  .min = 1, .max = 365 },
-	{ "certificates.notice_address", STRING(cert_notice_address),
-	  .check = check_email },
-	{ "reminders.offsets_days", STRING(reminder_offsets), .def = "14,1",
-	  .check = check_days_list },
-	{ "reminders.followup_days", STRING(followup_offsets), .def = "30,7",
-	  .check = check_days_list },
-	{ "reminders.escalation_address", STRING(escalation_address),
-	  .check = check_email },
-	{ "deviations.forward", STRING(deviation_forward), .def = "auto",
-	  .choices = forward_modes },
-	{ "intake.url", STRING(intake_url), .check = check_imap_url },
-	{ "intake.username", STRING(intake_username) },
-	{ "intake.password_file", SECRET(intake_password, intake_password_file),
-	  .check = check_absolute },
-	{ "intake.ca_file", STRING(intake_ca_file), .check = check_absolute },
-	{ "intake.client_cert", STRING(intake_client_cert),
-	  .check = check_absolute },
-	{ "intake.client_key", STRING(intake_client_key),
-	  .check = check_absolute },
-	{ "intake.interval_s", INT(intake_interval_s), .def_int = 300,
-	  .min = 5, .max = 86400 },
-	{ "intake.timeout_s", INT(intake_timeout_s), .def_int = 60, .min = 5,
-	  .max = 600 },
-	{ "intake.max_message_bytes", INT(intake_max_bytes),
-	  .def_int = 10485760, .min = 65536, .max = 104857600 },
-	{ "mqtt.reporters", .type = OPT_REPORTERS },
-	{ "users", .type = OPT_USERS },
+    {"store.path", STRING(store_path), .def = "/var/lib/kip/kip.db",
+     .check = check_absolute},
+    {"control.socket", STRING(socket_path), .def = "/run/kip/kipd.sock",
+     .check = check_socket_path},
+    {"control.group", STRING(socket_group)},
+    {"control.max_clients", INT(max_clients), .def_int = 64, .min = 1,
+     .max = 1024},
+    {"control.max_request_bytes", INT(max_request_bytes), .def_int = 1048576,
+     .min = 1024, .max = 16777216},
+    {"control.request_timeout_ms", INT(request_timeout_ms), .def_int = 5000,
+     .min = 100, .max = 600000},
+    {"log.level", ENUM(log_level), .def = "info", .choices = log_levels},
+    {"log.syslog", BOOL(log_syslog), .def_int = 1},
+    {"organisation.name", STRING(org_name), .def = "kip"},
+    {"organisation.mailbox", STRING(org_mailbox), .check = check_email},
+    {"organisation.phone", STRING(org_phone)},
+    {"plans.default_lang", STRING(default_lang), .def = "da", .choices = langs},
+    {"plans.follow_up_max_months", INT(follow_up_max_months), .def_int = 6,
+     .min = 1, .max = 6},
+    {"smtp.url", STRING(smtp_url), .check = check_smtp_url},
+    {"smtp.username", STRING(smtp_username)},
+    {"smtp.password_file", SECRET(smtp_password, smtp_password_file),
+     .check = check_absolute},
+    {"smtp.ca_file", STRING(smtp_ca_file), .check = check_absolute},
+    {"smtp.client_cert", STRING(smtp_client_cert), .check = check_absolute},
+    {"smtp.client_key", STRING(smtp_client_key), .check = check_absolute},
+    {"smtp.connections", INT(smtp_connections), .def_int = 2, .min = 1,
+     .max = CONFIG_SMTP_CONNECTIONS_MAX},
+    {"smtp.timeout_s", INT(smtp_timeout_s), .def_int = 60, .min = 5,
+     .max = 600},
+    {"smtp.retry_first_s", INT(smtp_retry_first_s), .def_int = 300, .min = 1,
+     .max = 86400},
+    {"smtp.retry_max_s", INT(smtp_retry_max_s), .def_int = 14400, .min = 1,
+     .max = 86400},
+    {"smtp.give_up_s", INT(smtp_give_up_s), .def_int = 432000, .min = 60,
+     .max = 2592000},
+    {"smime.cert", STRING(smime_cert), .check = check_absolute},
+    {"smime.key", STRING(smime_key), .check = check_absolute},
+    {"smime.key_passphrase_file",
+     SECRET(smime_key_passphrase, smime_key_passphrase_file),
+     .check = check_absolute},
+    {"smime.chain", STRING(smime_chain), .check = check_absolute},
+    {"smime.ca_bundle", STRING(smime_ca_bundle), .check = check_absolute},
+    {"smime.crl", STRING(smime_crl), .check = check_absolute},
+    {"smime.allow_gcm", BOOL(smime_allow_gcm), .def_int = 1},
+    {"smime.openssl_min_version", STRING(smime_openssl_min), .def = "3.0.0",
+     .check = check_openssl_version},
+    {"mail.neutral_notice", BOOL(mail_neutral_notice), .def_int = 1},
+    {"mqtt.host", STRING(mqtt_host)},
+    {"mqtt.port", INT(mqtt_port), .def_int = 8883, .min = 1, .max = 65535},
+    {"mqtt.ca_file", STRING(mqtt_ca_file), .check = check_absolute},
+    {"mqtt.client_cert", STRING(mqtt_client_cert), .check = check_absolute},
+    {"mqtt.client_key", STRING(mqtt_client_key), .check = check_absolute},
+    {"mqtt.username", STRING(mqtt_username)},
+    {"mqtt.password_file", SECRET(mqtt_password, mqtt_password_file),
+     .check = check_absolute},
+    {"mqtt.topic_prefix", STRING(mqtt_topic_prefix), .def = "kip"},
+    {"mqtt.client_id", STRING(mqtt_client_id), .def = "kipd"},
+    {"mqtt.keepalive_s", INT(mqtt_keepalive_s), .def_int = 60, .min = 5,
+     .max = 3600},
+    {"plans.retention_days", INT(retention_days), .def_int = 3650, .min = 0,
+     .max = 36500},
+    {"certificates.notice_days", INT(cert_notice_days), .def_int = 30, .min = 1,
+     .max = 365},
+    {"certificates.notice_address", STRING(cert_notice_address),
+     .check = check_email},
+    {"reminders.offsets_days", STRING(reminder_offsets), .def = "14,1",
+     .check = check_days_list},
+    {"reminders.followup_days", STRING(followup_offsets), .def = "30,7",
+     .check = check_days_list},
+    {"reminders.escalation_address", STRING(escalation_address),
+     .check = check_email},
+    {"deviations.forward", STRING(deviation_forward), .def = "auto",
+     .choices = forward_modes},
+    {"intake.url", STRING(intake_url), .check = check_imap_url},
+    {"intake.username", STRING(intake_username)},
+    {"intake.password_file", SECRET(intake_password, intake_password_file),
+     .check = check_absolute},
+    {"intake.ca_file", STRING(intake_ca_file), .check = check_absolute},
+    {"intake.client_cert", STRING(intake_client_cert), .check = check_absolute},
+    {"intake.client_key", STRING(intake_client_key), .check = check_absolute},
+    {"intake.interval_s", INT(intake_interval_s), .def_int = 300, .min = 5,
+     .max = 86400},
+    {"intake.timeout_s", INT(intake_timeout_s), .def_int = 60, .min = 5,
+     .max = 600},
+    {"intake.max_message_bytes", INT(intake_max_bytes), .def_int = 10485760,
+     .min = 65536, .max = 104857600},
+    {"mqtt.reporters", .type = OPT_REPORTERS},
+    {"users", .type = OPT_USERS},
 };
 
 const size_t config_n_options =
-	sizeof(config_options) / sizeof(config_options[0]);
+    sizeof(config_options) / sizeof(config_options[0]);
 
 /* What the loaders share while walking one file. */
 struct loader {
@@ -502,11 +494,13 @@ static int set_int(const struct loader *l, const struct config_option *o,
 
 	if (config_setting_type(s) == CONFIG_TYPE_INT &&
 	    int_truncated(l->text, s, v))
-		return load_err(l, s, -EINVAL, "%s: value is out of range (%d..%d)",
-				o->name, o->min, o->max);
+		return load_err(l, s, -EINVAL,
+				"%s: value is out of range (%d..%d)", o->name,
+				o->min, o->max);
 	if (v < o->min || v > o->max)
-		return load_err(l, s, -EINVAL, "%s: %lld is out of range (%d..%d)",
-				o->name, v, o->min, o->max);
+		return load_err(l, s, -EINVAL,
+				"%s: %lld is out of range (%d..%d)", o->name, v,
+				o->min, o->max);
 	*f = (int)v;
 	return 0;
 }
@@ -584,17 +578,16 @@ static int set_secret(const struct loader *l, const struct config_option *o,
 }
 
 static int load_users(const struct loader *l, const config_setting_t *list);
-static int load_reporters(const struct loader *l,
-			  const config_setting_t *list);
+static int load_reporters(const struct loader *l, const config_setting_t *list);
 
 static int load_option(const struct loader *l, const struct config_option *o,
 		       const config_setting_t *s)
 {
 	static const int types[] = {
-		[OPT_STRING] = CONFIG_TYPE_STRING, [OPT_INT] = CONFIG_TYPE_INT,
-		[OPT_BOOL] = CONFIG_TYPE_BOOL, [OPT_ENUM] = CONFIG_TYPE_STRING,
-		[OPT_SECRET] = CONFIG_TYPE_STRING, [OPT_USERS] = CONFIG_TYPE_LIST,
-		[OPT_REPORTERS] = CONFIG_TYPE_LIST,
+	    [OPT_STRING] = CONFIG_TYPE_STRING,	[OPT_INT] = CONFIG_TYPE_INT,
+	    [OPT_BOOL] = CONFIG_TYPE_BOOL,	[OPT_ENUM] = CONFIG_TYPE_STRING,
+	    [OPT_SECRET] = CONFIG_TYPE_STRING,	[OPT_USERS] = CONFIG_TYPE_LIST,
+	    [OPT_REPORTERS] = CONFIG_TYPE_LIST,
 	};
 	int r = check_type(l, s, o->name, types[o->type]);
 
@@ -632,15 +625,16 @@ static int user_unique(const struct loader *l, const config_setting_t *m,
 {
 	for (size_t i = 0; i + 1 < l->cfg->n_users; i++)
 		if (strcmp(l->cfg->users[i].name, v) == 0)
-			return load_err(l, m, -EINVAL,
-					"%s: '%s' is already listed as users[%zu]",
-					key, v, i);
+			return load_err(
+			    l, m, -EINVAL,
+			    "%s: '%s' is already listed as users[%zu]", key, v,
+			    i);
 	return 0;
 }
 
 /* Stores one member of a users entry (user, role or contact) in u. */
-static int load_user_member(const struct loader *l, struct kip_user *u,
-			    int idx, const config_setting_t *m)
+static int load_user_member(const struct loader *l, struct kip_user *u, int idx,
+			    const config_setting_t *m)
 {
 	const char *name = config_setting_name(m), *v, *why;
 	char key[64], list[128];
@@ -659,9 +653,11 @@ static int load_user_member(const struct loader *l, struct kip_user *u,
 		return r;
 	if (strcmp(name, "role") == 0) {
 		u->role = role_from_name(v);
-		return u->role != ROLE_NONE ? 0 :
-			load_err(l, m, -EINVAL, "%s: '%s' is not one of: %s",
-				 key, v, choice_list(roles, list, sizeof(list)));
+		return u->role != ROLE_NONE
+			   ? 0
+			   : load_err(l, m, -EINVAL,
+				      "%s: '%s' is not one of: %s", key, v,
+				      choice_list(roles, list, sizeof(list)));
 	}
 	if (strcmp(name, "contact") == 0) {
 		if ((why = check_email(v)))
@@ -680,22 +676,25 @@ static int load_user(const struct loader *l, int idx, const config_setting_t *e)
 	int r = 0;
 
 	if (!config_setting_is_group(e))
-		return load_err(l, e, -EINVAL,
-				"users[%d]: expected a group { user = ...; role = ...; }",
-				idx);
+		return load_err(
+		    l, e, -EINVAL,
+		    "users[%d]: expected a group { user = ...; role = ...; }",
+		    idx);
 	for (int i = 0; r == 0 && i < config_setting_length(e); i++)
 		r = load_user_member(l, u, idx, config_setting_get_elem(e, i));
 	if (r < 0)
 		return r;
 	if (!u->name)
-		return load_err(l, e, -EINVAL, "users[%d]: missing 'user'", idx);
+		return load_err(l, e, -EINVAL, "users[%d]: missing 'user'",
+				idx);
 	if (u->role == ROLE_NONE)
 		return load_err(l, e, -EINVAL, "users[%d] (%s): missing 'role'",
 				idx, u->name);
 	if (u->role != ROLE_ADMIN && !u->contact)
-		return load_err(l, e, -EINVAL,
-				"users[%d] (%s): 'contact' is required for role '%s'",
-				idx, u->name, role_name(u->role));
+		return load_err(
+		    l, e, -EINVAL,
+		    "users[%d] (%s): 'contact' is required for role '%s'", idx,
+		    u->name, role_name(u->role));
 	return 0;
 }
 
@@ -764,11 +763,13 @@ static int load_reporter(const struct loader *l, int idx,
 					why);
 		if (dst == &rp->username)
 			for (size_t j = 0; j + 1 < l->cfg->n_reporters; j++)
-				if (strcmp(l->cfg->reporters[j].username, v) == 0)
-					return load_err(l, m, -EINVAL,
-							"%s: '%s' is already listed "
-							"as mqtt.reporters[%zu]",
-							key, v, j);
+				if (strcmp(l->cfg->reporters[j].username, v) ==
+				    0)
+					return load_err(
+					    l, m, -EINVAL,
+					    "%s: '%s' is already listed "
+					    "as mqtt.reporters[%zu]",
+					    key, v, j);
 		free(*dst);
 		r = dup_into(l, m, key, v, dst);
 	}
@@ -780,8 +781,7 @@ static int load_reporter(const struct loader *l, int idx,
 	return r;
 }
 
-static int load_reporters(const struct loader *l,
-			  const config_setting_t *list)
+static int load_reporters(const struct loader *l, const config_setting_t *list)
 {
 	int n = config_setting_length(list), r = 0;
 
@@ -849,8 +849,8 @@ static int load_group(const struct loader *l, const config_setting_t *g)
 		const char *key = config_setting_name(s);
 		const struct config_option *o = option_find(group, key);
 
-		r = o ? load_option(l, o, s) :
-			load_err(l, s, -EINVAL, "unknown key '%s.%s'", group,
+		r = o ? load_option(l, o, s)
+		      : load_err(l, s, -EINVAL, "unknown key '%s.%s'", group,
 				 key);
 	}
 	return r;
@@ -868,8 +868,9 @@ static int load_root(const struct loader *l, const config_setting_t *root)
 		if (o)
 			r = load_option(l, o, s);
 		else if (group_known(name))
-			r = check_type(l, s, name, CONFIG_TYPE_GROUP) < 0 ?
-				-EINVAL : load_group(l, s);
+			r = check_type(l, s, name, CONFIG_TYPE_GROUP) < 0
+				? -EINVAL
+				: load_group(l, s);
 		else
 			r = load_err(l, s, -EINVAL, "unknown key '%s'", name);
 	}
@@ -909,7 +910,7 @@ static int set_defaults(struct kip_config *cfg)
 			*(bool *)field(cfg, o) = o->def_int;
 		else if (o->type == OPT_ENUM)
 			*(int *)field(cfg, o) =
-				choice_find(o->choices, o->def)->value;
+			    choice_find(o->choices, o->def)->value;
 		else if (o->type == OPT_STRING && o->def &&
 			 !(*(char **)field(cfg, o) = strdup(o->def)))
 			return -ENOMEM;
@@ -959,26 +960,30 @@ const struct kip_user *config_find_user(const struct kip_config *cfg,
 
 /* Others may neither read nor write the configuration, its group may not
  * write it: it maps OS users to roles and names the secrets. */
-static int check_config_mode(const char *path, const struct stat *st,
-			     char *err, size_t errlen)
+static int check_config_mode(const char *path, const struct stat *st, char *err,
+			     size_t errlen)
 {
 	unsigned mode = st->st_mode & 07777;
 
 	if (!S_ISREG(st->st_mode))
-		return set_err(err, errlen, S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL,
+		return set_err(err, errlen,
+			       S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL,
 			       "%s: not a regular file", path);
 	if (mode & S_IROTH)
-		return set_err(err, errlen, -EPERM,
-			       "%s: readable by others (mode %04o); run chmod o-rwx %s",
-			       path, mode, path);
+		return set_err(
+		    err, errlen, -EPERM,
+		    "%s: readable by others (mode %04o); run chmod o-rwx %s",
+		    path, mode, path);
 	if (mode & S_IWOTH)
-		return set_err(err, errlen, -EPERM,
-			       "%s: writable by others (mode %04o); run chmod o-rwx %s",
-			       path, mode, path);
+		return set_err(
+		    err, errlen, -EPERM,
+		    "%s: writable by others (mode %04o); run chmod o-rwx %s",
+		    path, mode, path);
 	if (mode & S_IWGRP)
-		return set_err(err, errlen, -EPERM,
-			       "%s: writable by its group (mode %04o); run chmod g-w %s",
-			       path, mode, path);
+		return set_err(
+		    err, errlen, -EPERM,
+		    "%s: writable by its group (mode %04o); run chmod g-w %s",
+		    path, mode, path);
 	return 0;
 }
 
@@ -1049,7 +1054,7 @@ int config_load(const char *path, struct kip_config **ret, char *err,
 {
 	struct buf text = BUF_INIT;
 	struct kip_config *cfg = NULL;
-	struct loader l = { path, NULL, NULL, err, errlen };
+	struct loader l = {path, NULL, NULL, err, errlen};
 	config_t c;
 	int r;
 
@@ -1090,8 +1095,8 @@ static int secret_open(const char *path, char *err, size_t errlen)
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-				O_NONBLOCK);
+	fd = open(path,
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ELOOP && lstat(path, &st) == 0 &&
 	    S_ISLNK(st.st_mode))
 		return set_err(err, errlen, -EPERM,

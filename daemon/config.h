@@ -30,9 +30,9 @@ enum kip_role role_from_name(const char *name);
 /* One entry of the users list: an OS user mapped to a role and, for
  * non-admins, to the e-mail address of the contact the user acts as. */
 struct kip_user {
-	char *name;           /* OS user name, as getpwuid() reports it */
+	char *name; /* OS user name, as getpwuid() reports it */
 	enum kip_role role;
-	char *contact;        /* contact's e-mail; NULL for admins */
+	char *contact; /* contact's e-mail; NULL for admins */
 };
 
 /* One entry of mqtt.reporters: a broker user name and the e-mail address
@@ -43,44 +43,44 @@ struct kip_reporter {
 };
 
 struct kip_config {
-	char *path;               /* the file this was read from */
+	char *path; /* the file this was read from */
 
 	/* store */
-	char *store_path;         /* SQLite file */
+	char *store_path; /* SQLite file */
 
 	/* control */
-	char *socket_path;        /* Unix stream socket for kipctl */
-	char *socket_group;       /* group owning the socket; NULL: kipd's own */
-	int max_clients;          /* simultaneous control connections */
-	int max_request_bytes;    /* largest accepted request frame */
-	int request_timeout_ms;   /* a request must arrive within this time */
+	char *socket_path;	/* Unix stream socket for kipctl */
+	char *socket_group;	/* group owning the socket; NULL: kipd's own */
+	int max_clients;	/* simultaneous control connections */
+	int max_request_bytes;	/* largest accepted request frame */
+	int request_timeout_ms; /* a request must arrive within this time */
 
 	/* log */
-	int log_level;            /* LOG_ERR .. LOG_DEBUG (syslog levels) */
-	bool log_syslog;          /* false: stderr */
+	int log_level;	 /* LOG_ERR .. LOG_DEBUG (syslog levels) */
+	bool log_syslog; /* false: stderr */
 
 	/* organisation: the sender of everything kip sends */
 	char *org_name;
-	char *org_mailbox;        /* the function mailbox's e-mail address */
+	char *org_mailbox; /* the function mailbox's e-mail address */
 	char *org_phone;
 
 	/* plans */
-	char *default_lang;       /* "da" or "en": rendering and mail texts */
+	char *default_lang;	  /* "da" or "en": rendering and mail texts */
 	int follow_up_max_months; /* 1..6: the follow-up rule */
 
 	/* smtp: read and checked now, used by the outbox */
-	char *smtp_url;           /* smtps://host:port or smtp://host:port */
+	char *smtp_url; /* smtps://host:port or smtp://host:port */
 	char *smtp_username;
-	char *smtp_password;      /* read from smtp.password_file; wiped on free */
+	char *smtp_password; /* read from smtp.password_file; wiped on free */
 	char *smtp_password_file; /* that file's path */
-	char *smtp_ca_file;       /* CA bundle for the server's certificate */
-	char *smtp_client_cert;   /* optional TLS client certificate */
+	char *smtp_ca_file;	  /* CA bundle for the server's certificate */
+	char *smtp_client_cert;	  /* optional TLS client certificate */
 	char *smtp_client_key;
-	int smtp_connections;     /* parallel SMTP connections (workers) */
-	int smtp_timeout_s;       /* per transaction */
-	int smtp_retry_first_s;   /* first retry after a temporary failure */
-	int smtp_retry_max_s;     /* longest gap between retries */
-	int smtp_give_up_s;       /* a message still failing after this fails */
+	int smtp_connections;	/* parallel SMTP connections (workers) */
+	int smtp_timeout_s;	/* per transaction */
+	int smtp_retry_first_s; /* first retry after a temporary failure */
+	int smtp_retry_max_s;	/* longest gap between retries */
+	int smtp_give_up_s;	/* a message still failing after this fails */
 
 	/* smime: the organisation's certificate and what it trusts */
 	char *smime_cert;
@@ -90,22 +90,23 @@ struct kip_config {
 	char *smime_chain;
 	char *smime_ca_bundle;
 	char *smime_crl;
-	bool smime_allow_gcm;     /* false: never AES-GCM, whatever a contact says */
-	char *smime_openssl_min;  /* "MAJOR.MINOR.PATCH": kipd refuses an older
-				     OpenSSL (sslver.h) */
+	bool
+	    smime_allow_gcm; /* false: never AES-GCM, whatever a contact says */
+	char *smime_openssl_min; /* "MAJOR.MINOR.PATCH": kipd refuses an older
+				    OpenSSL (sslver.h) */
 
 	/* mail */
 	bool mail_neutral_notice; /* recipients without a usable certificate
 				     get a notice without personal data */
 
 	/* mqtt: business events (see event.h) */
-	char *mqtt_host;          /* unset: no MQTT */
+	char *mqtt_host; /* unset: no MQTT */
 	int mqtt_port;
-	char *mqtt_ca_file;       /* TLS: the broker's certificate must chain here */
+	char *mqtt_ca_file; /* TLS: the broker's certificate must chain here */
 	char *mqtt_client_cert;
 	char *mqtt_client_key;
 	char *mqtt_username;
-	char *mqtt_password;      /* read from mqtt.password_file */
+	char *mqtt_password; /* read from mqtt.password_file */
 	char *mqtt_password_file;
 	char *mqtt_topic_prefix;
 	char *mqtt_client_id;
@@ -117,7 +118,8 @@ struct kip_config {
 
 	/* certificates: the weekly notice about those expiring soon */
 	int cert_notice_days;
-	char *cert_notice_address; /* the administrator's address; unset: none */
+	char
+	    *cert_notice_address; /* the administrator's address; unset: none */
 
 	/* reminders: "14,1" days before each meeting; "30,7" days before
 	 * the six-month deadline; who else hears of an overdue plan */
@@ -131,16 +133,16 @@ struct kip_config {
 	char *deviation_forward;
 
 	/* intake: the function mailbox read over IMAP (unset url: none) */
-	char *intake_url;         /* imaps://host:port/INBOX or imap://... */
+	char *intake_url; /* imaps://host:port/INBOX or imap://... */
 	char *intake_username;
-	char *intake_password;    /* read from intake.password_file */
+	char *intake_password; /* read from intake.password_file */
 	char *intake_password_file;
 	char *intake_ca_file;
 	char *intake_client_cert;
 	char *intake_client_key;
-	int intake_interval_s;    /* between passes */
+	int intake_interval_s; /* between passes */
 	int intake_timeout_s;
-	int intake_max_bytes;     /* a larger mail is quarantined unread */
+	int intake_max_bytes; /* a larger mail is quarantined unread */
 
 	/* mqtt intake: MQTT user names mapped to contacts; reports arrive
 	 * on <prefix>/deviations/<username>, a topic the broker lets only

@@ -25,11 +25,11 @@ struct conn {
 	struct control *ctl;
 	int fd;
 	struct caller who;
-	struct buf in;      /* bytes of the request being read */
-	struct buf out;     /* reply bytes not yet written */
+	struct buf in;	/* bytes of the request being read */
+	struct buf out; /* reply bytes not yet written */
 	size_t out_off;
 	int64_t timer;
-	int closing;        /* close once out is written */
+	int closing; /* close once out is written */
 	struct conn *next;
 };
 
@@ -80,8 +80,8 @@ static void on_timeout(struct loop *loop, void *arg)
 	/* Best effort: one non-blocking write of the reason, then close. */
 	if (reply && c->out.len == c->out_off) {
 		unsigned char hdr[KIP_FRAME_HDR];
-		struct iovec iov[2] = { { hdr, sizeof(hdr) },
-					{ reply, strlen(reply) } };
+		struct iovec iov[2] = {{hdr, sizeof(hdr)},
+				       {reply, strlen(reply)}};
 
 		proto_put_len(hdr, (uint32_t)strlen(reply));
 		(void)!writev(c->fd, iov, 2);
@@ -95,11 +95,9 @@ static void arm_timer(struct conn *c)
 	struct loop *loop = c->ctl->k->loop;
 
 	loop_timer_cancel(loop, c->timer);
-	c->timer = loop_timer_at(loop,
-				 loop_now_ms() +
-					 (uint64_t)c->ctl->k->cfg
-						 ->request_timeout_ms,
-				 on_timeout, c);
+	c->timer = loop_timer_at(
+	    loop, loop_now_ms() + (uint64_t)c->ctl->k->cfg->request_timeout_ms,
+	    on_timeout, c);
 }
 
 static void queue_reply(struct conn *c, char *reply)
@@ -137,8 +135,8 @@ static int handle_input(struct conn *c)
 				 (unsigned)len, max);
 			log_info("control: uid %u: %s", (unsigned)c->who.uid,
 				 msg);
-			queue_reply(c, cmd_error_reply("request_too_large",
-						       msg));
+			queue_reply(c,
+				    cmd_error_reply("request_too_large", msg));
 			c->closing = 1;
 			return 0;
 		}
@@ -316,7 +314,7 @@ static int socket_owner(struct control *ctl, const char *path, char *err,
 
 int control_open(struct kipd *k, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct control *ctl;
 	mode_t old;
 	int r;
@@ -339,7 +337,8 @@ int control_open(struct kipd *k, char *err, size_t errlen)
 		free(ctl);
 		return -ENAMETOOLONG;
 	}
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ctl->fd =
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	r = ctl->fd < 0 ? -errno : replaceable(ctl->path, err, errlen);
 	if (r == 0) {
 		unlink(sa.sun_path);
@@ -359,7 +358,8 @@ int control_open(struct kipd *k, char *err, size_t errlen)
 	if (r < 0) {
 		unlink(sa.sun_path);
 		if (!err[0])
-			snprintf(err, errlen, "%s: %s", ctl->path, strerror(-r));
+			snprintf(err, errlen, "%s: %s", ctl->path,
+				 strerror(-r));
 		if (ctl->fd >= 0)
 			close(ctl->fd);
 		free(ctl->path);

@@ -29,10 +29,11 @@ static const char *str(json_t *o, const char *key)
 static int load_doc(struct cmd_ctx *c, int64_t version, struct plandoc **ret)
 {
 	char *text = NULL, err[256];
-	int r = store_text(c->st, &text,
-			   "SELECT document FROM plan_versions WHERE plan_id = ?"
-			   " AND version = ?",
-			   "ii", c->plan_id, version);
+	int r =
+	    store_text(c->st, &text,
+		       "SELECT document FROM plan_versions WHERE plan_id = ?"
+		       " AND version = ?",
+		       "ii", c->plan_id, version);
 
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
@@ -52,14 +53,13 @@ static const char *channel_name(const struct kipd *k, const char *channel)
 					    : "signed e-mail";
 	if (strcmp(channel, "mqtt") == 0)
 		return texts_danish(k->cfg) ? "partnersystem (MQTT)"
-				 : "partner system (MQTT)";
+					    : "partner system (MQTT)";
 	return texts_danish(k->cfg) ? "kipctl (lokal bruger)"
 				    : "kipctl (local user)";
 }
 
 /* The coordinator's name and how to reach them. */
-static void coordinator_line(json_t *d, char *out,
-			     size_t len)
+static void coordinator_line(json_t *d, char *out, size_t len)
 {
 	snprintf(out, len, "%s, %s", str(d, "coord_name"),
 		 *str(d, "coord_phone") ? str(d, "coord_phone")
@@ -133,54 +133,55 @@ static int compose(struct cmd_ctx *c, json_t *d, bool to_coordinator,
 					  : "Action %lld: %s\n",
 				       (long long)action,
 				       g->actions[action - 1].action
-					       ? g->actions[action - 1].action
-					       : "");
+					   ? g->actions[action - 1].action
+					   : "");
 	}
 	if (r == 0)
-		r = buf_printf(out,
-			       da ? "\nIndberettet af: %s%s%s%s%s (%s)\n"
-				    "Kanal: %s\nModtaget: %s\n\nAfvigelsen:\n%s\n"
-				  : "\nReported by: %s%s%s%s%s (%s)\n"
-				    "Channel: %s\nReceived: %s\n\nThe deviation:\n"
-				    "%s\n",
-			       str(d, "reporter_name"),
-			       *str(d, "reporter_title") ? ", " : "",
-			       str(d, "reporter_title"),
-			       *str(d, "reporter_org") ? ", " : "",
-			       str(d, "reporter_org"), str(d, "reporter_email"),
-			       channel_name(k, str(d, "channel")), when,
-			       str(d, "text"));
+		r = buf_printf(
+		    out,
+		    da ? "\nIndberettet af: %s%s%s%s%s (%s)\n"
+			 "Kanal: %s\nModtaget: %s\n\nAfvigelsen:\n%s\n"
+		       : "\nReported by: %s%s%s%s%s (%s)\n"
+			 "Channel: %s\nReceived: %s\n\nThe deviation:\n"
+			 "%s\n",
+		    str(d, "reporter_name"),
+		    *str(d, "reporter_title") ? ", " : "",
+		    str(d, "reporter_title"),
+		    *str(d, "reporter_org") ? ", " : "", str(d, "reporter_org"),
+		    str(d, "reporter_email"),
+		    channel_name(k, str(d, "channel")), when, str(d, "text"));
 	if (r == 0 && to_coordinator)
 		r = buf_printf(
-			out,
-			da ? "\nDu er koordinator for planen. Sørg for, at de "
-			     "relevante parter får besked og kan reagere.\n%s"
-			     "Kvittér for afvigelsen: kipctl deviation ack %lld\n"
-			     "Indkald evt. til opfølgning tidligere: kipctl "
-			     "meeting move\n"
-			   : "\nYou coordinate this plan. Make sure the parties "
-			     "concerned are told and can react.\n%s"
-			     "Acknowledge it: kipctl deviation ack %lld\n"
-			     "To bring the follow-up forward: kipctl meeting "
-			     "move\n",
-			strcmp(k->cfg->deviation_forward, "auto") == 0
-				? (da ? "Den sendes automatisk videre til dem, "
-					"der har ansvar for målet.\n"
-				      : "It is forwarded automatically to "
-					"those who answer for the goal.\n")
-				: (da ? "Send den videre: kipctl deviation "
-					"forward ID --to KONTAKT\n"
-				      : "Forward it: kipctl deviation forward "
-					"ID --to CONTACT\n"),
-			(long long)row_num(d, "id"));
+		    out,
+		    da ? "\nDu er koordinator for planen. Sørg for, at de "
+			 "relevante parter får besked og kan reagere.\n%s"
+			 "Kvittér for afvigelsen: kipctl deviation ack %lld\n"
+			 "Indkald evt. til opfølgning tidligere: kipctl "
+			 "meeting move\n"
+		       : "\nYou coordinate this plan. Make sure the parties "
+			 "concerned are told and can react.\n%s"
+			 "Acknowledge it: kipctl deviation ack %lld\n"
+			 "To bring the follow-up forward: kipctl meeting "
+			 "move\n",
+		    strcmp(k->cfg->deviation_forward, "auto") == 0
+			? (da ? "Den sendes automatisk videre til dem, "
+				"der har ansvar for målet.\n"
+			      : "It is forwarded automatically to "
+				"those who answer for the goal.\n")
+			: (da ? "Send den videre: kipctl deviation "
+				"forward ID --to KONTAKT\n"
+			      : "Forward it: kipctl deviation forward "
+				"ID --to CONTACT\n"),
+		    (long long)row_num(d, "id"));
 	else if (r == 0)
-		r = buf_printf(out,
-			       da ? "\nDu modtager afvigelsen, fordi du har "
-				    "ansvar for mål %lld i planen. Koordinator: "
-				    "%s.\n"
-				  : "\nYou receive this because you answer for "
-				    "goal %lld of the plan. Coordinator: %s.\n",
-			       (long long)goal, coord);
+		r = buf_printf(
+		    out,
+		    da ? "\nDu modtager afvigelsen, fordi du har "
+			 "ansvar for mål %lld i planen. Koordinator: "
+			 "%s.\n"
+		       : "\nYou receive this because you answer for "
+			 "goal %lld of the plan. Coordinator: %s.\n",
+		    (long long)goal, coord);
 	plandoc_free(doc);
 	return r < 0 ? cmd_store_fail(c, r, "message") : 0;
 }
@@ -274,18 +275,18 @@ static int forward_auto(struct cmd_ctx *c, json_t *d)
 	bool relatives;
 	size_t i;
 	int r = store_rows(
-		c->st, &rows,
-		"SELECT m.contact_id, k.kind FROM plan_members m"
-		" JOIN contacts k ON k.id = m.contact_id"
-		" WHERE m.plan_id = ?1 AND m.contact_id NOT IN (?2, ?3)"
-		" AND (EXISTS (SELECT 1 FROM goal_routes g WHERE g.plan_id = ?1"
-		"  AND g.goal = ?4 AND g.contact_id = m.contact_id)"
-		"  OR (NOT EXISTS (SELECT 1 FROM goal_routes g"
-		"  WHERE g.plan_id = ?1 AND g.goal = ?4)"
-		"  AND k.kind = 'professional'))"
-		" ORDER BY m.contact_id",
-		"iiii", row_num(d, "plan_id"), row_num(d, "reporter_id"),
-		row_num(d, "coordinator_id"), row_num(d, "goal"));
+	    c->st, &rows,
+	    "SELECT m.contact_id, k.kind FROM plan_members m"
+	    " JOIN contacts k ON k.id = m.contact_id"
+	    " WHERE m.plan_id = ?1 AND m.contact_id NOT IN (?2, ?3)"
+	    " AND (EXISTS (SELECT 1 FROM goal_routes g WHERE g.plan_id = ?1"
+	    "  AND g.goal = ?4 AND g.contact_id = m.contact_id)"
+	    "  OR (NOT EXISTS (SELECT 1 FROM goal_routes g"
+	    "  WHERE g.plan_id = ?1 AND g.goal = ?4)"
+	    "  AND k.kind = 'professional'))"
+	    " ORDER BY m.contact_id",
+	    "iiii", row_num(d, "plan_id"), row_num(d, "reporter_id"),
+	    row_num(d, "coordinator_id"), row_num(d, "goal"));
 
 	if (r < 0)
 		return cmd_store_fail(c, r, "members");
@@ -295,7 +296,8 @@ static int forward_auto(struct cmd_ctx *c, json_t *d)
 	 * without it the route is skipped, not the report. */
 	relatives = consent_active(c, row_num(d, "citizen_id"), "relatives");
 	r = 0;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		int64_t contact = row_num(row, "contact_id");
 
 		if (strcmp(str(row, "kind"), "professional") != 0 && !relatives)
@@ -360,15 +362,17 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 	if (access_plan(c, in->plan, true) < 0)
 		return -1;
 	if (!c->who->contact_id)
-		return cmd_fail(c, "rule",
-				"rule network: a deviation is reported by a "
-				"member of the plan; user %s acts as no contact",
-				c->who->user);
+		return cmd_fail(
+		    c, "rule",
+		    "rule network: a deviation is reported by a "
+		    "member of the plan; user %s acts as no contact",
+		    c->who->user);
 	if (cmd_require_member(c, c->plan_id, c->who->contact_id, NULL) < 0)
 		return -1;
 	if (!in->text || !in->text[0])
-		return cmd_fail(c, "bad_request",
-				"a deviation needs a text saying what happened");
+		return cmd_fail(
+		    c, "bad_request",
+		    "a deviation needs a text saying what happened");
 	if (!text_valid(in->text, DEVIATION_TEXT_MAX, true))
 		return cmd_fail(c, "bad_request",
 				"the report's text is longer than %d bytes or "
@@ -394,11 +398,10 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 	if (r < 0)
 		return cmd_store_fail(c, r, "deviation");
 	id = store_last_id(c->st);
-	snprintf(c->object, sizeof(c->object), "deviation:%lld",
-		 (long long)id);
-	json_t *data = json_pack("{s:I, s:I, s:s}", "deviation", (json_int_t)id,
-				 "goal", (json_int_t)in->goal, "channel",
-				 in->channel);
+	snprintf(c->object, sizeof(c->object), "deviation:%lld", (long long)id);
+	json_t *data =
+	    json_pack("{s:I, s:I, s:s}", "deviation", (json_int_t)id, "goal",
+		      (json_int_t)in->goal, "channel", in->channel);
 	if (data && in->action)
 		json_object_set_new(data, "action", json_integer(in->action));
 	/* A partner system's own id of the report ("user:id"), so it can
@@ -417,7 +420,7 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 	json_decref(d);
 	if (r < 0)
 		return -1;
-	log_info("deviation: %lld recorded for plan %lld via %s",
-		 (long long)id, (long long)c->plan_id, in->channel);
+	log_info("deviation: %lld recorded for plan %lld via %s", (long long)id,
+		 (long long)c->plan_id, in->channel);
 	return id;
 }

@@ -14,14 +14,13 @@ struct cmd_ctx;
 
 struct deviation_in {
 	int64_t plan;
-	int64_t goal;              /* 1..: a goal of the version in force */
-	int64_t action;            /* 1..: an action of that goal; 0: none */
-	const char *text;          /* UTF-8, what happened */
-	const char *channel;       /* "local", "mail" or "mqtt" */
-	const char *verification;  /* how the reporter was established */
-	const char *source_id;     /* Message-ID or report id; NULL: local */
+	int64_t goal;		  /* 1..: a goal of the version in force */
+	int64_t action;		  /* 1..: an action of that goal; 0: none */
+	const char *text;	  /* UTF-8, what happened */
+	const char *channel;	  /* "local", "mail" or "mqtt" */
+	const char *verification; /* how the reporter was established */
+	const char *source_id;	  /* Message-ID or report id; NULL: local */
 };
-
 
 /*
  * Records report IN from the caller's contact (c->who->contact_id, who

@@ -11,7 +11,7 @@
 #include "validate.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -22,7 +22,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 	return -EINVAL;
 }
-
 
 static bool id_ok(const char *s)
 {
@@ -57,8 +56,8 @@ static int get_id(json_t *o, const char *key, bool required, int64_t max,
 int devreport_parse(const char *json, size_t len, struct devreport *out,
 		    char *err, size_t errlen)
 {
-	static const char *const keys[] = { "id", "plan", "goal", "action",
-					    "text", "occurred", NULL };
+	static const char *const keys[] = {"id",   "plan",     "goal", "action",
+					   "text", "occurred", NULL};
 	json_error_t jerr;
 	json_t *o, *v;
 	const char *key, *s;
@@ -66,19 +65,21 @@ int devreport_parse(const char *json, size_t len, struct devreport *out,
 
 	memset(out, 0, sizeof(*out));
 	if (len > DEVREPORT_MAX_BYTES)
-		return fail(err, errlen, "%s", "the report is larger than 64 KiB");
-	o = json_loadb(json, len, JSON_REJECT_DUPLICATES,
-		       &jerr);
+		return fail(err, errlen, "%s",
+			    "the report is larger than 64 KiB");
+	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
-		snprintf(err, errlen, "not JSON (line %d, column %d)", jerr.line,
-			 jerr.column);
+		snprintf(err, errlen, "not JSON (line %d, column %d)",
+			 jerr.line, jerr.column);
 		return -EINVAL;
 	}
 	if (!json_is_object(o)) {
 		json_decref(o);
-		return fail(err, errlen, "%s", "the report must be a JSON object");
+		return fail(err, errlen, "%s",
+			    "the report must be a JSON object");
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		size_t i;
 
 		for (i = 0; keys[i] && strcmp(keys[i], key) != 0; i++)
@@ -95,8 +96,8 @@ int devreport_parse(const char *json, size_t len, struct devreport *out,
 	if (!v)
 		r = fail(err, errlen, "'%s' is missing", "id");
 	else if (!json_is_string(v) || !id_ok(json_string_value(v)))
-		r = fail(err, errlen, "'%s' must be 1..128 of A-Z a-z 0-9 . _ : -",
-			 "id");
+		r = fail(err, errlen,
+			 "'%s' must be 1..128 of A-Z a-z 0-9 . _ : -", "id");
 	else
 		snprintf(out->id, sizeof(out->id), "%s", json_string_value(v));
 	if (r == 0)
@@ -109,12 +110,14 @@ int devreport_parse(const char *json, size_t len, struct devreport *out,
 	v = json_object_get(o, "text");
 	if (r == 0 && !v)
 		r = fail(err, errlen, "'%s' is missing", "text");
-	else if (r == 0 && (!json_is_string(v) ||
-			    json_string_length(v) != strlen(json_string_value(v))))
-		r = fail(err, errlen, "'%s' must be a string without NUL", "text");
-	else if (r == 0 && (!json_string_length(v) ||
-			    !text_valid(json_string_value(v), DEVIATION_TEXT_MAX,
-					true)))
+	else if (r == 0 &&
+		 (!json_is_string(v) ||
+		  json_string_length(v) != strlen(json_string_value(v))))
+		r = fail(err, errlen, "'%s' must be a string without NUL",
+			 "text");
+	else if (r == 0 &&
+		 (!json_string_length(v) ||
+		  !text_valid(json_string_value(v), DEVIATION_TEXT_MAX, true)))
 		r = fail(err, errlen,
 			 "'%s' must be 1..20000 bytes of UTF-8 text", "text");
 	v = json_object_get(o, "occurred");
@@ -123,13 +126,15 @@ int devreport_parse(const char *json, size_t len, struct devreport *out,
 
 		s = json_string_value(v);
 		if (!s || strlen(s) != 10 || date_parse(s, &y, &m, &d) < 0)
-			r = fail(err, errlen, "'%s' must be a real date YYYY-MM-DD",
+			r = fail(err, errlen,
+				 "'%s' must be a real date YYYY-MM-DD",
 				 "occurred");
 		else
 			memcpy(out->occurred, s, 11);
 	}
 	if (r == 0) {
-		out->text = strdup(json_string_value(json_object_get(o, "text")));
+		out->text =
+		    strdup(json_string_value(json_object_get(o, "text")));
 		if (!out->text)
 			r = -ENOMEM;
 	}

@@ -27,8 +27,8 @@
 struct devreport {
 	char id[129];
 	int64_t plan, goal, action; /* action 0: none */
-	char *text;                 /* malloc'd */
-	char occurred[11];          /* "YYYY-MM-DD" or "" */
+	char *text;		    /* malloc'd */
+	char occurred[11];	    /* "YYYY-MM-DD" or "" */
 };
 
 /* Parses LEN bytes. 0, or -EINVAL with the reason in err (no payload

@@ -24,16 +24,16 @@
 
 struct ids {
 	int64_t citizen, plan, version, meeting;
-	int64_t deviation;    /* the deviation a forward carries, or 0 */
+	int64_t deviation; /* the deviation a forward carries, or 0 */
 };
 
 struct recipient {
-	int64_t contact_id;   /* 0: the citizen */
-	const char *kind;     /* professional, relative, supporter, citizen */
+	int64_t contact_id; /* 0: the citizen */
+	const char *kind;   /* professional, relative, supporter, citizen */
 	const char *name;
 	const char *email;
 	const char *cert_pem;
-	const char *policy;   /* auto, gcm, cbc */
+	const char *policy; /* auto, gcm, cbc */
 	int caps_gcm;
 };
 
@@ -125,9 +125,10 @@ static int queue_manual(struct kipd *k, const struct ids *ids,
 			const struct recipient *rc, const char *kind,
 			const char *state, const char *reason)
 {
-	struct outbox_msg m = { kind, ids->citizen, ids->plan, ids->version,
-				ids->meeting, rc->contact_id, rc->email,
-				state, reason, NULL, ids->deviation };
+	struct outbox_msg m = {kind,	     ids->citizen,  ids->plan,
+			       ids->version, ids->meeting,  rc->contact_id,
+			       rc->email,    state,	    reason,
+			       NULL,	     ids->deviation};
 	int64_t id;
 	int r = outbox_insert(k, &m, &id, NULL);
 
@@ -177,27 +178,29 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 		if (!notice->sig.len)
 			r = sign_text(k, notice->text, &notice->sig);
 		if (r == 0) {
-			struct outbox_msg m = { "notice", ids->citizen,
-						ids->plan, ids->version,
-						ids->meeting, rc->contact_id,
-						rc->email, "queued", NULL,
-						NULL, ids->deviation };
+			struct outbox_msg m = {
+			    "notice",	  ids->citizen,	 ids->plan,
+			    ids->version, ids->meeting,	 rc->contact_id,
+			    rc->email,	  "queued",	 NULL,
+			    NULL,	  ids->deviation};
 			r = queue_message(k, &m, subject, NULL,
 					  notice->sig.data, notice->sig.len);
 		}
 		return r;
 	}
 	ci = choose_cipher(k, rc);
-	r = pl->entity_id ? 0
-			  : outbox_entity_add(k, ids->citizen,
-					      pl->signed_entity->data,
-					      &pl->entity_id);
+	r = pl->entity_id
+		? 0
+		: outbox_entity_add(k, ids->citizen, pl->signed_entity->data,
+				    &pl->entity_id);
 	if (r == 0) {
-		struct outbox_msg m = { kind, ids->citizen, ids->plan,
-					ids->version, ids->meeting,
-					rc->contact_id, rc->email, "queued",
-					NULL, ci == SMIME_GCM ? "gcm" : "cbc",
-					ids->deviation };
+		struct outbox_msg m = {
+		    kind,	   ids->citizen,
+		    ids->plan,	   ids->version,
+		    ids->meeting,  rc->contact_id,
+		    rc->email,	   "queued",
+		    NULL,	   ci == SMIME_GCM ? "gcm" : "cbc",
+		    ids->deviation};
 		r = outbox_insert(k, &m, &id, NULL);
 	}
 	if (r == 0)
@@ -223,13 +226,13 @@ static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
 static void to_recipient(json_t *row, struct recipient *rc)
 {
 	*rc = (struct recipient){
-		json_integer_value(json_object_get(row, "contact_id")),
-		row_str(row, "kind"),
-		row_str(row, "name"),
-		row_str(row, "email"),
-		row_str(row, "cert_pem"),
-		row_str(row, "cipher_policy"),
-		(int)json_integer_value(json_object_get(row, "caps_gcm")),
+	    json_integer_value(json_object_get(row, "contact_id")),
+	    row_str(row, "kind"),
+	    row_str(row, "name"),
+	    row_str(row, "email"),
+	    row_str(row, "cert_pem"),
+	    row_str(row, "cipher_policy"),
+	    (int)json_integer_value(json_object_get(row, "caps_gcm")),
 	};
 }
 
@@ -261,8 +264,8 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 	char *doc = NULL;
 	int r;
 
-	r = render_version_both(c, ids->plan, ids->version, lang, &text,
-				&html, &doc);
+	r = render_version_both(c, ids->plan, ids->version, lang, &text, &html,
+				&doc);
 	if (r < 0)
 		goto out;
 	snprintf(subject, sizeof(subject),
@@ -272,11 +275,10 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 		 citizen_name, (long long)ids->version);
 	snprintf(fname, sizeof(fname), "indsatsplan-KIP-%lld-v%lld.yaml",
 		 (long long)ids->plan, (long long)ids->version);
-	att = (struct mime_attachment){ fname,
-					"application/yaml; charset=utf-8", doc,
-					strlen(doc) };
-	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data,
-		       &att, 1, &inner);
+	att = (struct mime_attachment){fname, "application/yaml; charset=utf-8",
+				       doc, strlen(doc)};
+	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data, &att,
+		       1, &inner);
 	if (r == 0)
 		r = smime_sign(k->signer, inner.data, inner.len, signed_entity,
 			       err, sizeof(err));
@@ -294,10 +296,10 @@ out:
 int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 {
 	struct kipd *k = c->k;
-	struct ids ids = { c->citizen_id, plan, version, 0 };
+	struct ids ids = {c->citizen_id, plan, version, 0};
 	struct buf signed_entity = BUF_INIT;
-	struct payload pl = { &signed_entity, 0 };
-	struct notice nt = { NULL, BUF_INIT };
+	struct payload pl = {&signed_entity, 0};
+	struct notice nt = {NULL, BUF_INIT};
 	json_t *rows = NULL, *row, *cit = NULL;
 	char subject[120], notice[600], coord[300];
 	bool relatives = consent_active(c, c->citizen_id, "relatives");
@@ -322,18 +324,18 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	coordinator(k, plan, coord, sizeof(coord));
 	snprintf(notice, sizeof(notice),
 		 texts_danish(k->cfg)
-			 ? "Der er en ny version af en koordinerende "
-			   "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
-			   "\r\nAf hensyn til datasikkerheden sendes den ikke "
-			   "med almindelig e-mail. Kontakt koordinatoren, %s, "
-			   "for at få den.\r\n\r\nBeskeden er sendt automatisk "
-			   "og indeholder ingen personoplysninger.\r\n"
-			 : "A new version of a coordinated action plan you take "
-			   "part in is ready (ref. KIP-%lld).\r\n\r\nFor data "
-			   "protection it is not sent by ordinary e-mail. "
-			   "Please contact the coordinator, %s, to receive "
-			   "it.\r\n\r\nThis message was sent automatically and "
-			   "contains no personal data.\r\n",
+		     ? "Der er en ny version af en koordinerende "
+		       "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
+		       "\r\nAf hensyn til datasikkerheden sendes den ikke "
+		       "med almindelig e-mail. Kontakt koordinatoren, %s, "
+		       "for at få den.\r\n\r\nBeskeden er sendt automatisk "
+		       "og indeholder ingen personoplysninger.\r\n"
+		     : "A new version of a coordinated action plan you take "
+		       "part in is ready (ref. KIP-%lld).\r\n\r\nFor data "
+		       "protection it is not sent by ordinary e-mail. "
+		       "Please contact the coordinator, %s, to receive "
+		       "it.\r\n\r\nThis message was sent automatically and "
+		       "contains no personal data.\r\n",
 		 (long long)plan, coord);
 	nt.text = notice;
 	r = load_recipients(k, plan, &rows);
@@ -342,7 +344,8 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 		buf_free(&signed_entity);
 		return cmd_store_fail(c, r, "members");
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		struct recipient rc;
 
 		to_recipient(row, &rc);
@@ -378,9 +381,11 @@ static void meeting_details(struct kipd *k, json_t *mt, struct buf *out)
 			     "koordinerende indsatsplan\r\n\r\n"
 			   : "Invitation to a coordination meeting about a "
 			     "coordinated action plan\r\n\r\n");
-	buf_printf(out, "%s %s, %s %d min.\r\n", da ? "Tid:" : "Time:",
-		   row_str(mt, "starts_at"), da ? "varighed" : "duration",
-		   (int)json_integer_value(json_object_get(mt, "duration_min")));
+	buf_printf(
+	    out, "%s %s, %s %d min.\r\n",
+	    da ? "Tid:" : "Time:", row_str(mt, "starts_at"),
+	    da ? "varighed" : "duration",
+	    (int)json_integer_value(json_object_get(mt, "duration_min")));
 	if (place)
 		buf_printf(out, "%s %s\r\n", da ? "Sted:" : "Place:", place);
 	buf_printf(out, "\r\n%s\r\n",
@@ -434,15 +439,14 @@ static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
 
 	if (!att)
 		return -ENOMEM;
-	json_array_foreach(rows, i, row)
-		if (row_str(row, "email"))
-			att[n++] = row_str(row, "email");
+	json_array_foreach(rows, i, row) if (row_str(row, "email")) att[n++] =
+	    row_str(row, "email");
 	snprintf(uid, sizeof(uid), "kip-meeting-%lld@%s",
 		 (long long)json_integer_value(json_object_get(mt, "id")),
 		 domain);
 	snprintf(summary, sizeof(summary),
 		 texts_danish(k->cfg) ? "Koordinationsmøde (ref. KIP-%lld)"
-			   : "Coordination meeting (ref. KIP-%lld)",
+				      : "Coordination meeting (ref. KIP-%lld)",
 		 (long long)json_integer_value(json_object_get(mt, "plan_id")));
 	ev = (struct ical_event){
 	    .method = cancel ? ICAL_CANCEL : ICAL_REQUEST,
@@ -480,7 +484,7 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 	struct kipd *k = c->k;
 	struct buf inv = BUF_INIT, details = BUF_INIT, inner = BUF_INIT;
 	struct buf sig = BUF_INIT;
-	struct payload pl = { &sig, 0 };
+	struct payload pl = {&sig, 0};
 	json_t *mt = NULL, *rows = NULL, *row;
 	bool relatives = consent_active(c, c->citizen_id, "relatives");
 	char subject[120], err[256];
@@ -495,7 +499,7 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 		      "i", meeting);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
-	ids = (struct ids){ c->citizen_id, c->plan_id, 0, meeting };
+	ids = (struct ids){c->citizen_id, c->plan_id, 0, meeting};
 	r = load_recipients(k, c->plan_id, &rows);
 	if (r < 0)
 		goto out;
@@ -513,14 +517,14 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 			r = mime_inner(k->cfg->org_mailbox, subject,
 				       details.data, NULL, NULL, 0, &inner);
 			if (r == 0)
-				r = smime_sign(k->signer, inner.data,
-					       inner.len, &sig, err,
-					       sizeof(err));
+				r = smime_sign(k->signer, inner.data, inner.len,
+					       &sig, err, sizeof(err));
 		}
 		if (r < 0)
 			goto out;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		struct recipient rc;
 
 		to_recipient(row, &rc);
@@ -528,14 +532,14 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 			continue;
 		if (!rc.email || !k->signer) {
 			r = queue_manual(k, &ids, &rc, "invitation", "manual",
-					 !rc.email ? "no e-mail address"
-						   : "kipd has no signing "
-						     "certificate (smime.cert)");
+					 !rc.email
+					     ? "no e-mail address"
+					     : "kipd has no signing "
+					       "certificate (smime.cert)");
 		} else {
-			struct outbox_msg m = { "invitation", ids.citizen,
-						ids.plan, 0, meeting,
-						rc.contact_id, rc.email,
-						"queued", NULL, NULL };
+			struct outbox_msg m = {
+			    "invitation",  ids.citizen, ids.plan, 0,	meeting,
+			    rc.contact_id, rc.email,	"queued", NULL, NULL};
 			r = queue_message(k, &m, subject, NULL, inv.data,
 					  inv.len);
 			if (r == 0 && !cancel)
@@ -589,19 +593,19 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 		 (long long)row, (long long)plan, (long long)plan);
 	snprintf(subject, sizeof(subject),
 		 texts_danish(k->cfg) ? "Levering fejlede – ref KIP-%lld"
-			   : "Delivery failed – ref KIP-%lld",
+				      : "Delivery failed – ref KIP-%lld",
 		 (long long)plan);
 	m = (struct outbox_msg){
-		"failure",
-		json_integer_value(json_object_get(o, "citizen_id")),
-		plan,
-		0,
-		0,
-		json_integer_value(json_object_get(o, "coordinator")),
-		row_str(o, "email"),
-		"queued",
-		NULL,
-		NULL,
+	    "failure",
+	    json_integer_value(json_object_get(o, "citizen_id")),
+	    plan,
+	    0,
+	    0,
+	    json_integer_value(json_object_get(o, "coordinator")),
+	    row_str(o, "email"),
+	    "queued",
+	    NULL,
+	    NULL,
 	};
 	if (queue_signed_text(k, &m, subject, text) < 0)
 		log_err("outbox: failure notice for message %lld not queued",
@@ -613,10 +617,10 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 int64_t version, int64_t deviation, int64_t contact,
 			 const char *subject, const char *text)
 {
-	struct ids ids = { citizen, plan, version, 0, deviation };
+	struct ids ids = {citizen, plan, version, 0, deviation};
 	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
-	struct payload pl = { &signed_entity, 0 };
-	struct notice nt = { NULL, BUF_INIT };
+	struct payload pl = {&signed_entity, 0};
+	struct notice nt = {NULL, BUF_INIT};
 	json_t *row = NULL;
 	struct recipient rc;
 	char outer[120], notice[600], coord[300], err[256];
@@ -634,23 +638,23 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 	to_recipient(row, &rc);
 	snprintf(outer, sizeof(outer),
 		 texts_danish(k->cfg) ? "Afvigelse – ref KIP-%lld"
-			   : "Deviation – ref KIP-%lld",
+				      : "Deviation – ref KIP-%lld",
 		 (long long)plan);
 	coordinator(k, plan, coord, sizeof(coord));
 	snprintf(notice, sizeof(notice),
 		 texts_danish(k->cfg)
-			 ? "Der er indberettet en afvigelse i en koordinerende "
-			   "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
-			   "\r\nAf hensyn til datasikkerheden sendes den ikke "
-			   "med almindelig e-mail. Kontakt koordinatoren, %s."
-			   "\r\n\r\nBeskeden er sendt automatisk og "
-			   "indeholder ingen personoplysninger.\r\n"
-			 : "A deviation was reported in a coordinated action "
-			   "plan you take part in (ref. KIP-%lld).\r\n\r\nFor "
-			   "data protection it is not sent by ordinary e-mail. "
-			   "Please contact the coordinator, %s.\r\n\r\nThis "
-			   "message was sent automatically and contains no "
-			   "personal data.\r\n",
+		     ? "Der er indberettet en afvigelse i en koordinerende "
+		       "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
+		       "\r\nAf hensyn til datasikkerheden sendes den ikke "
+		       "med almindelig e-mail. Kontakt koordinatoren, %s."
+		       "\r\n\r\nBeskeden er sendt automatisk og "
+		       "indeholder ingen personoplysninger.\r\n"
+		     : "A deviation was reported in a coordinated action "
+		       "plan you take part in (ref. KIP-%lld).\r\n\r\nFor "
+		       "data protection it is not sent by ordinary e-mail. "
+		       "Please contact the coordinator, %s.\r\n\r\nThis "
+		       "message was sent automatically and contains no "
+		       "personal data.\r\n",
 		 (long long)plan, coord);
 	nt.text = notice;
 	if (k->signer) {
@@ -661,8 +665,7 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 				       &signed_entity, err, sizeof(err));
 	}
 	if (r == 0)
-		r = queue_secure(k, &ids, &rc, "deviation", outer, &pl,
-				 &nt);
+		r = queue_secure(k, &ids, &rc, "deviation", outer, &pl, &nt);
 	json_decref(row);
 	buf_free(&inner);
 	buf_free(&signed_entity);

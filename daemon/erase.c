@@ -163,18 +163,18 @@ static const struct {
 static int delete_all(struct cmd_ctx *c, int64_t id, json_t *counts)
 {
 	static const char *const retire[] = {
-		"INSERT INTO retired_ids (tbl, high) SELECT 'citizens',"
-		" coalesce(max(id), 0) FROM citizens WHERE true"
-		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
-		"INSERT INTO retired_ids (tbl, high) SELECT 'plans',"
-		" coalesce(max(id), 0) FROM plans WHERE true"
-		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
-		"INSERT INTO retired_ids (tbl, high) SELECT 'contacts',"
-		" coalesce(max(id), 0) FROM contacts WHERE true"
-		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
-		"INSERT INTO retired_ids (tbl, high) SELECT 'meetings',"
-		" coalesce(max(id), 0) FROM meetings WHERE true"
-		" ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+	    "INSERT INTO retired_ids (tbl, high) SELECT 'citizens',"
+	    " coalesce(max(id), 0) FROM citizens WHERE true"
+	    " ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+	    "INSERT INTO retired_ids (tbl, high) SELECT 'plans',"
+	    " coalesce(max(id), 0) FROM plans WHERE true"
+	    " ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+	    "INSERT INTO retired_ids (tbl, high) SELECT 'contacts',"
+	    " coalesce(max(id), 0) FROM contacts WHERE true"
+	    " ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
+	    "INSERT INTO retired_ids (tbl, high) SELECT 'meetings',"
+	    " coalesce(max(id), 0) FROM meetings WHERE true"
+	    " ON CONFLICT (tbl) DO UPDATE SET high = max(high, excluded.high)",
 	};
 
 	/* Ids are never handed out again after an erasure. */
@@ -207,7 +207,7 @@ int erase_citizen(struct cmd_ctx *c, int64_t id, bool force)
 		return -1;
 	/* Nothing may leave after this: unsent rows are cancelled and the
 	 * transfers in flight aborted before they go. */
-	r = outbox_cancel(c->k, &(struct outbox_scope){ .citizen_id = id },
+	r = outbox_cancel(c->k, &(struct outbox_scope){.citizen_id = id},
 			  "citizen erased");
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
@@ -266,9 +266,8 @@ static bool truncate_wal(sqlite3 *db)
 	/* sqlite3_wal_checkpoint_v2 rather than the PRAGMA through
 	 * sqlite3_exec: it reports a checkpoint that could not finish as
 	 * SQLITE_BUSY instead of in a result row. */
-	int rc = sqlite3_wal_checkpoint_v2(db, NULL,
-					   SQLITE_CHECKPOINT_TRUNCATE, &frames,
-					   &done);
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+					   &frames, &done);
 
 	if (rc != SQLITE_OK)
 		log_err("erase: WAL checkpoint failed (%s, %d of %d frames); "

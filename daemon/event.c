@@ -51,9 +51,11 @@ int event_emit(struct kipd *k, const char *type, int64_t citizen_id,
 		gmtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (citizen_id)
-			json_object_set_new(data, "citizen", json_integer(citizen_id));
+			json_object_set_new(data, "citizen",
+					    json_integer(citizen_id));
 		if (plan_id)
-			json_object_set_new(data, "plan", json_integer(plan_id));
+			json_object_set_new(data, "plan",
+					    json_integer(plan_id));
 		r = mqtt_queue(k, id, type, when, data);
 	}
 	json_decref(data);

@@ -495,7 +495,7 @@ int ical_imip_entity(const struct ical_event *ev, const char *text,
 	    bnd, bnd);
 	if (r == 0)
 		r = mime_base64(&ent, (const unsigned char *)plain.data,
-				  plain.len);
+				plain.len);
 	if (r == 0)
 		r = buf_printf(&ent,
 			       "--%s\r\n"
@@ -505,8 +505,7 @@ int ical_imip_entity(const struct ical_event *ev, const char *text,
 			       "\r\n",
 			       bnd, method);
 	if (r == 0)
-		r = mime_base64(&ent, (const unsigned char *)cal.data,
-				  cal.len);
+		r = mime_base64(&ent, (const unsigned char *)cal.data, cal.len);
 	if (r == 0)
 		r = buf_printf(&ent, "--%s--\r\n", bnd);
 	if (r == 0)

@@ -19,15 +19,15 @@ enum ical_method {
 
 struct ical_event {
 	enum ical_method method;
-	const char *uid;            /* stable per meeting */
-	int sequence;               /* bumped on every move or cancel */
-	time_t dtstamp;             /* when this object was made (UTC) */
-	const char *start_local;    /* "YYYY-MM-DDTHH:MM", Europe/Copenhagen */
+	const char *uid;	 /* stable per meeting */
+	int sequence;		 /* bumped on every move or cancel */
+	time_t dtstamp;		 /* when this object was made (UTC) */
+	const char *start_local; /* "YYYY-MM-DDTHH:MM", Europe/Copenhagen */
 	int duration_min;
-	const char *summary;        /* neutral */
-	const char *location;       /* may be NULL */
+	const char *summary;	    /* neutral */
+	const char *location;	    /* may be NULL */
 	const char *description;    /* neutral; may be NULL */
-	const char *url;            /* video link; may be NULL */
+	const char *url;	    /* video link; may be NULL */
 	const char *organizer_name; /* the function mailbox's display name */
 	const char *organizer_email;
 	const char *const *attendees; /* e-mail addresses */

@@ -28,11 +28,11 @@ extern char **environ;
  * readers, asks them and stops them before it ends; no other thread and
  * no lock. */
 struct reader {
-	pid_t pid;          /* kip-inmail's; -1: none, or waited for */
-	int fd;             /* kipd's end of the socket pair (kip-inmail's
-			       standard input and output are the other) */
+	pid_t pid; /* kip-inmail's; -1: none, or waited for */
+	int fd;	   /* kipd's end of the socket pair (kip-inmail's
+		      standard input and output are the other) */
 	size_t max_bytes;
-	struct buf frame;   /* the last frame in or out; wiped after use */
+	struct buf frame; /* the last frame in or out; wiped after use */
 };
 
 int reader_path(char *out, size_t size)
@@ -47,7 +47,7 @@ int reader_path(char *out, size_t size)
 		if (slash) {
 			*slash = '\0';
 			if ((size_t)snprintf(out, size, "%s/kip-inmail", self) <
-				    size &&
+				size &&
 			    access(out, X_OK) == 0)
 				return 0;
 		}
@@ -85,7 +85,7 @@ void reader_stop(struct reader *rd)
 		if (w == rd->pid || (w < 0 && errno != EINTR))
 			rd->pid = -1;
 		else
-			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 },
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000},
 				  NULL);
 	}
 	kill_it(rd);
@@ -99,19 +99,23 @@ void reader_stop(struct reader *rd)
 static const char *why(int r)
 {
 	switch (r) {
-	case -EPIPE: return "it stopped";
-	case -EAGAIN: return "it did not answer in time";
-	case -EPROTO: return "it answered something unreadable";
-	default: return strerror(-r);
+	case -EPIPE:
+		return "it stopped";
+	case -EAGAIN:
+		return "it did not answer in time";
+	case -EPROTO:
+		return "it answered something unreadable";
+	default:
+		return strerror(-r);
 	}
 }
 
 int reader_start(const struct wire_settings *settings, long timeout_s,
 		 struct reader **ret, char *err, size_t errlen)
 {
-	const struct timeval tv = { timeout_s > 0 ? timeout_s : 60, 0 };
+	const struct timeval tv = {timeout_s > 0 ? timeout_s : 60, 0};
 	char path[PATH_MAX], msg[400] = "";
-	char *argv[] = { "kip-inmail", NULL };
+	char *argv[] = {"kip-inmail", NULL};
 	posix_spawn_file_actions_t fa;
 	struct reader *rd;
 	int sv[2], r;

@@ -74,8 +74,8 @@ static int write_all(int fd, const void *p, size_t n)
 
 	while (done < n) {
 		/* MSG_NOSIGNAL: a reader that died must not kill kipd */
-		ssize_t r = send(fd, (const char *)p + done, n - done,
-				 MSG_NOSIGNAL);
+		ssize_t r =
+		    send(fd, (const char *)p + done, n - done, MSG_NOSIGNAL);
 		if (r < 0 && errno == ENOTSOCK)
 			r = write(fd, (const char *)p + done, n - done);
 		if (r < 0 && errno == EINTR)
@@ -128,15 +128,38 @@ int wire_write_frame(int fd, const void *p, size_t len)
 
 enum tag {
 	/* settings */
-	T_CERT = 1, T_KEY, T_PASSPHRASE, T_CHAIN, T_CA, T_CRL, T_MAX_BYTES,
+	T_CERT = 1,
+	T_KEY,
+	T_PASSPHRASE,
+	T_CHAIN,
+	T_CA,
+	T_CRL,
+	T_MAX_BYTES,
 	/* the reader's readiness */
 	T_ERROR = 16,
 	/* verdicts */
-	T_REASON = 32, T_DETAIL, T_MESSAGE_ID, T_FROM, T_SUBJECT,
-	T_IN_REPLY_TO, T_REF, T_ENCRYPTED, T_TEXT, T_GOAL, T_ACTION,
-	T_SIGNER_PEM, T_SIGNER_FPR, T_SIGNER_EMAIL, T_SIGNER_NOT_AFTER,
-	T_CAPS_GCM, T_CALENDAR, T_REPLY_UID, T_REPLY_SEQUENCE,
-	T_REPLY_ATTENDEE, T_REPLY_PARTSTAT, T_REPLY_ERR,
+	T_REASON = 32,
+	T_DETAIL,
+	T_MESSAGE_ID,
+	T_FROM,
+	T_SUBJECT,
+	T_IN_REPLY_TO,
+	T_REF,
+	T_ENCRYPTED,
+	T_TEXT,
+	T_GOAL,
+	T_ACTION,
+	T_SIGNER_PEM,
+	T_SIGNER_FPR,
+	T_SIGNER_EMAIL,
+	T_SIGNER_NOT_AFTER,
+	T_CAPS_GCM,
+	T_CALENDAR,
+	T_REPLY_UID,
+	T_REPLY_SEQUENCE,
+	T_REPLY_ATTENDEE,
+	T_REPLY_PARTSTAT,
+	T_REPLY_ERR,
 	T_LAST
 };
 
@@ -260,7 +283,7 @@ int wire_encode_settings(const struct wire_settings *s, struct buf *out)
 
 int wire_decode_settings(const void *p, size_t len, struct wire_settings *s)
 {
-	struct walk w = { .p = p, .end = (const unsigned char *)p + len };
+	struct walk w = {.p = p, .end = (const unsigned char *)p + len};
 	char *str;
 	int64_t v = 0;
 	int r;
@@ -270,19 +293,33 @@ int wire_decode_settings(const void *p, size_t len, struct wire_settings *s)
 		const char **slot = NULL;
 
 		switch (w.tag) {
-		case T_CERT: slot = &s->cert; break;
-		case T_KEY: slot = &s->key; break;
-		case T_PASSPHRASE: slot = &s->passphrase; break;
-		case T_CHAIN: slot = &s->chain; break;
-		case T_CA: slot = &s->ca_bundle; break;
-		case T_CRL: slot = &s->crl; break;
+		case T_CERT:
+			slot = &s->cert;
+			break;
+		case T_KEY:
+			slot = &s->key;
+			break;
+		case T_PASSPHRASE:
+			slot = &s->passphrase;
+			break;
+		case T_CHAIN:
+			slot = &s->chain;
+			break;
+		case T_CA:
+			slot = &s->ca_bundle;
+			break;
+		case T_CRL:
+			slot = &s->crl;
+			break;
 		case T_MAX_BYTES:
 			r = get_int(&w, &v);
 			if (r == 0 && v <= 0)
 				r = -EPROTO;
 			s->max_bytes = (uint64_t)v;
 			break;
-		default: r = -EPROTO; break;
+		default:
+			r = -EPROTO;
+			break;
 		}
 		if (slot && (r = get_dup(&w, &str)) == 0)
 			*slot = str;
@@ -319,7 +356,7 @@ int wire_encode_error(const char *msg, struct buf *out)
 
 int wire_decode_error(const void *p, size_t len, char *msg, size_t msglen)
 {
-	struct walk w = { .p = p, .end = (const unsigned char *)p + len };
+	struct walk w = {.p = p, .end = (const unsigned char *)p + len};
 	int r;
 
 	while ((r = next_field(&w)) > 0) {
@@ -391,11 +428,14 @@ static int decode_field(const struct walk *w, struct wire_verdict *v)
 		r = get_ranged(w, INMAIL_OK, INMAIL_WRONG_TYPE, &n);
 		m->reason = (enum inmail_reason)n;
 		return r;
-	case T_DETAIL: return get_fixed(w, m->detail, sizeof(m->detail));
+	case T_DETAIL:
+		return get_fixed(w, m->detail, sizeof(m->detail));
 	case T_MESSAGE_ID:
 		return get_fixed(w, m->message_id, sizeof(m->message_id));
-	case T_FROM: return get_fixed(w, m->from, sizeof(m->from));
-	case T_SUBJECT: return get_fixed(w, m->subject, sizeof(m->subject));
+	case T_FROM:
+		return get_fixed(w, m->from, sizeof(m->from));
+	case T_SUBJECT:
+		return get_fixed(w, m->subject, sizeof(m->subject));
 	case T_IN_REPLY_TO:
 		return get_fixed(w, m->in_reply_to, sizeof(m->in_reply_to));
 	case T_REF:
@@ -406,7 +446,8 @@ static int decode_field(const struct walk *w, struct wire_verdict *v)
 		r = get_ranged(w, 0, 1, &n);
 		m->encrypted = n;
 		return r;
-	case T_TEXT: return get_dup(w, &m->text);
+	case T_TEXT:
+		return get_dup(w, &m->text);
 	case T_GOAL:
 		r = get_ranged(w, -1, 99, &n);
 		m->goal = (int)n;
@@ -415,7 +456,8 @@ static int decode_field(const struct walk *w, struct wire_verdict *v)
 		r = get_ranged(w, -1, 99, &n);
 		m->action = (int)n;
 		return r;
-	case T_SIGNER_PEM: return get_dup(w, &m->signer_pem);
+	case T_SIGNER_PEM:
+		return get_dup(w, &m->signer_pem);
 	case T_SIGNER_FPR:
 		return get_fixed(w, m->signer_fpr, sizeof(m->signer_fpr));
 	case T_SIGNER_EMAIL:
@@ -447,18 +489,30 @@ static int decode_field(const struct walk *w, struct wire_verdict *v)
 		return r;
 	case T_REPLY_ERR:
 		return get_fixed(w, v->reply_err, sizeof(v->reply_err));
-	default: return -EPROTO;
+	default:
+		return -EPROTO;
 	}
 }
 
 int wire_decode_verdict(const void *p, size_t len, struct wire_verdict *v)
 {
-	struct walk w = { .p = p, .end = (const unsigned char *)p + len };
+	struct walk w = {.p = p, .end = (const unsigned char *)p + len};
 	static const enum tag required[] = {
-		T_REASON, T_DETAIL, T_MESSAGE_ID, T_FROM, T_SUBJECT,
-		T_IN_REPLY_TO, T_REF, T_ENCRYPTED, T_GOAL, T_ACTION,
-		T_SIGNER_FPR, T_SIGNER_EMAIL, T_SIGNER_NOT_AFTER, T_CAPS_GCM,
-		T_CALENDAR,
+	    T_REASON,
+	    T_DETAIL,
+	    T_MESSAGE_ID,
+	    T_FROM,
+	    T_SUBJECT,
+	    T_IN_REPLY_TO,
+	    T_REF,
+	    T_ENCRYPTED,
+	    T_GOAL,
+	    T_ACTION,
+	    T_SIGNER_FPR,
+	    T_SIGNER_EMAIL,
+	    T_SIGNER_NOT_AFTER,
+	    T_CAPS_GCM,
+	    T_CALENDAR,
 	};
 	int r;
 

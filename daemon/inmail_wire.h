@@ -36,17 +36,17 @@ struct buf;
  * it), the trust store (to check signers), and the size limit. */
 struct wire_settings {
 	const char *cert, *key, *passphrase, *chain; /* NULL: none */
-	const char *ca_bundle, *crl;		      /* NULL: none */
+	const char *ca_bundle, *crl;		     /* NULL: none */
 	uint64_t max_bytes;
 };
 
 /* One message's verdict: the mail, and what its calendar part said. */
 struct wire_verdict {
-	struct inmail mail;   /* mail.calendar stays NULL on kipd's side */
-	bool calendar;	      /* a METHOD:REPLY calendar part was there */
-	bool reply_ok;	      /* ... and ireply_parse() read it: reply */
+	struct inmail mail; /* mail.calendar stays NULL on kipd's side */
+	bool calendar;	    /* a METHOD:REPLY calendar part was there */
+	bool reply_ok;	    /* ... and ireply_parse() read it: reply */
 	struct ireply reply;
-	char reply_err[256];  /* ... or why not */
+	char reply_err[256]; /* ... or why not */
 };
 
 /* Frames: 0, -EPIPE at end of file (nothing read), -EPROTO for a frame

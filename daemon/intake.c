@@ -41,13 +41,13 @@ enum slot {
 
 struct item {
 	uint32_t uid, uidvalidity;
-	int fetch_rc;       /* 0, or -EFBIG: too large to read */
+	int fetch_rc; /* 0, or -EFBIG: too large to read */
 	struct buf raw;
-	int read_rc;        /* 0: verdict holds the reader's verdict; or
-			       -errno: the reader failed on it (read_err) */
+	int read_rc; /* 0: verdict holds the reader's verdict; or
+			-errno: the reader failed on it (read_err) */
 	struct wire_verdict verdict;
 	char read_err[256];
-	bool mark;          /* flag it done on the server */
+	bool mark; /* flag it done on the server */
 };
 
 struct counts {
@@ -65,8 +65,8 @@ struct intake {
 	 * read-only until intake_close(); the worker reads the settings,
 	 * never k */
 	struct kipd *k;
-	int efd;            /* the worker writes it, the loop reads it */
-	int64_t timer;      /* the loop thread's */
+	int efd;       /* the worker writes it, the loop reads it */
+	int64_t timer; /* the loop thread's */
 	/* the pass's own copy of the settings: a reload may free cfg */
 	char *url, *username, *password, *ca_file, *client_cert, *client_key;
 	long timeout_s;
@@ -77,25 +77,25 @@ struct intake {
 
 	/* thread to current: the loop thread's only (no lock) */
 	pthread_t thread;
-	bool running;       /* a worker exists (loop thread's view) */
-	bool again;         /* run another pass when this one ends */
-	unsigned passes;    /* passes finished */
-	unsigned started;   /* passes started */
+	bool running;	  /* a worker exists (loop thread's view) */
+	bool again;	  /* run another pass when this one ends */
+	unsigned passes;  /* passes finished */
+	unsigned started; /* passes started */
 	time_t last_end;
 	char last_error[256];
 	struct counts last, current; /* current: counted by judge() */
 
 	pthread_mutex_t mu; /* guards slot, stop, pass_rc and pass_err */
 	pthread_cond_t cv;  /* slot became SLOT_JUDGED, or stop was set */
-	enum slot slot;     /* under mu: whose turn it is with item */
+	enum slot slot;	    /* under mu: whose turn it is with item */
 	struct item item;   /* not under mu, handed over by slot: the worker's
 			       while slot is SLOT_EMPTY or SLOT_JUDGED (it
 			       fills it, then reads mark), the loop thread's
 			       while slot is SLOT_MESSAGE (judge() reads it and
 			       sets mark); setting slot under mu is the
 			       hand-over */
-	bool stop;          /* under mu: set by the loop to end the pass */
-	int pass_rc;        /* under mu: written by the worker before */
+	bool stop;	    /* under mu: set by the loop to end the pass */
+	int pass_rc;	    /* under mu: written by the worker before */
 	char pass_err[256]; /* SLOT_END, read by the loop after the join */
 };
 
@@ -137,15 +137,15 @@ static void *worker(void *arg)
 {
 	struct intake *in = arg;
 	const struct imap_conf conf = {
-		.url = in->url,
-		.ca_file = in->ca_file,
-		.username = in->username,
-		.password = in->password,
-		.client_cert = in->client_cert,
-		.client_key = in->client_key,
-		.timeout_s = in->timeout_s,
-		.max_message = in->max_bytes,
-		.done_keyword = DONE_KEYWORD,
+	    .url = in->url,
+	    .ca_file = in->ca_file,
+	    .username = in->username,
+	    .password = in->password,
+	    .client_cert = in->client_cert,
+	    .client_key = in->client_key,
+	    .timeout_s = in->timeout_s,
+	    .max_message = in->max_bytes,
+	    .done_keyword = DONE_KEYWORD,
 	};
 	struct imap *s = NULL;
 	struct reader *rd = NULL;
@@ -178,9 +178,9 @@ static void *worker(void *arg)
 		if (in->item.fetch_rc == 0) {
 			/* parsed in the reader process, not here */
 			in->item.read_rc = reader_judge(
-				rd, in->item.raw.data, in->item.raw.len,
-				&in->item.verdict, in->item.read_err,
-				sizeof(in->item.read_err));
+			    rd, in->item.raw.data, in->item.raw.len,
+			    &in->item.verdict, in->item.read_err,
+			    sizeof(in->item.read_err));
 			if (in->item.read_rc < 0) {
 				reader_stop(rd);
 				rd = NULL;
@@ -225,17 +225,17 @@ static bool seen(struct kipd *k, const char *channel, const char *source)
 struct origin {
 	struct kipd *k;
 	struct counts *cn;
-	const char *channel;   /* "mail" or "mqtt" */
-	const char *source;    /* its id in intake_seen */
-	const char *sender;    /* From, or the broker user (NULL: unknown) */
-	int64_t inbox_row;     /* its mqtt_inbox row (0: none), deleted in
-				  the transaction that records the outcome */
+	const char *channel; /* "mail" or "mqtt" */
+	const char *source;  /* its id in intake_seen */
+	const char *sender;  /* From, or the broker user (NULL: unknown) */
+	int64_t inbox_row;   /* its mqtt_inbox row (0: none), deleted in
+				the transaction that records the outcome */
 };
 
 static int delete_inbox_row(struct store *st, int64_t row)
 {
-	return row ? store_exec(st, "DELETE FROM mqtt_inbox WHERE id = ?",
-				"i", row)
+	return row ? store_exec(st, "DELETE FROM mqtt_inbox WHERE id = ?", "i",
+				row)
 		   : 0;
 }
 
@@ -429,13 +429,16 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 		      " AND lower(email) = lower(?)",
 		      "s", m->from) < 0)
 		return;
-	const char *fpr = json_string_value(json_object_get(row, "cert_fingerprint"));
-	const char *na = json_string_value(json_object_get(row, "cert_not_after"));
+	const char *fpr =
+	    json_string_value(json_object_get(row, "cert_fingerprint"));
+	const char *na =
+	    json_string_value(json_object_get(row, "cert_not_after"));
 	int64_t id = json_integer_value(json_object_get(row, "id"));
 	int caps = m->caps_gcm == 1;
 	bool same = fpr && strcmp(fpr, ci.fingerprint) == 0;
 
-	if ((same && json_integer_value(json_object_get(row, "caps_gcm")) == caps) ||
+	if ((same &&
+	     json_integer_value(json_object_get(row, "caps_gcm")) == caps) ||
 	    (!same && na && strcmp(ci.not_after, na) < 0)) {
 		json_decref(row);
 		return;
@@ -491,8 +494,8 @@ static int64_t plan_citizen(struct kipd *k, int64_t plan)
 {
 	int64_t citizen = 0;
 
-	store_int(k->store, &citizen, "SELECT citizen_id FROM plans WHERE id = ?",
-		  "i", plan);
+	store_int(k->store, &citizen,
+		  "SELECT citizen_id FROM plans WHERE id = ?", "i", plan);
 	return citizen;
 }
 
@@ -504,8 +507,8 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 	json_t *mt = NULL;
 	char detail[300];
 	const char *dom = k->cfg->org_mailbox
-				  ? strchr(k->cfg->org_mailbox, '@') + 1
-				  : "kip.invalid";
+			      ? strchr(k->cfg->org_mailbox, '@') + 1
+			      : "kip.invalid";
 	long long meeting = 0;
 	int64_t contact = 0;
 	int end = 0;
@@ -533,7 +536,7 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 		return;
 	}
 	contact = member_by_email(
-		k, json_integer_value(json_object_get(mt, "plan_id")), m->from);
+	    k, json_integer_value(json_object_get(mt, "plan_id")), m->from);
 	if (!contact) {
 		quarantine(o, "not-a-member",
 			   "the sender is not a participant of the meeting");
@@ -546,12 +549,12 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 			 "changed (now %lld)",
 			 rp->sequence,
 			 (long long)json_integer_value(
-				 json_object_get(mt, "sequence")));
+			     json_object_get(mt, "sequence")));
 		quarantine(o, "stale-reply", detail);
 		goto out;
 	}
-	static const char *const answers[] = { "accepted", "declined",
-					       "tentative" };
+	static const char *const answers[] = {"accepted", "declined",
+					      "tentative"};
 	struct caller who;
 	char object[64];
 	struct txn t;
@@ -561,15 +564,15 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 	make_caller(&who, "intake:mail", contact);
 	snprintf(object, sizeof(object), "meeting:%lld", meeting);
 	if (r >= 0)
-		r = store_exec(k->store,
-			       "INSERT INTO meeting_replies (meeting_id,"
-			       " contact_id, answer, sequence, at)"
-			       " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
-			       " SET answer = excluded.answer,"
-			       " sequence = excluded.sequence, at = excluded.at",
-			       "iisii", (int64_t)meeting, contact,
-			       answers[rp->partstat], (int64_t)rp->sequence,
-			       (int64_t)time(NULL));
+		r = store_exec(
+		    k->store,
+		    "INSERT INTO meeting_replies (meeting_id,"
+		    " contact_id, answer, sequence, at)"
+		    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+		    " SET answer = excluded.answer,"
+		    " sequence = excluded.sequence, at = excluded.at",
+		    "iisii", (int64_t)meeting, contact, answers[rp->partstat],
+		    (int64_t)rp->sequence, (int64_t)time(NULL));
 	if (r >= 0)
 		r = store_exec(k->store,
 			       "INSERT OR IGNORE INTO intake_seen (channel,"
@@ -613,7 +616,7 @@ static bool judge(struct intake *in, struct item *it)
 	struct counts *cn = &in->current;
 	const struct inmail *m = &it->verdict.mail;
 	char source[300], fallback[80], err[512], verification[200];
-	struct origin o = { k, cn, "mail", source, NULL, 0 };
+	struct origin o = {k, cn, "mail", source, NULL, 0};
 	const char *code = NULL;
 	int64_t plan, contact;
 	int r;
@@ -676,18 +679,18 @@ static bool judge(struct intake *in, struct item *it)
 				     "1-99"
 				   : "no line 'Mål: N' (or 'Goal: N')");
 	else if (m->action < 0)
-		r = quarantine(&o, "bad-action",
-			       "the line 'Indsats:' does not hold a number 1-99");
+		r = quarantine(
+		    &o, "bad-action",
+		    "the line 'Indsats:' does not hold a number 1-99");
 	else {
 		snprintf(verification, sizeof(verification),
 			 "S/MIME signature verified%s; signer certificate "
 			 "SHA-256 %.16s…; signer = From",
 			 m->encrypted ? " (arrived encrypted)" : "",
 			 m->signer_fpr);
-		struct deviation_in din = { plan,	   m->goal,
-					    m->action,	   m->text,
-					    "mail",	   verification,
-					    source };
+		struct deviation_in din = {plan,    m->goal, m->action,
+					   m->text, "mail",  verification,
+					   source};
 
 		r = record(&o, "intake:mail", contact, &din, &code, err,
 			   sizeof(err));
@@ -710,8 +713,8 @@ static void arm(struct intake *in, uint64_t delay_ms)
 {
 	if (in->timer)
 		loop_timer_cancel(in->k->loop, in->timer);
-	in->timer = loop_timer_at(in->k->loop, loop_now_ms() + delay_ms,
-				  on_timer, in);
+	in->timer =
+	    loop_timer_at(in->k->loop, loop_now_ms() + delay_ms, on_timer, in);
 }
 
 static void start_pass(struct intake *in)
@@ -822,13 +825,13 @@ int intake_open(struct kipd *k, char *err, size_t errlen)
 	in->timeout_s = cfg->intake_timeout_s;
 	in->max_bytes = (size_t)cfg->intake_max_bytes;
 	in->reader = (struct wire_settings){
-		.cert = dup_or_null(cfg->smime_cert),
-		.key = dup_or_null(cfg->smime_key),
-		.passphrase = dup_or_null(cfg->smime_key_passphrase),
-		.chain = dup_or_null(cfg->smime_chain),
-		.ca_bundle = dup_or_null(cfg->smime_ca_bundle),
-		.crl = dup_or_null(cfg->smime_crl),
-		.max_bytes = in->max_bytes,
+	    .cert = dup_or_null(cfg->smime_cert),
+	    .key = dup_or_null(cfg->smime_key),
+	    .passphrase = dup_or_null(cfg->smime_key_passphrase),
+	    .chain = dup_or_null(cfg->smime_chain),
+	    .ca_bundle = dup_or_null(cfg->smime_ca_bundle),
+	    .crl = dup_or_null(cfg->smime_crl),
+	    .max_bytes = in->max_bytes,
 	};
 	k->intake = in;
 	in->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -887,14 +890,14 @@ void intake_close(struct kipd *k)
 
 /* Judges one report of the inbox and records the outcome (deleting the
  * row in that transaction). */
-static void take_report(struct kipd *k, int64_t inbox_row,
-			const char *username, const char *payload, size_t len)
+static void take_report(struct kipd *k, int64_t inbox_row, const char *username,
+			const char *payload, size_t len)
 {
 	const struct kip_reporter *rp = config_find_reporter(k->cfg, username);
-	struct counts cn = { 0 };
+	struct counts cn = {0};
 	struct devreport d;
 	char source[256], err[512], verification[200];
-	struct origin o = { k, &cn, "mqtt", source, username, inbox_row };
+	struct origin o = {k, &cn, "mqtt", source, username, inbox_row};
 	const char *code = NULL;
 	int64_t contact = 0;
 	int r;
@@ -934,8 +937,8 @@ static void take_report(struct kipd *k, int64_t inbox_row,
 		 "MQTT broker user %s (authenticated by the broker; topic "
 		 "restricted by its ACL), mapped by mqtt.reporters",
 		 username);
-	struct deviation_in din = { d.plan, d.goal,	  d.action, d.text,
-				    "mqtt", verification, source };
+	struct deviation_in din = {d.plan, d.goal,	 d.action, d.text,
+				   "mqtt", verification, source};
 	char actor[80];
 
 	snprintf(actor, sizeof(actor), "mqtt:%s", username);
@@ -987,9 +990,9 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 
 static int unhex(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				       : -1;
+				      : -1;
 }
 
 void intake_mqtt_drain(struct kipd *k)
@@ -1002,7 +1005,8 @@ void intake_mqtt_drain(struct kipd *k)
 		       " ORDER BY id LIMIT 1000",
 		       "") < 0)
 		return;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const char *h =
 		    json_string_value(json_object_get(row, "payload"));
 		size_t n = h ? strlen(h) / 2 : 0, j;
@@ -1051,13 +1055,13 @@ json_t *intake_status(struct kipd *k)
 	if (in->last_end && gmtime_r(&in->last_end, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_pack(
-		"{s:b, s:b, s:I, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
-		"configured", 1, "running", in->running, "started",
-		(json_int_t)in->started, "passes", (json_int_t)in->passes,
-		"last_end", when, "last_error",
-		in->last_error, "last", "read", (json_int_t)in->last.fetched,
-		"deviations", (json_int_t)in->last.deviations, "replies",
-		(json_int_t)in->last.replies, "quarantined",
-		(json_int_t)in->last.quarantined, "duplicates",
-		(json_int_t)in->last.duplicates);
+	    "{s:b, s:b, s:I, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
+	    "configured", 1, "running", in->running, "started",
+	    (json_int_t)in->started, "passes", (json_int_t)in->passes,
+	    "last_end", when, "last_error", in->last_error, "last", "read",
+	    (json_int_t)in->last.fetched, "deviations",
+	    (json_int_t)in->last.deviations, "replies",
+	    (json_int_t)in->last.replies, "quarantined",
+	    (json_int_t)in->last.quarantined, "duplicates",
+	    (json_int_t)in->last.duplicates);
 }

@@ -37,7 +37,7 @@
 #include "store.h"
 #include "txn.h"
 
-static int signal_pipe[2] = { -1, -1 };
+static int signal_pipe[2] = {-1, -1};
 /* systemd's watchdog interval (WatchdogSec=) in microseconds; 0: none. */
 static uint64_t watchdog_usec;
 
@@ -45,8 +45,7 @@ static uint64_t watchdog_usec;
  * configuration names them. 0 or -errno with err. */
 static int load_crypto(const struct kip_config *cfg,
 		       struct smime_signer **ret_signer,
-		       struct smime_trust **ret_trust, char *err,
-		       size_t errlen)
+		       struct smime_trust **ret_trust, char *err, size_t errlen)
 {
 	struct smime_signer *signer = NULL;
 	struct smime_trust *trust = NULL;
@@ -54,8 +53,9 @@ static int load_crypto(const struct kip_config *cfg,
 
 	if (cfg->smime_cert || cfg->smime_key) {
 		if (!cfg->smime_cert || !cfg->smime_key) {
-			snprintf(err, errlen, "smime.cert and smime.key go "
-					      "together");
+			snprintf(err, errlen,
+				 "smime.cert and smime.key go "
+				 "together");
 			return -EINVAL;
 		}
 		r = smime_signer_load(cfg->smime_cert, cfg->smime_key,
@@ -188,8 +188,7 @@ static void reload_notified(struct kipd *k)
 	notify_ready(k);
 }
 
-static void on_signal_pipe(struct loop *loop, int fd, short revents,
-			   void *arg)
+static void on_signal_pipe(struct loop *loop, int fd, short revents, void *arg)
 {
 	unsigned char b;
 
@@ -228,11 +227,9 @@ static int setup_signals(struct kipd *k)
  * changed, and an erasure rewrites the file last (mail withdrawn only
  * empties the WAL). */
 static const struct txn_wake wakes[] = {
-	{ TXN_OUTBOX, outbox_after_commit },
-	{ TXN_EVENTS, mqtt_after_commit },
-	{ TXN_SCHEDULE, scheduler_kick },
-	{ TXN_ERASED, erase_after_commit },
-	{ TXN_SCRUB, erase_scrub_wal },
+    {TXN_OUTBOX, outbox_after_commit}, {TXN_EVENTS, mqtt_after_commit},
+    {TXN_SCHEDULE, scheduler_kick},    {TXN_ERASED, erase_after_commit},
+    {TXN_SCRUB, erase_scrub_wal},
 };
 
 static void on_daily(struct loop *loop, void *arg)
@@ -252,20 +249,19 @@ static const struct kipd_option {
 	const char *arg; /* its argument's placeholder; NULL: none */
 	const char *help;
 } kipd_options[] = {
-	{ "config", 'c', "FILE",
-	  "configuration (default " KIP_DEFAULT_CONFIG ")" },
-	{ "foreground", 'f', NULL, "log to stderr instead of syslog" },
-	{ "verbose", 'v', NULL,
-	  "log debug messages; with -n, print the effective\n"
-	  "configuration (secrets as their files)" },
-	{ "check-config", 'n', NULL, "validate the configuration and exit" },
-	{ "help", 'h', NULL, "this text" },
-	{ "test-clock", LONG_TEST_CLOCK, "FILE",
-	  "for tests only: the scheduler's clock runs\n"
-	  "ahead by the seconds written in FILE" },
-	/* --man 8: kipd(8); --man 5: kipd.conf(5), from the example
-	 * configuration named by -c (the Makefile's man pages) */
-	{ "man", LONG_MAN, "SECTION", NULL },
+    {"config", 'c', "FILE", "configuration (default " KIP_DEFAULT_CONFIG ")"},
+    {"foreground", 'f', NULL, "log to stderr instead of syslog"},
+    {"verbose", 'v', NULL,
+     "log debug messages; with -n, print the effective\n"
+     "configuration (secrets as their files)"},
+    {"check-config", 'n', NULL, "validate the configuration and exit"},
+    {"help", 'h', NULL, "this text"},
+    {"test-clock", LONG_TEST_CLOCK, "FILE",
+     "for tests only: the scheduler's clock runs\n"
+     "ahead by the seconds written in FILE"},
+    /* --man 8: kipd(8); --man 5: kipd.conf(5), from the example
+     * configuration named by -c (the Makefile's man pages) */
+    {"man", LONG_MAN, "SECTION", NULL},
 };
 
 #define N_KIPD_OPTIONS (sizeof(kipd_options) / sizeof(kipd_options[0]))
@@ -312,47 +308,47 @@ static void getopt_tables(struct option *longs, char *shorts)
 	for (size_t i = 0; i < N_KIPD_OPTIONS; i++) {
 		const struct kipd_option *o = &kipd_options[i];
 
-		longs[i] = (struct option){ o->name, o->arg ? required_argument
-							   : no_argument,
-					    NULL, o->key };
+		longs[i] = (struct option){
+		    o->name, o->arg ? required_argument : no_argument, NULL,
+		    o->key};
 		if (o->key < 256) {
 			*shorts++ = (char)o->key;
 			if (o->arg)
 				*shorts++ = ':';
 		}
 	}
-	longs[N_KIPD_OPTIONS] = (struct option){ NULL, 0, NULL, 0 };
+	longs[N_KIPD_OPTIONS] = (struct option){NULL, 0, NULL, 0};
 	*shorts = '\0';
 }
 
 /* The prose of kipd(8); the options come from kipd_options. */
 static const char *const man_description[] = {
-	"kipd keeps the coordinated action plans (koordinerende indsatsplaner) "
-	"of citizens with a mental illness and a concurrent drug or alcohol "
-	"problem: the citizen, the consents, the network, the plan versions "
-	"and the meetings, in one SQLite database. It enforces the "
-	"guideline's rules, records every change and every read of a "
-	"citizen's data in a hash-chained audit trail, sends every approved "
-	"version signed and encrypted (S/MIME) over SMTP through a durable "
-	"outbox, sends invitations and reminders, takes partners' deviation "
-	"reports from the function mailbox (IMAP) and from MQTT, and "
-	"publishes its events over MQTT.",
-	"kipctl(1) talks to kipd over a local socket. kipd learns who the "
-	"caller is from the kernel (SO_PEERCRED) and what the caller may do "
-	"from the users list of kipd.conf(5).",
-	"kipd runs as its own user under systemd (Type=notify, with a "
-	"watchdog) and logs ids only, never personal data; docs/OPERATIONS.md "
-	"says how to install and run it.",
-	NULL,
+    "kipd keeps the coordinated action plans (koordinerende indsatsplaner) "
+    "of citizens with a mental illness and a concurrent drug or alcohol "
+    "problem: the citizen, the consents, the network, the plan versions "
+    "and the meetings, in one SQLite database. It enforces the "
+    "guideline's rules, records every change and every read of a "
+    "citizen's data in a hash-chained audit trail, sends every approved "
+    "version signed and encrypted (S/MIME) over SMTP through a durable "
+    "outbox, sends invitations and reminders, takes partners' deviation "
+    "reports from the function mailbox (IMAP) and from MQTT, and "
+    "publishes its events over MQTT.",
+    "kipctl(1) talks to kipd over a local socket. kipd learns who the "
+    "caller is from the kernel (SO_PEERCRED) and what the caller may do "
+    "from the users list of kipd.conf(5).",
+    "kipd runs as its own user under systemd (Type=notify, with a "
+    "watchdog) and logs ids only, never personal data; docs/OPERATIONS.md "
+    "says how to install and run it.",
+    NULL,
 };
 
 static const char *const man_signals[][2] = {
-	{ "SIGHUP", "reads and checks the configuration again; an invalid one "
-		    "is refused and the running one kept. store.path and "
-		    "control.socket change only with a restart." },
-	{ "SIGTERM, SIGINT", "stops: lets SMTP transfers in flight finish (at "
-			     "most smtp.timeout_s), closes the database and "
-			     "exits 0." },
+    {"SIGHUP", "reads and checks the configuration again; an invalid one "
+	       "is refused and the running one kept. store.path and "
+	       "control.socket change only with a restart."},
+    {"SIGTERM, SIGINT", "stops: lets SMTP transfers in flight finish (at "
+			"most smtp.timeout_s), closes the database and "
+			"exits 0."},
 };
 
 /* kipd(8), from kipd_options and the prose above. */
@@ -388,7 +384,8 @@ static void man_kipd(FILE *out)
 			roff_item(out, tag, o->help);
 	}
 	roff_section(out, "SIGNALS");
-	for (size_t i = 0; i < sizeof(man_signals) / sizeof(man_signals[0]); i++)
+	for (size_t i = 0; i < sizeof(man_signals) / sizeof(man_signals[0]);
+	     i++)
 		roff_item(out, man_signals[i][0], man_signals[i][1]);
 	roff_section(out, "EXIT STATUS");
 	roff_line(out, "0 ok; 1 the configuration is invalid, or kipd could "
@@ -462,20 +459,36 @@ int main(int argc, char **argv)
 	char shorts[2 * N_KIPD_OPTIONS + 1];
 	const char *path = KIP_DEFAULT_CONFIG, *test_clock = NULL, *man = NULL;
 	int foreground = 0, verbose = 0, check = 0, o, r;
-	struct kipd k = { 0 };
+	struct kipd k = {0};
 	char err[512] = "";
 
 	getopt_tables(longs, shorts);
 	while ((o = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		switch (o) {
-		case 'c': path = optarg; break;
-		case 'f': foreground = 1; break;
-		case 'v': verbose = 1; break;
-		case 'n': check = 1; break;
-		case 'h': usage(stdout); return 0;
-		case LONG_TEST_CLOCK: test_clock = optarg; break;
-		case LONG_MAN: man = optarg; break;
-		default: usage(stderr); return 2;
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case LONG_TEST_CLOCK:
+			test_clock = optarg;
+			break;
+		case LONG_MAN:
+			man = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

@@ -22,17 +22,17 @@ struct txn;
  * after smtp_pool_stop(); the intake worker copies of its settings.
  */
 struct kipd {
-	struct kip_config *cfg;       /* swapped by a reload (kipd.c) */
-	struct store *store;          /* the one connection that writes */
+	struct kip_config *cfg; /* swapped by a reload (kipd.c) */
+	struct store *store;	/* the one connection that writes */
 	struct loop *loop;
 	struct control *control;
 	struct outbox *outbox;
-	struct mqtt *mqtt;            /* NULL: mqtt.host not configured */
-	struct intake *intake;        /* NULL: intake.url not configured */
-	struct smime_signer *signer;  /* NULL: smime.cert not configured */
-	struct smime_trust *trust;    /* NULL: smime.ca_bundle not configured */
-	int64_t sched_timer;          /* the scheduler's timer; 0: none */
-	struct txn *txn;              /* the open unit of work (txn.h) */
+	struct mqtt *mqtt;	     /* NULL: mqtt.host not configured */
+	struct intake *intake;	     /* NULL: intake.url not configured */
+	struct smime_signer *signer; /* NULL: smime.cert not configured */
+	struct smime_trust *trust;   /* NULL: smime.ca_bundle not configured */
+	int64_t sched_timer;	     /* the scheduler's timer; 0: none */
+	struct txn *txn;	     /* the open unit of work (txn.h) */
 };
 
 #endif

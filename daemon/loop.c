@@ -99,7 +99,7 @@ int loop_add_fd(struct loop *loop, int fd, short events, loop_fd_fn fn,
 		loop->pfd = p;
 		loop->cap_w = cap;
 	}
-	loop->w[loop->n_w++] = (struct watch){ fd, events, fn, arg };
+	loop->w[loop->n_w++] = (struct watch){fd, events, fn, arg};
 	return 0;
 }
 
@@ -129,7 +129,7 @@ int64_t loop_timer_at(struct loop *loop, uint64_t when_ms, loop_timer_fn fn,
 	if (loop->n_t == loop->cap_t &&
 	    grow((void **)&loop->t, &loop->cap_t, sizeof(*loop->t)) < 0)
 		return -ENOMEM;
-	loop->t[loop->n_t++] = (struct timer){ loop->next_id, when_ms, fn, arg };
+	loop->t[loop->n_t++] = (struct timer){loop->next_id, when_ms, fn, arg};
 	return loop->next_id++;
 }
 
@@ -195,8 +195,8 @@ int loop_run(struct loop *loop)
 		compact(loop);
 		nfds = loop->n_w;
 		for (size_t i = 0; i < nfds; i++)
-			loop->pfd[i] = (struct pollfd){ loop->w[i].fd,
-							loop->w[i].events, 0 };
+			loop->pfd[i] = (struct pollfd){loop->w[i].fd,
+						       loop->w[i].events, 0};
 		n = poll(loop->pfd, nfds, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -210,7 +210,8 @@ int loop_run(struct loop *loop)
 				continue;
 			n--;
 			if (w->fd == loop->pfd[i].fd)
-				w->fn(loop, w->fd, loop->pfd[i].revents, w->arg);
+				w->fn(loop, w->fd, loop->pfd[i].revents,
+				      w->arg);
 		}
 	}
 	return 0;

@@ -22,8 +22,7 @@
 
 struct loop;
 
-typedef void (*loop_fd_fn)(struct loop *loop, int fd, short revents,
-			   void *arg);
+typedef void (*loop_fd_fn)(struct loop *loop, int fd, short revents, void *arg);
 typedef void (*loop_timer_fn)(struct loop *loop, void *arg);
 
 /* Returns a new loop or NULL on ENOMEM. */

@@ -14,7 +14,7 @@
 struct buf;
 
 struct mime_attachment {
-	const char *filename;     /* ASCII, e.g. "indsatsplan-12-v3.yaml" */
+	const char *filename;	  /* ASCII, e.g. "indsatsplan-12-v3.yaml" */
 	const char *content_type; /* e.g. "application/yaml; charset=utf-8" */
 	const char *data;
 	size_t len;
@@ -51,9 +51,8 @@ int mime_inner(const char *from, const char *subject, const char *text,
  * (-EINVAL). Appends to out.
  */
 int mime_message(const char *from, const char *to, const char *subject,
-		 const char *message_id, time_t when,
-		 const char *content_type, const char *body, size_t body_len,
-		 struct buf *out);
+		 const char *message_id, time_t when, const char *content_type,
+		 const char *body, size_t body_len, struct buf *out);
 
 /* Appends P as base64 (RFC 2045): lines of 76 characters, each ended by
  * CRLF. 0 or -ENOMEM. */

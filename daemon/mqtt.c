@@ -30,15 +30,15 @@ struct inflight {
 struct mqtt {
 	struct kipd *k;
 	struct mosquitto *mosq;
-	int fd;               /* the socket being watched, -1 if none */
+	int fd; /* the socket being watched, -1 if none */
 	int64_t misc_timer, retry_timer;
-	unsigned retry_s;     /* next reconnect delay */
+	unsigned retry_s; /* next reconnect delay */
 	char status_topic[300];
 	char source[300];
 	bool online;
 	struct inflight inflight[WINDOW];
 	size_t n_inflight;
-	int64_t last_row;     /* highest row handed to the broker */
+	int64_t last_row;      /* highest row handed to the broker */
 	int acked[WINDOW * 2]; /* PUBACKs of one read, settled together */
 	size_t n_acked;
 };
@@ -66,21 +66,22 @@ static void pump(struct mqtt *m)
 		       "ii", m->last_row,
 		       (int64_t)(WINDOW - m->n_inflight)) < 0)
 		return;
-	json_array_foreach(rows, i, row) {
-		const char *payload = json_string_value(
-			json_object_get(row, "payload"));
+	json_array_foreach(rows, i, row)
+	{
+		const char *payload =
+		    json_string_value(json_object_get(row, "payload"));
 		int64_t id = json_integer_value(json_object_get(row, "id"));
 		int mid = 0, rc;
 
-		rc = mosquitto_publish(m->mosq, &mid,
-				       json_string_value(
-					       json_object_get(row, "topic")),
-				       (int)strlen(payload), payload, 1, false);
+		rc = mosquitto_publish(
+		    m->mosq, &mid,
+		    json_string_value(json_object_get(row, "topic")),
+		    (int)strlen(payload), payload, 1, false);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			log_warn("mqtt: publish: %s", mosquitto_strerror(rc));
 			break;
 		}
-		m->inflight[m->n_inflight++] = (struct inflight){ mid, id };
+		m->inflight[m->n_inflight++] = (struct inflight){mid, id};
 		m->last_row = id;
 	}
 	json_decref(rows);
@@ -275,9 +276,8 @@ static void on_misc(struct loop *loop, void *arg)
 
 	rc = mosquitto_loop_misc(m->mosq);
 	m->misc_timer = loop_timer_at(
-		loop,
-		loop_now_ms() + (uint64_t)m->k->cfg->mqtt_keepalive_s * 250u,
-		on_misc, m);
+	    loop, loop_now_ms() + (uint64_t)m->k->cfg->mqtt_keepalive_s * 250u,
+	    on_misc, m);
 	if (m->fd >= 0)
 		after_io(m, rc);
 }
@@ -303,9 +303,8 @@ static void schedule_retry(struct mqtt *m)
 {
 	if (m->retry_timer)
 		return;
-	m->retry_timer = loop_timer_at(m->k->loop,
-				       loop_now_ms() + m->retry_s * 1000u,
-				       on_retry, m);
+	m->retry_timer = loop_timer_at(
+	    m->k->loop, loop_now_ms() + m->retry_s * 1000u, on_retry, m);
 	if (m->retry_s < 30)
 		m->retry_s *= 2;
 }
@@ -383,8 +382,8 @@ int mqtt_open(struct kipd *k, char *err, size_t errlen)
 		watch(m);
 	else
 		schedule_retry(m);
-	m->misc_timer = loop_timer_at(k->loop, loop_now_ms() + 1000, on_misc,
-				      m);
+	m->misc_timer =
+	    loop_timer_at(k->loop, loop_now_ms() + 1000, on_misc, m);
 	return 0;
 }
 

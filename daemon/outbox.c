@@ -39,7 +39,7 @@ struct outbox {
 				   cleared after that is undone */
 	int64_t timer;
 	int kicked;
-	int stopping;         /* results still come in; nothing new goes out */
+	int stopping; /* results still come in; nothing new goes out */
 	/* the entity of the last sealed row handed over: the recipients of
 	 * one distribution follow each other in the queue (the entity is
 	 * shared with kip-seal and the workers by reference count) */
@@ -57,22 +57,22 @@ struct outbox {
  * facts, wherever a row could otherwise go out or go back in the queue:
  * when it is claimed, when its result is recorded, and at start.
  */
-#define STOP_REASON                                                          \
-	"CASE WHEN o.citizen_id IS NOT NULL AND NOT EXISTS"                  \
-	" (SELECT 1 FROM citizens c WHERE c.id = o.citizen_id)"              \
-	" THEN 'citizen erased'"                                             \
-	" WHEN (SELECT x.action FROM consents x WHERE"                       \
-	" x.citizen_id = o.citizen_id AND x.scope = 'plan'"                  \
-	" ORDER BY x.id DESC LIMIT 1) = 'withdrawn'"                         \
-	" THEN 'consent withdrawn'"                                          \
-	" WHEN (SELECT x.action FROM consents x WHERE"                       \
-	" x.citizen_id = o.citizen_id AND x.scope = 'relatives'"             \
-	" ORDER BY x.id DESC LIMIT 1) = 'withdrawn' AND EXISTS"              \
-	" (SELECT 1 FROM contacts k WHERE k.id = o.contact_id"               \
-	" AND k.kind = 'relative') THEN 'relatives consent withdrawn'"       \
-	" WHEN o.plan_id IS NOT NULL AND o.contact_id IS NOT NULL AND"       \
-	" NOT EXISTS (SELECT 1 FROM plan_members m WHERE"                    \
-	" m.plan_id = o.plan_id AND m.contact_id = o.contact_id)"            \
+#define STOP_REASON                                                            \
+	"CASE WHEN o.citizen_id IS NOT NULL AND NOT EXISTS"                    \
+	" (SELECT 1 FROM citizens c WHERE c.id = o.citizen_id)"                \
+	" THEN 'citizen erased'"                                               \
+	" WHEN (SELECT x.action FROM consents x WHERE"                         \
+	" x.citizen_id = o.citizen_id AND x.scope = 'plan'"                    \
+	" ORDER BY x.id DESC LIMIT 1) = 'withdrawn'"                           \
+	" THEN 'consent withdrawn'"                                            \
+	" WHEN (SELECT x.action FROM consents x WHERE"                         \
+	" x.citizen_id = o.citizen_id AND x.scope = 'relatives'"               \
+	" ORDER BY x.id DESC LIMIT 1) = 'withdrawn' AND EXISTS"                \
+	" (SELECT 1 FROM contacts k WHERE k.id = o.contact_id"                 \
+	" AND k.kind = 'relative') THEN 'relatives consent withdrawn'"         \
+	" WHEN o.plan_id IS NOT NULL AND o.contact_id IS NOT NULL AND"         \
+	" NOT EXISTS (SELECT 1 FROM plan_members m WHERE"                      \
+	" m.plan_id = o.plan_id AND m.contact_id = o.contact_id)"              \
 	" THEN 'removed from the plan' END"
 
 static void run(struct loop *loop, void *arg);
@@ -247,8 +247,7 @@ static void forget_sealed(struct kipd *k, int64_t id, int64_t entity_id)
 
 	if (!entity_id)
 		return;
-	store_exec(k->store, "DELETE FROM outbox_sealed WHERE id = ?", "i",
-		   id);
+	store_exec(k->store, "DELETE FROM outbox_sealed WHERE id = ?", "i", id);
 	if (store_exec(k->store,
 		       "DELETE FROM outbox_entity WHERE id = ? AND NOT EXISTS"
 		       " (SELECT 1 FROM outbox_sealed WHERE entity_id = ?)",
@@ -271,8 +270,7 @@ static int end_unsent(struct kipd *k, int64_t id, const char *state,
 	if (r < 0)
 		return r;
 	forget_sealed(k, id, entity_id);
-	log_info("outbox: message %lld %s (%s)", (long long)id, state,
-		 reason);
+	log_info("outbox: message %lld %s (%s)", (long long)id, state, reason);
 	return 0;
 }
 
@@ -307,8 +305,10 @@ static bool still_wanted(struct kipd *k, json_t *row)
 	}
 	if (!cert_block(k, row, why, sizeof(why)))
 		return true;
-	snprintf(text, sizeof(text), "certificate %s when the message was "
-				     "to be sent", why);
+	snprintf(text, sizeof(text),
+		 "certificate %s when the message was "
+		 "to be sent",
+		 why);
 	end_unsent(k, id, "manual", text, row_num(row, "entity_id"));
 	message_event(k, id, row, "manual");
 	undelivered(k, id);
@@ -323,8 +323,8 @@ static bool still_wanted(struct kipd *k, json_t *row)
 static json_t *claim(struct outbox *ob)
 {
 	struct store *st = ob->k->store;
-	size_t cap = (size_t)ob->k->cfg->smtp_connections *
-		     IN_FLIGHT_PER_CONNECTION;
+	size_t cap =
+	    (size_t)ob->k->cfg->smtp_connections * IN_FLIGHT_PER_CONNECTION;
 	size_t busy = smtp_in_flight(ob->pool), i;
 	json_t *rows, *row;
 
@@ -365,7 +365,8 @@ static void hand_over(struct outbox *ob, json_t *rows)
 	json_t *row;
 	size_t i;
 
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		if (submit_row(ob, row) < 0) {
 			log_err("outbox: message %lld could not be handed to "
 				"the SMTP workers; it stays in sending until "
@@ -384,8 +385,8 @@ static void hand_over(struct outbox *ob, json_t *rows)
 		}
 	}
 	json_decref(rows);
-	if (smtp_in_flight(ob->pool) < (size_t)ob->k->cfg->smtp_connections *
-						IN_FLIGHT_PER_CONNECTION)
+	if (smtp_in_flight(ob->pool) <
+	    (size_t)ob->k->cfg->smtp_connections * IN_FLIGHT_PER_CONNECTION)
 		schedule_next(ob);
 }
 
@@ -443,11 +444,12 @@ static void message_event(struct kipd *k, int64_t id, json_t *row,
 	if (strcmp(state, "sent") == 0 &&
 	    strcmp(json_string_value(json_object_get(row, "kind")),
 		   "invitation") == 0)
-		event_emit(k, "invitation.sent",
-			   json_integer_value(json_object_get(row, "citizen_id")),
-			   json_integer_value(json_object_get(row, "plan_id")),
-			   json_pack("{s:I, s:O}", "message", (json_int_t)id,
-				     "meeting", json_object_get(row, "meeting_id")));
+		event_emit(
+		    k, "invitation.sent",
+		    json_integer_value(json_object_get(row, "citizen_id")),
+		    json_integer_value(json_object_get(row, "plan_id")),
+		    json_pack("{s:I, s:O}", "message", (json_int_t)id,
+			      "meeting", json_object_get(row, "meeting_id")));
 }
 
 /* The row of message ID as claim() read it, no longer in flight; NULL
@@ -483,8 +485,7 @@ static json_t *row_now(struct kipd *k, int64_t id)
  * the row's reason stays). A decision that covers the row ends it; else
  * a message that was not tried goes back in the queue. */
 static const char *unsent_state(struct kipd *k, const struct smtp_result *res,
-				int64_t created, json_t *now,
-				const char **why)
+				int64_t created, json_t *now, const char **why)
 {
 	*why = NULL;
 	if (row_str(now, "stop") || row_str(now, "reason")) {
@@ -504,8 +505,8 @@ static const char *unsent_state(struct kipd *k, const struct smtp_result *res,
 		return "failed";
 	default:
 		return time(NULL) - created >= k->cfg->smtp_give_up_s
-			       ? "failed"
-			       : "deferred";
+			   ? "failed"
+			   : "deferred";
 	}
 }
 
@@ -548,19 +549,19 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 		}
 		state = unsent_state(k, res, created, cur, &why);
 	}
-	r = store_exec(k->store,
-		       "UPDATE outbox SET state = ?, attempts = ?,"
-		       " last_reply = ?, updated_at = ?,"
-		       " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
-		       " next_attempt_at = ?, reason = coalesce(?, reason)"
-		       " WHERE id = ? AND state = 'sending'",
-		       "sisisiisi", state,
-		       res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
-		       res->reply, now, state, now,
-		       now + (strcmp(state, "deferred") == 0
-				      ? backoff(k->cfg, attempts)
-				      : 0),
-		       why, res->id);
+	r = store_exec(
+	    k->store,
+	    "UPDATE outbox SET state = ?, attempts = ?,"
+	    " last_reply = ?, updated_at = ?,"
+	    " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
+	    " next_attempt_at = ?, reason = coalesce(?, reason)"
+	    " WHERE id = ? AND state = 'sending'",
+	    "sisisiisi", state,
+	    res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
+	    res->reply, now, state, now,
+	    now + (strcmp(state, "deferred") == 0 ? backoff(k->cfg, attempts)
+						  : 0),
+	    why, res->id);
 	if (r <= 0)
 		goto out;
 	log_info("outbox: message %lld %s (attempt %lld, smtp %ld%s%s)",
@@ -586,8 +587,7 @@ out:
  * connection finish more than two messages past them (smtp.h), and the
  * events of these messages wait too.
  */
-static uint64_t on_results(void *arg, const struct smtp_result *res,
-			   size_t n)
+static uint64_t on_results(void *arg, const struct smtp_result *res, size_t n)
 {
 	struct outbox *ob = arg;
 	uint64_t ticket = 0;
@@ -685,7 +685,8 @@ static int recover_sending(struct kipd *k)
 		       NULL);
 	if (r < 0)
 		return r;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		int64_t id = row_num(row, "id");
 
 		if (row_str(row, "reason")) {
@@ -727,8 +728,9 @@ int outbox_open(struct kipd *k, char *err, size_t errlen)
 	k->outbox = ob;
 	r = recover_sending(k);
 	if (r < 0) {
-		snprintf(err, errlen, "outbox: cannot recover the messages in "
-				      "flight at the last stop");
+		snprintf(err, errlen,
+			 "outbox: cannot recover the messages in "
+			 "flight at the last stop");
 		return r;
 	}
 	if (!k->cfg->smtp_url) {
@@ -736,9 +738,10 @@ int outbox_open(struct kipd *k, char *err, size_t errlen)
 		return 0;
 	}
 	if (!k->cfg->org_mailbox) {
-		snprintf(err, errlen, "smtp.url is set but "
-				      "organisation.mailbox (the sender) is "
-				      "not");
+		snprintf(err, errlen,
+			 "smtp.url is set but "
+			 "organisation.mailbox (the sender) is "
+			 "not");
 		return -EINVAL;
 	}
 	if (store_sync_fd(k->store) >= 0 &&
@@ -782,12 +785,12 @@ void outbox_close(struct kipd *k)
 	k->outbox = NULL;
 }
 
-int outbox_insert(struct kipd *k, const struct outbox_msg *m,
-		  int64_t *ret_id, char ret_msgid[128])
+int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
+		  char ret_msgid[128])
 {
 	const char *domain = k->cfg->org_mailbox
-				     ? strchr(k->cfg->org_mailbox, '@') + 1
-				     : "kip.invalid";
+				 ? strchr(k->cfg->org_mailbox, '@') + 1
+				 : "kip.invalid";
 	unsigned char rnd[8];
 	char msgid[128];
 	int64_t now = time(NULL), id;
@@ -795,18 +798,18 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m,
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return -EIO;
-	r = store_exec(k->store,
-		       "INSERT INTO outbox (message_id, kind, citizen_id,"
-		       " plan_id, version, meeting_id, contact_id, recipient,"
-		       " state, reason, cipher, created_at, updated_at,"
-		       " deviation_id)"
-		       " VALUES ('pending-' || hex(randomblob(16)), ?,"
-		       " NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
-		       " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0))",
-		       "siiiiissssiii", m->kind, m->citizen_id, m->plan_id,
-		       m->version, m->meeting_id, m->contact_id, m->recipient,
-		       m->state, m->reason, m->cipher, now, now,
-		       m->deviation_id);
+	r = store_exec(
+	    k->store,
+	    "INSERT INTO outbox (message_id, kind, citizen_id,"
+	    " plan_id, version, meeting_id, contact_id, recipient,"
+	    " state, reason, cipher, created_at, updated_at,"
+	    " deviation_id)"
+	    " VALUES ('pending-' || hex(randomblob(16)), ?,"
+	    " NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
+	    " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0))",
+	    "siiiiissssiii", m->kind, m->citizen_id, m->plan_id, m->version,
+	    m->meeting_id, m->contact_id, m->recipient, m->state, m->reason,
+	    m->cipher, now, now, m->deviation_id);
 	if (r < 0)
 		return r;
 	id = store_last_id(k->store);
@@ -851,8 +854,7 @@ int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
 	return r < 0 ? r : 0;
 }
 
-int outbox_set_body(struct kipd *k, int64_t id, const char *body,
-		    size_t len)
+int outbox_set_body(struct kipd *k, int64_t id, const char *body, size_t len)
 {
 	int r;
 
@@ -868,9 +870,9 @@ int outbox_set_body(struct kipd *k, int64_t id, const char *body,
 static int covered_rows(struct kipd *k, const struct outbox_scope *sc,
 			json_t **rows)
 {
-#define COVERED                                                              \
-	"SELECT o.id, o.state, s.entity_id FROM outbox o"                    \
-	" LEFT JOIN outbox_sealed s ON s.id = o.id"                          \
+#define COVERED                                                                \
+	"SELECT o.id, o.state, s.entity_id FROM outbox o"                      \
+	" LEFT JOIN outbox_sealed s ON s.id = o.id"                            \
 	" WHERE o.state IN ('queued', 'deferred', 'sending') AND "
 	if (sc->contact_id)
 		return store_rows(k->store, rows,
@@ -900,7 +902,8 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 	r = covered_rows(k, sc, &rows);
 	if (r < 0)
 		return r;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		int64_t id = row_num(row, "id");
 
 		if (strcmp(row_str(row, "state"), "sending") == 0 && ob &&

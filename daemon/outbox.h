@@ -25,15 +25,15 @@ struct kipd;
 struct store;
 
 struct outbox_msg {
-	const char *kind;       /* plan, notice, invitation,
-				   invitation-details, failure */
+	const char *kind; /* plan, notice, invitation,
+			     invitation-details, failure */
 	int64_t citizen_id, plan_id, version, meeting_id;
-	int64_t contact_id;     /* 0: the citizen */
-	const char *recipient;  /* NULL: no address */
-	const char *state;      /* "queued", "manual" or "cancelled" */
-	const char *reason;     /* for manual/cancelled */
-	const char *cipher;     /* "cbc", "gcm" or NULL */
-	int64_t deviation_id;   /* the deviation a forward carries, or 0 */
+	int64_t contact_id;    /* 0: the citizen */
+	const char *recipient; /* NULL: no address */
+	const char *state;     /* "queued", "manual" or "cancelled" */
+	const char *reason;    /* for manual/cancelled */
+	const char *cipher;    /* "cbc", "gcm" or NULL */
+	int64_t deviation_id;  /* the deviation a forward carries, or 0 */
 };
 
 /* Starts the outbox: the SMTP workers when smtp.url is set, recovery of
@@ -47,10 +47,9 @@ void outbox_close(struct kipd *k);
  * Message-ID ("<kip.ID.RANDOM@DOMAIN>"). The body is attached afterwards
  * with outbox_set_body() because the Message-ID is part of it.
  */
-int outbox_insert(struct kipd *k, const struct outbox_msg *m,
-		  int64_t *ret_id, char ret_msgid[128]);
-int outbox_set_body(struct kipd *k, int64_t id, const char *body,
-		    size_t len);
+int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
+		  char ret_msgid[128]);
+int outbox_set_body(struct kipd *k, int64_t id, const char *body, size_t len);
 
 /* Messages encrypted when sent (sealed.h), inside the caller's
  * transaction: the signed entity a distribution shares, once (its id in

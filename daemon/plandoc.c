@@ -27,25 +27,25 @@
 #define PLANDOC_MAX_ITEMS 100
 
 const struct plandoc_kind plandoc_kinds[PLANDOC_EXISTING] = {
-	{ "drug_treatment",
-	  "Behandlingsplan(er) for stofmisbrug (Serviceloven § 141, "
-	  "sundhedsloven § 142)",
-	  "Treatment plan(s) for drug abuse (Social Services Act § 141, "
-	  "Health Act § 142)" },
-	{ "alcohol_treatment", "Behandlingsplan for alkoholafhængighed",
-	  "Treatment plan for alcohol dependence" },
-	{ "psychiatric_treatment",
-	  "Psykiatrisk behandlingsplan (Psykiatriloven § 3 stk. 3)",
-	  "Psychiatric treatment plan (Mental Health Act § 3(3))" },
-	{ "discharge_agreement", "Udskrivningsaftale (Psykiatriloven § 13 a)",
-	  "Discharge agreement (Mental Health Act § 13 a)" },
-	{ "coordination_plan", "Koordinationsplan (Psykiatriloven § 13 b)",
-	  "Coordination plan (Mental Health Act § 13 b)" },
-	{ "social_action_plan", "Social handleplan (Serviceloven § 141)",
-	  "Social action plan (Social Services Act § 141)" },
-	{ "education_job_plan", "Uddannelsesplan eller jobplan",
-	  "Education or job plan" },
-	{ "other", "Andet", "Other" },
+    {"drug_treatment",
+     "Behandlingsplan(er) for stofmisbrug (Serviceloven § 141, "
+     "sundhedsloven § 142)",
+     "Treatment plan(s) for drug abuse (Social Services Act § 141, "
+     "Health Act § 142)"},
+    {"alcohol_treatment", "Behandlingsplan for alkoholafhængighed",
+     "Treatment plan for alcohol dependence"},
+    {"psychiatric_treatment",
+     "Psykiatrisk behandlingsplan (Psykiatriloven § 3 stk. 3)",
+     "Psychiatric treatment plan (Mental Health Act § 3(3))"},
+    {"discharge_agreement", "Udskrivningsaftale (Psykiatriloven § 13 a)",
+     "Discharge agreement (Mental Health Act § 13 a)"},
+    {"coordination_plan", "Koordinationsplan (Psykiatriloven § 13 b)",
+     "Coordination plan (Mental Health Act § 13 b)"},
+    {"social_action_plan", "Social handleplan (Serviceloven § 141)",
+     "Social action plan (Social Services Act § 141)"},
+    {"education_job_plan", "Uddannelsesplan eller jobplan",
+     "Education or job plan"},
+    {"other", "Andet", "Other"},
 };
 
 /* ---- input checks ------------------------------------------------------ */
@@ -129,7 +129,7 @@ static void quote_short(char *dst, size_t n, const char *s)
 
 struct pctx {
 	yaml_parser_t parser;
-	yaml_event_t ev;       /* the current event */
+	yaml_event_t ev; /* the current event */
 	bool have_ev;
 	const char *text;
 	size_t len;
@@ -138,8 +138,8 @@ struct pctx {
 };
 
 /* Writes "line N: <message>" (line0 0-based) and returns -EINVAL. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct pctx *c, size_t line0, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+fail(struct pctx *c, size_t line0, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -244,7 +244,8 @@ static int next(struct pctx *c)
 		break;
 	}
 	if (anchor)
-		return fail(c, ev_line(c), "anchors are not allowed "
+		return fail(c, ev_line(c),
+			    "anchors are not allowed "
 			    "(aliases are not allowed)");
 	return c->ev.type == YAML_SCALAR_EVENT ? check_scalar(c) : 0;
 }
@@ -310,7 +311,7 @@ struct keyset {
 	const void *base;
 	size_t stride;
 	size_t n;
-	const char *noun;   /* "key" or "plan kind", for messages */
+	const char *noun; /* "key" or "plan kind", for messages */
 };
 
 static const char *key_at(const struct keyset *ks, size_t i)
@@ -318,8 +319,8 @@ static const char *key_at(const struct keyset *ks, size_t i)
 	return *(const char *const *)((const char *)ks->base + i * ks->stride);
 }
 
-static int unknown_key(struct pctx *c, const struct keyset *ks,
-		       const char *key, const char *where)
+static int unknown_key(struct pctx *c, const struct keyset *ks, const char *key,
+		       const char *where)
 {
 	char q[64], allowed[256] = "";
 	size_t i, o = 0;
@@ -400,7 +401,7 @@ static void *grow_one(struct pctx *c, void *arr, size_t n, size_t size)
 static int parse_fields(struct pctx *c, const char *const *keys, size_t nkeys,
 			char **fields, const char *path)
 {
-	const struct keyset ks = { keys, sizeof(*keys), nkeys, "key" };
+	const struct keyset ks = {keys, sizeof(*keys), nkeys, "key"};
 	unsigned seen = 0;
 	char sub[160];
 	size_t k;
@@ -420,9 +421,9 @@ static int parse_fields(struct pctx *c, const char *const *keys, size_t nkeys,
 
 static int parse_existing(struct pctx *c, struct plandoc *d)
 {
-	static const char *const keys[] = { "status", "goals", "actions" };
-	const struct keyset ks = { plandoc_kinds, sizeof(plandoc_kinds[0]),
-				   PLANDOC_EXISTING, "plan kind" };
+	static const char *const keys[] = {"status", "goals", "actions"};
+	const struct keyset ks = {plandoc_kinds, sizeof(plandoc_kinds[0]),
+				  PLANDOC_EXISTING, "plan kind"};
 	unsigned seen = 0;
 	char path[128];
 	size_t k;
@@ -433,7 +434,7 @@ static int parse_existing(struct pctx *c, struct plandoc *d)
 		return r;
 	while ((r = map_next(c, &ks, &seen, "existing_plans", &k)) > 0) {
 		struct plandoc_existing *e = &d->existing[k];
-		char *fields[3] = { NULL, NULL, NULL };
+		char *fields[3] = {NULL, NULL, NULL};
 
 		snprintf(path, sizeof(path), "existing_plans.%s",
 			 plandoc_kinds[k].key);
@@ -482,8 +483,8 @@ static int parse_challenges(struct pctx *c, struct plandoc *d)
 static int parse_actions(struct pctx *c, struct plandoc_goal *g,
 			 const char *gpath)
 {
-	static const char *const keys[] = { "action", "success",
-					    "responsibility", "timeline" };
+	static const char *const keys[] = {"action", "success",
+					   "responsibility", "timeline"};
 	char path[96];
 	int r;
 
@@ -493,7 +494,7 @@ static int parse_actions(struct pctx *c, struct plandoc_goal *g,
 		return r;
 	while ((r = seq_next(c)) > 0) {
 		struct plandoc_action *a;
-		char *f[4] = { NULL, NULL, NULL, NULL };
+		char *f[4] = {NULL, NULL, NULL, NULL};
 
 		if (ev_is_null(&c->ev))
 			continue;
@@ -519,11 +520,10 @@ static int parse_actions(struct pctx *c, struct plandoc_goal *g,
 	return r;
 }
 
-static int parse_goal(struct pctx *c, struct plandoc_goal *g,
-		      const char *path)
+static int parse_goal(struct pctx *c, struct plandoc_goal *g, const char *path)
 {
-	static const char *const keys[] = { "goal", "actions" };
-	const struct keyset ks = { keys, sizeof(*keys), 2, "key" };
+	static const char *const keys[] = {"goal", "actions"};
+	const struct keyset ks = {keys, sizeof(*keys), 2, "key"};
 	size_t line = ev_line(c), k;
 	unsigned seen = 0;
 	char sub[48];
@@ -585,9 +585,9 @@ static bool leap_year(int y)
 /* "YYYY-MM-DD", a date that exists in the Gregorian calendar. */
 static bool valid_date(const char *s)
 {
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30,
-				       31, 31, 30, 31, 30, 31 };
-	int v[3] = { 0, 0, 0 }, f = 0, i;
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30,
+				      31, 31, 30, 31, 30, 31};
+	int v[3] = {0, 0, 0}, f = 0, i;
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return false;
@@ -631,9 +631,9 @@ enum { K_EXISTING, K_CHALLENGES, K_GOALS, K_NO_SHOW, K_FOLLOW_UP };
 static int parse_root(struct pctx *c, struct plandoc *d, size_t *goals_line,
 		      size_t *fu_line)
 {
-	static const char *const keys[] = { "existing_plans", "challenges",
-					    "goals", "no_show", "follow_up" };
-	const struct keyset ks = { keys, sizeof(*keys), 5, "key" };
+	static const char *const keys[] = {"existing_plans", "challenges",
+					   "goals", "no_show", "follow_up"};
+	const struct keyset ks = {keys, sizeof(*keys), 5, "key"};
 	unsigned seen = 0;
 	size_t k;
 	int r;
@@ -712,8 +712,8 @@ static int precheck(struct pctx *c)
 		return fail(c, 0, "document larger than 1 MiB");
 	nul = c->len ? memchr(c->text, '\0', c->len) : NULL;
 	if (nul)
-		return fail(c, line_of(c->text, c->len,
-				       (size_t)(nul - c->text)),
+		return fail(c,
+			    line_of(c->text, c->len, (size_t)(nul - c->text)),
 			    "NUL byte in the document");
 	off = utf8_check((const unsigned char *)c->text, c->len);
 	if (off != c->len)
@@ -722,11 +722,13 @@ static int precheck(struct pctx *c)
 	return 0;
 }
 
-int plandoc_parse(const char *text, size_t len, struct plandoc **ret,
-		  char *err, size_t errlen)
+int plandoc_parse(const char *text, size_t len, struct plandoc **ret, char *err,
+		  size_t errlen)
 {
-	struct pctx c = { .text = text ? text : "", .len = text ? len : 0,
-			  .err = err, .errlen = errlen };
+	struct pctx c = {.text = text ? text : "",
+			 .len = text ? len : 0,
+			 .err = err,
+			 .errlen = errlen};
 	struct plandoc *d;
 	int r;
 
@@ -791,8 +793,8 @@ void plandoc_free(struct plandoc *doc)
 
 struct dctx {
 	struct buf *out;
-	int n;       /* differences found */
-	int r;       /* first append error; later appends are skipped */
+	int n; /* differences found */
+	int r; /* first append error; later appends are skipped */
 };
 
 /* Appends s with each newline written as the two characters "\n". */
@@ -870,8 +872,8 @@ static const struct plandoc_action *action_at(const struct plandoc_goal *g,
 static void diff_goal(struct dctx *c, size_t i, const struct plandoc_goal *ga,
 		      const struct plandoc_goal *gb)
 {
-	static const char *const col[4] = { "action", "success",
-					    "responsibility", "timeline" };
+	static const char *const col[4] = {"action", "success",
+					   "responsibility", "timeline"};
 	size_t na = ga ? ga->n_actions : 0, nb = gb ? gb->n_actions : 0, j, k;
 	char path[128];
 
@@ -880,8 +882,8 @@ static void diff_goal(struct dctx *c, size_t i, const struct plandoc_goal *ga,
 	for (j = 0; j < (na > nb ? na : nb); j++) {
 		const struct plandoc_action *aa = action_at(ga, j);
 		const struct plandoc_action *ab = action_at(gb, j);
-		const char *fa[4] = { NULL, NULL, NULL, NULL };
-		const char *fb[4] = { NULL, NULL, NULL, NULL };
+		const char *fa[4] = {NULL, NULL, NULL, NULL};
+		const char *fb[4] = {NULL, NULL, NULL, NULL};
 
 		if (aa) {
 			fa[0] = aa->action, fa[1] = aa->success;
@@ -903,7 +905,7 @@ static void diff_goal(struct dctx *c, size_t i, const struct plandoc_goal *ga,
 int plandoc_diff(const struct plandoc *a, const struct plandoc *b,
 		 struct buf *out)
 {
-	struct dctx c = { out, 0, 0 };
+	struct dctx c = {out, 0, 0};
 	size_t i, n;
 	char path[128];
 

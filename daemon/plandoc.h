@@ -39,7 +39,7 @@ struct plandoc_kind {
 extern const struct plandoc_kind plandoc_kinds[PLANDOC_EXISTING];
 
 struct plandoc_existing {
-	char *status;   /* NULL when absent */
+	char *status; /* NULL when absent */
 	char *goals;
 	char *actions;
 };
@@ -64,7 +64,7 @@ struct plandoc {
 	struct plandoc_goal *goals;
 	size_t n_goals;
 	char *no_show;
-	char follow_up[11];   /* "YYYY-MM-DD", a real date; "" if absent */
+	char follow_up[11]; /* "YYYY-MM-DD", a real date; "" if absent */
 };
 
 /*
@@ -75,8 +75,8 @@ struct plandoc {
  * wrong type, missing goal text, bad date, invalid UTF-8, ...
  * The document must have at least one goal and a follow_up date.
  */
-int plandoc_parse(const char *text, size_t len, struct plandoc **ret,
-		  char *err, size_t errlen);
+int plandoc_parse(const char *text, size_t len, struct plandoc **ret, char *err,
+		  size_t errlen);
 
 void plandoc_free(struct plandoc *doc);
 

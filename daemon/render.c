@@ -21,121 +21,150 @@
 
 #include "buf.h"
 
-#define WIDTH 78        /* text: columns, counted in code points */
-#define EMPTY "\u2014"  /* text: an absent value (em dash) */
+#define WIDTH 78       /* text: columns, counted in code points */
+#define EMPTY "\u2014" /* text: an absent value (em dash) */
 
 enum label {
-	L_TITLE, L_S1, L_S1_NOTE, L_NAME, L_CPR, L_ADDRESS, L_PHONE,
-	L_BASIS, L_BASIS_NOTE, L_BASIS1, L_BASIS2, L_BASIS3, L_BASIS4,
-	L_CONSENT, L_CONSENT_TEXT, L_YES, L_NO, L_COORD, L_PARTICIPANTS,
-	L_MEETING_DATE, L_APPROVED,
-	L_S2, L_S2_NOTE, L_STATUS, L_GOALS, L_ACTIONS,
-	L_S3, L_MEETING_NOTE, L_S3_LIST,
-	L_S4, L_GOAL, L_COL_ACTION, L_COL_SUCCESS, L_COL_RESP, L_COL_TIME,
+	L_TITLE,
+	L_S1,
+	L_S1_NOTE,
+	L_NAME,
+	L_CPR,
+	L_ADDRESS,
+	L_PHONE,
+	L_BASIS,
+	L_BASIS_NOTE,
+	L_BASIS1,
+	L_BASIS2,
+	L_BASIS3,
+	L_BASIS4,
+	L_CONSENT,
+	L_CONSENT_TEXT,
+	L_YES,
+	L_NO,
+	L_COORD,
+	L_PARTICIPANTS,
+	L_MEETING_DATE,
+	L_APPROVED,
+	L_S2,
+	L_S2_NOTE,
+	L_STATUS,
+	L_GOALS,
+	L_ACTIONS,
+	L_S3,
+	L_MEETING_NOTE,
+	L_S3_LIST,
+	L_S4,
+	L_GOAL,
+	L_COL_ACTION,
+	L_COL_SUCCESS,
+	L_COL_RESP,
+	L_COL_TIME,
 	L_NO_SHOW,
-	L_S5, L_FOLLOW_UP_PRE, L_FOLLOW_UP_POST,
+	L_S5,
+	L_FOLLOW_UP_PRE,
+	L_FOLLOW_UP_POST,
 	N_LABELS
 };
 
 /* Danish (the template's words) and English. */
 static const char *const labels[N_LABELS][2] = {
-	[L_TITLE] = { "Koordinerende indsatsplan", "Coordinated action plan" },
-	[L_S1] = { "1. Stamoplysninger", "1. Master data" },
-	[L_S1_NOTE] = { "Indhentes af den koordinerende funktion inden det "
-			"koordinerende møde",
-			"Collected by the coordinator before the coordination "
-			"meeting" },
-	[L_NAME] = { "Navn", "Name" },
-	[L_CPR] = { "Cpr. nr.", "CPR no." },
-	[L_ADDRESS] = { "Adresse", "Address" },
-	[L_PHONE] = { "Telefon", "Phone" },
-	[L_BASIS] = { "Grundlag for indsatsplan", "Basis for the action plan" },
-	[L_BASIS_NOTE] = { "Der skal min. være én afkrydsning i den øverste "
-			   "del.",
-			   "At least one box in the upper part must be "
-			   "ticked." },
-	[L_BASIS1] = { "Borgeren er patient i den ambulante psykiatri, har en "
-		       "psykiatrisk diagnose eller er i udredning herfor.",
-		       "The citizen is a patient in outpatient psychiatry, "
-		       "has a psychiatric diagnosis or is being assessed for "
-		       "one." },
-	[L_BASIS2] = { "Borgeren er i stof- og/eller alkoholbehandling eller "
-		       "er henvist hertil",
-		       "The citizen is in drug and/or alcohol treatment or "
-		       "has been referred to it" },
-	[L_BASIS3] = { "Borgeren vurderes at have behov for psykiatrisk "
-		       "behandling, men er aktuelt ikke patient eller under "
-		       "udredning.",
-		       "The citizen is judged to need psychiatric treatment, "
-		       "but is currently not a patient or being assessed." },
-	[L_BASIS4] = { "Borgeren vurderes at have behov for stof- og/eller "
-		       "alkoholbehandling, men er aktuelt ikke i behandling "
-		       "eller henvist hertil.",
-		       "The citizen is judged to need drug and/or alcohol "
-		       "treatment, but is currently not in treatment or "
-		       "referred to it." },
-	[L_CONSENT] = { "Samtykke", "Consent" },
-	[L_CONSENT_TEXT] = { "Borgeren har givet samtykke til, at der "
-			     "indhentes og udveksles informationer samt "
-			     "udarbejdes en indsatsplan.",
-			     "The citizen has consented to information being "
-			     "collected and exchanged and to an action plan "
-			     "being made." },
-	[L_YES] = { "Ja", "Yes" },
-	[L_NO] = { "Nej", "No" },
-	[L_COORD] = { "Koordinator", "Coordinator" },
-	[L_PARTICIPANTS] = { "Deltagere i koordinationsmødet",
-			     "Participants in the coordination meeting" },
-	[L_MEETING_DATE] = { "Dato for koordinationsmødet",
-			     "Date of the coordination meeting" },
-	[L_APPROVED] = { "Indsatsplan er godkendt af borger",
-			 "Action plan approved by the citizen" },
-	[L_S2] = { "2. Afdækning af status, mål og indsatser i eksisterende "
-		   "planer",
-		   "2. Status, goals and actions in existing plans" },
-	[L_S2_NOTE] = { "Information hertil indhentes inden koordinationsmødet "
-			"og udarbejdes af den koordinerende funktion",
-			"Collected before the coordination meeting and written "
-			"up by the coordinator" },
-	[L_STATUS] = { "Status", "Status" },
-	[L_GOALS] = { "Mål", "Goals" },
-	[L_ACTIONS] = { "Indsats", "Actions" },
-	[L_S3] = { "3. Identifikation af primære og/eller akutte udfordringer",
-		   "3. Primary and/or acute challenges" },
-	[L_MEETING_NOTE] = { "Udarbejdes på det koordinerende møde",
-			     "Agreed at the coordination meeting" },
-	[L_S3_LIST] = { "Primære eller akutte udfordringer i prioriteret "
-			"rækkefølge:",
-			"Primary or acute challenges in order of priority:" },
-	[L_S4] = { "4. Fælles mål og prioritering",
-		   "4. Joint goals and priorities" },
-	[L_GOAL] = { "Mål", "Goal" },
-	[L_COL_ACTION] = { "Indsatser eller opgaver", "Actions or tasks" },
-	[L_COL_SUCCESS] = { "Succeskriterier", "Success criteria" },
-	[L_COL_RESP] = { "Rollefordeling – hvem har ansvaret for indsatsen, "
-			 "herunder borgerens ansvar?",
-			 "Division of roles – who is responsible for the "
-			 "action, including the citizen's own part?" },
-	[L_COL_TIME] = { "Tidsplan for indsatser", "Timeline for the actions" },
-	[L_NO_SHOW] = { "Aftale om reaktion ved udeblivelse",
-			"Agreed reaction if the citizen does not turn up" },
-	[L_S5] = { "5. Opfølgning", "5. Follow-up" },
-	[L_FOLLOW_UP_PRE] = { "Opfølgende møde afholdes den",
-			      "The follow-up meeting is held on" },
-	[L_FOLLOW_UP_POST] = { "(max 6 mdr. efter udarbejdelsen af "
-			       "indsatsplanen)",
-			       "(at most 6 months after the action plan was "
-			       "made)" },
+    [L_TITLE] = {"Koordinerende indsatsplan", "Coordinated action plan"},
+    [L_S1] = {"1. Stamoplysninger", "1. Master data"},
+    [L_S1_NOTE] = {"Indhentes af den koordinerende funktion inden det "
+		   "koordinerende møde",
+		   "Collected by the coordinator before the coordination "
+		   "meeting"},
+    [L_NAME] = {"Navn", "Name"},
+    [L_CPR] = {"Cpr. nr.", "CPR no."},
+    [L_ADDRESS] = {"Adresse", "Address"},
+    [L_PHONE] = {"Telefon", "Phone"},
+    [L_BASIS] = {"Grundlag for indsatsplan", "Basis for the action plan"},
+    [L_BASIS_NOTE] = {"Der skal min. være én afkrydsning i den øverste "
+		      "del.",
+		      "At least one box in the upper part must be "
+		      "ticked."},
+    [L_BASIS1] = {"Borgeren er patient i den ambulante psykiatri, har en "
+		  "psykiatrisk diagnose eller er i udredning herfor.",
+		  "The citizen is a patient in outpatient psychiatry, "
+		  "has a psychiatric diagnosis or is being assessed for "
+		  "one."},
+    [L_BASIS2] = {"Borgeren er i stof- og/eller alkoholbehandling eller "
+		  "er henvist hertil",
+		  "The citizen is in drug and/or alcohol treatment or "
+		  "has been referred to it"},
+    [L_BASIS3] = {"Borgeren vurderes at have behov for psykiatrisk "
+		  "behandling, men er aktuelt ikke patient eller under "
+		  "udredning.",
+		  "The citizen is judged to need psychiatric treatment, "
+		  "but is currently not a patient or being assessed."},
+    [L_BASIS4] = {"Borgeren vurderes at have behov for stof- og/eller "
+		  "alkoholbehandling, men er aktuelt ikke i behandling "
+		  "eller henvist hertil.",
+		  "The citizen is judged to need drug and/or alcohol "
+		  "treatment, but is currently not in treatment or "
+		  "referred to it."},
+    [L_CONSENT] = {"Samtykke", "Consent"},
+    [L_CONSENT_TEXT] = {"Borgeren har givet samtykke til, at der "
+			"indhentes og udveksles informationer samt "
+			"udarbejdes en indsatsplan.",
+			"The citizen has consented to information being "
+			"collected and exchanged and to an action plan "
+			"being made."},
+    [L_YES] = {"Ja", "Yes"},
+    [L_NO] = {"Nej", "No"},
+    [L_COORD] = {"Koordinator", "Coordinator"},
+    [L_PARTICIPANTS] = {"Deltagere i koordinationsmødet",
+			"Participants in the coordination meeting"},
+    [L_MEETING_DATE] = {"Dato for koordinationsmødet",
+			"Date of the coordination meeting"},
+    [L_APPROVED] = {"Indsatsplan er godkendt af borger",
+		    "Action plan approved by the citizen"},
+    [L_S2] = {"2. Afdækning af status, mål og indsatser i eksisterende "
+	      "planer",
+	      "2. Status, goals and actions in existing plans"},
+    [L_S2_NOTE] = {"Information hertil indhentes inden koordinationsmødet "
+		   "og udarbejdes af den koordinerende funktion",
+		   "Collected before the coordination meeting and written "
+		   "up by the coordinator"},
+    [L_STATUS] = {"Status", "Status"},
+    [L_GOALS] = {"Mål", "Goals"},
+    [L_ACTIONS] = {"Indsats", "Actions"},
+    [L_S3] = {"3. Identifikation af primære og/eller akutte udfordringer",
+	      "3. Primary and/or acute challenges"},
+    [L_MEETING_NOTE] = {"Udarbejdes på det koordinerende møde",
+			"Agreed at the coordination meeting"},
+    [L_S3_LIST] = {"Primære eller akutte udfordringer i prioriteret "
+		   "rækkefølge:",
+		   "Primary or acute challenges in order of priority:"},
+    [L_S4] = {"4. Fælles mål og prioritering", "4. Joint goals and priorities"},
+    [L_GOAL] = {"Mål", "Goal"},
+    [L_COL_ACTION] = {"Indsatser eller opgaver", "Actions or tasks"},
+    [L_COL_SUCCESS] = {"Succeskriterier", "Success criteria"},
+    [L_COL_RESP] = {"Rollefordeling – hvem har ansvaret for indsatsen, "
+		    "herunder borgerens ansvar?",
+		    "Division of roles – who is responsible for the "
+		    "action, including the citizen's own part?"},
+    [L_COL_TIME] = {"Tidsplan for indsatser", "Timeline for the actions"},
+    [L_NO_SHOW] = {"Aftale om reaktion ved udeblivelse",
+		   "Agreed reaction if the citizen does not turn up"},
+    [L_S5] = {"5. Opfølgning", "5. Follow-up"},
+    [L_FOLLOW_UP_PRE] = {"Opfølgende møde afholdes den",
+			 "The follow-up meeting is held on"},
+    [L_FOLLOW_UP_POST] = {"(max 6 mdr. efter udarbejdelsen af "
+			  "indsatsplanen)",
+			  "(at most 6 months after the action plan was "
+			  "made)"},
 };
 
-static const unsigned basis_bits[4] = { BASIS_PSYCH_PATIENT,
-					BASIS_SUBST_TREATMENT,
-					BASIS_PSYCH_NEED, BASIS_SUBST_NEED };
+static const unsigned basis_bits[4] = {BASIS_PSYCH_PATIENT,
+				       BASIS_SUBST_TREATMENT, BASIS_PSYCH_NEED,
+				       BASIS_SUBST_NEED};
 
 struct rctx {
 	struct buf *out;
-	int en;   /* index into labels: 0 Danish, 1 English */
-	int r;    /* first error; once set, nothing more is written */
+	int en; /* index into labels: 0 Danish, 1 English */
+	int r;	/* first error; once set, nothing more is written */
 };
 
 static const char *L(const struct rctx *c, enum label l)
@@ -156,8 +185,8 @@ static void put(struct rctx *c, const char *s)
 	putn(c, s, strlen(s));
 }
 
-__attribute__((format(printf, 2, 3)))
-static void putf(struct rctx *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void putf(struct rctx *c,
+						       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -239,8 +268,8 @@ static char *clean(struct rctx *c, const char *s)
 			r = buf_append(&b, p, n);
 		p += n;
 	}
-	while (!r && b.len && (b.data[b.len - 1] == ' ' ||
-			       b.data[b.len - 1] == '\n'))
+	while (!r && b.len &&
+	       (b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\n'))
 		b.data[--b.len] = '\0';
 	if (r) {
 		buf_free(&b);
@@ -262,10 +291,10 @@ static void format_date(const struct rctx *c, const char *iso, char *dst,
 			size_t n)
 {
 	static const char *const months[12] = {
-		"January", "February", "March", "April", "May", "June", "July",
-		"August", "September", "October", "November", "December"
-	};
-	int v[3] = { 0, 0, 0 }, f = 0, i;
+	    "January",	 "February", "March",	 "April",
+	    "May",	 "June",     "July",	 "August",
+	    "September", "October",  "November", "December"};
+	int v[3] = {0, 0, 0}, f = 0, i;
 
 	if (strlen(iso) != 10 || iso[4] != '-' || iso[7] != '-')
 		goto as_is;
@@ -292,8 +321,8 @@ as_is:
 /* "name, title, organisation, e-mail, phone" of the parts that are set. */
 static char *person_line(struct rctx *c, const struct render_person *p)
 {
-	const char *parts[5] = { p->name, p->title, p->organisation, p->email,
-				 p->phone };
+	const char *parts[5] = {p->name, p->title, p->organisation, p->email,
+				p->phone};
 	struct buf b = BUF_INIT;
 	int r = buf_append(&b, "", 0);
 	size_t i;
@@ -339,8 +368,8 @@ static size_t marker_width(const char *s, const char *end)
 /* Writes one line of the author's, s[0..end) without trailing spaces,
  * starting at column col; wrapped lines start at indent plus the line's
  * own hanging indent. Words are never split. */
-static void wrap_line(struct rctx *c, size_t col, size_t indent,
-		      const char *s, const char *end)
+static void wrap_line(struct rctx *c, size_t col, size_t indent, const char *s,
+		      const char *end)
 {
 	size_t lead = 0, hang, wl;
 	const char *w;
@@ -628,21 +657,21 @@ static void render_text(struct rctx *c, const struct render_master *m,
 /* ---- HTML ---------------------------------------------------------------- */
 
 static const char html_head[] =
-	"<meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width\">\n"
-	"<style>\n"
-	"body{font-family:Arial,Helvetica,sans-serif;font-size:11pt;"
-	"color:#000;background:#fff;margin:1.5em;max-width:60em}\n"
-	"h1{font-size:16pt}h2{font-size:13pt;margin-top:1.5em}"
-	"h3{font-size:11pt}\n"
-	"table{border-collapse:collapse;width:100%;margin:0.5em 0}\n"
-	"th,td{border:1px solid #888;padding:4px 6px;text-align:left;"
-	"vertical-align:top}\n"
-	"th{background:#eee;font-weight:bold}\n"
-	".note{font-style:italic}\n"
-	".box{font-size:13pt}\n"
-	"footer{margin-top:2em;font-size:9pt;color:#444}\n"
-	"</style>\n";
+    "<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width\">\n"
+    "<style>\n"
+    "body{font-family:Arial,Helvetica,sans-serif;font-size:11pt;"
+    "color:#000;background:#fff;margin:1.5em;max-width:60em}\n"
+    "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.5em}"
+    "h3{font-size:11pt}\n"
+    "table{border-collapse:collapse;width:100%;margin:0.5em 0}\n"
+    "th,td{border:1px solid #888;padding:4px 6px;text-align:left;"
+    "vertical-align:top}\n"
+    "th{background:#eee;font-weight:bold}\n"
+    ".note{font-style:italic}\n"
+    ".box{font-size:13pt}\n"
+    "footer{margin-top:2em;font-size:9pt;color:#444}\n"
+    "</style>\n";
 
 /* Writes raw text HTML-escaped, its newlines as <br>. */
 static void html_esc(struct rctx *c, const char *raw)
@@ -652,13 +681,27 @@ static void html_esc(struct rctx *c, const char *raw)
 
 	for (p = s; p && *p; p++) {
 		switch (*p) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		case '\n': rep = "<br>\n"; break;
-		default: rep = NULL; break;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		case '\n':
+			rep = "<br>\n";
+			break;
+		default:
+			rep = NULL;
+			break;
 		}
 		if (rep)
 			put(c, rep);
@@ -813,8 +856,8 @@ static void html_challenges(struct rctx *c, const struct plandoc *d)
 
 static void html_action_row(struct rctx *c, const struct plandoc_action *a)
 {
-	const char *f[4] = { a->action, a->success, a->responsibility,
-			     a->timeline };
+	const char *f[4] = {a->action, a->success, a->responsibility,
+			    a->timeline};
 	size_t k;
 
 	put(c, "<tr>");
@@ -892,7 +935,7 @@ int render_plan(const struct render_master *m, const struct plandoc *doc,
 {
 	static const struct render_master no_master;
 	static const struct plandoc no_doc;
-	struct rctx c = { out, lang && !strcmp(lang, "en"), 0 };
+	struct rctx c = {out, lang && !strcmp(lang, "en"), 0};
 	size_t start = out->len;
 
 	if (!m)

@@ -21,17 +21,17 @@ enum render_format {
 
 struct render_person {
 	const char *name;
-	const char *title;          /* may be NULL */
-	const char *organisation;   /* may be NULL */
-	const char *email;          /* may be NULL */
-	const char *phone;          /* may be NULL */
+	const char *title;	  /* may be NULL */
+	const char *organisation; /* may be NULL */
+	const char *email;	  /* may be NULL */
+	const char *phone;	  /* may be NULL */
 };
 
 /* The four basis flags of the template, in order. */
-#define BASIS_PSYCH_PATIENT   0x1u /* patient in outpatient psychiatry ... */
+#define BASIS_PSYCH_PATIENT 0x1u   /* patient in outpatient psychiatry ... */
 #define BASIS_SUBST_TREATMENT 0x2u /* in drug/alcohol treatment or referred */
-#define BASIS_PSYCH_NEED      0x4u /* needs psychiatric treatment, not patient */
-#define BASIS_SUBST_NEED      0x8u /* needs drug/alcohol treatment, not in it */
+#define BASIS_PSYCH_NEED 0x4u /* needs psychiatric treatment, not patient */
+#define BASIS_SUBST_NEED 0x8u /* needs drug/alcohol treatment, not in it */
 
 struct render_master {
 	long plan_id;
@@ -40,13 +40,13 @@ struct render_master {
 	const char *cpr;
 	const char *address;
 	const char *phone;
-	unsigned basis;                 /* BASIS_* bits */
-	bool consent;                   /* active consent to plan and exchange */
+	unsigned basis; /* BASIS_* bits */
+	bool consent;	/* active consent to plan and exchange */
 	struct render_person coordinator;
 	const struct render_person *participants; /* meeting participants */
 	size_t n_participants;
-	const char *meeting_date;       /* "YYYY-MM-DD" or NULL */
-	bool approved;                  /* approved by the citizen */
+	const char *meeting_date; /* "YYYY-MM-DD" or NULL */
+	bool approved;		  /* approved by the citizen */
 };
 
 /*

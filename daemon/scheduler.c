@@ -843,7 +843,8 @@ int scheduler_open(struct kipd *k)
 			txn_rollback(&t);
 		if (r >= 0)
 			log_notice("scheduler: %zu plans scheduled in %.0f ms",
-				   json_array_size(plans), loop_clock_ms() - t0);
+				   json_array_size(plans),
+				   loop_clock_ms() - t0);
 		json_decref(plans);
 	}
 	if (r < 0)

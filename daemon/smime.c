@@ -54,7 +54,7 @@ struct checked {
 	time_t at;
 	int verdict;
 	char reason[96];
-	X509 *cert;                              /* parsed, for encryption */
+	X509 *cert; /* parsed, for encryption */
 };
 
 static struct checked check_cache[CHECK_CACHE];
@@ -272,7 +272,7 @@ static int load_key(const char *path, const char *passphrase, EVP_PKEY **ret,
 		r = -EPERM;
 		smime_set_err(err, errlen,
 			      "%s: %s by group or others (mode %04o)", path,
-			      st.st_mode & 044   ? "readable"
+			      st.st_mode & 044	 ? "readable"
 			      : st.st_mode & 022 ? "writable"
 						 : "accessible",
 			      (unsigned)(st.st_mode & 07777));

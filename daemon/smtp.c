@@ -51,17 +51,17 @@ struct smtp_pool;
 
 /* One connection: its thread alone sends on it. */
 struct worker {
-	struct smtp_pool *p;  /* set before the thread starts */
-	int unreported;       /* finished jobs without a durable record;
-				 under the lock */
+	struct smtp_pool *p; /* set before the thread starts */
+	int unreported;	     /* finished jobs without a durable record;
+				under the lock */
 };
 
 /* Where a job's bytes are: made in advance by the builder thread, so a
  * connection never waits for the encryption of its next message. */
 enum stage {
-	STAGE_NEW,            /* to be built (by the builder or a worker) */
-	STAGE_BUILDING,       /* the builder is on it; still in todo */
-	STAGE_READY,          /* body made, or res says why it could not be */
+	STAGE_NEW,	/* to be built (by the builder or a worker) */
+	STAGE_BUILDING, /* the builder is on it; still in todo */
+	STAGE_READY,	/* body made, or res says why it could not be */
 };
 
 /*
@@ -80,29 +80,29 @@ enum stage {
  *    off its last list: the loop thread, or kip-walsync in smtp_durable().
  */
 struct job {
-	int64_t id;           /* id, from, to, build, build_arg, release: */
-	char *from, *to;      /* set before it is queued, read-only after */
-	char *body;           /* given before it is queued, or made by */
-	size_t len, off;      /* kip-seal or its worker (above); off: its
-				 worker's */
-	smtp_build_fn build;  /* body made off the loop (NULL: given) */
+	int64_t id;	     /* id, from, to, build, build_arg, release: */
+	char *from, *to;     /* set before it is queued, read-only after */
+	char *body;	     /* given before it is queued, or made by */
+	size_t len, off;     /* kip-seal or its worker (above); off: its
+				worker's */
+	smtp_build_fn build; /* body made off the loop (NULL: given) */
 	void *build_arg;
-	enum stage stage;     /* under the pool's lock */
-	bool build_failed;    /* res says why; set with body */
+	enum stage stage;  /* under the pool's lock */
+	bool build_failed; /* res says why; set with body */
 	void (*release)(void *);
-	atomic_int cancel;    /* set by the loop (under the lock as well);
-				 read without the lock by its worker (also
-				 in libcurl's progress callback) and kip-seal */
-	bool final;           /* its last bytes are out: past the point of no
-				 return, cancel() no longer stops it (under
-				 the pool's lock) */
-	bool held_too_long;   /* the loop did not report in time (set by its
-				 worker under the lock; read by that worker) */
-	struct worker *w;     /* who sends it: set by that worker, read by
-				 others, under the lock */
+	atomic_int cancel;	/* set by the loop (under the lock as well);
+				   read without the lock by its worker (also
+				   in libcurl's progress callback) and kip-seal */
+	bool final;		/* its last bytes are out: past the point of no
+				   return, cancel() no longer stops it (under
+				   the pool's lock) */
+	bool held_too_long;	/* the loop did not report in time (set by its
+				   worker under the lock; read by that worker) */
+	struct worker *w;	/* who sends it: set by that worker, read by
+				   others, under the lock */
 	struct smtp_result res; /* set with body or by its worker, then
 				   under the lock (above) */
-	struct job *next;     /* the list it is on: under the lock */
+	struct job *next;	/* the list it is on: under the lock */
 };
 
 /* Jobs reported through done() whose records become durable with TICKET.
@@ -125,27 +125,27 @@ struct smtp_pool {
 	void *arg;
 	/* under mu (smtp_durable() runs on kip-walsync) */
 	struct batch *waiting, *waiting_tail; /* records not yet durable */
-	uint64_t durable;             /* the highest durable ticket */
-	int efd;                      /* workers write it, the loop reads it */
+	uint64_t durable;		      /* the highest durable ticket */
+	int efd; /* workers write it, the loop reads it */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;            /* a job to take, or stopping */
+	pthread_cond_t cv;	      /* a job to take, or stopping */
 	pthread_cond_t to_build;      /* a job to build, or stopping */
 	pthread_cond_t reported;      /* unreported fell, a job was
 					 cancelled, a job finished or a
 					 worker ended */
 	struct job *todo, *todo_tail; /* waiting for a worker; under mu */
-	struct job *busy;             /* taken by a worker (for cancel);
+	struct job *busy;	      /* taken by a worker (for cancel);
 					 under mu */
-	struct job *finished;         /* waiting for the loop; under mu */
-	int64_t collect_timer;        /* a delayed smtp_collect() (0: none);
+	struct job *finished;	      /* waiting for the loop; under mu */
+	int64_t collect_timer;	      /* a delayed smtp_collect() (0: none);
 					 the loop thread's only */
-	size_t in_flight;             /* queued, not yet reported; the loop
+	size_t in_flight;	      /* queued, not yet reported; the loop
 					 thread's only */
-	bool stopping;                /* under mu */
-	int n_threads, live;          /* n_threads: the loop thread's; live
+	bool stopping;		      /* under mu */
+	int n_threads, live;	      /* n_threads: the loop thread's; live
 					 (workers not yet ended): under mu */
-	bool has_builder;             /* has_builder to threads: the loop */
-	pthread_t builder;            /* thread's only (start and stop) */
+	bool has_builder;	      /* has_builder to threads: the loop */
+	pthread_t builder;	      /* thread's only (start and stop) */
 	pthread_t threads[SMTP_MAX_CONNECTIONS];
 	struct worker workers[SMTP_MAX_CONNECTIONS]; /* see struct worker */
 };
@@ -303,8 +303,8 @@ static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
 		snprintf(j->res.reply, sizeof(j->res.reply), "cancelled");
 		return;
 	}
-	j->res.outcome = code >= 500 && code < 600 ? SMTP_PERMANENT
-						   : SMTP_TEMPORARY;
+	j->res.outcome =
+	    code >= 500 && code < 600 ? SMTP_PERMANENT : SMTP_TEMPORARY;
 	/* A longer reason is cut (snprintf terminates it). */
 	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s",
 		     curl_easy_strerror(rc), ebuf[0] ? ": " : "", ebuf) < 0)
@@ -350,7 +350,7 @@ static bool build_body(struct job *j)
 	j->body = NULL;
 	j->len = 0;
 	j->build_failed = true;
-	j->res = (struct smtp_result){ j->id, SMTP_PERMANENT, 0, "" };
+	j->res = (struct smtp_result){j->id, SMTP_PERMANENT, 0, ""};
 	j->res.build_err = r;
 	snprintf(j->res.reply, sizeof(j->res.reply),
 		 "cannot build the message: %s", err);
@@ -451,8 +451,8 @@ static void *worker(void *arg)
 		} else if (c) {
 			/* building failed: j->res says why */
 		} else {
-			j->res = (struct smtp_result){ j->id, SMTP_TEMPORARY,
-						       0, "out of memory" };
+			j->res = (struct smtp_result){j->id, SMTP_TEMPORARY, 0,
+						      "out of memory"};
 		}
 
 		pthread_mutex_lock(&p->mu);
@@ -535,8 +535,8 @@ static void collect(struct smtp_pool *p, bool force)
 		if (p->collect_timer)
 			return;
 		p->collect_timer =
-			loop_timer_at(p->loop, loop_now_ms() + COLLECT_DELAY_MS,
-				      collect_later, p);
+		    loop_timer_at(p->loop, loop_now_ms() + COLLECT_DELAY_MS,
+				  collect_later, p);
 		if (p->collect_timer > 0)
 			return;
 		p->collect_timer = 0; /* no timer: now, then */
@@ -572,7 +572,7 @@ static void collect(struct smtp_pool *p, bool force)
 	/* Without a batch (out of memory) the record is in the WAL at
 	 * least: safe from a crash of kipd. */
 	if (b && ticket > p->durable) {
-		*b = (struct batch){ ticket, list, NULL };
+		*b = (struct batch){ticket, list, NULL};
 		if (p->waiting_tail)
 			p->waiting_tail->next = b;
 		else
@@ -636,8 +636,7 @@ static void on_eventfd(struct loop *loop, int fd, short revents, void *arg)
 
 int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 		    smtp_done_fn done, smtp_flush_fn flush, smtp_wait_fn wait,
-		    void *arg, struct smtp_pool **ret, char *err,
-		    size_t errlen)
+		    void *arg, struct smtp_pool **ret, char *err, size_t errlen)
 {
 	struct smtp_pool *p;
 	int r;
@@ -652,14 +651,19 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	*p = (struct smtp_pool){ .cfg = cfg, .loop = loop, .done = done,
-				 .flush = flush, .wait = wait, .arg = arg };
+	*p = (struct smtp_pool){.cfg = cfg,
+				.loop = loop,
+				.done = done,
+				.flush = flush,
+				.wait = wait,
+				.arg = arg};
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	pthread_cond_init(&p->to_build, NULL);
 	pthread_cond_init(&p->reported, NULL);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (p->efd < 0 || loop_add_fd(loop, p->efd, POLLIN, on_eventfd, p) < 0) {
+	if (p->efd < 0 ||
+	    loop_add_fd(loop, p->efd, POLLIN, on_eventfd, p) < 0) {
 		snprintf(err, errlen, "smtp: eventfd: %s", strerror(errno));
 		if (p->efd >= 0)
 			close(p->efd);
@@ -672,7 +676,7 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 	}
 	for (int i = 0; i < cfg->smtp_connections && i < SMTP_MAX_CONNECTIONS;
 	     i++) {
-		p->workers[i] = (struct worker){ p, 0 };
+		p->workers[i] = (struct worker){p, 0};
 		p->live++;
 		if (pthread_create(&p->threads[i], NULL, worker,
 				   &p->workers[i]) != 0) {
@@ -821,7 +825,7 @@ void smtp_pool_stop(struct smtp_pool *p)
 		struct job *j = left;
 
 		left = j->next;
-		j->res = (struct smtp_result){ j->id, SMTP_CANCELLED, 0, "" };
+		j->res = (struct smtp_result){j->id, SMTP_CANCELLED, 0, ""};
 		snprintf(j->res.reply, sizeof(j->res.reply), "%s",
 			 atomic_load(&j->cancel) ? "cancelled" : "shutdown");
 		pthread_mutex_lock(&p->mu);

@@ -26,19 +26,19 @@ struct smtp_pool;
 #define SMTP_MAX_CONNECTIONS CONFIG_SMTP_CONNECTIONS_MAX
 
 enum smtp_outcome {
-	SMTP_SENT,       /* the server accepted the message (2xx after DATA) */
-	SMTP_TEMPORARY,  /* 4xx, connection, TLS or timeout: try again later */
-	SMTP_PERMANENT,  /* 5xx: give up */
-	SMTP_CANCELLED,  /* cancelled before the server accepted it */
+	SMTP_SENT,	/* the server accepted the message (2xx after DATA) */
+	SMTP_TEMPORARY, /* 4xx, connection, TLS or timeout: try again later */
+	SMTP_PERMANENT, /* 5xx: give up */
+	SMTP_CANCELLED, /* cancelled before the server accepted it */
 };
 
 struct smtp_result {
-	int64_t id;               /* the job's id (an outbox row) */
+	int64_t id; /* the job's id (an outbox row) */
 	enum smtp_outcome outcome;
-	long code;                /* last SMTP reply code, 0 if none */
-	char reply[256];          /* what went wrong or the server's reply */
-	int build_err;            /* SMTP_PERMANENT because the message could
-				     not be built: smtp_build_fn's -errno */
+	long code;	 /* last SMTP reply code, 0 if none */
+	char reply[256]; /* what went wrong or the server's reply */
+	int build_err;	 /* SMTP_PERMANENT because the message could
+			    not be built: smtp_build_fn's -errno */
 };
 
 /* Records RES; returns 0 when the records are durable already, else a

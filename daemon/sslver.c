@@ -52,9 +52,8 @@ int sslver_cmp(const struct sslver *a, const struct sslver *b)
 void sslver_running(struct sslver *ret)
 {
 	/* The library's numbers (OpenSSL 3.0 API), not OPENSSL_VERSION_*. */
-	*ret = (struct sslver){ OPENSSL_version_major(),
-				OPENSSL_version_minor(),
-				OPENSSL_version_patch() };
+	*ret = (struct sslver){OPENSSL_version_major(), OPENSSL_version_minor(),
+			       OPENSSL_version_patch()};
 }
 
 const char *sslver_running_text(void)

@@ -53,13 +53,13 @@ struct cached {
 /* Shared by kip-checkpoint and the store's thread (kipd's loop thread,
  * whose commits call wal_hook()). */
 struct checkpointer {
-	sqlite3 *db;             /* the thread's own connection: opened before
-				    it starts, closed after it is joined */
-	pthread_t thread;        /* the store's thread's (start and stop) */
+	sqlite3 *db;	  /* the thread's own connection: opened before
+			     it starts, closed after it is joined */
+	pthread_t thread; /* the store's thread's (start and stop) */
 	pthread_mutex_t mu;
-	pthread_cond_t wake;     /* want or stop set */
-	pthread_cond_t idle;     /* busy cleared */
-	bool want, busy, stop;   /* under mu */
+	pthread_cond_t wake;   /* want or stop set */
+	pthread_cond_t idle;   /* busy cleared */
+	bool want, busy, stop; /* under mu */
 };
 
 /* The loop thread's only, every field: db is the connection every read
@@ -71,10 +71,10 @@ struct store {
 	int lock_fd;
 	struct cached cache[STMT_CACHE];
 	size_t n_cache;
-	int in_helper;             /* > 0 while a helper steps a statement */
+	int in_helper;		   /* > 0 while a helper steps a statement */
 	struct checkpointer *ckpt; /* NULL: SQLite checkpoints inline */
-	struct walsync *ws;        /* NULL: lazy commits are full ones */
-	bool lazy;                 /* in a store_begin_lazy() transaction */
+	struct walsync *ws;	   /* NULL: lazy commits are full ones */
+	bool lazy;		   /* in a store_begin_lazy() transaction */
 };
 
 int store_schema_latest(void)
@@ -132,7 +132,8 @@ static int exec_plain(sqlite3 *db, const char *sql, char *err, size_t errlen)
 
 	if (rc != SQLITE_OK) {
 		if (err)
-			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+			snprintf(err, errlen, "%s",
+				 msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return map_rc(db, rc) ? map_rc(db, rc) : -EIO;
 	}
@@ -221,7 +222,8 @@ int store_migrate(sqlite3 *db, int target, char *err, size_t errlen)
 		log_notice("store: migrated schema to version %d", next);
 	}
 	if (exec_plain(db, "PRAGMA foreign_keys = ON", r ? NULL : err,
-		       r ? 0 : errlen) < 0 && r == 0)
+		       r ? 0 : errlen) < 0 &&
+	    r == 0)
 		r = -EIO;
 	return r;
 }
@@ -269,9 +271,8 @@ static void *checkpoint_main(void *arg)
 		c->want = false;
 		c->busy = true;
 		pthread_mutex_unlock(&c->mu);
-		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
-					       SQLITE_CHECKPOINT_PASSIVE,
-					       &frames, &done);
+		rc = sqlite3_wal_checkpoint_v2(
+		    c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_err("store: WAL checkpoint failed: %s",
 				sqlite3_errmsg(c->db));
@@ -404,7 +405,7 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 	old = umask(077); /* the database, its WAL and shm: owner only */
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
+				 SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	umask(old);
 	if (rc != SQLITE_OK) {
@@ -470,7 +471,7 @@ static sqlite3_stmt *prepare(struct store *st, const char *sql)
 		return NULL;
 	}
 	if (st->n_cache < STMT_CACHE)
-		st->cache[st->n_cache++] = (struct cached){ sql, s };
+		st->cache[st->n_cache++] = (struct cached){sql, s};
 	else
 		log_warn("store: statement cache full");
 	return s;
@@ -500,7 +501,8 @@ static int bind(sqlite3_stmt *s, const char *fmt, va_list ap)
 		return -EINVAL;
 	}
 
-	for (const char *f = fmt ? fmt : ""; *f && rc == SQLITE_OK; f++, idx++) {
+	for (const char *f = fmt ? fmt : ""; *f && rc == SQLITE_OK;
+	     f++, idx++) {
 		switch (*f) {
 		case 'i':
 			rc = sqlite3_bind_int64(s, idx, va_arg(ap, int64_t));
@@ -561,8 +563,8 @@ int64_t store_last_id(struct store *st)
 	return sqlite3_last_insert_rowid(st->db);
 }
 
-int store_int(struct store *st, int64_t *ret, const char *sql,
-	      const char *fmt, ...)
+int store_int(struct store *st, int64_t *ret, const char *sql, const char *fmt,
+	      ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
@@ -576,14 +578,15 @@ int store_int(struct store *st, int64_t *ret, const char *sql,
 	rc = step(st, s);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(s, 0);
-	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT
-						     : map_rc(st->db, rc);
+	r = rc == SQLITE_ROW	? 0
+	    : rc == SQLITE_DONE ? -ENOENT
+				: map_rc(st->db, rc);
 	release(st, s);
 	return r;
 }
 
-int store_text(struct store *st, char **ret, const char *sql,
-	       const char *fmt, ...)
+int store_text(struct store *st, char **ret, const char *sql, const char *fmt,
+	       ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
@@ -629,11 +632,13 @@ static json_t *row_object(sqlite3_stmt *s)
 			v = json_null();
 			break;
 		default:
-			v = json_stringn((const char *)sqlite3_column_text(s, i),
-					 (size_t)sqlite3_column_bytes(s, i));
+			v = json_stringn(
+			    (const char *)sqlite3_column_text(s, i),
+			    (size_t)sqlite3_column_bytes(s, i));
 			break;
 		}
-		if (!v || json_object_set_new(o, sqlite3_column_name(s, i), v)) {
+		if (!v ||
+		    json_object_set_new(o, sqlite3_column_name(s, i), v)) {
 			json_decref(o);
 			return NULL;
 		}
@@ -673,8 +678,8 @@ static int rows_v(struct store *st, json_t **ret, int limit, const char *sql,
 	return n;
 }
 
-int store_rows(struct store *st, json_t **ret, const char *sql,
-	       const char *fmt, ...)
+int store_rows(struct store *st, json_t **ret, const char *sql, const char *fmt,
+	       ...)
 {
 	va_list ap;
 	int r;
@@ -685,8 +690,8 @@ int store_rows(struct store *st, json_t **ret, const char *sql,
 	return r;
 }
 
-int store_row(struct store *st, json_t **ret, const char *sql,
-	      const char *fmt, ...)
+int store_row(struct store *st, json_t **ret, const char *sql, const char *fmt,
+	      ...)
 {
 	json_t *arr;
 	va_list ap;

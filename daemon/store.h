@@ -39,7 +39,7 @@ int store_migrate(sqlite3 *db, int target, char *err, size_t errlen);
 int store_schema_version(struct store *st);
 sqlite3 *store_db(struct store *st);
 
-int store_begin(struct store *st);  /* BEGIN IMMEDIATE */
+int store_begin(struct store *st); /* BEGIN IMMEDIATE */
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 
@@ -72,18 +72,18 @@ int store_exec(struct store *st, const char *sql, const char *fmt, ...);
 /* The id of the last inserted row. */
 int64_t store_last_id(struct store *st);
 /* First column of the first row as an integer; -ENOENT without a row. */
-int store_int(struct store *st, int64_t *ret, const char *sql,
-	      const char *fmt, ...);
+int store_int(struct store *st, int64_t *ret, const char *sql, const char *fmt,
+	      ...);
 /* First column of the first row as a malloc'd string (NULL for a NULL). */
-int store_text(struct store *st, char **ret, const char *sql,
-	       const char *fmt, ...);
+int store_text(struct store *st, char **ret, const char *sql, const char *fmt,
+	       ...);
 /* All rows as a JSON array of objects keyed by column name (NULL columns
  * become JSON null). Returns the row count; *ret is a new reference. */
-int store_rows(struct store *st, json_t **ret, const char *sql,
-	       const char *fmt, ...);
+int store_rows(struct store *st, json_t **ret, const char *sql, const char *fmt,
+	       ...);
 /* The first row as a JSON object; -ENOENT without a row. */
-int store_row(struct store *st, json_t **ret, const char *sql,
-	      const char *fmt, ...);
+int store_row(struct store *st, json_t **ret, const char *sql, const char *fmt,
+	      ...);
 
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void store_now(char out[32]);

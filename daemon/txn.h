@@ -27,11 +27,11 @@ struct caller;
 
 /* What a committed change asks for. */
 enum txn_mark {
-	TXN_OUTBOX = 1u << 0,   /* mail queued or cancelled: send at once */
-	TXN_EVENTS = 1u << 1,   /* events to publish (MQTT) */
+	TXN_OUTBOX = 1u << 0,	/* mail queued or cancelled: send at once */
+	TXN_EVENTS = 1u << 1,	/* events to publish (MQTT) */
 	TXN_SCHEDULE = 1u << 2, /* what the scheduler waits for changed */
-	TXN_ERASED = 1u << 3,   /* personal data erased: rewrite the file */
-	TXN_SCRUB = 1u << 4,    /* mail's personal data deleted: empty the
+	TXN_ERASED = 1u << 3,	/* personal data erased: rewrite the file */
+	TXN_SCRUB = 1u << 4,	/* mail's personal data deleted: empty the
 				   WAL of its old page images */
 };
 
@@ -45,7 +45,7 @@ struct txn {
 	struct kipd *k;
 	unsigned marks;
 	bool lazy;
-	int64_t citizen, plan;  /* what the work changed (txn_subject()) */
+	int64_t citizen, plan; /* what the work changed (txn_subject()) */
 };
 
 /* Runs inside the transaction just before it commits, for a unit whose

@@ -25,8 +25,8 @@ static int num(const char *s, size_t n)
 
 static int days_in_month(int y, int m)
 {
-	static const int days[] = { 31, 28, 31, 30, 31, 30,
-				    31, 31, 30, 31, 30, 31 };
+	static const int days[] = {31, 28, 31, 30, 31, 30,
+				   31, 31, 30, 31, 30, 31};
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : days[m - 1];
@@ -51,9 +51,13 @@ static void format_date(char out[11], int y, int m, int d)
 static int cpr_century(int yy, int first_serial_digit)
 {
 	switch (first_serial_digit) {
-	case 0: case 1: case 2: case 3:
+	case 0:
+	case 1:
+	case 2:
+	case 3:
 		return 1900;
-	case 4: case 9:
+	case 4:
+	case 9:
 		return yy <= 36 ? 2000 : 1900;
 	default: /* 5..8 */
 		return yy <= 57 ? 2000 : 1800;

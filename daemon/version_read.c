@@ -69,14 +69,15 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 	const char *text;
 	int r;
 
-	r = store_row(c->st, &d->version,
-		      "SELECT v.version, v.meeting_id, v.coordinator_id,"
-		      " v.approved_at, v.document, substr(m.starts_at, 1, 10)"
-		      " AS meeting_date FROM plan_versions v JOIN meetings m"
-		      " ON m.id = v.meeting_id WHERE v.plan_id = ? AND"
-		      " v.version = CASE WHEN ? THEN ? ELSE (SELECT"
-		      "  max(version) FROM plan_versions WHERE plan_id = ?) END",
-		      "iiii", plan, version, version, plan);
+	r = store_row(
+	    c->st, &d->version,
+	    "SELECT v.version, v.meeting_id, v.coordinator_id,"
+	    " v.approved_at, v.document, substr(m.starts_at, 1, 10)"
+	    " AS meeting_date FROM plan_versions v JOIN meetings m"
+	    " ON m.id = v.meeting_id WHERE v.plan_id = ? AND"
+	    " v.version = CASE WHEN ? THEN ? ELSE (SELECT"
+	    "  max(version) FROM plan_versions WHERE plan_id = ?) END",
+	    "iiii", plan, version, version, plan);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
 	version = json_integer_value(json_object_get(d->version, "version"));
@@ -94,7 +95,7 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 			      " FROM contacts WHERE id = ?",
 			      "i",
 			      json_integer_value(json_object_get(
-				      d->version, "coordinator_id")));
+				  d->version, "coordinator_id")));
 	if (r == 0)
 		r = participants(c, plan, meeting, &d->people);
 	if (r < 0)
@@ -110,20 +111,20 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 		return cmd_fail(c, "internal",
 				"stored document no longer parses: %s", err);
 	*m = (struct render_master){
-		.plan_id = plan,
-		.version = (int)version,
-		.name = row_str(d->master, "name"),
-		.cpr = row_str(d->master, "cpr"),
-		.address = row_str(d->master, "address"),
-		.phone = row_str(d->master, "phone"),
-		.basis = (unsigned)json_integer_value(
-			json_object_get(d->master, "basis")),
-		.consent = consent_active(c, c->citizen_id, "plan"),
-		.participants = d->parts,
-		.n_participants = (size_t)n,
-		.meeting_date = row_str(d->version, "meeting_date"),
-		.approved = json_is_string(
-			json_object_get(d->version, "approved_at")),
+	    .plan_id = plan,
+	    .version = (int)version,
+	    .name = row_str(d->master, "name"),
+	    .cpr = row_str(d->master, "cpr"),
+	    .address = row_str(d->master, "address"),
+	    .phone = row_str(d->master, "phone"),
+	    .basis = (unsigned)json_integer_value(
+		json_object_get(d->master, "basis")),
+	    .consent = consent_active(c, c->citizen_id, "plan"),
+	    .participants = d->parts,
+	    .n_participants = (size_t)n,
+	    .meeting_date = row_str(d->version, "meeting_date"),
+	    .approved =
+		json_is_string(json_object_get(d->version, "approved_at")),
 	};
 	person(d->coord, &m->coordinator);
 	return 0;
@@ -133,7 +134,7 @@ int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
 			const char *lang, struct buf *text, struct buf *html,
 			char **doc)
 {
-	struct render_data d = { 0 };
+	struct render_data d = {0};
 	struct render_master m;
 	int r = load(c, plan, version, &d, &m);
 

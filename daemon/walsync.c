@@ -18,12 +18,12 @@
  * kipd's loop thread, which calls the functions of walsync.h (and
  * kip-walsync calls on_done with mu held). */
 struct walsync {
-	char *path;            /* the WAL file; read-only after the start */
-	int fd;                /* read-only descriptor of it; fd, dev and */
-	dev_t dev;             /* ino are kip-walsync's own once it runs */
-	ino_t ino;             /* (current_fd() reopens without mu) */
-	int efd;               /* kip-walsync writes it, the loop reads it */
-	pthread_t thread;      /* the starting thread's (start and stop) */
+	char *path;	  /* the WAL file; read-only after the start */
+	int fd;		  /* read-only descriptor of it; fd, dev and */
+	dev_t dev;	  /* ino are kip-walsync's own once it runs */
+	ino_t ino;	  /* (current_fd() reopens without mu) */
+	int efd;	  /* kip-walsync writes it, the loop reads it */
+	pthread_t thread; /* the starting thread's (start and stop) */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;   /* asked moved, or stop */
 	pthread_cond_t synced; /* done moved */
@@ -75,8 +75,8 @@ static void *sync_main(void *arg)
 		fd = current_fd(ws);
 		r = fd < 0 ? -1 : fdatasync(fd);
 		if (r < 0)
-			log_err("store: cannot sync the WAL (%s): %s",
-				ws->path, strerror(errno));
+			log_err("store: cannot sync the WAL (%s): %s", ws->path,
+				strerror(errno));
 		pthread_mutex_lock(&ws->mu);
 		/* After a failed sync there is nothing to wait for: the
 		 * caller commits with synchronous=FULL from now on and SQLite

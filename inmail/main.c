@@ -52,10 +52,10 @@ static int judge(const struct buf *raw, const struct inmail_keys *keys,
 		return r;
 	if (v.mail.calendar) {
 		v.calendar = true;
-		v.reply_ok = ireply_parse(v.mail.calendar,
-					  strlen(v.mail.calendar), &v.reply,
-					  v.reply_err,
-					  sizeof(v.reply_err)) == 0;
+		v.reply_ok =
+		    ireply_parse(v.mail.calendar, strlen(v.mail.calendar),
+				 &v.reply, v.reply_err,
+				 sizeof(v.reply_err)) == 0;
 	}
 	r = wire_encode_verdict(&v, out);
 	inmail_free(&v.mail);

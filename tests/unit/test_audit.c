@@ -57,12 +57,12 @@ static struct store *open_store(const char *name)
 	return st;
 }
 
-static const struct caller karen = { .uid = 1, .user = "daemon",
-				     .role = ROLE_COORDINATOR };
+static const struct caller karen = {
+    .uid = 1, .user = "daemon", .role = ROLE_COORDINATOR};
 
 static struct cmd_ctx ctx(struct store *st)
 {
-	return (struct cmd_ctx){ .st = st, .who = &karen };
+	return (struct cmd_ctx){.st = st, .who = &karen};
 }
 
 /* N entries in one transaction, with every mix of NULL and value. */
@@ -102,8 +102,8 @@ static int verify(struct store *st, json_t **ret_result, char *msg, size_t n)
 static int sql(struct store *st, const char *s)
 {
 	return sqlite3_exec(store_db(st), s, NULL, NULL, NULL) == SQLITE_OK
-		       ? 0
-		       : -1;
+		   ? 0
+		   : -1;
 }
 
 static void drop_guards(struct store *st)
@@ -124,8 +124,8 @@ static void test_empty_trail_verifies(void)
 	T_ASSERT(verify(st, &res, msg, sizeof(msg)) == 0);
 	T_ASSERT(json_integer_value(json_object_get(res, "entries")) == 0);
 	T_ASSERT(json_is_true(json_object_get(res, "ok")));
-	T_ASSERT(json_is_null(json_object_get(json_object_get(res, "head"),
-					      "hash")));
+	T_ASSERT(json_is_null(
+	    json_object_get(json_object_get(res, "head"), "hash")));
 	json_decref(res);
 	store_close(st);
 }
@@ -144,12 +144,14 @@ static void test_chain_verifies(void)
 	T_ASSERT(json_integer_value(json_object_get(res, "entries")) == 60);
 	T_ASSERT(json_integer_value(json_object_get(res, "unchained")) == 0);
 	T_ASSERT(json_integer_value(json_object_get(
-			 json_object_get(res, "head"), "id")) == 60);
+		     json_object_get(res, "head"), "id")) == 60);
 	T_ASSERT(json_array_size(json_object_get(res, "problems")) == 0);
 	/* 0 and "" are stored as NULL, and hashed as stored. */
-	T_ASSERT(store_int(st, &nulls, "SELECT count(*) FROM audit WHERE"
-				      " object IS NULL AND citizen_id IS NULL",
-			   NULL) == 0 && nulls > 0);
+	T_ASSERT(store_int(st, &nulls,
+			   "SELECT count(*) FROM audit WHERE"
+			   " object IS NULL AND citizen_id IS NULL",
+			   NULL) == 0 &&
+		 nulls > 0);
 	json_decref(res);
 	store_close(st);
 }
@@ -168,9 +170,9 @@ static void test_guards_refuse(void)
 	T_ASSERT(sql(st, "UPDATE audit SET hash = NULL WHERE id = 2") < 0);
 	T_ASSERT(sql(st, "DELETE FROM audit WHERE id = 5") < 0);
 	T_ASSERT(sql(st, "DELETE FROM audit") < 0);
-	T_ASSERT(sql(st, "INSERT INTO audit (at, os_user, uid, role, action,"
-			 " outcome) VALUES ('t', 'u', 0, 'admin', 'a', 'ok')") <
-		 0);
+	T_ASSERT(sql(st,
+		     "INSERT INTO audit (at, os_user, uid, role, action,"
+		     " outcome) VALUES ('t', 'u', 0, 'admin', 'a', 'ok')") < 0);
 	T_ASSERT(verify(st, &res, msg, sizeof(msg)) == 0);
 	json_decref(res);
 	/* Installing again (every start) keeps them, and replaces a no-op. */
@@ -190,58 +192,58 @@ struct tamper {
 static void test_tampering_is_named(void)
 {
 	static const struct tamper cases[] = {
-		{ "UPDATE audit SET action = 'plan.list' WHERE id = 10",
-		  "broken at entry 10: content changed" },
-		{ "UPDATE audit SET object = '' WHERE id = 1",
-		  "broken at entry 1: content changed" },
-		{ "UPDATE audit SET uid = '1x' WHERE id = 4",
-		  "broken at entry 4: content changed" },
-		{ "UPDATE audit SET at = X'00' WHERE id = 4",
-		  "broken at entry 4: content changed" },
-		{ "DELETE FROM audit WHERE id = 10",
-		  "broken at entry 10: entry deleted" },
-		{ "UPDATE audit SET action = 'plan.list' WHERE id = 10;"
-		  "DELETE FROM audit WHERE id = 11",
-		  "broken at entry 10: content changed or entry replaced (hash "
-		  "mismatch) (2 problems in 19 entries; also at 11;" },
-		{ "UPDATE audit SET hash = 'x' WHERE id = 10;"
-		  "DELETE FROM audit WHERE id = 12",
-		  "broken at entry 10: hash replaced or forged: not a SHA-256 "
-		  "digest (2 problems in 19 entries; also at 12;" },
-		{ "UPDATE audit SET hash = 'x' WHERE id = 10",
-		  "broken at entry 10: hash replaced or forged: not a SHA-256 "
-		  "digest (1 problem in 20 entries;" },
-		{ "UPDATE audit SET action = 'plan.list' WHERE id = 10;"
-		  "UPDATE audit SET action = 'plan.list' WHERE id = 11",
-		  "broken at entry 10: chain break: entry replaced" },
-		{ "UPDATE audit SET id = -id WHERE id >= 10;"
-		  "UPDATE audit SET id = 1 - id WHERE id < 0;"
-		  "INSERT INTO audit (id, at, os_user, uid, role, action,"
-		  " outcome, hash) VALUES (10, 't', 'u', 0, 'admin', 'a', 'ok',"
-		  " '0000000000000000000000000000000000000000000000000000000000"
-		  "000000')",
-		  "broken at entry 10: entry inserted: not in the chain, and "
-		  "the entries after it renumbered (1 problem in 21 entries;" },
-		{ "DELETE FROM audit WHERE id = 1",
-		  "broken at entry 1: entry deleted" },
-		{ "DELETE FROM audit WHERE id = 10;"
-		  "UPDATE audit SET id = -id WHERE id > 10;"
-		  "UPDATE audit SET id = -id - 1 WHERE id < 0",
-		  "broken at entry 10: chain break: an entry before it was "
-		  "deleted" },
-		{ "UPDATE audit SET id = -id WHERE id >= 10;"
-		  "UPDATE audit SET id = 1 - id WHERE id < 0;"
-		  "INSERT INTO audit (id, at, os_user, uid, role, action,"
-		  " outcome) VALUES (10, 't', 'u', 0, 'admin', 'a', 'ok')",
-		  "broken at entry 10: no hash: inserted behind kipd's back, "
-		  "or its hash removed (2 problems in 21 entries; also at "
-		  "11" },
-		{ "UPDATE audit SET hash = NULL WHERE id = 20",
-		  "broken at entry 20: no hash: inserted behind" },
-		{ "INSERT INTO audit (id, at, os_user, uid, role, action,"
-		  " outcome, hash) VALUES (-1, 't', 'u', 0, 'admin', 'a', 'ok',"
-		  " 'ab')",
-		  "broken at entry -1: entry inserted: its id is out of" },
+	    {"UPDATE audit SET action = 'plan.list' WHERE id = 10",
+	     "broken at entry 10: content changed"},
+	    {"UPDATE audit SET object = '' WHERE id = 1",
+	     "broken at entry 1: content changed"},
+	    {"UPDATE audit SET uid = '1x' WHERE id = 4",
+	     "broken at entry 4: content changed"},
+	    {"UPDATE audit SET at = X'00' WHERE id = 4",
+	     "broken at entry 4: content changed"},
+	    {"DELETE FROM audit WHERE id = 10",
+	     "broken at entry 10: entry deleted"},
+	    {"UPDATE audit SET action = 'plan.list' WHERE id = 10;"
+	     "DELETE FROM audit WHERE id = 11",
+	     "broken at entry 10: content changed or entry replaced (hash "
+	     "mismatch) (2 problems in 19 entries; also at 11;"},
+	    {"UPDATE audit SET hash = 'x' WHERE id = 10;"
+	     "DELETE FROM audit WHERE id = 12",
+	     "broken at entry 10: hash replaced or forged: not a SHA-256 "
+	     "digest (2 problems in 19 entries; also at 12;"},
+	    {"UPDATE audit SET hash = 'x' WHERE id = 10",
+	     "broken at entry 10: hash replaced or forged: not a SHA-256 "
+	     "digest (1 problem in 20 entries;"},
+	    {"UPDATE audit SET action = 'plan.list' WHERE id = 10;"
+	     "UPDATE audit SET action = 'plan.list' WHERE id = 11",
+	     "broken at entry 10: chain break: entry replaced"},
+	    {"UPDATE audit SET id = -id WHERE id >= 10;"
+	     "UPDATE audit SET id = 1 - id WHERE id < 0;"
+	     "INSERT INTO audit (id, at, os_user, uid, role, action,"
+	     " outcome, hash) VALUES (10, 't', 'u', 0, 'admin', 'a', 'ok',"
+	     " '0000000000000000000000000000000000000000000000000000000000"
+	     "000000')",
+	     "broken at entry 10: entry inserted: not in the chain, and "
+	     "the entries after it renumbered (1 problem in 21 entries;"},
+	    {"DELETE FROM audit WHERE id = 1",
+	     "broken at entry 1: entry deleted"},
+	    {"DELETE FROM audit WHERE id = 10;"
+	     "UPDATE audit SET id = -id WHERE id > 10;"
+	     "UPDATE audit SET id = -id - 1 WHERE id < 0",
+	     "broken at entry 10: chain break: an entry before it was "
+	     "deleted"},
+	    {"UPDATE audit SET id = -id WHERE id >= 10;"
+	     "UPDATE audit SET id = 1 - id WHERE id < 0;"
+	     "INSERT INTO audit (id, at, os_user, uid, role, action,"
+	     " outcome) VALUES (10, 't', 'u', 0, 'admin', 'a', 'ok')",
+	     "broken at entry 10: no hash: inserted behind kipd's back, "
+	     "or its hash removed (2 problems in 21 entries; also at "
+	     "11"},
+	    {"UPDATE audit SET hash = NULL WHERE id = 20",
+	     "broken at entry 20: no hash: inserted behind"},
+	    {"INSERT INTO audit (id, at, os_user, uid, role, action,"
+	     " outcome, hash) VALUES (-1, 't', 'u', 0, 'admin', 'a', 'ok',"
+	     " 'ab')",
+	     "broken at entry -1: entry inserted: its id is out of"},
 	};
 	char name[32], msg[512];
 	json_t *res = NULL;

@@ -114,31 +114,32 @@ static int fill(struct store *st)
 	static const char now[] = "2026-01-01T00:00:00Z";
 	int r = 0;
 
-	r |= store_exec(st,
-			"INSERT INTO citizens (name, cpr, address, phone, email,"
-			" cert_pem, cert_not_after, created_at, created_by)"
-			" VALUES ('Bjarne Testesen', '290256-5417', 'Prøvevej 7',"
-			" '1', 'borger@borger.example', 'x', ?, ?, 'root'),"
-			" ('Dorte Anden', '010150-5123', 'Vej 2', '2', NULL,"
-			" NULL, NULL, ?, 'root')",
-			"sss", in20, now, now);
-	r |= store_exec(st,
-			"INSERT INTO contacts (kind, citizen_id, name, email,"
-			" cert_pem, cert_not_after, created_at, created_by)"
-			" VALUES ('professional', NULL, 'Karen Koordinator',"
-			" 'karen.koordinator@kommune.example', 'x', ?, ?, 'root'),"
-			" ('professional', NULL, 'Peter Psykiatri',"
-			" 'peter.psykiatri@region.example', 'x', ?, ?, 'root'),"
-			" ('professional', NULL, 'Jonas Job',"
-			" 'jonas.job@jobcenter.example', 'x', ?, ?, 'root'),"
-			" ('professional', NULL, 'Ole Olsen', 'ole@kommune.example',"
-			" NULL, NULL, ?, 'root'),"
-			" ('relative', 1, 'Lise Testesen', 'lise@privat.example',"
-			" 'x', '2021-01-01T00:00:00Z', ?, 'root'),"
-			" ('relative', 2, 'Bo Anden', 'bo@privat.example', 'x', ?,"
-			" ?, 'root')",
-			"ssssssssss", in10, now, in5, now, in100, now, now, now,
-			in5, now);
+	r |= store_exec(
+	    st,
+	    "INSERT INTO citizens (name, cpr, address, phone, email,"
+	    " cert_pem, cert_not_after, created_at, created_by)"
+	    " VALUES ('Bjarne Testesen', '290256-5417', 'Prøvevej 7',"
+	    " '1', 'borger@borger.example', 'x', ?, ?, 'root'),"
+	    " ('Dorte Anden', '010150-5123', 'Vej 2', '2', NULL,"
+	    " NULL, NULL, ?, 'root')",
+	    "sss", in20, now, now);
+	r |= store_exec(
+	    st,
+	    "INSERT INTO contacts (kind, citizen_id, name, email,"
+	    " cert_pem, cert_not_after, created_at, created_by)"
+	    " VALUES ('professional', NULL, 'Karen Koordinator',"
+	    " 'karen.koordinator@kommune.example', 'x', ?, ?, 'root'),"
+	    " ('professional', NULL, 'Peter Psykiatri',"
+	    " 'peter.psykiatri@region.example', 'x', ?, ?, 'root'),"
+	    " ('professional', NULL, 'Jonas Job',"
+	    " 'jonas.job@jobcenter.example', 'x', ?, ?, 'root'),"
+	    " ('professional', NULL, 'Ole Olsen', 'ole@kommune.example',"
+	    " NULL, NULL, ?, 'root'),"
+	    " ('relative', 1, 'Lise Testesen', 'lise@privat.example',"
+	    " 'x', '2021-01-01T00:00:00Z', ?, 'root'),"
+	    " ('relative', 2, 'Bo Anden', 'bo@privat.example', 'x', ?,"
+	    " ?, 'root')",
+	    "ssssssssss", in10, now, in5, now, in100, now, now, now, in5, now);
 	r |= store_exec(st,
 			"INSERT INTO consents (citizen_id, scope, action, date,"
 			" recorded_by, recorded_at) VALUES"
@@ -153,12 +154,13 @@ static int fill(struct store *st)
 			" (2, 1, 4, 'active', ?, 'root'),"
 			" (2, 1, 3, 'closed', ?, 'root')",
 			"sss", now, now, now);
-	r |= store_exec(st,
-			"INSERT INTO plan_members (plan_id, contact_id, added_at,"
-			" added_by) VALUES (1, 1, ?, 'root'), (1, 2, ?, 'root'),"
-			" (1, 5, ?, 'root'), (2, 4, ?, 'root'), (2, 3, ?, 'root'),"
-			" (2, 6, ?, 'root'), (3, 3, ?, 'root'), (3, 2, ?, 'root')",
-			"ssssssss", now, now, now, now, now, now, now, now);
+	r |= store_exec(
+	    st,
+	    "INSERT INTO plan_members (plan_id, contact_id, added_at,"
+	    " added_by) VALUES (1, 1, ?, 'root'), (1, 2, ?, 'root'),"
+	    " (1, 5, ?, 'root'), (2, 4, ?, 'root'), (2, 3, ?, 'root'),"
+	    " (2, 6, ?, 'root'), (3, 3, ?, 'root'), (3, 2, ?, 'root')",
+	    "ssssssss", now, now, now, now, now, now, now, now);
 	return r < 0 ? -1 : 0;
 }
 
@@ -205,7 +207,7 @@ static int setup(void)
 	cfg.cert_notice_days = 30;
 	cfg.cert_notice_address = "it-drift@kommune.example";
 	cfg.smime_cert = org_pem;
-	k = (struct kipd){ .cfg = &cfg, .store = st, .signer = signer };
+	k = (struct kipd){.cfg = &cfg, .store = st, .signer = signer};
 	ok = 1;
 	return ok;
 }
@@ -231,9 +233,11 @@ static char *notice_text(const char *to)
 	char *body = NULL, *text = NULL, f[160];
 
 	if (store_text(k.store, &body,
-		       "SELECT b.body FROM outbox o JOIN outbox_body b USING (id) WHERE o.recipient = ?"
+		       "SELECT b.body FROM outbox o JOIN outbox_body b USING "
+		       "(id) WHERE o.recipient = ?"
 		       " ORDER BY id DESC LIMIT 1",
-		       "s", to) < 0 || !body)
+		       "s", to) < 0 ||
+	    !body)
 		return NULL;
 	snprintf(f, sizeof(f), "%s/notice.eml", dir);
 	FILE *out = fopen(f, "wb");

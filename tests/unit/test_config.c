@@ -88,8 +88,7 @@ static bool load_fails(const char *text, int want_r, const char *suffix)
 	if (r == want_r && strcmp(err, want) == 0 &&
 	    cfg == (struct kip_config *)&err)
 		return true;
-	printf("  got r=%d \"%s\"\n  want r=%d \"%s\"\n", r, err, want_r,
-	       want);
+	printf("  got r=%d \"%s\"\n  want r=%d \"%s\"\n", r, err, want_r, want);
 	if (r == 0 && cfg != (struct kip_config *)&err)
 		config_free(cfg);
 	return false;
@@ -124,18 +123,18 @@ static void test_defaults_on_empty_file(void)
 static void test_every_key_set(void)
 {
 	static const char text[] =
-		"store = { path = \"/srv/kip.db\"; };\n"
-		"control = { socket = \"/run/k.sock\"; group = \"kip\";\n"
-		"  max_clients = 1; max_request_bytes = 16777216;\n"
-		"  request_timeout_ms = 100; };\n"
-		"log = { level = \"debug\"; syslog = false; };\n"
-		"organisation = { name = \"Kommune\"; mailbox = \"a@b.dk\";\n"
-		"  phone = \"+45 1\"; };\n"
-		"plans = { default_lang = \"en\"; follow_up_max_months = 1; };\n"
-		"smtp = { url = \"smtp://mail:587\"; username = \"u\"; };\n"
-		"users = ( { user = \"anna\"; role = \"coordinator\";\n"
-		"  contact = \"anna@example.org\"; },\n"
-		"  { role = \"admin\"; user = \"root\"; } );\n";
+	    "store = { path = \"/srv/kip.db\"; };\n"
+	    "control = { socket = \"/run/k.sock\"; group = \"kip\";\n"
+	    "  max_clients = 1; max_request_bytes = 16777216;\n"
+	    "  request_timeout_ms = 100; };\n"
+	    "log = { level = \"debug\"; syslog = false; };\n"
+	    "organisation = { name = \"Kommune\"; mailbox = \"a@b.dk\";\n"
+	    "  phone = \"+45 1\"; };\n"
+	    "plans = { default_lang = \"en\"; follow_up_max_months = 1; };\n"
+	    "smtp = { url = \"smtp://mail:587\"; username = \"u\"; };\n"
+	    "users = ( { user = \"anna\"; role = \"coordinator\";\n"
+	    "  contact = \"anna@example.org\"; },\n"
+	    "  { role = \"admin\"; user = \"root\"; } );\n";
 	struct kip_config *cfg = NULL;
 
 	T_ASSERT(load(text, &cfg) == 0);
@@ -169,9 +168,11 @@ static void test_log_levels(void)
 	static const struct {
 		const char *name;
 		int level;
-	} levels[] = { { "error", LOG_ERR },   { "warning", LOG_WARNING },
-		       { "notice", LOG_NOTICE }, { "info", LOG_INFO },
-		       { "debug", LOG_DEBUG } };
+	} levels[] = {{"error", LOG_ERR},
+		      {"warning", LOG_WARNING},
+		      {"notice", LOG_NOTICE},
+		      {"info", LOG_INFO},
+		      {"debug", LOG_DEBUG}};
 	char text[128];
 
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -186,8 +187,9 @@ static void test_log_levels(void)
 	T_ASSERT(load_fails("log = { level = \"verbose\"; };", -EINVAL,
 			    ":1: log.level: 'verbose' is not one of: error, "
 			    "warning, notice, info, debug"));
-	T_ASSERT(load_fails("plans = { default_lang = \"de\"; };", -EINVAL,
-			    ":1: plans.default_lang: 'de' is not one of: da, en"));
+	T_ASSERT(
+	    load_fails("plans = { default_lang = \"de\"; };", -EINVAL,
+		       ":1: plans.default_lang: 'de' is not one of: da, en"));
 }
 
 /* Copies conf/kipd.conf into the temporary directory; with enable, removes
@@ -209,7 +211,8 @@ static void copy_example(bool enable, mode_t mode)
 		char *p = line + strspn(line, " \t");
 
 		if (enable && p[0] == '#' && p[1] && !strchr(" \t\n#", p[1]) &&
-		    !strstr(p, "password_file") && !strstr(p, "passphrase_file"))
+		    !strstr(p, "password_file") &&
+		    !strstr(p, "passphrase_file"))
 			memmove(p, p + 1, strlen(p));
 		strncat(text, line, sizeof(text) - strlen(text) - 1);
 	}
@@ -260,8 +263,8 @@ static void test_unknown_keys(void)
 {
 	T_ASSERT(load_fails("store = { path = \"/a\"; };\n\nfoo = 1;\n",
 			    -EINVAL, ":3: unknown key 'foo'"));
-	T_ASSERT(load_fails("bar = { x = 1; };", -EINVAL,
-			    ":1: unknown key 'bar'"));
+	T_ASSERT(
+	    load_fails("bar = { x = 1; };", -EINVAL, ":1: unknown key 'bar'"));
 	T_ASSERT(load_fails("store = {\n  path = \"/a\";\n  pth = \"/b\";\n};",
 			    -EINVAL, ":3: unknown key 'store.pth'"));
 	T_ASSERT(load_fails("control = { users = (); };", -EINVAL,
@@ -274,7 +277,8 @@ static void test_unknown_keys(void)
 static void test_wrong_types(void)
 {
 	T_ASSERT(load_fails("\n\n\ncontrol = { max_clients = \"64\"; };",
-			    -EINVAL, ":4: control.max_clients: expected an integer"));
+			    -EINVAL,
+			    ":4: control.max_clients: expected an integer"));
 	T_ASSERT(load_fails("control = { max_clients = 6.4; };", -EINVAL,
 			    ":1: control.max_clients: expected an integer"));
 	T_ASSERT(load_fails("control = { max_clients = true; };", -EINVAL,
@@ -289,8 +293,9 @@ static void test_wrong_types(void)
 			    ":1: store: expected a group { ... }"));
 	T_ASSERT(load_fails("users = { user = \"a\"; };", -EINVAL,
 			    ":1: users: expected a list ( { ... }, ... )"));
-	T_ASSERT(load_fails("users = ( \"a\" );", -EINVAL,
-			    ":1: users[0]: expected a group { user = ...; role = ...; }"));
+	T_ASSERT(load_fails(
+	    "users = ( \"a\" );", -EINVAL,
+	    ":1: users[0]: expected a group { user = ...; role = ...; }"));
 	T_ASSERT(load_fails("users = ( { user = 1; role = \"admin\"; } );",
 			    -EINVAL, ":1: users[0].user: expected a string"));
 }
@@ -299,14 +304,16 @@ static void test_int64_and_ranges(void)
 {
 	struct kip_config *cfg = NULL;
 
-	T_ASSERT(load_fails("control = {\n max_clients = 0; };", -EINVAL,
-			    ":2: control.max_clients: 0 is out of range (1..1024)"));
-	T_ASSERT(load_fails("\n\n\n\n\n\ncontrol = { max_clients = 5000; };",
-			    -EINVAL,
-			    ":7: control.max_clients: 5000 is out of range (1..1024)"));
-	T_ASSERT(load_fails("control = { request_timeout_ms = 99; };", -EINVAL,
-			    ":1: control.request_timeout_ms: 99 is out of range "
-			    "(100..600000)"));
+	T_ASSERT(
+	    load_fails("control = {\n max_clients = 0; };", -EINVAL,
+		       ":2: control.max_clients: 0 is out of range (1..1024)"));
+	T_ASSERT(load_fails(
+	    "\n\n\n\n\n\ncontrol = { max_clients = 5000; };", -EINVAL,
+	    ":7: control.max_clients: 5000 is out of range (1..1024)"));
+	T_ASSERT(
+	    load_fails("control = { request_timeout_ms = 99; };", -EINVAL,
+		       ":1: control.request_timeout_ms: 99 is out of range "
+		       "(100..600000)"));
 	T_ASSERT(load_fails("control = { max_request_bytes = 16777217; };",
 			    -EINVAL,
 			    ":1: control.max_request_bytes: 16777217 is out of "
@@ -314,19 +321,20 @@ static void test_int64_and_ranges(void)
 	T_ASSERT(load_fails("plans = { follow_up_max_months = 7; };", -EINVAL,
 			    ":1: plans.follow_up_max_months: 7 is out of range "
 			    "(1..6)"));
-	T_ASSERT(load_fails("control = { max_clients = 3000000000L; };",
-			    -EINVAL,
-			    ":1: control.max_clients: 3000000000 is out of range "
-			    "(1..1024)"));
+	T_ASSERT(
+	    load_fails("control = { max_clients = 3000000000L; };", -EINVAL,
+		       ":1: control.max_clients: 3000000000 is out of range "
+		       "(1..1024)"));
 	/* libconfig 1.5 reads this as 1 (cut to 32 bits) without a word. */
-	T_ASSERT(load_fails("control = { max_clients = 4294967297; };",
-			    -EINVAL,
-			    ":1: control.max_clients: value is out of range (1..1024)"));
-	T_ASSERT(load_fails("control = { max_clients = 0x100000001; };",
-			    -EINVAL,
-			    ":1: control.max_clients: value is out of range (1..1024)"));
+	T_ASSERT(load_fails(
+	    "control = { max_clients = 4294967297; };", -EINVAL,
+	    ":1: control.max_clients: value is out of range (1..1024)"));
+	T_ASSERT(load_fails(
+	    "control = { max_clients = 0x100000001; };", -EINVAL,
+	    ":1: control.max_clients: value is out of range (1..1024)"));
 	T_ASSERT(load("control = { max_clients = 1024L; max_request_bytes ="
-		      "\n 0x400; };", &cfg) == 0);
+		      "\n 0x400; };",
+		      &cfg) == 0);
 	T_ASSERT(cfg && cfg->max_clients == 1024);
 	T_ASSERT(cfg && cfg->max_request_bytes == 1024);
 	config_free(cfg);
@@ -344,22 +352,26 @@ static void test_strings(void)
 {
 	struct kip_config *cfg = NULL;
 
-	T_ASSERT(load_fails("store = { path = \"kip.db\"; };", -EINVAL,
-			    ":1: store.path: 'kip.db' is not an absolute path"));
+	T_ASSERT(
+	    load_fails("store = { path = \"kip.db\"; };", -EINVAL,
+		       ":1: store.path: 'kip.db' is not an absolute path"));
 	T_ASSERT(load_fails("store = { path = \"\"; };", -EINVAL,
 			    ":1: store.path: must not be empty"));
-	T_ASSERT(load_fails("organisation = { name = \"a\\nb\"; };", -EINVAL,
-			    ":1: organisation.name: contains a control character"));
+	T_ASSERT(
+	    load_fails("organisation = { name = \"a\\nb\"; };", -EINVAL,
+		       ":1: organisation.name: contains a control character"));
 	T_ASSERT(load("control = { socket = \"/run/" /* 107 bytes: fine */
 		      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		      "xx\"; };", &cfg) == 0);
+		      "xx\"; };",
+		      &cfg) == 0);
 	T_ASSERT(cfg && strlen(cfg->socket_path) == 107);
 	config_free(cfg);
 	T_ASSERT(load_fails("control = { socket = \"/run/"
 			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			    "xxx\"; };", -EINVAL,
+			    "xxx\"; };",
+			    -EINVAL,
 			    ":1: control.socket: '/run/"
 			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -383,8 +395,8 @@ static void test_smtp_url(void)
 
 static void test_bad_emails(void)
 {
-	static const char *bad[] = { "anna",   "@example.org", "anna@",
-				     "a@b@c",  "an na@b.dk",   "anna@b .dk" };
+	static const char *bad[] = {"anna",  "@example.org", "anna@",
+				    "a@b@c", "an na@b.dk",   "anna@b .dk"};
 	char text[256], want[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -392,12 +404,13 @@ static void test_bad_emails(void)
 			 "organisation = { mailbox = \"%s\"; };", bad[i]);
 		snprintf(want, sizeof(want),
 			 ":1: organisation.mailbox: '%s' is not an e-mail "
-			 "address", bad[i]);
+			 "address",
+			 bad[i]);
 		T_ASSERT(load_fails(text, -EINVAL, want));
 	}
-	T_ASSERT(load_fails("organisation = { mailbox = \"a@b\\r\\nBcc: x@y\"; };",
-			    -EINVAL,
-			    ":1: organisation.mailbox: contains a control character"));
+	T_ASSERT(load_fails(
+	    "organisation = { mailbox = \"a@b\\r\\nBcc: x@y\"; };", -EINVAL,
+	    ":1: organisation.mailbox: contains a control character"));
 	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"professional\";"
 			    " contact = \"a.example.org\"; } );",
 			    -EINVAL,
@@ -413,18 +426,18 @@ static void test_users(void)
 			    -EINVAL,
 			    ":1: users[0].role: 'boss' is not one of: admin, "
 			    "coordinator, professional"));
-	T_ASSERT(load_fails("users = (\n { user = \"a\"; role = \"admin\"; },\n"
-			    " { user = \"a\"; role = \"admin\"; } );",
-			    -EINVAL,
-			    ":3: users[1].user: 'a' is already listed as users[0]"));
-	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"coordinator\"; } );",
-			    -EINVAL,
-			    ":1: users[0] (a): 'contact' is required for role "
-			    "'coordinator'"));
-	T_ASSERT(load_fails("users = ( { user = \"a\"; role = \"professional\"; } );",
-			    -EINVAL,
-			    ":1: users[0] (a): 'contact' is required for role "
-			    "'professional'"));
+	T_ASSERT(load_fails(
+	    "users = (\n { user = \"a\"; role = \"admin\"; },\n"
+	    " { user = \"a\"; role = \"admin\"; } );",
+	    -EINVAL, ":3: users[1].user: 'a' is already listed as users[0]"));
+	T_ASSERT(load_fails(
+	    "users = ( { user = \"a\"; role = \"coordinator\"; } );", -EINVAL,
+	    ":1: users[0] (a): 'contact' is required for role "
+	    "'coordinator'"));
+	T_ASSERT(load_fails(
+	    "users = ( { user = \"a\"; role = \"professional\"; } );", -EINVAL,
+	    ":1: users[0] (a): 'contact' is required for role "
+	    "'professional'"));
 	T_ASSERT(load_fails("users = ( { role = \"admin\"; } );", -EINVAL,
 			    ":1: users[0]: missing 'user'"));
 	T_ASSERT(load_fails("users = ( { user = \"a\"; } );", -EINVAL,
@@ -451,17 +464,18 @@ static void test_reporters(void)
 			    -EINVAL,
 			    ":1: mqtt.reporters[0].username: 'dp/nord' may not "
 			    "contain '/', '+' or '#' (it is a topic level)"));
-	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"a\"; } ); };",
-			    -EINVAL,
-			    ":1: mqtt.reporters[0]: needs both 'username' and "
-			    "'contact'"));
-	T_ASSERT(load_fails("mqtt = { reporters = (\n { username = \"a\";"
-			    " contact = \"p@region.example\"; },\n"
-			    " { username = \"a\"; contact = \"q@region.example\"; }"
-			    " ); };",
-			    -EINVAL,
-			    ":3: mqtt.reporters[1].username: 'a' is already "
-			    "listed as mqtt.reporters[0]"));
+	T_ASSERT(load_fails(
+	    "mqtt = { reporters = ( { username = \"a\"; } ); };", -EINVAL,
+	    ":1: mqtt.reporters[0]: needs both 'username' and "
+	    "'contact'"));
+	T_ASSERT(
+	    load_fails("mqtt = { reporters = (\n { username = \"a\";"
+		       " contact = \"p@region.example\"; },\n"
+		       " { username = \"a\"; contact = \"q@region.example\"; }"
+		       " ); };",
+		       -EINVAL,
+		       ":3: mqtt.reporters[1].username: 'a' is already "
+		       "listed as mqtt.reporters[0]"));
 	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"a\";"
 			    " contact = \"nobody\"; } ); };",
 			    -EINVAL,
@@ -469,10 +483,12 @@ static void test_reporters(void)
 			    "e-mail address"));
 	T_ASSERT(load_fails("mqtt = { reporters = ( { username = \"a\";"
 			    " role = \"x\"; } ); };",
-			    -EINVAL, ":1: unknown key 'mqtt.reporters[0].role'"));
-	T_ASSERT(load_fails("mqtt = { reporters = ( \"a\" ); };", -EINVAL,
-			    ":1: mqtt.reporters[0]: expected a group { username "
-			    "= ...; contact = ...; }"));
+			    -EINVAL,
+			    ":1: unknown key 'mqtt.reporters[0].role'"));
+	T_ASSERT(
+	    load_fails("mqtt = { reporters = ( \"a\" ); };", -EINVAL,
+		       ":1: mqtt.reporters[0]: expected a group { username "
+		       "= ...; contact = ...; }"));
 	T_ASSERT(load("mqtt = { reporters = ( { username = \"dp-nord\";"
 		      " contact = \"p@region.example\"; } ); };",
 		      &cfg) == 0);
@@ -496,8 +512,9 @@ static void test_intake_keys(void)
 	T_ASSERT(load_fails("deviations = { forward = \"never\"; };", -EINVAL,
 			    ":1: deviations.forward: 'never' is not one of: "
 			    "auto, coordinator"));
-	T_ASSERT(load_fails("intake = { interval_s = 1; };", -EINVAL,
-			    ":1: intake.interval_s: 1 is out of range (5..86400)"));
+	T_ASSERT(
+	    load_fails("intake = { interval_s = 1; };", -EINVAL,
+		       ":1: intake.interval_s: 1 is out of range (5..86400)"));
 	T_ASSERT(load("intake = { url = \"imaps://imap.example.org/INBOX\"; };",
 		      &cfg) == 0);
 	if (cfg) {
@@ -520,8 +537,8 @@ static void test_openssl_min_version(void)
 	T_STREQ(cfg ? cfg->smime_openssl_min : NULL, "3.0.0");
 	config_free(cfg);
 	cfg = NULL;
-	T_ASSERT(load("smime = { openssl_min_version = \"99.0.0\"; };",
-		      &cfg) == 0);
+	T_ASSERT(load("smime = { openssl_min_version = \"99.0.0\"; };", &cfg) ==
+		 0);
 	T_STREQ(cfg ? cfg->smime_openssl_min : NULL, "99.0.0");
 	config_free(cfg);
 	T_ASSERT(load_fails("smime = { openssl_min_version = \"3.0\"; };",
@@ -534,8 +551,9 @@ static void test_openssl_min_version(void)
 			    ":2: smime.openssl_min_version: '3.0.22-1~deb12u2' "
 			    "is not a version MAJOR.MINOR.PATCH such as "
 			    "\"3.0.22\""));
-	T_ASSERT(load_fails("smime = { openssl_min_version = 3; };", -EINVAL,
-			    ":1: smime.openssl_min_version: expected a string"));
+	T_ASSERT(
+	    load_fails("smime = { openssl_min_version = 3; };", -EINVAL,
+		       ":1: smime.openssl_min_version: expected a string"));
 }
 
 static void test_find_user_and_roles(void)
@@ -628,10 +646,11 @@ static void test_include_refused(void)
 
 	write_file(tpath("inc.conf"), "log = { level = \"debug\"; };\n", 0600);
 	snprintf(text, sizeof(text), "@include \"%s\"\n", tpath("inc.conf"));
-	T_ASSERT(load(text, &(struct kip_config *){ NULL }) == -EINVAL);
+	T_ASSERT(load(text, &(struct kip_config *){NULL}) == -EINVAL);
 	snprintf(want, sizeof(want),
 		 "%s:1: settings from @include files are not supported "
-		 "(included from %s)", tpath("inc.conf"), conf_path);
+		 "(included from %s)",
+		 tpath("inc.conf"), conf_path);
 	T_STREQ(err, want);
 }
 
@@ -647,8 +666,8 @@ static int secret(const char *text, mode_t mode, char **ret)
 
 static void test_secret_ok(void)
 {
-	static const char *texts[] = { "s3cret\n", "s3cret\r\n", "s3cret",
-				       "s3cret\nsecond line\n" };
+	static const char *texts[] = {"s3cret\n", "s3cret\r\n", "s3cret",
+				      "s3cret\nsecond line\n"};
 	char *s;
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -671,7 +690,8 @@ static void test_secret_refused(void)
 	T_ASSERT(secret("s3cret\n", 0644, &s) == -EPERM);
 	snprintf(want, sizeof(want),
 		 "%s: group or others may access it (mode 0644); run chmod "
-		 "go-rwx %s", p, p);
+		 "go-rwx %s",
+		 p, p);
 	T_STREQ(err, want);
 	T_ASSERT(secret("s3cret\n", 0640, &s) == -EPERM);
 	T_CONTAINS(err, "(mode 0640)");
@@ -727,7 +747,8 @@ static void test_password_file_in_config(void)
 	write_file(p, "pa55word\n", 0600);
 	snprintf(text, sizeof(text),
 		 "smtp = {\n url = \"smtps://mail:465\";\n password_file = "
-		 "\"%s\";\n};\n", p);
+		 "\"%s\";\n};\n",
+		 p);
 	T_ASSERT(load(text, &cfg) == 0);
 	T_STREQ(cfg ? cfg->smtp_password : NULL, "pa55word");
 	config_free(cfg);
@@ -738,10 +759,12 @@ static void test_password_file_in_config(void)
 	T_ASSERT(cfg == NULL);
 	snprintf(want, sizeof(want),
 		 "%s:3: smtp.password_file: %s: group or others may access it "
-		 "(mode 0644); run chmod go-rwx %s", conf_path, p, p);
+		 "(mode 0644); run chmod go-rwx %s",
+		 conf_path, p, p);
 	T_STREQ(err, want);
-	T_ASSERT(load_fails("smtp = { password_file = \"pw\"; };", -EINVAL,
-			    ":1: smtp.password_file: 'pw' is not an absolute path"));
+	T_ASSERT(
+	    load_fails("smtp = { password_file = \"pw\"; };", -EINVAL,
+		       ":1: smtp.password_file: 'pw' is not an absolute path"));
 }
 
 /* ---- config_print: the printed configuration loads back the same ---- */
@@ -758,8 +781,8 @@ static const char *field_string(const struct kip_config *cfg, size_t offset)
 
 static bool same_lists(const struct kip_config *a, const struct kip_config *b)
 {
-	bool same = a->n_users == b->n_users &&
-		    a->n_reporters == b->n_reporters;
+	bool same =
+	    a->n_users == b->n_users && a->n_reporters == b->n_reporters;
 
 	for (size_t i = 0; same && i < a->n_users; i++)
 		same = same_string(a->users[i].name, b->users[i].name) &&
@@ -865,21 +888,21 @@ static const char *quote(const char *s, char *out, size_t len)
  * accepts. They hold what the printer must escape ('"', '\') and what the
  * file's syntax means outside a string (';', '=', '#', '//', braces). */
 static const char *const string_values[] = {
-	"/srv/kip \"a\" \\b; #c //d = {e} \xc3\xa6\xc3\xb8\xc3\xa5",
-	"q\"x\\y;#z@example.org",
-	"smtps://mail.example:465/\"x\\y\"",
-	"imaps://imap.example:993/IN\"BOX\\",
-	"1,365,7",
-	"9.8.7",
+    "/srv/kip \"a\" \\b; #c //d = {e} \xc3\xa6\xc3\xb8\xc3\xa5",
+    "q\"x\\y;#z@example.org",
+    "smtps://mail.example:465/\"x\\y\"",
+    "imaps://imap.example:993/IN\"BOX\\",
+    "1,365,7",
+    "9.8.7",
 };
 
 static const char list_values[][200] = {
-	"( { user = \"r\\\"o\\\\ot\"; role = \"admin\"; },\n"
-	"  { contact = \"a\\\"b@example.org\"; user = \"anna\";"
-	" role = \"coordinator\"; },\n"
-	"  { user = \"bo\"; role = \"professional\"; contact = \"b@e.dk\"; } )",
-	"( { username = \"dp\\\"nord\\\\\"; contact = \"p@region.example\"; },\n"
-	"  { username = \"dp-syd\"; contact = \"s\\\"@region.example\"; } )",
+    "( { user = \"r\\\"o\\\\ot\"; role = \"admin\"; },\n"
+    "  { contact = \"a\\\"b@example.org\"; user = \"anna\";"
+    " role = \"coordinator\"; },\n"
+    "  { user = \"bo\"; role = \"professional\"; contact = \"b@e.dk\"; } )",
+    "( { username = \"dp\\\"nord\\\\\"; contact = \"p@region.example\"; },\n"
+    "  { username = \"dp-syd\"; contact = \"s\\\"@region.example\"; } )",
 };
 
 /* The values, as libconfig text, tried for option o: both ends and the
@@ -903,8 +926,8 @@ static size_t values_for(const struct config_option *o, char out[][256],
 	} else if (o->type == OPT_SECRET) {
 		quote(secret_path, out[n++], 256);
 	} else if (o->type == OPT_STRING) {
-		for (size_t i = 0; i < sizeof(string_values) /
-				       sizeof(string_values[0]); i++)
+		for (size_t i = 0;
+		     i < sizeof(string_values) / sizeof(string_values[0]); i++)
 			if (!o->check || !o->check(string_values[i]))
 				quote(string_values[i], out[n++], 256);
 	} else {
@@ -921,8 +944,8 @@ static void option_text(const struct config_option *o, const char *value,
 	size_t glen = config_group_len(o->name);
 
 	if (glen)
-		snprintf(out, len, "%.*s = { %s = %s; };\n", (int)glen,
-			 o->name, o->name + glen + 1, value);
+		snprintf(out, len, "%.*s = { %s = %s; };\n", (int)glen, o->name,
+			 o->name + glen + 1, value);
 	else
 		snprintf(out, len, "%s = %s;\n", o->name, value);
 }
@@ -1007,14 +1030,12 @@ T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_log_levels), T_CASE(test_example_loads),
        T_CASE(test_example_with_examples_enabled), T_CASE(test_unknown_keys),
        T_CASE(test_wrong_types), T_CASE(test_int64_and_ranges),
-       T_CASE(test_syntax_error), T_CASE(test_strings),
-       T_CASE(test_smtp_url), T_CASE(test_bad_emails), T_CASE(test_users),
-       T_CASE(test_reporters), T_CASE(test_intake_keys),
-       T_CASE(test_openssl_min_version),
+       T_CASE(test_syntax_error), T_CASE(test_strings), T_CASE(test_smtp_url),
+       T_CASE(test_bad_emails), T_CASE(test_users), T_CASE(test_reporters),
+       T_CASE(test_intake_keys), T_CASE(test_openssl_min_version),
        T_CASE(test_find_user_and_roles), T_CASE(test_config_permissions),
-       T_CASE(test_config_missing_and_not_a_file),
-       T_CASE(test_include_refused), T_CASE(test_secret_ok),
-       T_CASE(test_secret_refused), T_CASE(test_secret_too_long),
-       T_CASE(test_password_file_in_config),
+       T_CASE(test_config_missing_and_not_a_file), T_CASE(test_include_refused),
+       T_CASE(test_secret_ok), T_CASE(test_secret_refused),
+       T_CASE(test_secret_too_long), T_CASE(test_password_file_in_config),
        T_CASE(test_print_round_trip_every_key),
        T_CASE(test_print_every_key_no_secret))

@@ -40,42 +40,43 @@ static void test_refused(void)
 	static const struct {
 		const char *json, *why;
 	} cases[] = {
-		{ "", "not JSON" },
-		{ "{", "not JSON" },
-		{ "[1]", "JSON object" },
-		{ "\"x\"", "not JSON" },
-		{ "{\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id' is missing" },
-		{ "{\"id\":\"\",\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id'" },
-		{ "{\"id\":\"a/b\",\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id'" },
-		{ "{\"id\":7,\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id'" },
-		{ "{\"id\":\"a\",\"goal\":1,\"text\":\"x\"}", "'plan' is missing" },
-		{ "{\"id\":\"a\",\"plan\":\"1\",\"goal\":1,\"text\":\"x\"}",
-		  "'plan' must be an integer" },
-		{ "{\"id\":\"a\",\"plan\":0,\"goal\":1,\"text\":\"x\"}",
-		  "'plan' is out of range" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":100,\"text\":\"x\"}",
-		  "'goal' is out of range" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1.5,\"text\":\"x\"}",
-		  "'goal' must be an integer" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"action\":-1,\"text\":\"x\"}",
-		  "'action' is out of range" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1}", "'text' is missing" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"\"}", "'text'" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"a\\u0000b\"}",
-		  "not JSON" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"a\\u001bb\"}",
-		  "'text'" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":[\"x\"]}", "'text'" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"x\","
-		  "\"occurred\":\"2026-02-30\"}",
-		  "'occurred' must be a real date" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"x\","
-		  "\"cpr\":\"x\"}",
-		  "unknown key" },
-		{ "{\"id\":\"a\",\"id\":\"b\",\"plan\":1,\"goal\":1,\"text\":\"x\"}",
-		  "not JSON" },
-		{ "{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"\xff\"}",
-		  "not JSON" },
+	    {"", "not JSON"},
+	    {"{", "not JSON"},
+	    {"[1]", "JSON object"},
+	    {"\"x\"", "not JSON"},
+	    {"{\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id' is missing"},
+	    {"{\"id\":\"\",\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id'"},
+	    {"{\"id\":\"a/b\",\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id'"},
+	    {"{\"id\":7,\"plan\":1,\"goal\":1,\"text\":\"x\"}", "'id'"},
+	    {"{\"id\":\"a\",\"goal\":1,\"text\":\"x\"}", "'plan' is missing"},
+	    {"{\"id\":\"a\",\"plan\":\"1\",\"goal\":1,\"text\":\"x\"}",
+	     "'plan' must be an integer"},
+	    {"{\"id\":\"a\",\"plan\":0,\"goal\":1,\"text\":\"x\"}",
+	     "'plan' is out of range"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":100,\"text\":\"x\"}",
+	     "'goal' is out of range"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1.5,\"text\":\"x\"}",
+	     "'goal' must be an integer"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"action\":-1,\"text\":"
+	     "\"x\"}",
+	     "'action' is out of range"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1}", "'text' is missing"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"\"}", "'text'"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"a\\u0000b\"}",
+	     "not JSON"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"a\\u001bb\"}",
+	     "'text'"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":[\"x\"]}", "'text'"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"x\","
+	     "\"occurred\":\"2026-02-30\"}",
+	     "'occurred' must be a real date"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"x\","
+	     "\"cpr\":\"x\"}",
+	     "unknown key"},
+	    {"{\"id\":\"a\",\"id\":\"b\",\"plan\":1,\"goal\":1,\"text\":\"x\"}",
+	     "not JSON"},
+	    {"{\"id\":\"a\",\"plan\":1,\"goal\":1,\"text\":\"\xff\"}",
+	     "not JSON"},
 	};
 
 	for (size_t i = 0; i < LEN(cases); i++) {
@@ -108,7 +109,8 @@ static void test_limits(void)
 	if (!doc)
 		return;
 	for (int len = 20000; len <= 20001; len++) {
-		int o = snprintf(doc, 100, "{\"id\":\"a\",\"plan\":1,\"goal\":1,"
+		int o = snprintf(doc, 100,
+				 "{\"id\":\"a\",\"plan\":1,\"goal\":1,"
 				 "\"text\":\"");
 		memset(doc + o, 'x', (size_t)len);
 		strcpy(doc + o + len, "\"}");

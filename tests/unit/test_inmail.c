@@ -172,8 +172,8 @@ static const struct accept accepts[] = {
      "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 2, 1, 12, false,
      false},
     {"accept-empty-text", PETER, "",
-     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 0, 0, 12,
-     false, false},
+     "Re: Koordinerende indsatsplan \xe2\x80\x93 ref KIP-12", 0, 0, 12, false,
+     false},
     {"accept-encrypted-gcm", PETER, "udeblev fra ambulant behandling",
      "Krypteret meddelelse KIP-41", 2, 1, 41, true, false},
 };
@@ -649,9 +649,8 @@ static void test_odd_input(void)
 	/* An internationalised domain is compared in its ASCII form, as
 	 * certificates carry it. */
 	{
-		static const char idn[] =
-		    "From: P <Peter@R\xc3\xb8"
-		    "dby.example>\r\n\r\nhej\r\n";
+		static const char idn[] = "From: P <Peter@R\xc3\xb8"
+					  "dby.example>\r\n\r\nhej\r\n";
 
 		T_ASSERT(inmail_parse(idn, sizeof(idn) - 1, &k, &m) == 0);
 		T_STREQ(m.from, "peter@xn--rdby-gra.example");

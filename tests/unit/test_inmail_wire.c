@@ -14,9 +14,9 @@
 
 static void field(struct buf *b, unsigned tag, const void *p, size_t n)
 {
-	unsigned char h[5] = { (unsigned char)tag, (unsigned char)(n >> 24),
-			       (unsigned char)(n >> 16),
-			       (unsigned char)(n >> 8), (unsigned char)n };
+	unsigned char h[5] = {(unsigned char)tag, (unsigned char)(n >> 24),
+			      (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+			      (unsigned char)n};
 	buf_append(b, h, 5);
 	buf_append(b, p, n);
 }
@@ -113,13 +113,9 @@ static void test_round_trip(void)
 static void build(struct buf *b, unsigned tag, const void *p, size_t n,
 		  const struct buf *extra)
 {
-	static const char *const strs[] = { [33] = "", [34] = "m@x",
-					    [35] = "a@x",
-					    [36] = "KIP-1",
-					    [37] = "",
-					    [40] = "Mål: 1\n",
-					    [44] = "ff",
-					    [45] = "a@x" };
+	static const char *const strs[] = {
+	    [33] = "", [34] = "m@x",	  [35] = "a@x", [36] = "KIP-1",
+	    [37] = "", [40] = "Mål: 1\n", [44] = "ff",	[45] = "a@x"};
 	b->len = 0;
 	for (unsigned t = 32; t <= 48; t++) {
 		if (t == tag) {
@@ -144,7 +140,7 @@ static void test_refused(void)
 {
 	struct buf b = BUF_INIT, x = BUF_INIT;
 	struct wire_verdict v;
-	unsigned char eight[8] = { 0, 0, 0, 0, 0, 0, 0, 99 };
+	unsigned char eight[8] = {0, 0, 0, 0, 0, 0, 0, 99};
 	char big[300];
 
 	build(&b, 0, NULL, 0, NULL);
@@ -220,8 +216,8 @@ static void test_refused(void)
 
 static void test_settings(void)
 {
-	const struct wire_settings s = { "/c.pem", "/k.pem", "hemmelig", NULL,
-					 "/ca.pem", NULL, 10485760 };
+	const struct wire_settings s = {"/c.pem",  "/k.pem", "hemmelig", NULL,
+					"/ca.pem", NULL,     10485760};
 	struct wire_settings t;
 	struct buf b = BUF_INIT;
 	char msg[64];
@@ -256,8 +252,11 @@ static void test_frames(void)
 	T_ASSERT(b.len == 5 && memcmp(b.data, "hello", 5) == 0);
 	T_ASSERT(wire_write_frame(sv[0], "toolong", 7) == 0);
 	T_ASSERT(wire_read_frame(sv[1], &b, 6) == -EPROTO);
-	T_ASSERT(read(sv[1], (char[8]){ 0 }, 7) == 7); /* drain */
-	T_ASSERT(write(sv[0], "\0\0\0\x09" "cut", 7) == 7);
+	T_ASSERT(read(sv[1], (char[8]){0}, 7) == 7); /* drain */
+	T_ASSERT(write(sv[0],
+		       "\0\0\0\x09"
+		       "cut",
+		       7) == 7);
 	shutdown(sv[0], SHUT_WR);
 	T_ASSERT(wire_read_frame(sv[1], &b, 100) == -EPROTO);
 	T_ASSERT(wire_read_frame(sv[1], &b, 100) == -EPIPE);

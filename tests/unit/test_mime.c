@@ -500,10 +500,9 @@ static void test_bare_lf(void)
 		const char *s;
 		int bare;
 	} cases[] = {
-	    {"", 0},           {"abc", 0},       {"a\r\nb\r\n", 0},
-	    {"\r\n\r\n", 0},   {"\n", 1},         {"\nabc", 1},
-	    {"a\r\nb\n", 1},   {"a\n\r\n", 1},    {"a\r\n\n", 1},
-	    {"a\rb\r\n", 0},   {"\r\r\n\n", 1},
+	    {"", 0},	    {"abc", 0},	     {"a\r\nb\r\n", 0}, {"\r\n\r\n", 0},
+	    {"\n", 1},	    {"\nabc", 1},    {"a\r\nb\n", 1},	{"a\n\r\n", 1},
+	    {"a\r\n\n", 1}, {"a\rb\r\n", 0}, {"\r\r\n\n", 1},
 	};
 	/* One LF past many CRLF lines, as in a large base64 body. */
 	struct buf big = BUF_INIT;

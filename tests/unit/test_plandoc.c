@@ -87,7 +87,8 @@ static void test_bilag2_parses(void)
 	T_STREQ(d->existing[3].status, "Ikke relevant");
 	T_STREQ(d->existing[4].status, "Ikke relevant");
 	T_STREQ(d->existing[6].status, "Bør udarbejdes.");
-	T_ASSERT(d->existing[0].goals == NULL && d->existing[0].actions == NULL);
+	T_ASSERT(d->existing[0].goals == NULL &&
+		 d->existing[0].actions == NULL);
 	T_ASSERT(d->existing[7].status == NULL && d->existing[7].goals == NULL);
 	T_CONTAINS(d->existing[2].goals, "3) Hjælpe borgeren");
 	T_CONTAINS(d->existing[2].actions, "4) Støtte til at borger");
@@ -118,21 +119,23 @@ static void test_bilag2_parses(void)
 static void test_kinds(void)
 {
 	static const char *const keys[PLANDOC_EXISTING] = {
-		"drug_treatment",     "alcohol_treatment",  "psychiatric_treatment",
-		"discharge_agreement", "coordination_plan", "social_action_plan",
-		"education_job_plan", "other"
-	};
+	    "drug_treatment",	     "alcohol_treatment",
+	    "psychiatric_treatment", "discharge_agreement",
+	    "coordination_plan",     "social_action_plan",
+	    "education_job_plan",    "other"};
 	size_t i;
 
 	for (i = 0; i < PLANDOC_EXISTING; i++) {
 		T_STREQ(plandoc_kinds[i].key, keys[i]);
 		T_ASSERT(plandoc_kinds[i].da && plandoc_kinds[i].en);
 	}
-	T_STREQ(plandoc_kinds[0].da, "Behandlingsplan(er) for stofmisbrug "
-				     "(Serviceloven § 141, sundhedsloven § 142)");
+	T_STREQ(plandoc_kinds[0].da,
+		"Behandlingsplan(er) for stofmisbrug "
+		"(Serviceloven § 141, sundhedsloven § 142)");
 	T_STREQ(plandoc_kinds[2].en,
 		"Psychiatric treatment plan (Mental Health Act § 3(3))");
-	T_STREQ(plandoc_kinds[3].da, "Udskrivningsaftale (Psykiatriloven § 13 a)");
+	T_STREQ(plandoc_kinds[3].da,
+		"Udskrivningsaftale (Psykiatriloven § 13 a)");
 	T_STREQ(plandoc_kinds[7].da, "Andet");
 	T_STREQ(plandoc_kinds[7].en, "Other");
 }
@@ -143,8 +146,8 @@ struct bad_case {
 	const char *what;
 };
 
-static void check_bad(const char *name, const char *text, size_t len,
-		      int line, const char *what)
+static void check_bad(const char *name, const char *text, size_t len, int line,
+		      const char *what)
 {
 	struct plandoc *doc = (struct plandoc *)&doc; /* must stay untouched */
 	char err[512], want[32];
@@ -165,22 +168,22 @@ static void check_bad(const char *name, const char *text, size_t len,
 static void test_bad_fixtures(void)
 {
 	static const struct bad_case cases[] = {
-		{ "bad_syntax.yaml", 7,
-		  "YAML syntax error: found unexpected end of stream while "
-		  "scanning a quoted scalar from line 3" },
-		{ "bad_unknown_key.yaml", 5, "unknown key 'owner' in goals[2]" },
-		{ "bad_unknown_kind.yaml", 5,
-		  "unknown plan kind 'housing_plan' in existing_plans (allowed: "
-		  "drug_treatment, alcohol_treatment" },
-		{ "bad_goal_without_text.yaml", 4, "goals[2] has no goal text" },
-		{ "bad_date.yaml", 4, "'2014-02-30' is not a valid date" },
-		{ "bad_type.yaml", 2, "challenges must be a list, not a text" },
-		{ "bad_type_mapping.yaml", 4,
-		  "goals[1].goal must be a text, not a list" },
-		{ "bad_alias.yaml", 3, "aliases are not allowed" },
-		{ "bad_two_documents.yaml", 5, "more than one document" },
-		{ "bad_no_follow_up.yaml", 0, "follow_up" },
-		{ "bad_no_goals.yaml", 4, "at least one goal" },
+	    {"bad_syntax.yaml", 7,
+	     "YAML syntax error: found unexpected end of stream while "
+	     "scanning a quoted scalar from line 3"},
+	    {"bad_unknown_key.yaml", 5, "unknown key 'owner' in goals[2]"},
+	    {"bad_unknown_kind.yaml", 5,
+	     "unknown plan kind 'housing_plan' in existing_plans (allowed: "
+	     "drug_treatment, alcohol_treatment"},
+	    {"bad_goal_without_text.yaml", 4, "goals[2] has no goal text"},
+	    {"bad_date.yaml", 4, "'2014-02-30' is not a valid date"},
+	    {"bad_type.yaml", 2, "challenges must be a list, not a text"},
+	    {"bad_type_mapping.yaml", 4,
+	     "goals[1].goal must be a text, not a list"},
+	    {"bad_alias.yaml", 3, "aliases are not allowed"},
+	    {"bad_two_documents.yaml", 5, "more than one document"},
+	    {"bad_no_follow_up.yaml", 0, "follow_up"},
+	    {"bad_no_goals.yaml", 4, "at least one goal"},
 	};
 	char path[128];
 	size_t i, len;
@@ -188,12 +191,14 @@ static void test_bad_fixtures(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *text;
 
-		snprintf(path, sizeof(path), "tests/fixtures/%s", cases[i].file);
+		snprintf(path, sizeof(path), "tests/fixtures/%s",
+			 cases[i].file);
 		text = slurp(path, &len);
 		T_ASSERT(text != NULL);
 		if (!text)
 			continue;
-		check_bad(cases[i].file, text, len, cases[i].line, cases[i].what);
+		check_bad(cases[i].file, text, len, cases[i].line,
+			  cases[i].what);
 		free(text);
 	}
 }
@@ -203,49 +208,49 @@ static void test_bad_fixtures(void)
 static void test_bad_inline(void)
 {
 	static const struct bad_case cases[] = {
-		{ "goals:\n  - goal: \xff\nfollow_up: 2014-10-01\n", 2,
-		  "invalid UTF-8" },
-		{ "goals:\n  - goal: \xc0\xaf\n", 2, "invalid UTF-8" },
-		{ "goals:\n  - goal: \xed\xa0\x80\n", 2, "invalid UTF-8" },
-		{ MINIMAL "goals: []\n", 4, "duplicate key 'goals'" },
-		{ "- a\n- b\n", 1, "must be a mapping" },
-		{ "", 1, "empty" },
-		{ "# only a comment\n", 1, "empty" },
-		{ "---\n", 0, "empty" },
-		{ "goals:\n  - goal: \"a\\0b\"\nfollow_up: 2014-10-01\n", 2,
-		  "NUL character" },
-		{ "goals:\n  - goal: \"a\\eb\"\nfollow_up: 2014-10-01\n", 2,
-		  "control character" },
-		{ "goals:\n  - goal: G\nfollow_up: 2015-02-29\n", 3,
-		  "not a valid date" },
-		{ "goals:\n  - goal: G\nfollow_up: 1900-02-29\n", 3,
-		  "not a valid date" },
-		{ "goals:\n  - goal: G\nfollow_up: 2014-13-01\n", 3,
-		  "not a valid date" },
-		{ "goals:\n  - goal: G\nfollow_up: 2014-1-01\n", 3,
-		  "not a valid date" },
-		{ "goals:\n  - goal: G\nfollow_up: 2014-10-01x\n", 3,
-		  "not a valid date" },
-		{ "goals:\n  - goal: G\nfollow_up: [2014-10-01]\n", 3,
-		  "follow_up must be a text, not a list" },
-		{ "goals:\n  - goal: G\n    actions:\n      - owner: x\n"
-		  "follow_up: 2014-10-01\n",
-		  4, "unknown key 'owner' in goals[1].actions[1]" },
-		{ "goals:\n  - goal: G\n    actions:\n      action: x\n"
-		  "follow_up: 2014-10-01\n",
-		  4, "goals[1].actions must be a list, not a mapping" },
-		{ "existing_plans:\n  other: Ikke relevant\n" MINIMAL, 2,
-		  "existing_plans.other must be a mapping, not a text" },
-		{ "existing_plans:\n  other:\n    status: [a]\n" MINIMAL, 3,
-		  "existing_plans.other.status must be a text" },
-		{ "goals:\n  - goal: G\n  -\nfollow_up: 2014-10-01\n", 3,
-		  "goals[2] is empty" },
-		{ "goals:\n  - goal: G\n? [a]\n: b\n", 3, "a key in" },
-		{ "x: &a 1\n", 1, "unknown key 'x'" },
-		{ "&a goals:\n  - goal: G\n", 1, "aliases are not allowed" },
-		{ "goals: *a\n", 1, "aliases are not allowed" },
-		{ "goals:\n  - goal: G\nfollow_up: 2014-10-01\n...\n--- x\n", 5,
-		  "more than one document" },
+	    {"goals:\n  - goal: \xff\nfollow_up: 2014-10-01\n", 2,
+	     "invalid UTF-8"},
+	    {"goals:\n  - goal: \xc0\xaf\n", 2, "invalid UTF-8"},
+	    {"goals:\n  - goal: \xed\xa0\x80\n", 2, "invalid UTF-8"},
+	    {MINIMAL "goals: []\n", 4, "duplicate key 'goals'"},
+	    {"- a\n- b\n", 1, "must be a mapping"},
+	    {"", 1, "empty"},
+	    {"# only a comment\n", 1, "empty"},
+	    {"---\n", 0, "empty"},
+	    {"goals:\n  - goal: \"a\\0b\"\nfollow_up: 2014-10-01\n", 2,
+	     "NUL character"},
+	    {"goals:\n  - goal: \"a\\eb\"\nfollow_up: 2014-10-01\n", 2,
+	     "control character"},
+	    {"goals:\n  - goal: G\nfollow_up: 2015-02-29\n", 3,
+	     "not a valid date"},
+	    {"goals:\n  - goal: G\nfollow_up: 1900-02-29\n", 3,
+	     "not a valid date"},
+	    {"goals:\n  - goal: G\nfollow_up: 2014-13-01\n", 3,
+	     "not a valid date"},
+	    {"goals:\n  - goal: G\nfollow_up: 2014-1-01\n", 3,
+	     "not a valid date"},
+	    {"goals:\n  - goal: G\nfollow_up: 2014-10-01x\n", 3,
+	     "not a valid date"},
+	    {"goals:\n  - goal: G\nfollow_up: [2014-10-01]\n", 3,
+	     "follow_up must be a text, not a list"},
+	    {"goals:\n  - goal: G\n    actions:\n      - owner: x\n"
+	     "follow_up: 2014-10-01\n",
+	     4, "unknown key 'owner' in goals[1].actions[1]"},
+	    {"goals:\n  - goal: G\n    actions:\n      action: x\n"
+	     "follow_up: 2014-10-01\n",
+	     4, "goals[1].actions must be a list, not a mapping"},
+	    {"existing_plans:\n  other: Ikke relevant\n" MINIMAL, 2,
+	     "existing_plans.other must be a mapping, not a text"},
+	    {"existing_plans:\n  other:\n    status: [a]\n" MINIMAL, 3,
+	     "existing_plans.other.status must be a text"},
+	    {"goals:\n  - goal: G\n  -\nfollow_up: 2014-10-01\n", 3,
+	     "goals[2] is empty"},
+	    {"goals:\n  - goal: G\n? [a]\n: b\n", 3, "a key in"},
+	    {"x: &a 1\n", 1, "unknown key 'x'"},
+	    {"&a goals:\n  - goal: G\n", 1, "aliases are not allowed"},
+	    {"goals: *a\n", 1, "aliases are not allowed"},
+	    {"goals:\n  - goal: G\nfollow_up: 2014-10-01\n...\n--- x\n", 5,
+	     "more than one document"},
 	};
 	size_t i;
 
@@ -283,7 +288,7 @@ static char *many(const char *what, int n)
 
 static void test_limits(void)
 {
-	static const char *const what[] = { "challenges", "goals", "actions" };
+	static const char *const what[] = {"challenges", "goals", "actions"};
 	struct plandoc *d = NULL;
 	char err[256], *s, *big;
 	size_t i, n = 1024 * 1024 + 1;
@@ -312,57 +317,56 @@ static void test_limits(void)
 
 static void test_dates(void)
 {
-	static const char *const good[] = { "2016-02-29", "2000-02-29",
-					    "2014-12-31", "2014-04-30" };
-	static const char *const bad[] = { "2100-02-29", "2014-04-31",
-					   "2014-00-10", "2014-10-00",
-					   "0000-01-01", "2014/10/01" };
+	static const char *const good[] = {"2016-02-29", "2000-02-29",
+					   "2014-12-31", "2014-04-30"};
+	static const char *const bad[] = {"2100-02-29", "2014-04-31",
+					  "2014-00-10", "2014-10-00",
+					  "0000-01-01", "2014/10/01"};
 	char text[128], err[256];
 	struct plandoc *d;
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		d = NULL;
-		snprintf(text, sizeof(text), "goals:\n  - goal: G\nfollow_up: %s\n",
-			 good[i]);
+		snprintf(text, sizeof(text),
+			 "goals:\n  - goal: G\nfollow_up: %s\n", good[i]);
 		T_ASSERT(parse_str(text, &d, err, sizeof(err)) == 0);
 		T_ASSERT(d && !strcmp(d->follow_up, good[i]));
 		plandoc_free(d);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "goals:\n  - goal: G\nfollow_up: %s\n",
-			 bad[i]);
+		snprintf(text, sizeof(text),
+			 "goals:\n  - goal: G\nfollow_up: %s\n", bad[i]);
 		check_bad(bad[i], text, strlen(text), 3, "not a valid date");
 	}
 }
 
 static void test_absent_values(void)
 {
-	const char *text =
-		"existing_plans:\n"
-		"  drug_treatment:\n"
-		"    status: ~\n"
-		"    goals: \"\"\n"
-		"    actions: null\n"
-		"  other:\n"
-		"    status: \"null\"\n"
-		"    goals: |\n"
-		"\n"
-		"    actions: \"  x \"\n"
-		"  alcohol_treatment:\n"
-		"challenges:\n"
-		"  -\n"
-		"  - ~\n"
-		"  - Eneste udfordring\n"
-		"  - \"   \"\n"
-		"goals:\n"
-		"  - goal: G\n"
-		"    actions:\n"
-		"      -\n"
-		"      - action:\n"
-		"        timeline: Løbende\n"
-		"no_show:\n"
-		"follow_up: \"2014-10-01\"\n";
+	const char *text = "existing_plans:\n"
+			   "  drug_treatment:\n"
+			   "    status: ~\n"
+			   "    goals: \"\"\n"
+			   "    actions: null\n"
+			   "  other:\n"
+			   "    status: \"null\"\n"
+			   "    goals: |\n"
+			   "\n"
+			   "    actions: \"  x \"\n"
+			   "  alcohol_treatment:\n"
+			   "challenges:\n"
+			   "  -\n"
+			   "  - ~\n"
+			   "  - Eneste udfordring\n"
+			   "  - \"   \"\n"
+			   "goals:\n"
+			   "  - goal: G\n"
+			   "    actions:\n"
+			   "      -\n"
+			   "      - action:\n"
+			   "        timeline: Løbende\n"
+			   "no_show:\n"
+			   "follow_up: \"2014-10-01\"\n";
 	struct plandoc *d = NULL;
 	char err[256];
 
@@ -401,7 +405,8 @@ static void check_template(const char *lang, const char *const *words)
 	T_ASSERT(parse_str(tpl, &d, err, sizeof(err)) == -EINVAL);
 	T_CONTAINS(err, "goals[1] has no goal text");
 	/* with a goal: the follow-up date is what is missing */
-	t1 = replace(tpl, "  - goal:\n", "  - goal: Fastholdelse i behandling\n");
+	t1 = replace(tpl, "  - goal:\n",
+		     "  - goal: Fastholdelse i behandling\n");
 	T_ASSERT(t1 != NULL);
 	T_ASSERT(parse_str(t1, &d, err, sizeof(err)) == -EINVAL);
 	T_CONTAINS(err, "follow_up");
@@ -425,15 +430,15 @@ static void check_template(const char *lang, const char *const *words)
 static void test_template(void)
 {
 	static const char *const da[] = {
-		"Ikke relevant", "Forefindes ikke", "borgerens eget ansvar",
-		"parallelle eller sekventielle", "højst 6 måneder",
-		"udebliver", "prioriteret rækkefølge", NULL
-	};
+	    "Ikke relevant",	      "Forefindes ikke",
+	    "borgerens eget ansvar",  "parallelle eller sekventielle",
+	    "højst 6 måneder",	      "udebliver",
+	    "prioriteret rækkefølge", NULL};
 	static const char *const en[] = {
-		"not relevant", "does not exist", "citizen's own part",
-		"in parallel or one after the other", "at most 6 months",
-		"does not turn up", "order of priority", NULL
-	};
+	    "not relevant",	  "does not exist",
+	    "citizen's own part", "in parallel or one after the other",
+	    "at most 6 months",	  "does not turn up",
+	    "order of priority",  NULL};
 
 	check_template("da", da);
 	check_template("en", en);
@@ -460,23 +465,23 @@ static void test_diff_identical(void)
 static void test_diff_changes(void)
 {
 	static const char *const edits[][2] = {
-		{ "status: Ikke aktuelt", "status: Ikke relevant" },
-		{ "    status: Bør udarbejdes.\n",
-		  "    status: Bør udarbejdes.\n    goals: Jobplan inden mødet\n" },
-		{ "\ngoals:\n", "  - Gæld og økonomi.\n\ngoals:\n" },
-		{ "hver 14 dag i DP", "hver 7. dag i DP" },
-		{ "follow_up: 2014-10-01", "follow_up: 2014-11-03" },
+	    {"status: Ikke aktuelt", "status: Ikke relevant"},
+	    {"    status: Bør udarbejdes.\n",
+	     "    status: Bør udarbejdes.\n    goals: Jobplan inden mødet\n"},
+	    {"\ngoals:\n", "  - Gæld og økonomi.\n\ngoals:\n"},
+	    {"hver 14 dag i DP", "hver 7. dag i DP"},
+	    {"follow_up: 2014-10-01", "follow_up: 2014-11-03"},
 	};
 	const char *want =
-		"~ existing_plans.drug_treatment.status: Ikke aktuelt -> "
-		"Ikke relevant\n"
-		"+ existing_plans.education_job_plan.goals: Jobplan inden mødet\n"
-		"+ challenges[4]: Gæld og økonomi.\n"
-		"~ goals[2].actions[1].timeline: Ved samtale hver 14 dag i DP "
-		"suppleret med kontakt med støttekontaktperson løbende -> "
-		"Ved samtale hver 7. dag i DP suppleret med kontakt med "
-		"støttekontaktperson løbende\n"
-		"~ follow_up: 2014-10-01 -> 2014-11-03\n";
+	    "~ existing_plans.drug_treatment.status: Ikke aktuelt -> "
+	    "Ikke relevant\n"
+	    "+ existing_plans.education_job_plan.goals: Jobplan inden mødet\n"
+	    "+ challenges[4]: Gæld og økonomi.\n"
+	    "~ goals[2].actions[1].timeline: Ved samtale hver 14 dag i DP "
+	    "suppleret med kontakt med støttekontaktperson løbende -> "
+	    "Ved samtale hver 7. dag i DP suppleret med kontakt med "
+	    "støttekontaktperson løbende\n"
+	    "~ follow_up: 2014-10-01 -> 2014-11-03\n";
 	struct plandoc *a = load_bilag2(), *b = NULL;
 	struct buf out = BUF_INIT;
 	char err[256], *text, *t;
@@ -496,7 +501,8 @@ static void test_diff_changes(void)
 		buf_free(&out);
 		T_ASSERT(plandoc_diff(b, a, &out) == 5);
 		T_CONTAINS(out.data, "- challenges[4]: Gæld og økonomi.\n");
-		T_CONTAINS(out.data, "- existing_plans.education_job_plan.goals");
+		T_CONTAINS(out.data,
+			   "- existing_plans.education_job_plan.goals");
 	}
 	plandoc_free(a);
 	plandoc_free(b);
@@ -603,8 +609,8 @@ static void test_mutation_fuzz(void)
 }
 
 T_MAIN(T_CASE(test_bilag2_parses), T_CASE(test_kinds),
-       T_CASE(test_bad_fixtures), T_CASE(test_bad_inline),
-       T_CASE(test_limits), T_CASE(test_dates), T_CASE(test_absent_values),
-       T_CASE(test_template), T_CASE(test_diff_identical),
-       T_CASE(test_diff_changes), T_CASE(test_diff_goals_and_newlines),
-       T_CASE(test_truncation_fuzz), T_CASE(test_mutation_fuzz))
+       T_CASE(test_bad_fixtures), T_CASE(test_bad_inline), T_CASE(test_limits),
+       T_CASE(test_dates), T_CASE(test_absent_values), T_CASE(test_template),
+       T_CASE(test_diff_identical), T_CASE(test_diff_changes),
+       T_CASE(test_diff_goals_and_newlines), T_CASE(test_truncation_fuzz),
+       T_CASE(test_mutation_fuzz))

@@ -17,28 +17,28 @@
 #define BILAG2 "tests/fixtures/bilag2.yaml"
 
 static const struct render_person participants[] = {
-	{ "Ida Fiktiv", "sygeplejerske", "Distriktspsykiatrien Opdigtetby",
-	  "ida.fiktiv@example.invalid", "11 22 33 44" },
-	{ "Bo Eksempel", "sagsbehandler", "Jobcenter Opdigtetby", NULL, NULL },
-	{ "Kim Prøve", NULL, NULL, NULL, NULL },
+    {"Ida Fiktiv", "sygeplejerske", "Distriktspsykiatrien Opdigtetby",
+     "ida.fiktiv@example.invalid", "11 22 33 44"},
+    {"Bo Eksempel", "sagsbehandler", "Jobcenter Opdigtetby", NULL, NULL},
+    {"Kim Prøve", NULL, NULL, NULL, NULL},
 };
 
 static const struct render_master master = {
-	.plan_id = 42,
-	.version = 3,
-	.name = "Niels Opdigtet",
-	.cpr = "010170-0000",
-	.address = "Fiktivvej 1, 9999 Opdigtetby",
-	.phone = "12 34 56 78",
-	.basis = BASIS_PSYCH_PATIENT | BASIS_SUBST_NEED,
-	.consent = true,
-	.coordinator = { "Ida Fiktiv", "sygeplejerske",
-			 "Distriktspsykiatrien Opdigtetby",
-			 "ida.fiktiv@example.invalid", "11 22 33 44" },
-	.participants = participants,
-	.n_participants = 3,
-	.meeting_date = "2014-05-01",
-	.approved = true,
+    .plan_id = 42,
+    .version = 3,
+    .name = "Niels Opdigtet",
+    .cpr = "010170-0000",
+    .address = "Fiktivvej 1, 9999 Opdigtetby",
+    .phone = "12 34 56 78",
+    .basis = BASIS_PSYCH_PATIENT | BASIS_SUBST_NEED,
+    .consent = true,
+    .coordinator = {"Ida Fiktiv", "sygeplejerske",
+		    "Distriktspsykiatrien Opdigtetby",
+		    "ida.fiktiv@example.invalid", "11 22 33 44"},
+    .participants = participants,
+    .n_participants = 3,
+    .meeting_date = "2014-05-01",
+    .approved = true,
 };
 
 static struct plandoc *load_bilag2(void)
@@ -88,13 +88,27 @@ static char *html_of(const char *s)
 	buf_append(&b, "", 0);
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': buf_puts(&b, "&amp;"); break;
-		case '<': buf_puts(&b, "&lt;"); break;
-		case '>': buf_puts(&b, "&gt;"); break;
-		case '"': buf_puts(&b, "&quot;"); break;
-		case '\'': buf_puts(&b, "&#39;"); break;
-		case '\n': buf_puts(&b, "<br>\n"); break;
-		default: buf_append(&b, s, 1); break;
+		case '&':
+			buf_puts(&b, "&amp;");
+			break;
+		case '<':
+			buf_puts(&b, "&lt;");
+			break;
+		case '>':
+			buf_puts(&b, "&gt;");
+			break;
+		case '"':
+			buf_puts(&b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(&b, "&#39;");
+			break;
+		case '\n':
+			buf_puts(&b, "<br>\n");
+			break;
+		default:
+			buf_append(&b, s, 1);
+			break;
 		}
 	}
 	return buf_steal(&b);
@@ -114,8 +128,7 @@ static int has(const char *squashed_out, const char *value, int html)
 }
 
 /* Every text of the document appears in the rendering. */
-static void check_all_values(const struct plandoc *d, const char *out,
-			     int html)
+static void check_all_values(const struct plandoc *d, const char *out, int html)
 {
 	char *s = squash(out);
 	size_t i, j;
@@ -138,7 +151,8 @@ static void check_all_values(const struct plandoc *d, const char *out,
 	for (i = 0; i < d->n_goals; i++) {
 		T_ASSERT(has(s, d->goals[i].goal, html));
 		for (j = 0; j < d->goals[i].n_actions; j++) {
-			const struct plandoc_action *a = &d->goals[i].actions[j];
+			const struct plandoc_action *a =
+			    &d->goals[i].actions[j];
 
 			T_ASSERT(has(s, a->action, html));
 			T_ASSERT(has(s, a->success, html));
@@ -208,43 +222,49 @@ static void test_text_da(void)
 	char *out = d ? render(&master, d, RENDER_TEXT, "da") : NULL, *s;
 	size_t i;
 	static const char *const want[] = {
-		"Koordinerende indsatsplan", "1. Stamoplysninger",
-		"Navn: Niels Opdigtet", "Cpr. nr.: 010170-0000",
-		"Adresse: Fiktivvej 1, 9999 Opdigtetby", "Telefon: 12 34 56 78",
-		"[X] Borgeren er patient i den ambulante psykiatri, har en "
-		"psykiatrisk diagnose eller er i udredning herfor.",
-		"[ ] Borgeren er i stof- og/eller alkoholbehandling eller er "
-		"henvist hertil",
-		"[ ] Borgeren vurderes at have behov for psykiatrisk behandling",
-		"[X] Borgeren vurderes at have behov for stof- og/eller "
-		"alkoholbehandling, men er aktuelt ikke i behandling",
-		"Samtykke: Borgeren har givet samtykke til, at der indhentes og "
-		"udveksles informationer samt udarbejdes en indsatsplan. "
-		"[X] Ja [ ] Nej",
-		"Koordinator: Ida Fiktiv, sygeplejerske, Distriktspsykiatrien "
-		"Opdigtetby, ida.fiktiv@example.invalid, 11 22 33 44",
-		"Deltagere i koordinationsmødet: - Ida Fiktiv",
-		"- Bo Eksempel, sagsbehandler, Jobcenter Opdigtetby - Kim Prøve",
-		"Dato for koordinationsmødet: 1.5.2014",
-		"Indsatsplan er godkendt af borger: [X] Ja [ ] Nej",
-		"2. Afdækning af status, mål og indsatser i eksisterende planer",
-		"Psykiatrisk behandlingsplan (Psykiatriloven § 3 stk. 3) Status: "
-		"Behandlingsplan",
-		"Andet Status: — Mål: — Indsats: —",
-		"1. Støtte til stabilt fremmøde", "2. Behandling for angstlidelse",
-		"3. Beskæftigelsesplan", "4. Fælles mål og prioritering",
-		"Mål 1: Fastholdelse i psykiatrisk behandling",
-		"Mål 2: Motivere til misbrugsbehandling",
-		"Mål 3: Kontakt til Jobcenter",
-		"Indsatser eller opgaver: Fastholdelse", "Succeskriterier: ",
-		"Rollefordeling – hvem har ansvaret for indsatsen, herunder "
-		"borgerens ansvar?",
-		"Tidsplan for indsatser: ",
-		"Aftale om reaktion ved udeblivelse: Det kan aftales",
-		"5. Opfølgning",
-		"Opfølgende møde afholdes den 1.10.2014 (max 6 mdr. efter "
-		"udarbejdelsen af indsatsplanen)",
-		"Plan 42, version 3",
+	    "Koordinerende indsatsplan",
+	    "1. Stamoplysninger",
+	    "Navn: Niels Opdigtet",
+	    "Cpr. nr.: 010170-0000",
+	    "Adresse: Fiktivvej 1, 9999 Opdigtetby",
+	    "Telefon: 12 34 56 78",
+	    "[X] Borgeren er patient i den ambulante psykiatri, har en "
+	    "psykiatrisk diagnose eller er i udredning herfor.",
+	    "[ ] Borgeren er i stof- og/eller alkoholbehandling eller er "
+	    "henvist hertil",
+	    "[ ] Borgeren vurderes at have behov for psykiatrisk behandling",
+	    "[X] Borgeren vurderes at have behov for stof- og/eller "
+	    "alkoholbehandling, men er aktuelt ikke i behandling",
+	    "Samtykke: Borgeren har givet samtykke til, at der indhentes og "
+	    "udveksles informationer samt udarbejdes en indsatsplan. "
+	    "[X] Ja [ ] Nej",
+	    "Koordinator: Ida Fiktiv, sygeplejerske, Distriktspsykiatrien "
+	    "Opdigtetby, ida.fiktiv@example.invalid, 11 22 33 44",
+	    "Deltagere i koordinationsmødet: - Ida Fiktiv",
+	    "- Bo Eksempel, sagsbehandler, Jobcenter Opdigtetby - Kim Prøve",
+	    "Dato for koordinationsmødet: 1.5.2014",
+	    "Indsatsplan er godkendt af borger: [X] Ja [ ] Nej",
+	    "2. Afdækning af status, mål og indsatser i eksisterende planer",
+	    "Psykiatrisk behandlingsplan (Psykiatriloven § 3 stk. 3) Status: "
+	    "Behandlingsplan",
+	    "Andet Status: — Mål: — Indsats: —",
+	    "1. Støtte til stabilt fremmøde",
+	    "2. Behandling for angstlidelse",
+	    "3. Beskæftigelsesplan",
+	    "4. Fælles mål og prioritering",
+	    "Mål 1: Fastholdelse i psykiatrisk behandling",
+	    "Mål 2: Motivere til misbrugsbehandling",
+	    "Mål 3: Kontakt til Jobcenter",
+	    "Indsatser eller opgaver: Fastholdelse",
+	    "Succeskriterier: ",
+	    "Rollefordeling – hvem har ansvaret for indsatsen, herunder "
+	    "borgerens ansvar?",
+	    "Tidsplan for indsatser: ",
+	    "Aftale om reaktion ved udeblivelse: Det kan aftales",
+	    "5. Opfølgning",
+	    "Opfølgende møde afholdes den 1.10.2014 (max 6 mdr. efter "
+	    "udarbejdelsen af indsatsplanen)",
+	    "Plan 42, version 3",
 	};
 
 	T_ASSERT(d && out);
@@ -272,17 +292,21 @@ static void test_text_en(void)
 	char *out = d ? render(&master, d, RENDER_TEXT, "en") : NULL, *s;
 	size_t i;
 	static const char *const want[] = {
-		"Coordinated action plan", "1. Master data", "Name: Niels Opdigtet",
-		"[X] The citizen is a patient in outpatient psychiatry",
-		"Consent: The citizen has consented", "[X] Yes [ ] No",
-		"Date of the coordination meeting: 1 May 2014",
-		"Goal 1: Fastholdelse i psykiatrisk behandling",
-		"Actions or tasks: ", "Success criteria: ",
-		"Timeline for the actions: ",
-		"including the citizen's own part?",
-		"Agreed reaction if the citizen does not turn up: Det kan aftales",
-		"The follow-up meeting is held on 1 October 2014 (at most 6 months",
-		"Plan 42, version 3",
+	    "Coordinated action plan",
+	    "1. Master data",
+	    "Name: Niels Opdigtet",
+	    "[X] The citizen is a patient in outpatient psychiatry",
+	    "Consent: The citizen has consented",
+	    "[X] Yes [ ] No",
+	    "Date of the coordination meeting: 1 May 2014",
+	    "Goal 1: Fastholdelse i psykiatrisk behandling",
+	    "Actions or tasks: ",
+	    "Success criteria: ",
+	    "Timeline for the actions: ",
+	    "including the citizen's own part?",
+	    "Agreed reaction if the citizen does not turn up: Det kan aftales",
+	    "The follow-up meeting is held on 1 October 2014 (at most 6 months",
+	    "Plan 42, version 3",
 	};
 
 	T_ASSERT(d && out);
@@ -304,15 +328,15 @@ out:
 
 static void test_wrap(void)
 {
-	static const char word[] = "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-				   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char word[] =
+	    "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	struct plandoc_action act = {
-		"æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå "
-		"æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå",
-		(char *)word, "Linje 1\nLinje 2\n\n  1) Indrykket", NULL
-	};
-	struct plandoc_goal goal = { "Mål", &act, 1 };
-	struct plandoc d = { .goals = &goal, .n_goals = 1 };
+	    "æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå "
+	    "æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå æøå",
+	    (char *)word, "Linje 1\nLinje 2\n\n  1) Indrykket", NULL};
+	struct plandoc_goal goal = {"Mål", &act, 1};
+	struct plandoc d = {.goals = &goal, .n_goals = 1};
 	char *out = render(&master, &d, RENDER_TEXT, "da");
 
 	T_ASSERT(out != NULL);
@@ -356,7 +380,8 @@ static void test_html(void)
 	T_ASSERT(strstr(out, "@import") == NULL);
 	T_CONTAINS(out, "\u2612</span> Borgeren er patient");
 	T_CONTAINS(out, "\u2610</span> Borgeren er i stof-");
-	T_CONTAINS(out, "<h3>Mål 1: Fastholdelse i psykiatrisk behandling</h3>");
+	T_CONTAINS(out,
+		   "<h3>Mål 1: Fastholdelse i psykiatrisk behandling</h3>");
 	T_CONTAINS(out, "<th>Indsatser eller opgaver</th>");
 	T_CONTAINS(out, "<td>1.5.2014</td>");
 	T_CONTAINS(out, "<strong>1.10.2014</strong>");
@@ -381,10 +406,10 @@ out:
 static void test_html_escaping(void)
 {
 	static const char evil[] = "<script>&\"'";
-	struct plandoc_action act = { (char *)evil, NULL, NULL, NULL };
-	struct plandoc_goal goal = { (char *)"a\nb<img src=x>", &act, 1 };
-	struct plandoc d = { .goals = &goal, .n_goals = 1,
-			     .no_show = (char *)evil };
+	struct plandoc_action act = {(char *)evil, NULL, NULL, NULL};
+	struct plandoc_goal goal = {(char *)"a\nb<img src=x>", &act, 1};
+	struct plandoc d = {
+	    .goals = &goal, .n_goals = 1, .no_show = (char *)evil};
 	struct render_master m = master;
 	char *out;
 
@@ -406,8 +431,8 @@ static void test_html_escaping(void)
 static void test_null_fields(void)
 {
 	static const struct render_person nobody[2];
-	struct render_master m = { 0 };
-	struct plandoc d = { .n_goals = 0 };
+	struct render_master m = {0};
+	struct plandoc d = {.n_goals = 0};
 	char *out;
 
 	out = render(&m, &d, RENDER_TEXT, "da");
@@ -448,12 +473,14 @@ static void test_bad_bytes(void)
 	T_ASSERT(out != NULL);
 	if (!out)
 		return;
-	T_CONTAINS(out, "Navn:\n  \xef\xbf\xbd\xef\xbf\xbd Niels[31m\n   Opdigtet\n");
+	T_CONTAINS(
+	    out, "Navn:\n  \xef\xbf\xbd\xef\xbf\xbd Niels[31m\n   Opdigtet\n");
 	for (i = 0; out[i]; i++)
 		T_ASSERT(out[i] != '\x1b' && out[i] != '\r' && out[i] != '\t');
 	free(out);
 	out = render(&m, NULL, RENDER_HTML, "da");
-	T_CONTAINS(out, "<td>\xef\xbf\xbd\xef\xbf\xbd Niels[31m<br>\n Opdigtet</td>");
+	T_CONTAINS(
+	    out, "<td>\xef\xbf\xbd\xef\xbf\xbd Niels[31m<br>\n Opdigtet</td>");
 	free(out);
 }
 
@@ -463,11 +490,11 @@ static void test_appends(void)
 
 	buf_puts(&b, "PREFIX\n");
 	T_ASSERT(render_plan(&master, NULL, RENDER_TEXT, "da", &b) == 0);
-	T_ASSERT(strncmp(b.data, "PREFIX\nKoordinerende indsatsplan\n", 33) == 0);
+	T_ASSERT(strncmp(b.data, "PREFIX\nKoordinerende indsatsplan\n", 33) ==
+		 0);
 	buf_free(&b);
 }
 
 T_MAIN(T_CASE(test_text_da), T_CASE(test_text_en), T_CASE(test_wrap),
-       T_CASE(test_html), T_CASE(test_html_escaping),
-       T_CASE(test_null_fields), T_CASE(test_bad_bytes),
-       T_CASE(test_appends))
+       T_CASE(test_html), T_CASE(test_html_escaping), T_CASE(test_null_fields),
+       T_CASE(test_bad_bytes), T_CASE(test_appends))

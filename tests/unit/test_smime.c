@@ -573,11 +573,15 @@ static void roundtrip(const char *recip, const char *email,
 
 	/* kipd's workers build it with sealed_build() from the stored
 	 * signed entity: that message is the one openssl reads below. */
-	struct sealed sl = { sealed_entity_new(strndup(sig.data, sig.len),
-					       sig.len),
-			     pem, "kip@kommune.example", (char *)email,
-			     "Besked fra kip", "<row-17.v1@kip.kommune.example>",
-			     time(NULL), cipher };
+	struct sealed sl = {
+	    sealed_entity_new(strndup(sig.data, sig.len), sig.len),
+	    pem,
+	    "kip@kommune.example",
+	    (char *)email,
+	    "Besked fra kip",
+	    "<row-17.v1@kip.kommune.example>",
+	    time(NULL),
+	    cipher};
 	msg.len = 0;
 	T_ASSERT(sl.entity && sealed_build(&sl, &msg, err, sizeof(err)) == 0);
 	sealed_entity_unref(sl.entity);
@@ -702,7 +706,7 @@ static void test_cache_threads(void)
 {
 	struct smime_trust *t = NULL;
 	char f[256], reason[256], email[64];
-	struct enc_arg a = { NULL, 0, 200 };
+	struct enc_arg a = {NULL, 0, 200};
 	pthread_t th;
 	int refused = 0;
 
@@ -717,8 +721,8 @@ static void test_cache_threads(void)
 		smime_trust_free(t);
 		return;
 	}
-	T_ASSERT(smime_check_recipient(t, a.pem, KAREN_EMAIL, time(NULL), reason,
-				       sizeof(reason)) == 0);
+	T_ASSERT(smime_check_recipient(t, a.pem, KAREN_EMAIL, time(NULL),
+				       reason, sizeof(reason)) == 0);
 	T_ASSERT(pthread_create(&th, NULL, encrypt_loop, &a) == 0);
 	for (int i = 0; i < 300; i++) {
 		snprintf(email, sizeof(email), "x%d@kommune.example", i);

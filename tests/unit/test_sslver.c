@@ -11,7 +11,7 @@
 static bool parses_to(const char *s, unsigned major, unsigned minor,
 		      unsigned patch)
 {
-	struct sslver v = { 1111, 2222, 3333 };
+	struct sslver v = {1111, 2222, 3333};
 
 	if (sslver_parse(s, &v) == 0 && v.major == major && v.minor == minor &&
 	    v.patch == patch)
@@ -32,14 +32,14 @@ static void test_parse_good(void)
 static void test_parse_bad(void)
 {
 	static const char *const bad[] = {
-		"", "3", "3.0", "3.0.", ".3.0.0", "3..0", "3.0.0.1",
-		"3.0.0 ", " 3.0.0", "v3.0.0", "+3.0.0", "-3.0.0", "3.-0.0",
-		"3.0.0-1", "3.0.0a", "3,0,0", "3.0.10000", "10000.0.0",
-		"3.0.x", "3.0.22-1~deb12u2",
+	    "",	      "3",	   "3.0",	"3.0.",	   ".3.0.0",
+	    "3..0",   "3.0.0.1",   "3.0.0 ",	" 3.0.0",  "v3.0.0",
+	    "+3.0.0", "-3.0.0",	   "3.-0.0",	"3.0.0-1", "3.0.0a",
+	    "3,0,0",  "3.0.10000", "10000.0.0", "3.0.x",   "3.0.22-1~deb12u2",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct sslver v = { 1111, 2222, 3333 };
+		struct sslver v = {1111, 2222, 3333};
 		int r = sslver_parse(bad[i], &v);
 
 		if (r != -EINVAL)
@@ -78,7 +78,7 @@ static void test_compare(void)
 static void test_running(void)
 {
 	unsigned long n = OpenSSL_version_num();
-	struct sslver v, floor = { 3, 0, 0 };
+	struct sslver v, floor = {3, 0, 0};
 	char want[64];
 
 	sslver_running(&v);

@@ -141,8 +141,7 @@ static int64_t count_citizens(struct store *st)
 {
 	int64_t n = -1;
 
-	T_ASSERT(store_int(st, &n, "SELECT count(*) FROM citizens", NULL) ==
-		 0);
+	T_ASSERT(store_int(st, &n, "SELECT count(*) FROM citizens", NULL) == 0);
 	return n;
 }
 
@@ -256,10 +255,10 @@ static void test_migrate_from_every_version(void)
 		sqlite3 *db = NULL;
 
 		snprintf(name, sizeof(name), "from-v%d.db", v);
-		T_ASSERT(sqlite3_open_v2(tpath(name), &db,
-					 SQLITE_OPEN_READWRITE |
-						 SQLITE_OPEN_CREATE,
-					 NULL) == SQLITE_OK);
+		T_ASSERT(
+		    sqlite3_open_v2(tpath(name), &db,
+				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				    NULL) == SQLITE_OK);
 		err[0] = '\0';
 		if (store_migrate(db, v, err, sizeof(err)) != 0)
 			printf("  store_migrate to %d: %s\n", v, err);
@@ -303,8 +302,8 @@ static void test_newer_schema_refused(void)
 	/* its schema untouched, and store_migrate says the same */
 	T_ASSERT(sqlite3_open(tpath("newer.db"), &db) == SQLITE_OK);
 	T_ASSERT(user_version(db) == newer);
-	T_ASSERT(query(db, "SELECT name FROM sqlite_master", out,
-		       sizeof(out)) == 0);
+	T_ASSERT(
+	    query(db, "SELECT name FROM sqlite_master", out, sizeof(out)) == 0);
 	err[0] = '\0';
 	T_ASSERT(store_migrate(db, newer, err, sizeof(err)) == -EPROTO);
 	T_CONTAINS(err, "newer");
@@ -351,8 +350,8 @@ static void test_query_helpers(void)
 	json_decref(row);
 
 	/* store_int and store_text */
-	T_ASSERT(store_int(st, &n, "SELECT id FROM citizens WHERE cpr = ?",
-			   "s", "010150-5123") == 0);
+	T_ASSERT(store_int(st, &n, "SELECT id FROM citizens WHERE cpr = ?", "s",
+			   "010150-5123") == 0);
 	T_ASSERT(n == id);
 	T_ASSERT(store_text(st, &text, "SELECT name FROM citizens WHERE id = ?",
 			    "i", id) == 0);
@@ -396,11 +395,11 @@ static void test_query_helpers(void)
 			    "SELECT id, cpr FROM citizens ORDER BY id",
 			    NULL) == 2);
 	T_ASSERT(json_array_size(rows) == 2);
-	T_ASSERT(json_integer_value(json_object_get(json_array_get(rows, 0),
-						    "id")) == id);
-	T_STREQ(json_string_value(json_object_get(json_array_get(rows, 1),
-						  "cpr")),
-		"020250-6123");
+	T_ASSERT(json_integer_value(
+		     json_object_get(json_array_get(rows, 0), "id")) == id);
+	T_STREQ(
+	    json_string_value(json_object_get(json_array_get(rows, 1), "cpr")),
+	    "020250-6123");
 	json_decref(rows);
 	rows = NULL;
 	T_ASSERT(store_rows(st, &rows, "SELECT * FROM citizens WHERE id = ?",
@@ -418,8 +417,8 @@ static void test_query_helpers(void)
 	T_ASSERT(store_exec(st, "UPDATE citizens SET phone = ?", "x",
 			    "00000004") == -EINVAL);
 	T_ASSERT(store_int(st, &n,
-			   "SELECT count(*) FROM citizens WHERE phone = ?",
-			   "s", "00000002") == 0);
+			   "SELECT count(*) FROM citizens WHERE phone = ?", "s",
+			   "00000002") == 0);
 	T_ASSERT(n == 2);
 
 	json_decref(sentinel);
@@ -490,7 +489,7 @@ static void test_lazy_commit(void)
 	T_ASSERT(query(store_db(st), "PRAGMA synchronous", v, sizeof(v)) == 1);
 	T_STREQ(v, "2");
 	T_ASSERT(store_sync_wait(st) >= t1);
-	pfd = (struct pollfd){ store_sync_fd(st), POLLIN, 0 };
+	pfd = (struct pollfd){store_sync_fd(st), POLLIN, 0};
 	T_ASSERT(poll(&pfd, 1, 5000) == 1);
 	T_ASSERT(store_synced(st) >= t1);
 
