@@ -56,7 +56,7 @@ BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_BIN   = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 PRELOAD_SO = $(PRELOAD_SRC:tests/preload/%.c=$(BUILD)/preload/%.so)
 
-.PHONY: all clean install test unit demo deps format bench
+.PHONY: all clean install test unit demo deps format format-files lint bench
 
 MAN_PAGES  = $(BUILD)/man/kipd.8 $(BUILD)/man/kipctl.1 $(BUILD)/man/kipd.conf.5
 
@@ -137,8 +137,18 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
+FORMAT_SRC = $(sort $(COMMON_SRC) $(wildcard common/*.h daemon/*.[ch] \
+	     inmail/*.[ch] client/*.[ch] tests/unit/*.[ch] bench/*.c))
+
 format:
-	clang-format -i $(COMMON_SRC) common/*.h daemon/*.[ch] inmail/*.[ch] client/*.[ch] tests/unit/*.[ch] bench/*.c
+	clang-format -i $(FORMAT_SRC)
+
+format-files:
+	@printf '%s\n' $(FORMAT_SRC)
+
+# Formatting and the banned functions (CODE_STYLE.md); make test runs it.
+lint:
+	@tests/lint.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and integration tests on the normal build,
 # then the same suite on a build with AddressSanitizer and UBSan, then the
-# fuzz corpora replayed, the static analysis, and integration tests with
-# kipd under valgrind (docs/HARDENING.md).
+# formatting and banned-call check (tests/lint.sh), the fuzz corpora
+# replayed, the static analysis, and integration tests with kipd under
+# valgrind (docs/HARDENING.md).
 # Prints each suite's results and closes with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -108,7 +109,8 @@ run_tsan() {
 run_build build ""
 run_build build-san 1
 run_tsan
-echo "##### fuzz corpora, static analysis, valgrind"
+echo "##### formatting and banned calls, fuzz corpora, static analysis, valgrind"
+run_suite "lint" make -s lint
 run_suite "fuzz replay" make -s fuzz-replay
 run_suite "analyze" make -s analyze
 run_valgrind
