@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #define KIP_DEFAULT_CONFIG "/etc/kip/kipd.conf"
 /* The most SMTP connections (worker threads) smtp.connections allows. */
@@ -206,5 +207,12 @@ const struct kip_user *config_find_user(const struct kip_config *cfg,
 int config_days_parse(const char *value, int ret[CONFIG_DAYS_MAX]);
 
 int config_read_secret(const char *path, char **ret, char *err, size_t errlen);
+
+/* Whether texts for users are written in Danish (the default) rather
+ * than English (plans.default_lang = "en"). */
+static inline bool texts_danish(const struct kip_config *cfg)
+{
+	return strcmp(cfg->default_lang, "en") != 0;
+}
 
 #endif
