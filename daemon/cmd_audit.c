@@ -8,16 +8,37 @@
 #include "cmd.h"
 #include "store.h"
 
+/* Whether CITIZEN was erased (and is not a citizen now). */
+static bool was_erased(struct cmd_ctx *c, int64_t citizen)
+{
+	int64_t one;
+
+	return store_int(c->st, &one,
+			 "SELECT 1 FROM erasures WHERE citizen_id = ? AND NOT"
+			 " EXISTS (SELECT 1 FROM citizens WHERE id = ?)",
+			 "ii", citizen, citizen) == 0;
+}
+
+/* The trail of a citizen the caller may see; an administrator also reads
+ * that of an erased one by the former id: the pseudonymous entries of who
+ * read and changed the data outlive it (erase.h), for the administrator
+ * and the data-protection officer. */
 int cmd_audit_list(struct cmd_ctx *c)
 {
 	int64_t citizen, limit = 1000;
+	bool erased = false;
 	json_t *rows;
 	int r;
 
 	if (arg_int(c, "citizen", true, &citizen) < 0 ||
-	    arg_int(c, "limit", false, &limit) < 0 ||
-	    access_citizen(c, citizen) < 0)
+	    arg_int(c, "limit", false, &limit) < 0)
 		return -1;
+	if (c->who->role == ROLE_ADMIN && was_erased(c, citizen)) {
+		erased = true;
+		c->citizen_id = citizen;
+	} else if (access_citizen(c, citizen) < 0) {
+		return -1;
+	}
 	r = store_rows(c->st, &rows,
 		       "SELECT id, at, os_user, role, action, outcome,"
 		       " citizen_id, plan_id, object FROM audit"
@@ -25,7 +46,8 @@ int cmd_audit_list(struct cmd_ctx *c)
 		       "ii", citizen, limit);
 	if (r < 0)
 		return cmd_store_fail(c, r, "audit");
-	return cmd_ok(c, json_pack("{s:I, s:o}", "citizen", (json_int_t)citizen,
+	return cmd_ok(c, json_pack("{s:I, s:b, s:o}", "citizen",
+				   (json_int_t)citizen, "erased", erased,
 				   "entries", rows));
 }
 

@@ -126,6 +126,14 @@ check_err "the erased citizen's relative is gone" "not found" kipctl contact sho
 check_err "the erased citizen's supporter is gone" "not found" kipctl contact show "$ZSUP"
 check_err "the erased citizen's meeting is gone" "not found" kipctl meeting show "$ZMEET"
 check_err "an erased citizen cannot be erased twice" "not found" kipctl citizen erase "$Z" --force
+# Who read and changed the erased citizen's data stays open to the
+# administrator (and the data-protection officer) under the former id.
+A=$(json audit --citizen "$Z")
+check_eq "an admin lists the erased citizen's audit trail by the former id" \
+	"true true 1" \
+	"$(jq -r '"\(.erased) \((.entries | length) > 5) \([.entries[] | select(.action == "citizen.erase" and .outcome == "ok")] | length)"' <<<"$A")"
+check_err "others do not: the citizen is gone for them" "not found" coord audit --citizen "$Z"
+check_err "an id that never was a citizen is still not found" "not found" kipctl audit --citizen 999999
 check_out "the CPR number can be registered again" "^[0-9]+$" \
 	sh -c "$KIPCTL --json citizen add --name 'Zacharias Sletmig' --cpr 150355-5123 \
 	--address X --phone 1 | jq -r .id"
