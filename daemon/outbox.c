@@ -351,8 +351,8 @@ static json_t *claim(struct outbox *ob)
 			continue;
 		}
 		store_exec(st,
-			   "UPDATE outbox SET state = 'sending', updated_at = ?"
-			   " WHERE id = ?",
+			   "UPDATE outbox SET state = 'sending', reason = NULL,"
+			   " updated_at = ? WHERE id = ?",
 			   "ii", (int64_t)time(NULL), row_num(row, "id"));
 		i++;
 	}
@@ -502,8 +502,10 @@ static const char *unsent_state(struct kipd *k, const struct smtp_result *res,
 			       "be sent";
 			return "manual";
 		}
+		*why = res->reply;
 		return "failed";
 	default:
+		*why = res->reply; /* why it waits, for plan status */
 		return time(NULL) - created >= k->cfg->smtp_give_up_s
 			   ? "failed"
 			   : "deferred";
@@ -564,9 +566,14 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	    why, res->id);
 	if (r <= 0)
 		goto out;
-	log_info("outbox: message %lld %s (attempt %lld, smtp %ld%s%s)",
-		 (long long)res->id, state, (long long)attempts, res->code,
-		 why ? ": " : "", why ? why : "");
+	if (res->outcome == SMTP_SENT || res->code >= 400)
+		log_info("outbox: message %lld %s (attempt %lld, smtp %ld%s%s)",
+			 (long long)res->id, state, (long long)attempts,
+			 res->code, why ? ": " : "", why ? why : "");
+	else
+		log_info("outbox: message %lld %s (attempt %lld%s%s)",
+			 (long long)res->id, state, (long long)attempts,
+			 why ? ": " : "", why ? why : "");
 	if (strcmp(state, "queued") != 0 && strcmp(state, "deferred") != 0)
 		forget_sealed(k, res->id, entity);
 	if (row && strcmp(state, "queued") != 0 &&

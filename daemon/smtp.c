@@ -278,8 +278,33 @@ static CURL *new_handle(const struct kip_config *cfg)
 	return c;
 }
 
+/* Why a transfer failed, in words an operator acts on; NULL: libcurl's
+ * own words say it. */
+static const char *cause(CURLcode rc, long code)
+{
+	switch (rc) {
+	case CURLE_USE_SSL_FAILED:
+		return "the server offered no STARTTLS, and TLS is required";
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return "the server's TLS certificate failed verification";
+	case CURLE_SSL_CONNECT_ERROR:
+		return "the TLS handshake failed";
+	case CURLE_COULDNT_CONNECT:
+		return "the connection was refused";
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return "the server's name did not resolve";
+	case CURLE_OPERATION_TIMEDOUT:
+		return "the server did not answer in time";
+	case CURLE_LOGIN_DENIED:
+		return "the server refused the login";
+	default:
+		return code >= 400 ? "the server refused it for now" : NULL;
+	}
+}
+
 static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
 {
+	const char *why;
 	long code = 0;
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -305,9 +330,13 @@ static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
 	}
 	j->res.outcome =
 	    code >= 500 && code < 600 ? SMTP_PERMANENT : SMTP_TEMPORARY;
-	/* A longer reason is cut (snprintf terminates it). */
-	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s",
-		     curl_easy_strerror(rc), ebuf[0] ? ": " : "", ebuf) < 0)
+	why = code >= 500 && code < 600 ? "the server refused it"
+					: cause(rc, code);
+	/* The cause first, then libcurl's words and the server's reply line;
+	 * a longer reason is cut (snprintf terminates it). */
+	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s%s%s",
+		     why ? why : "", why ? " — " : "", curl_easy_strerror(rc),
+		     ebuf[0] ? ": " : "", ebuf) < 0)
 		j->res.reply[0] = '\0';
 	/* The detail ends with the server's reply line; keep one line. */
 	j->res.reply[strcspn(j->res.reply, "\r\n")] = '\0';

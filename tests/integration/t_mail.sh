@@ -217,6 +217,15 @@ jq -e '[.messages[] | select(.kind == "plan" and .state == "deferred")] | length
 	pass "without STARTTLS the message is deferred" || fail "without STARTTLS the message is deferred" "$status"
 jq -r '.messages[] | select(.state == "deferred") | .last_reply' <<<"$status" | head -1 | grep -qiE "ssl|tls|starttls" &&
 	pass "the deferral names the missing TLS" || fail "the deferral names the missing TLS"
+jq -r '.messages[] | select(.state == "deferred") | .reason' <<<"$status" | head -1 |
+	grep -q "the server offered no STARTTLS" &&
+	pass "plan status says in its reason why the message waits" ||
+	fail "plan status says in its reason why the message waits" "$status"
+line=$(grep -E "outbox: message [0-9]+ deferred" "$TDIR/kipd.log" | tail -1)
+grep -q "offered no STARTTLS" <<<"$line" && ! grep -qE "deferred \(attempt [0-9]+, smtp 2[0-9][0-9]" "$TDIR/kipd.log" &&
+	pass "the log says why too, and no deferral is put down to a 2xx reply" ||
+	fail "the log says why too, and no deferral is put down to a 2xx reply" \
+		"$line; $(grep -E "deferred \(attempt [0-9]+, smtp 2" "$TDIR/kipd.log" | head -2)"
 grep -qi "EHLO" "$RECORDER_LOG" && ! grep -qiE "MAIL FROM|RCPT|DATA|AUTH" "$RECORDER_LOG" &&
 	pass "the server without STARTTLS saw only EHLO" || fail "the server without STARTTLS saw only EHLO" "$(head "$RECORDER_LOG")"
 [ -z "$(ls -A "$RECORDER_MAIL" 2>/dev/null)" ] && pass "and received no message" || fail "and received no message"
