@@ -238,7 +238,7 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		       "INSERT INTO deviation_forwards (deviation_id,"
 		       " contact_id, outbox_id, at, by) VALUES (?, ?,"
 		       " (SELECT max(id) FROM outbox WHERE deviation_id = ?"
-		       "  AND contact_id = ?), ?, ?)",
+		       "  AND contact_id = ? AND kind = 'deviation'), ?, ?)",
 		       "iiiiis", row_num(d, "id"), contact, row_num(d, "id"),
 		       contact, (int64_t)time(NULL), by);
 	if (r >= 0)

@@ -95,6 +95,14 @@ check_err "a second forward to the same member is refused" "already forwarded" \
 	as daemon "$KIPCTL" deviation forward "$D" --to "$J"
 check_err "a forward to a non-member is refused" "rule network" \
 	as daemon "$KIPCTL" deviation forward "$D" --to "$O"
+# A member without a certificate: the forward itself needs manual delivery
+# (a neutral notice asks them to contact the coordinator); deviation show
+# reports the forward's own message, not the notice's.
+kipctl plan member add "$PLAN" "$O" >/dev/null
+as daemon "$KIPCTL" deviation forward "$D" --to "$O" >/dev/null
+check_eq "a forward that needs manual delivery shows so, with the reason" "manual: no certificate" \
+	"$(kipctl --json deviation show "$D" | jq -r --argjson o "$O" '.forwards[] | select(.contact_id == $o) | "\(.message_state): \(.message_reason)"')"
+kipctl plan member remove "$PLAN" "$O" >/dev/null
 
 # Routes: goal 1 is Peter's; Jonas reports on it.
 check_out "the coordinator routes goal 1 to Peter" '"to": \[' \
@@ -115,7 +123,8 @@ check_eq "Peter sees both (he is a member)" "2" \
 	"$(as bin "$KIPCTL" --json deviation list | jq '.deviations | length')"
 check_out "the audit trail records the report and the reads" "deviation.report.*ok" \
 	kipctl audit --citizen "$C"
-check_eq "events: 2 received, 2 forwarded" "2 2" \
+# (two automatic forwards, and the one to Otto above)
+check_eq "events: 2 received, 3 forwarded" "2 3" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT (SELECT count(*) FROM event_log WHERE type = 'deviation.received') || ' ' || (SELECT count(*) FROM event_log WHERE type = 'deviation.forwarded')")"
 
 # deviations.forward = "coordinator": nothing goes on until forwarded.
