@@ -425,22 +425,21 @@ static void meeting_details(struct kipd *k, json_t *mt, struct buf *out)
 			"or join by video or phone.");
 }
 
-static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
+/* The signed iMIP invitation of meeting MT for the participant at TO
+ * alone: it travels in clear (readers do not take encrypted invitations
+ * as meetings), so it names no one but its recipient as attendee; a reply
+ * names the same address and so still matches. */
+static int invitation_entity(struct kipd *k, json_t *mt, const char *to,
 			     bool cancel, struct buf *out)
 {
-	const char **att = calloc(json_array_size(rows) + 1, sizeof(*att));
+	const char *att[1] = {to};
 	const char *domain = strchr(k->cfg->org_mailbox, '@') + 1;
 	char uid[128], summary[120], err[256];
 	struct buf ent = BUF_INIT;
 	struct ical_event ev;
-	json_t *row;
-	size_t i, n = 0;
+	size_t n = 1;
 	int r;
 
-	if (!att)
-		return -ENOMEM;
-	json_array_foreach(rows, i, row) if (row_str(row, "email")) att[n++] =
-	    row_str(row, "email");
 	snprintf(uid, sizeof(uid), "kip-meeting-%lld@%s",
 		 (long long)json_integer_value(json_object_get(mt, "id")),
 		 domain);
@@ -475,7 +474,6 @@ static int invitation_entity(struct kipd *k, json_t *mt, json_t *rows,
 		r = smime_sign(k->signer, ent.data, ent.len, out, err,
 			       sizeof(err));
 	buf_free(&ent);
-	free(att);
 	return r;
 }
 
@@ -510,16 +508,14 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 		 cancel ? (texts_danish(k->cfg) ? "Aflyst" : "Cancelled")
 			: "Invitation",
 		 (long long)c->plan_id);
-	if (k->signer && k->cfg->org_mailbox) {
-		r = invitation_entity(k, mt, rows, cancel, &inv);
-		if (r == 0 && !cancel) {
-			meeting_details(k, mt, &details);
-			r = mime_inner(k->cfg->org_mailbox, subject,
-				       details.data, NULL, NULL, 0, &inner);
-			if (r == 0)
-				r = smime_sign(k->signer, inner.data, inner.len,
-					       &sig, err, sizeof(err));
-		}
+	/* The encrypted details, signed once for every participant. */
+	if (k->signer && k->cfg->org_mailbox && !cancel) {
+		meeting_details(k, mt, &details);
+		r = mime_inner(k->cfg->org_mailbox, subject, details.data, NULL,
+			       NULL, 0, &inner);
+		if (r == 0)
+			r = smime_sign(k->signer, inner.data, inner.len, &sig,
+				       err, sizeof(err));
 		if (r < 0)
 			goto out;
 	}
@@ -530,18 +526,24 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 		to_recipient(row, &rc);
 		if (strcmp(rc.kind, "relative") == 0 && !relatives)
 			continue;
-		if (!rc.email || !k->signer) {
-			r = queue_manual(k, &ids, &rc, "invitation", "manual",
-					 !rc.email
-					     ? "no e-mail address"
-					     : "kipd has no signing "
-					       "certificate (smime.cert)");
+		if (!rc.email || !k->signer || !k->cfg->org_mailbox) {
+			r = queue_manual(
+			    k, &ids, &rc, "invitation", "manual",
+			    !rc.email	? "no e-mail address"
+			    : k->signer ? "kipd has no sender address "
+					  "(organisation.mailbox)"
+					: "kipd has no signing certificate "
+					  "(smime.cert)");
 		} else {
 			struct outbox_msg m = {
 			    "invitation",  ids.citizen, ids.plan, 0,	meeting,
 			    rc.contact_id, rc.email,	"queued", NULL, NULL};
-			r = queue_message(k, &m, subject, NULL, inv.data,
-					  inv.len);
+
+			buf_free(&inv);
+			r = invitation_entity(k, mt, rc.email, cancel, &inv);
+			if (r == 0)
+				r = queue_message(k, &m, subject, NULL,
+						  inv.data, inv.len);
 			if (r == 0 && !cancel)
 				r = queue_secure(k, &ids, &rc,
 						 "invitation-details", subject,

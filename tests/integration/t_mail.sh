@@ -180,6 +180,32 @@ check_out "the calendar part is text/calendar with method=REQUEST" 'text/calenda
 	grep -i "content-type: text/calendar" "$TDIR/inv.eml"
 ! grep -qE "Bjarne|Testesen|ophørt|drikker" <<<"$ics" && pass "the calendar object holds no personal data" ||
 	fail "the calendar object holds no personal data" "$ics"
+# It travels in clear: it names its recipient alone as attendee, and no
+# other participant's address (the citizen's and the relative's above all,
+# whose addresses say who they are) is in any invitation a professional
+# gets, as raw bytes.
+unfolded=$(printf '%s' "$ics" | tr -d '\r' | sed ':a;N;$!ba;s/\n //g')
+check_eq "Peter's invitation names him alone as attendee" "mailto:peter.psykiatri@region.example" \
+	"$(grep '^ATTENDEE' <<<"$unfolded" | sed 's/.*://' | tr '\n' ' ' | sed 's/ $//' | sed 's/^/mailto:/')"
+leaks=""
+for w in karen.koordinator peter.psykiatri ec.recipient; do
+	for g in $(mail_files "$w@$( [ $w = karen.koordinator ] && echo kommune || echo region).example"); do
+		python3 "$ROOT/tests/mailpart.py" "$g" header Subject | grep -q "^Invitation" || continue
+		# (the details beside it are encrypted)
+		python3 "$ROOT/tests/mailpart.py" "$g" header Content-Type | grep -q multipart/signed || continue
+		# the calendar object, decoded from the signed entity
+		openssl cms -verify -noverify -in "$g" -out "$TDIR/scan.eml" >/dev/null 2>&1
+		cal=$(python3 "$ROOT/tests/mailpart.py" "$TDIR/scan.eml" part text/calendar |
+			tr -d '\r' | sed ':a;N;$!ba;s/\n //g')
+		[ -n "$cal" ] || leaks+="$w: an invitation without a calendar object; "
+		for a in borger@borger.example lise.testesen@privat.example; do
+			grep -qF "$a" <<<"$cal" && leaks+="$w has $a; "
+		done
+		[ "$w" = peter.psykiatri ] || ! grep -qF peter.psykiatri@region.example <<<"$cal" ||
+			leaks+="$w has Peter's address; "
+	done
+done
+check_eq "no invitation to a professional carries another participant's address" "" "$leaks"
 det=""
 for g in $(mail_files peter.psykiatri@region.example); do
 	if python3 "$ROOT/tests/mailpart.py" "$g" header Content-Type | grep -q pkcs7-mime; then
