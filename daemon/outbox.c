@@ -522,7 +522,7 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 {
 	struct kipd *k = ob->k;
 	int64_t now = time(NULL), created = now, attempts = 0, entity = 0;
-	const char *state = "sent", *why = NULL;
+	const char *state = "sent", *why = NULL, *said;
 	json_t *row = NULL, *cur = NULL;
 	int r;
 
@@ -566,14 +566,20 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	    why, res->id);
 	if (r <= 0)
 		goto out;
+	/* Ids only: a server's reply line may name the recipient, so the
+	 * log gets its code, or else the cause in a few words (the reply
+	 * is in the row, for plan status). */
+	said = strcmp(state, "deferred") == 0 || strcmp(state, "failed") == 0
+		   ? res->cause
+		   : why;
 	if (res->outcome == SMTP_SENT || res->code >= 400)
-		log_info("outbox: message %lld %s (attempt %lld, smtp %ld%s%s)",
+		log_info("outbox: message %lld %s (attempt %lld, smtp %ld)",
 			 (long long)res->id, state, (long long)attempts,
-			 res->code, why ? ": " : "", why ? why : "");
+			 res->code);
 	else
 		log_info("outbox: message %lld %s (attempt %lld%s%s)",
 			 (long long)res->id, state, (long long)attempts,
-			 why ? ": " : "", why ? why : "");
+			 said ? ": " : "", said ? said : "");
 	if (strcmp(state, "queued") != 0 && strcmp(state, "deferred") != 0)
 		forget_sealed(k, res->id, entity);
 	if (row && strcmp(state, "queued") != 0 &&

@@ -332,6 +332,7 @@ static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
 	    code >= 500 && code < 600 ? SMTP_PERMANENT : SMTP_TEMPORARY;
 	why = code >= 500 && code < 600 ? "the server refused it"
 					: cause(rc, code);
+	j->res.cause = why;
 	/* The cause first, then libcurl's words and the server's reply line;
 	 * a longer reason is cut (snprintf terminates it). */
 	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s%s%s",

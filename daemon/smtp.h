@@ -35,10 +35,13 @@ enum smtp_outcome {
 struct smtp_result {
 	int64_t id; /* the job's id (an outbox row) */
 	enum smtp_outcome outcome;
-	long code;	 /* last SMTP reply code, 0 if none */
-	char reply[256]; /* what went wrong or the server's reply */
-	int build_err;	 /* SMTP_PERMANENT because the message could
-			    not be built: smtp_build_fn's -errno */
+	long code;	   /* last SMTP reply code, 0 if none */
+	char reply[256];   /* what went wrong or the server's reply */
+	int build_err;	   /* SMTP_PERMANENT because the message could
+			      not be built: smtp_build_fn's -errno */
+	const char *cause; /* why it failed in a few words without
+			      personal data, for the log (static; NULL:
+			      none or the reply code says it) */
 };
 
 /* Records RES; returns 0 when the records are durable already, else a
