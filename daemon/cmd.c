@@ -391,17 +391,7 @@ static void run(struct cmd_ctx *c, const struct command *cmd)
 	if (!c->err_code)
 		cmd_store_fail(c, r, cmd->name);
 	txn_rollback(&t);
-	/* A refusal that concerns a citizen is itself worth recording. */
-	if (c->citizen_id || c->plan_id) {
-		char outcome[64];
-
-		snprintf(outcome, sizeof(outcome), "refused:%s", c->err_code);
-		if (txn_begin(c->k, &t) >= 0 &&
-		    (txn_audit(&t, c->who, cmd->name, outcome, c->citizen_id,
-			       c->plan_id, c->object) < 0 ||
-		     txn_commit(&t) < 0))
-			txn_rollback(&t);
-	}
+	cmd_audit_refusal(c, cmd->name);
 }
 
 char *cmd_dispatch(struct kipd *k, const struct caller *who_in, const char *req,
@@ -465,6 +455,23 @@ char *cmd_dispatch(struct kipd *k, const struct caller *who_in, const char *req,
 out:
 	json_decref(root);
 	return reply;
+}
+
+void cmd_audit_refusal(struct cmd_ctx *c, const char *action)
+{
+	char outcome[64];
+	struct txn t;
+
+	/* A refusal that concerns a citizen is itself worth recording. */
+	if (!c->citizen_id && !c->plan_id)
+		return;
+	snprintf(outcome, sizeof(outcome), "refused:%s", c->err_code);
+	if (txn_begin(c->k, &t) < 0)
+		return;
+	if (txn_audit(&t, c->who, action, outcome, c->citizen_id, c->plan_id,
+		      c->object) < 0 ||
+	    txn_commit(&t) < 0)
+		txn_rollback(&t);
 }
 
 int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,

@@ -82,6 +82,11 @@ int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret);
 /* Sets c->result to obj (stolen). Returns 0. */
 int cmd_ok(struct cmd_ctx *c, json_t *obj);
 
+/* After the rollback of a refused request (or report), records the
+ * refusal c holds under ACTION in a unit of work of its own, when it
+ * concerns a citizen or a plan. */
+void cmd_audit_refusal(struct cmd_ctx *c, const char *action);
+
 /* Audit: writes one entry now, in the request's transaction. */
 int audit_add(struct cmd_ctx *c, const char *action, const char *outcome,
 	      int64_t citizen_id, int64_t plan_id, const char *object);

@@ -306,24 +306,6 @@ static void make_caller(struct caller *who, const char *user, int64_t contact)
 	who->contact_id = contact;
 }
 
-/* A refused report that concerns a plan is itself worth recording, as a
- * refused request is (cmd.c). */
-static void audit_refusal(struct kipd *k, const struct cmd_ctx *c)
-{
-	char outcome[64];
-	struct txn t;
-
-	if (!c->citizen_id && !c->plan_id)
-		return;
-	snprintf(outcome, sizeof(outcome), "refused:%s", c->err_code);
-	if (txn_begin(k, &t) < 0)
-		return;
-	if (txn_audit(&t, c->who, "deviation.intake", outcome, c->citizen_id,
-		      c->plan_id, c->object) < 0 ||
-	    txn_commit(&t) < 0)
-		txn_rollback(&t);
-}
-
 /*
  * Records report IN of O from CONTACT (acting as ACTOR) as one unit of
  * work: deviation_add(), its audit entry, and O handled. 1 when recorded,
@@ -361,7 +343,7 @@ static int record(const struct origin *o, const char *actor, int64_t contact,
 		return settle(o, "deviation", NULL, NULL) == 0 ? 0 : -1;
 	if (!c.err_code)
 		cmd_store_fail(&c, r, "deviation");
-	audit_refusal(k, &c);
+	cmd_audit_refusal(&c, "deviation.intake");
 	*code = c.err_code;
 	snprintf(err, errlen, "%s", c.err);
 	return -1;
