@@ -11,20 +11,13 @@
 # Mail is counted from the Maildirs by Subject and Message-ID.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/mail_lib.sh"
+. "$ROOT/tests/clock_lib.sh"
 
-CLOCK=$TDIR/clock
-echo 0 >"$CLOCK"
 ESC=tilsyn@kommune.example
 mail_conf "$POSTFIX_URL" "reminders = { offsets_days = \"14,1\"; followup_days = \"30,7\";
   escalation_address = \"$ESC\"; };"
 
-KIPD_ARGS="--test-clock $CLOCK"
-NOW0=$(date +%s)
-DAY=86400
-at() { echo $(($1 - $(date +%s))) >"$CLOCK"; }
-run() { kipctl --json scheduler run | jq -r .due; }
 q() { sqlite3 "$TDIR/kip.db" "$1"; }
-local_time() { date -d "@$1" '+%Y-%m-%d %H:%M'; }
 TODAY=$(date +%Y-%m-%d)
 
 # n_mail ADDR SUBJECT: distinct Message-IDs in ADDR's Maildir with SUBJECT.
@@ -66,12 +59,7 @@ PM=peter.psykiatri@region.example
 
 # Two plans whose latest version belongs to a meeting 10 days ago, with no
 # follow-up meeting by the deadline; WPLAN's citizen will withdraw.
-A=$((NOW0 - 10 * DAY))
-ADAY=$(date -d "@$A" +%Y-%m-%d)
-DEADLINE=$(date -d "$ADAY + 6 months" +%Y-%m-%d)
-DEADLINE_S=$(date -d "$DEADLINE 00:00" +%s)
-sed "s/^follow_up: .*/follow_up: $(date -d "$ADAY + 3 months" +%Y-%m-%d)/" \
-	"$FIXTURES/bilag2.yaml" >"$TDIR/plan.yaml"
+sixmonth_setup
 plan() {
 	local c p m
 	c=$(kipctl --json citizen add --name "$1" --cpr "$2" \

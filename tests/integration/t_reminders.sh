@@ -8,9 +8,8 @@
 # through the real Postfix.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/tests/mail_lib.sh"
+. "$ROOT/tests/clock_lib.sh"
 
-CLOCK=$TDIR/clock
-echo 0 >"$CLOCK"
 mail_conf "$POSTFIX_URL" 'reminders = { offsets_days = "14,1"; followup_days = "30,7";
   escalation_address = "tilsyn@kommune.example"; };'
 
@@ -21,17 +20,10 @@ check_err "a malformed reminders.offsets_days is refused" "reminders.offsets_day
 check_err "a test clock file that is not a number is refused" "test-clock" \
 	bash -c "echo x >'$TDIR/badclock'; '$KIPD' -f -c '$TDIR/kipd.conf' --test-clock '$TDIR/badclock'"
 
-KIPD_ARGS="--test-clock $CLOCK"
-NOW0=$(date +%s)
-# at EPOCH: kipd's scheduler clock reads EPOCH now.
-at() { echo $(($1 - $(date +%s))) >"$CLOCK"; }
-DAY=86400
-run() { kipctl --json scheduler run | jq -r .due; }
 rows() { # rows KIND PLAN [MEETING]: outbox rows of that kind
 	sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE kind = '$1'
 	  AND plan_id = $2 ${3:+AND meeting_id = $3}"
 }
-local_time() { date -d "@$1" '+%Y-%m-%d %H:%M'; }
 
 kip_start
 add() { kipctl --json contact add --kind professional "$@" | jq -r .id; }
@@ -52,12 +44,7 @@ kipctl plan member add "$PLAN" "$P" >/dev/null
 # --- six-month rule: set up first, at clock 0 ------------------------------
 # PLAN2: its latest version belongs to a meeting 10 days ago, no follow-up.
 # PLAN3: the same, with a follow-up scheduled within the six months.
-A=$((NOW0 - 10 * DAY))
-ADAY=$(date -d "@$A" +%Y-%m-%d)
-DEADLINE=$(date -d "$ADAY + 6 months" +%Y-%m-%d)
-DEADLINE_S=$(date -d "$DEADLINE 00:00" +%s)
-sed "s/^follow_up: .*/follow_up: $(date -d "$ADAY + 3 months" +%Y-%m-%d)/" \
-	"$FIXTURES/bilag2.yaml" >"$TDIR/plan.yaml"
+sixmonth_setup
 version_plan() {
 	local p=$1 m
 	m=$(kipctl --json meeting schedule "$p" --start "$(local_time "$A")" --place "Rådhuset" | jq -r .id)
