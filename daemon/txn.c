@@ -34,7 +34,7 @@ static int begin(struct kipd *k, struct txn *t, bool lazy)
 	r = lazy ? store_begin_lazy(k->store) : store_begin(k->store);
 	if (r < 0)
 		return r;
-	*t = (struct txn){.k = k, .lazy = lazy};
+	*t = (struct txn){.k = k};
 	k->txn = t;
 	return 0;
 }

@@ -44,7 +44,6 @@ struct txn_wake {
 struct txn {
 	struct kipd *k;
 	unsigned marks;
-	bool lazy;
 	int64_t citizen, plan; /* what the work changed (txn_subject()) */
 };
 
