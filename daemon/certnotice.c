@@ -124,7 +124,7 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 		    days);
 	/* Signed, without personal data, like every neutral notice. */
 	if (r == 0)
-		r = distribute_neutral(k, &m,
+		r = distribute_neutral(k, &m, false,
 				       da ? "Certifikater udløber snart"
 					  : "Certificates expire soon",
 				       text.data);

@@ -15,11 +15,29 @@ static const char *const kinds[] = {"professional", "relative", "supporter",
 				    NULL};
 /* auto: AES-GCM only once the contact's own signed mail announced it. */
 static const char *const policies[] = {"auto", "gcm", "cbc", NULL};
+/* private: what reaches it in clear names neither the service nor the kind
+ * of plan (wording.h); a relative's and a supporter's always is. */
+static const char *const mailboxes[] = {"work", "private", NULL};
 
 static const char contact_columns[] =
     "SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
     " cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
-    " caps_gcm, created_at, updated_at FROM contacts WHERE id = ?";
+    " caps_gcm, CASE WHEN private_mailbox OR kind <> 'professional'"
+    " THEN 'private' ELSE 'work' END AS mailbox,"
+    " created_at, updated_at FROM contacts WHERE id = ?";
+
+/* MAILBOX (NULL: not given) for a contact of KIND; -1 after cmd_fail(). */
+static int mailbox_rules(struct cmd_ctx *c, const char *kind,
+			 const char *mailbox)
+{
+	if (mailbox && strcmp(mailbox, "work") == 0 &&
+	    strcmp(kind, "professional") != 0)
+		return cmd_fail(c, "bad_request",
+				"a %s's mailbox is always private: what "
+				"reaches it in clear names no service",
+				kind);
+	return 0;
+}
 
 /* The rules for a contact that belongs to a citizen's private network. */
 static int network_rules(struct cmd_ctx *c, const char *kind,
@@ -36,6 +54,7 @@ int cmd_contact_add(struct cmd_ctx *c)
 {
 	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = "auto";
+	const char *mailbox = NULL;
 	int64_t citizen = 0;
 	struct cert_info ci;
 	char now[32];
@@ -49,7 +68,9 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_int(c, "citizen", false, &citizen) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
-	    (hascert = arg_cert(c, email, &ci)) < 0)
+	    arg_choice(c, "mailbox", false, mailboxes, &mailbox) < 0 ||
+	    (hascert = arg_cert(c, email, &ci)) < 0 ||
+	    mailbox_rules(c, kind, mailbox) < 0)
 		return -1;
 	if (strcmp(kind, "professional") == 0) {
 		if (citizen)
@@ -77,12 +98,13 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    "INSERT INTO contacts (id, kind, citizen_id, name, title,"
 	    " organisation, email, phone, cert_pem, cert_fingerprint,"
 	    " cert_email, cert_not_after, created_at, created_by,"
-	    " cipher_policy)"
+	    " cipher_policy, private_mailbox)"
 	    " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
-					    " ?,?,?,?,?,?,?,?,?,?,?,?)",
-	    "sissssssssssss", kind, citizen, name, title, org, email, phone,
+					    " ?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "sissssssssssssi", kind, citizen, name, title, org, email, phone,
 	    pem, hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
-	    hascert ? ci.not_after : NULL, now, c->who->user, policy);
+	    hascert ? ci.not_after : NULL, now, c->who->user, policy,
+	    (int64_t)(mailbox && strcmp(mailbox, "private") == 0));
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
@@ -93,6 +115,11 @@ int cmd_contact_add(struct cmd_ctx *c)
 		 (long long)store_last_id(c->st));
 	return cmd_ok(
 	    c, json_pack("{s:I}", "id", (json_int_t)store_last_id(c->st)));
+}
+
+static const char *row_kind(json_t *row)
+{
+	return json_string_value(json_object_get(row, "kind"));
 }
 
 /* Reads a contact and applies the visibility rules; *ret on success. */
@@ -177,6 +204,7 @@ int cmd_contact_update(struct cmd_ctx *c)
 {
 	const char *name = NULL, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = NULL;
+	const char *mailbox = NULL;
 	struct cert_info ci;
 	json_t *row;
 	char now[32];
@@ -191,6 +219,8 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    arg_email(c, "email", false, &email) < 0 ||
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
+	    arg_choice(c, "mailbox", false, mailboxes, &mailbox) < 0 ||
+	    mailbox_rules(c, row_kind(row), mailbox) < 0 ||
 	    (hascert = arg_cert(
 		 c,
 		 email ? email
@@ -224,10 +254,11 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    " cert_email = coalesce(?, cert_email),"
 	    " cert_not_after = coalesce(?, cert_not_after),"
 	    " cipher_policy = coalesce(?, cipher_policy),"
+	    " private_mailbox = coalesce(? = 'private', private_mailbox),"
 	    " updated_at = ? WHERE id = ?",
-	    "sssssssssssi", name, title, org, email, phone, pem,
+	    "ssssssssssssi", name, title, org, email, phone, pem,
 	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
-	    hascert ? ci.not_after : NULL, policy, now, id);
+	    hascert ? ci.not_after : NULL, policy, mailbox, now, id);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "

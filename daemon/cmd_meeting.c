@@ -117,7 +117,7 @@ static int load_meeting(struct cmd_ctx *c, int64_t *ret_id, bool write,
 int cmd_meeting_schedule(struct cmd_ctx *c)
 {
 	const char *place = NULL, *video = NULL, *phone = NULL;
-	const char *reason = NULL, *situation = NULL;
+	const char *reason = NULL, *situation = NULL, *place_clear = NULL;
 	int64_t plan, duration = 90, id;
 	char start[17], now[32];
 	int r;
@@ -125,6 +125,7 @@ int cmd_meeting_schedule(struct cmd_ctx *c)
 	if (arg_int(c, "plan", true, &plan) < 0 ||
 	    arg_start(c, true, start) < 0 || arg_duration(c, &duration) < 0 ||
 	    arg_text(c, "place", false, 300, &place) < 0 ||
+	    arg_text(c, "place_in_clear", false, 300, &place_clear) < 0 ||
 	    arg_text(c, "video", false, 500, &video) < 0 ||
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_longtext(c, "reason", false, 4000, &reason) < 0 ||
@@ -136,13 +137,14 @@ int cmd_meeting_schedule(struct cmd_ctx *c)
 				"a meeting needs a place, a video link or a "
 				"phone number");
 	store_now(now);
-	r = store_exec(c->st,
-		       "INSERT INTO meetings (id, plan_id, starts_at,"
-		       " duration_min, place, video_url, phone, reason,"
-		       " situation, created_at, created_by)"
-		       " VALUES (" NEXT_ID("meetings") ",?,?,?,?,?,?,?,?,?,?)",
-		       "isisssssss", plan, start, duration, place, video, phone,
-		       reason, situation, now, c->who->user);
+	r = store_exec(
+	    c->st,
+	    "INSERT INTO meetings (id, plan_id, starts_at,"
+	    " duration_min, place, place_clear, video_url, phone,"
+	    " reason, situation, created_at, created_by)"
+	    " VALUES (" NEXT_ID("meetings") ",?,?,?,?,?,?,?,?,?,?,?)",
+	    "isissssssss", plan, start, duration, place, place_clear, video,
+	    phone, reason, situation, now, c->who->user);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
 	id = store_last_id(c->st);
@@ -337,6 +339,7 @@ int cmd_meeting_show(struct cmd_ctx *c)
 	arg_int(c, "id", true, &id);
 	r = store_row(c->st, &row,
 		      "SELECT id, plan_id, starts_at, duration_min, place,"
+		      " place_clear AS place_in_clear,"
 		      " video_url, phone, status, sequence, citizen_attendance,"
 		      " cancel_reason, created_at, updated_at FROM meetings"
 		      " WHERE id = ?",

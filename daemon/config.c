@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "sslver.h"
+#include "template.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,6 +68,7 @@ static const char *check_smtp_url(const char *value);
 static const char *check_days_list(const char *value);
 static const char *check_imap_url(const char *value);
 static const char *check_openssl_version(const char *value);
+static const char *check_private_name(const char *value);
 
 static const struct choice forward_modes[] = {
     {"auto", 0}, {"coordinator", 0}, {NULL, 0}};
@@ -120,6 +122,19 @@ const struct config_option config_options[] = {
     {"smime.openssl_min_version", STRING(smime_openssl_min), .def = "3.0.0",
      .check = check_openssl_version},
     {"mail.neutral_notice", BOOL(mail_neutral_notice), .def_int = 1},
+    {"mail.place_in_clear", BOOL(mail_place_in_clear), .def_int = 0},
+    {"private.name", STRING(private_name), .check = check_private_name},
+    {"private.subject", STRING(private_subject), .check = template_check},
+    {"private.notice", STRING(private_notice), .check = template_check},
+    {"private.invitation_subject", STRING(private_invitation_subject),
+     .check = template_check},
+    {"private.cancel_subject", STRING(private_cancel_subject),
+     .check = template_check},
+    {"private.meeting_summary", STRING(private_meeting_summary),
+     .check = template_check},
+    {"private.reminder_subject", STRING(private_reminder_subject),
+     .check = template_check},
+    {"private.reminder", STRING(private_reminder), .check = template_check},
     {"mqtt.host", STRING(mqtt_host)},
     {"mqtt.port", INT(mqtt_port), .def_int = 8883, .min = 1, .max = 65535},
     {"mqtt.ca_file", STRING(mqtt_ca_file), .check = check_absolute},
@@ -350,6 +365,11 @@ static const char *check_openssl_version(const char *value)
 	if (sslver_parse(value, &v) < 0)
 		return "is not a version MAJOR.MINOR.PATCH such as \"3.0.22\"";
 	return NULL;
+}
+
+static const char *check_private_name(const char *value)
+{
+	return *value ? NULL : "is empty; leave it out to name no sender";
 }
 
 static const char *check_smtp_url(const char *value)
@@ -1049,6 +1069,28 @@ static int parse_text(config_t *c, const char *path, const char *text,
 		       config_error_line(c), config_error_text(c));
 }
 
+/* A private text that names {org} needs private.name: else the words
+ * around it ("Message from {org}") would name nobody. */
+static int check_private_org(const struct loader *l)
+{
+	if (l->cfg->private_name)
+		return 0;
+	for (size_t i = 0; i < config_n_options; i++) {
+		const struct config_option *o = &config_options[i];
+		char **f;
+
+		if (o->type != OPT_STRING || strncmp(o->name, "private.", 8))
+			continue;
+		f = field(l->cfg, o);
+		if (*f && strstr(*f, "{org}"))
+			return set_err(l->err, l->errlen, -EINVAL,
+				       "%s: %s names {org}, but private.name "
+				       "is unset",
+				       l->path, o->name);
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct kip_config **ret, char *err,
 		size_t errlen)
 {
@@ -1075,6 +1117,8 @@ int config_load(const char *path, struct kip_config **ret, char *err,
 	r = refuse_includes(&l, config_root_setting(&c));
 	if (r == 0)
 		r = load_root(&l, config_root_setting(&c));
+	if (r == 0)
+		r = check_private_org(&l);
 	if (r == 0) {
 		*ret = cfg;
 		cfg = NULL;

@@ -99,6 +99,18 @@ struct kip_config {
 	/* mail */
 	bool mail_neutral_notice; /* recipients without a usable certificate
 				     get a notice without personal data */
+	bool mail_place_in_clear; /* a meeting's place in professionals'
+				     invitations (in clear) */
+
+	/* private: what a private mailbox sees in clear (wording.h) */
+	char *private_name; /* the sender's name for them; NULL: none */
+	char *private_subject;
+	char *private_notice;
+	char *private_invitation_subject;
+	char *private_cancel_subject;
+	char *private_meeting_summary;
+	char *private_reminder_subject;
+	char *private_reminder;
 
 	/* mqtt: business events (see event.h) */
 	char *mqtt_host; /* unset: no MQTT */

@@ -21,6 +21,7 @@
 #include "render.h"
 #include "smime.h"
 #include "store.h"
+#include "wording.h"
 
 struct ids {
 	int64_t citizen, plan, version, meeting;
@@ -35,6 +36,7 @@ struct recipient {
 	const char *cert_pem;
 	const char *policy; /* auto, gcm, cbc */
 	int caps_gcm;
+	bool private; /* a private mailbox (wording.h) */
 };
 
 static enum smime_cipher choose_cipher(const struct kipd *k,
@@ -66,20 +68,28 @@ static const char *secure_block(struct kipd *k, const struct recipient *r,
 	return NULL;
 }
 
-/* Inserts a row and attaches the complete message built around BODY. */
-static int queue_message(struct kipd *k, struct outbox_msg *m,
+/* The From a recipient sees: the sender's name by kind of mailbox. */
+static void sender(const struct kipd *k, bool private, char *out, size_t len)
+{
+	wording_from(wording_sender(k->cfg, private), k->cfg->org_mailbox, out,
+		     len);
+}
+
+/* Inserts a row and attaches the complete message built around BODY, from
+ * the sender a private or a professional mailbox sees. */
+static int queue_message(struct kipd *k, struct outbox_msg *m, bool private,
 			 const char *subject, const char *content_type,
 			 const char *body, size_t len)
 {
 	struct buf msg = BUF_INIT;
-	char msgid[128];
+	char msgid[128], from[400];
 	int64_t id;
 	int r = outbox_insert(k, m, &id, msgid);
 
+	sender(k, private, from, sizeof(from));
 	if (r == 0)
-		r = mime_message(k->cfg->org_mailbox, m->recipient, subject,
-				 msgid, time(NULL), content_type, body, len,
-				 &msg);
+		r = mime_message(from, m->recipient, subject, msgid, time(NULL),
+				 content_type, body, len, &msg);
 	if (r == 0)
 		r = outbox_set_body(k, id, msg.data, msg.len);
 	buf_free(&msg);
@@ -101,24 +111,25 @@ static int sign_text(struct kipd *k, const char *text, struct buf *out)
 }
 
 /* Signs a text/plain message without personal data and queues it. */
-static int queue_signed_text(struct kipd *k, struct outbox_msg *m,
+static int queue_signed_text(struct kipd *k, struct outbox_msg *m, bool private,
 			     const char *subject, const char *text)
 {
 	struct buf sig = BUF_INIT;
 	int r = sign_text(k, text, &sig);
 
 	if (r == 0)
-		r = queue_message(k, m, subject, NULL, sig.data, sig.len);
+		r = queue_message(k, m, private, subject, NULL, sig.data,
+				  sig.len);
 	buf_free(&sig);
 	return r;
 }
 
-int distribute_neutral(struct kipd *k, struct outbox_msg *m,
+int distribute_neutral(struct kipd *k, struct outbox_msg *m, bool private,
 		       const char *subject, const char *text)
 {
 	if (!k->signer || !k->cfg->org_mailbox)
 		return -ENOKEY;
-	return queue_signed_text(k, m, subject, text);
+	return queue_signed_text(k, m, private, subject, text);
 }
 
 static int queue_manual(struct kipd *k, const struct ids *ids,
@@ -139,13 +150,38 @@ static int queue_manual(struct kipd *k, const struct ids *ids,
 	return r;
 }
 
-/* A neutral notice for recipients without a usable certificate: signed
- * once, and only when a recipient needs it (most distributions have
- * none, and a signature costs as much as several encryptions). */
-struct notice {
-	const char *text;
-	struct buf sig;
+/* What one distribution says in clear, for professionals [0] and private
+ * mailboxes [1]: the outer subject, and the neutral notice for recipients
+ * without a usable certificate, signed once per kind of mailbox and only
+ * when a recipient needs it (most distributions have none, and a
+ * signature costs as much as several encryptions). */
+struct clear {
+	char subject[2][200];
+	char notice[2][900]; /* "" for none */
+	struct buf sig[2];
 };
+
+/* Fills C with texts SUBJECT and NOTICE (W_COUNT: none) for A. */
+static void clear_init(const struct kipd *k, struct clear *c,
+		       enum wording subject, enum wording notice,
+		       const struct wording_args *a)
+{
+	for (int p = 0; p < 2; p++) {
+		wording(k->cfg, subject, p, a, c->subject[p],
+			sizeof(c->subject[p]));
+		c->notice[p][0] = '\0';
+		if (notice != W_COUNT)
+			wording(k->cfg, notice, p, a, c->notice[p],
+				sizeof(c->notice[p]));
+		c->sig[p] = (struct buf)BUF_INIT;
+	}
+}
+
+static void clear_free(struct clear *c)
+{
+	buf_free(&c->sig[0]);
+	buf_free(&c->sig[1]);
+}
 
 /* A signed inner entity for the recipients of one distribution, stored
  * once when the first of them needs it (sealed.h). */
@@ -157,34 +193,36 @@ struct payload {
 /*
  * Queues the payload for RC, to be encrypted for RC's certificate when it
  * is sent, or, when RC has no usable certificate, a manual-delivery row
- * and (if configured and possible) the neutral NOTICE (may be NULL).
+ * and (if configured and possible, and CL has one) the neutral notice.
+ * What travels in clear is CL's, for RC's kind of mailbox.
  */
 static int queue_secure(struct kipd *k, const struct ids *ids,
 			const struct recipient *rc, const char *kind,
-			const char *subject, struct payload *pl,
-			struct notice *notice)
+			struct clear *cl, struct payload *pl)
 {
-	char reason[160];
+	char reason[160], from[400];
 	const char *block = secure_block(k, rc, reason, sizeof(reason));
+	const char *subject = cl->subject[rc->private];
+	struct buf *sig = &cl->sig[rc->private];
 	enum smime_cipher ci;
 	int64_t id;
 	int r;
 
 	if (block) {
 		r = queue_manual(k, ids, rc, kind, "manual", block);
-		if (r < 0 || !notice || !k->signer || !rc->email ||
-		    !k->cfg->mail_neutral_notice)
+		if (r < 0 || !cl->notice[rc->private][0] || !k->signer ||
+		    !rc->email || !k->cfg->mail_neutral_notice)
 			return r;
-		if (!notice->sig.len)
-			r = sign_text(k, notice->text, &notice->sig);
+		if (!sig->len)
+			r = sign_text(k, cl->notice[rc->private], sig);
 		if (r == 0) {
 			struct outbox_msg m = {
 			    "notice",	  ids->citizen,	 ids->plan,
 			    ids->version, ids->meeting,	 rc->contact_id,
 			    rc->email,	  "queued",	 NULL,
 			    NULL,	  ids->deviation};
-			r = queue_message(k, &m, subject, NULL,
-					  notice->sig.data, notice->sig.len);
+			r = queue_message(k, &m, rc->private, subject, NULL,
+					  sig->data, sig->len);
 		}
 		return r;
 	}
@@ -203,8 +241,10 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 		    ids->deviation};
 		r = outbox_insert(k, &m, &id, NULL);
 	}
+	sender(k, rc->private, from, sizeof(from));
 	if (r == 0)
-		r = outbox_seal(k, id, pl->entity_id, rc->cert_pem, subject);
+		r = outbox_seal(k, id, pl->entity_id, rc->cert_pem, from,
+				subject);
 	return r;
 }
 
@@ -213,11 +253,12 @@ static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
 {
 	return store_rows(k->store, ret,
 			  "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-			  " k.cert_pem, k.cipher_policy, k.caps_gcm"
+			  " k.cert_pem, k.cipher_policy, k.caps_gcm,"
+			  " k.private_mailbox"
 			  " FROM plan_members m JOIN contacts k"
 			  " ON k.id = m.contact_id WHERE m.plan_id = ?"
 			  " UNION ALL SELECT 0, 'citizen', c.name, c.email,"
-			  " c.cert_pem, c.cipher_policy, c.caps_gcm"
+			  " c.cert_pem, c.cipher_policy, c.caps_gcm, 1"
 			  " FROM plans p JOIN citizens c ON c.id = p.citizen_id"
 			  " WHERE p.id = ? ORDER BY 1",
 			  "ii", plan, plan);
@@ -233,6 +274,9 @@ static void to_recipient(json_t *row, struct recipient *rc)
 	    row_str(row, "cert_pem"),
 	    row_str(row, "cipher_policy"),
 	    (int)json_integer_value(json_object_get(row, "caps_gcm")),
+	    wording_private(row_str(row, "kind"),
+			    json_integer_value(
+				json_object_get(row, "private_mailbox")) != 0),
 	};
 }
 
@@ -299,9 +343,9 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	struct ids ids = {c->citizen_id, plan, version, 0};
 	struct buf signed_entity = BUF_INIT;
 	struct payload pl = {&signed_entity, 0};
-	struct notice nt = {NULL, BUF_INIT};
+	struct clear cl;
 	json_t *rows = NULL, *row, *cit = NULL;
-	char subject[120], notice[600], coord[300];
+	char coord[300];
 	bool relatives = consent_active(c, c->citizen_id, "relatives");
 	size_t i;
 	int r, n = 0;
@@ -316,28 +360,9 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 		return -1;
 	}
 	json_decref(cit);
-	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg)
-		     ? "Koordinerende indsatsplan – ref KIP-%lld"
-		     : "Coordinated action plan – ref KIP-%lld",
-		 (long long)plan);
 	coordinator(k, plan, coord, sizeof(coord));
-	snprintf(notice, sizeof(notice),
-		 texts_danish(k->cfg)
-		     ? "Der er en ny version af en koordinerende "
-		       "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
-		       "\r\nAf hensyn til datasikkerheden sendes den ikke "
-		       "med almindelig e-mail. Kontakt koordinatoren, %s, "
-		       "for at få den.\r\n\r\nBeskeden er sendt automatisk "
-		       "og indeholder ingen personoplysninger.\r\n"
-		     : "A new version of a coordinated action plan you take "
-		       "part in is ready (ref. KIP-%lld).\r\n\r\nFor data "
-		       "protection it is not sent by ordinary e-mail. "
-		       "Please contact the coordinator, %s, to receive "
-		       "it.\r\n\r\nThis message was sent automatically and "
-		       "contains no personal data.\r\n",
-		 (long long)plan, coord);
-	nt.text = notice;
+	clear_init(k, &cl, W_PLAN_SUBJECT, W_PLAN_NOTICE,
+		   &(struct wording_args){.plan = plan, .coordinator = coord});
 	r = load_recipients(k, plan, &rows);
 	if (r < 0) {
 		json_decref(rows);
@@ -353,15 +378,14 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 			r = queue_manual(k, &ids, &rc, "plan", "cancelled",
 					 "no consent to involve relatives");
 		else
-			r = queue_secure(k, &ids, &rc, "plan", subject, &pl,
-					 &nt);
+			r = queue_secure(k, &ids, &rc, "plan", &cl, &pl);
 		if (r < 0)
 			break;
 		n++;
 	}
 	json_decref(rows);
 	buf_free(&signed_entity);
-	buf_free(&nt.sig);
+	clear_free(&cl);
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
 	return n;
@@ -425,16 +449,29 @@ static void meeting_details(struct kipd *k, json_t *mt, struct buf *out)
 			"or join by video or phone.");
 }
 
-/* The signed iMIP invitation of meeting MT for the participant at TO
- * alone: it travels in clear (readers do not take encrypted invitations
- * as meetings), so it names no one but its recipient as attendee; a reply
- * names the same address and so still matches. */
-static int invitation_entity(struct kipd *k, json_t *mt, const char *to,
-			     bool cancel, struct buf *out)
+/* The place an invitation in clear may show: the one the meeting was
+ * given for that (--place-in-clear), else, for a professional and when
+ * mail.place_in_clear says so, its place; else none. */
+static const char *clear_place(const struct kipd *k, json_t *mt, bool private)
 {
-	const char *att[1] = {to};
+	if (row_str(mt, "place_clear"))
+		return row_str(mt, "place_clear");
+	return !private && k->cfg->mail_place_in_clear ? row_str(mt, "place")
+						       : NULL;
+}
+
+/* The signed iMIP invitation of meeting MT for the participant RC alone:
+ * it travels in clear (readers do not take encrypted invitations as
+ * meetings), so it names no one but its recipient as attendee (a reply
+ * names the same address and so still matches), and a private mailbox's
+ * names neither the kind of meeting nor the service (wording.h). */
+static int invitation_entity(struct kipd *k, json_t *mt,
+			     const struct recipient *rc, bool cancel,
+			     struct buf *out)
+{
+	const char *att[1] = {rc->email};
 	const char *domain = strchr(k->cfg->org_mailbox, '@') + 1;
-	char uid[128], summary[120], err[256];
+	char uid[128], summary[200], err[256];
 	struct buf ent = BUF_INIT;
 	struct ical_event ev;
 	size_t n = 1;
@@ -443,10 +480,10 @@ static int invitation_entity(struct kipd *k, json_t *mt, const char *to,
 	snprintf(uid, sizeof(uid), "kip-meeting-%lld@%s",
 		 (long long)json_integer_value(json_object_get(mt, "id")),
 		 domain);
-	snprintf(summary, sizeof(summary),
-		 texts_danish(k->cfg) ? "Koordinationsmøde (ref. KIP-%lld)"
-				      : "Coordination meeting (ref. KIP-%lld)",
-		 (long long)json_integer_value(json_object_get(mt, "plan_id")));
+	wording(k->cfg, W_MEETING_SUMMARY, rc->private,
+		&(struct wording_args){
+		    .plan = json_integer_value(json_object_get(mt, "plan_id"))},
+		summary, sizeof(summary));
 	ev = (struct ical_event){
 	    .method = cancel ? ICAL_CANCEL : ICAL_REQUEST,
 	    .uid = uid,
@@ -457,14 +494,14 @@ static int invitation_entity(struct kipd *k, json_t *mt, const char *to,
 	    .duration_min =
 		(int)json_integer_value(json_object_get(mt, "duration_min")),
 	    .summary = summary,
-	    .location = row_str(mt, "place"),
+	    .location = clear_place(k, mt, rc->private),
 	    .description = texts_danish(k->cfg)
 			       ? "Detaljer følger i en krypteret "
 				 "besked."
 			       : "Details follow in an encrypted "
 				 "message.",
-	    .url = row_str(mt, "video_url"),
-	    .organizer_name = k->cfg->org_name,
+	    .url = rc->private ? NULL : row_str(mt, "video_url"),
+	    .organizer_name = wording_sender(k->cfg, rc->private),
 	    .organizer_email = k->cfg->org_mailbox,
 	    .attendees = att,
 	    .n_attendees = n,
@@ -485,15 +522,18 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 	struct payload pl = {&sig, 0};
 	json_t *mt = NULL, *rows = NULL, *row;
 	bool relatives = consent_active(c, c->citizen_id, "relatives");
-	char subject[120], err[256];
+	char err[256];
+	struct clear cl;
 	struct ids ids;
 	size_t i;
 	int r;
 
+	clear_init(k, &cl, cancel ? W_CANCEL_SUBJECT : W_INVITATION_SUBJECT,
+		   W_COUNT, &(struct wording_args){.plan = c->plan_id});
 	r = store_row(k->store, &mt,
 		      "SELECT id, plan_id, starts_at, duration_min, place,"
-		      " video_url, phone, sequence, reason, situation"
-		      " FROM meetings WHERE id = ?",
+		      " place_clear, video_url, phone, sequence, reason,"
+		      " situation FROM meetings WHERE id = ?",
 		      "i", meeting);
 	if (r < 0)
 		return cmd_store_fail(c, r, "meeting");
@@ -501,18 +541,13 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 	r = load_recipients(k, c->plan_id, &rows);
 	if (r < 0)
 		goto out;
-	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg)
-		     ? "%s: koordinationsmøde – ref KIP-%lld"
-		     : "%s: coordination meeting – ref KIP-%lld",
-		 cancel ? (texts_danish(k->cfg) ? "Aflyst" : "Cancelled")
-			: "Invitation",
-		 (long long)c->plan_id);
-	/* The encrypted details, signed once for every participant. */
+	/* The encrypted details, signed once for every participant; their
+	 * protected subject is the professionals' (only the outer one is in
+	 * clear). */
 	if (k->signer && k->cfg->org_mailbox && !cancel) {
 		meeting_details(k, mt, &details);
-		r = mime_inner(k->cfg->org_mailbox, subject, details.data, NULL,
-			       NULL, 0, &inner);
+		r = mime_inner(k->cfg->org_mailbox, cl.subject[0], details.data,
+			       NULL, NULL, 0, &inner);
 		if (r == 0)
 			r = smime_sign(k->signer, inner.data, inner.len, &sig,
 				       err, sizeof(err));
@@ -540,14 +575,15 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel)
 			    rc.contact_id, rc.email,	"queued", NULL, NULL};
 
 			buf_free(&inv);
-			r = invitation_entity(k, mt, rc.email, cancel, &inv);
+			r = invitation_entity(k, mt, &rc, cancel, &inv);
 			if (r == 0)
-				r = queue_message(k, &m, subject, NULL,
+				r = queue_message(k, &m, rc.private,
+						  cl.subject[rc.private], NULL,
 						  inv.data, inv.len);
 			if (r == 0 && !cancel)
 				r = queue_secure(k, &ids, &rc,
-						 "invitation-details", subject,
-						 &pl, NULL);
+						 "invitation-details", &cl,
+						 &pl);
 		}
 		if (r < 0)
 			break;
@@ -559,6 +595,7 @@ out:
 	buf_free(&details);
 	buf_free(&inner);
 	buf_free(&sig);
+	clear_free(&cl);
 	if (r < 0)
 		return c->err_code ? -1 : cmd_store_fail(c, r, "invitation");
 	return 0;
@@ -609,7 +646,7 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 	    NULL,
 	    NULL,
 	};
-	if (queue_signed_text(k, &m, subject, text) < 0)
+	if (queue_signed_text(k, &m, false, subject, text) < 0)
 		log_err("outbox: failure notice for message %lld not queued",
 			(long long)row);
 	json_decref(o);
@@ -622,43 +659,25 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 	struct ids ids = {citizen, plan, version, 0, deviation};
 	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
 	struct payload pl = {&signed_entity, 0};
-	struct notice nt = {NULL, BUF_INIT};
+	struct clear cl;
 	json_t *row = NULL;
 	struct recipient rc;
-	char outer[120], notice[600], coord[300], err[256];
+	char coord[300], err[256];
 	int r = 0;
 
 	r = store_row(k->store, &row,
 		      "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-		      " k.cert_pem, k.cipher_policy, k.caps_gcm"
-		      " FROM plan_members m JOIN contacts k"
+		      " k.cert_pem, k.cipher_policy, k.caps_gcm,"
+		      " k.private_mailbox FROM plan_members m JOIN contacts k"
 		      " ON k.id = m.contact_id"
 		      " WHERE m.plan_id = ? AND m.contact_id = ?",
 		      "ii", plan, contact);
 	if (r < 0)
 		return r;
 	to_recipient(row, &rc);
-	snprintf(outer, sizeof(outer),
-		 texts_danish(k->cfg) ? "Afvigelse – ref KIP-%lld"
-				      : "Deviation – ref KIP-%lld",
-		 (long long)plan);
 	coordinator(k, plan, coord, sizeof(coord));
-	snprintf(notice, sizeof(notice),
-		 texts_danish(k->cfg)
-		     ? "Der er indberettet en afvigelse i en koordinerende "
-		       "indsatsplan, som du deltager i (ref. KIP-%lld).\r\n"
-		       "\r\nAf hensyn til datasikkerheden sendes den ikke "
-		       "med almindelig e-mail. Kontakt koordinatoren, %s."
-		       "\r\n\r\nBeskeden er sendt automatisk og "
-		       "indeholder ingen personoplysninger.\r\n"
-		     : "A deviation was reported in a coordinated action "
-		       "plan you take part in (ref. KIP-%lld).\r\n\r\nFor "
-		       "data protection it is not sent by ordinary e-mail. "
-		       "Please contact the coordinator, %s.\r\n\r\nThis "
-		       "message was sent automatically and contains no "
-		       "personal data.\r\n",
-		 (long long)plan, coord);
-	nt.text = notice;
+	clear_init(k, &cl, W_DEVIATION_SUBJECT, W_DEVIATION_NOTICE,
+		   &(struct wording_args){.plan = plan, .coordinator = coord});
 	if (k->signer) {
 		r = mime_inner(k->cfg->org_mailbox, subject, text, NULL, NULL,
 			       0, &inner);
@@ -667,10 +686,10 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 				       &signed_entity, err, sizeof(err));
 	}
 	if (r == 0)
-		r = queue_secure(k, &ids, &rc, "deviation", outer, &pl, &nt);
+		r = queue_secure(k, &ids, &rc, "deviation", &cl, &pl);
 	json_decref(row);
 	buf_free(&inner);
 	buf_free(&signed_entity);
-	buf_free(&nt.sig);
+	clear_free(&cl);
 	return r < 0 ? r : 0;
 }

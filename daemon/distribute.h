@@ -31,15 +31,18 @@ void distribute_failure_notice(struct kipd *k, int64_t row);
 
 /* Signs TEXT, which must hold no personal data, as a text/plain entity and
  * queues it as M (inside the caller's transaction): reminders and notices.
+ * PRIVATE: M goes to a private mailbox, and its From names the sender as
+ * they see it (wording.h); the caller words SUBJECT and TEXT for it.
  * 0, -ENOKEY without a signing certificate, or another -errno. */
 struct outbox_msg;
-int distribute_neutral(struct kipd *k, struct outbox_msg *m,
+int distribute_neutral(struct kipd *k, struct outbox_msg *m, bool private,
 		       const char *subject, const char *text);
 
 /*
  * Queues TEXT (personal: a deviation report and its context) for member
  * CONTACT of PLAN as a signed and encrypted message with the protected
- * subject SUBJECT, the outer one neutral ("Afvigelse – ref KIP-<plan>").
+ * subject SUBJECT, the outer one neutral ("Afvigelse – ref KIP-<plan>",
+ * for a private mailbox wording.h's).
  * Without a usable certificate the row is marked for manual delivery and
  * (when configured) a neutral notice goes out instead. The rows are tied
  * to DEVIATION. Inside the caller's transaction. 0 or a negative errno.

@@ -193,7 +193,8 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 	if (s) {
 		s->entity = entity(ob, row_num(row, "entity_id"));
 		s->cert_pem = strdup(row_str(row, "cert_pem"));
-		s->from = strdup(k->cfg->org_mailbox);
+		s->from = strdup(row_str(row, "sender") ? row_str(row, "sender")
+							: k->cfg->org_mailbox);
 		s->to = strdup(to);
 		s->subject = strdup(row_str(row, "subject"));
 		s->message_id = strdup(row_str(row, "message_id"));
@@ -334,7 +335,7 @@ static json_t *claim(struct outbox *ob)
 		       "SELECT o.id, o.recipient, o.message_id, o.cipher,"
 		       " o.kind, o.citizen_id, o.plan_id, o.meeting_id,"
 		       " o.created_at, o.attempts + 1 AS attempts, b.body,"
-		       " s.entity_id, s.cert_pem, s.subject, s.date,"
+		       " s.entity_id, s.cert_pem, s.sender, s.subject, s.date,"
 		       " " STOP_REASON " AS stop"
 		       " FROM outbox o"
 		       " LEFT JOIN outbox_body b ON b.id = o.id"
@@ -857,12 +858,12 @@ int outbox_entity_add(struct kipd *k, int64_t citizen_id, const char *body,
 }
 
 int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
-		const char *cert_pem, const char *subject)
+		const char *cert_pem, const char *from, const char *subject)
 {
 	int r = store_exec(k->store,
 			   "INSERT INTO outbox_sealed (id, entity_id, cert_pem,"
-			   " subject, date) VALUES (?, ?, ?, ?, ?)",
-			   "iissi", id, entity_id, cert_pem, subject,
+			   " sender, subject, date) VALUES (?, ?, ?, ?, ?, ?)",
+			   "iisssi", id, entity_id, cert_pem, from, subject,
 			   (int64_t)time(NULL));
 	return r < 0 ? r : 0;
 }

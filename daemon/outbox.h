@@ -54,12 +54,13 @@ int outbox_set_body(struct kipd *k, int64_t id, const char *body, size_t len);
 /* Messages encrypted when sent (sealed.h), inside the caller's
  * transaction: the signed entity a distribution shares, once (its id in
  * *ret_id), then per recipient's row (outbox_insert()) the certificate
- * (checked by the caller) and the neutral subject. The row's cipher
- * column says which envelope. */
+ * (checked by the caller), the From and the subject the recipient sees
+ * in clear (wording.h; FROM NULL: organisation.mailbox alone). The row's
+ * cipher column says which envelope. */
 int outbox_entity_add(struct kipd *k, int64_t citizen_id, const char *body,
 		      int64_t *ret_id);
 int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
-		const char *cert_pem, const char *subject);
+		const char *cert_pem, const char *from, const char *subject);
 
 /* What a decision covers: every message of a citizen (CITIZEN_ID), the
  * citizen's relatives' (RELATIVES too), or one member's of a plan

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "txn.h"
 #include "validate.h"
+#include "wording.h"
 
 /* Rows handled per transaction of a timer pass; more are taken by the
  * next pass, armed at once. */
@@ -408,11 +409,12 @@ int scheduler_watch(struct kipd *k, int64_t plan, json_t **ret)
 
 /* --- doing what is due -------------------------------------------------- */
 
-/* Queues TEXT for one recipient; counts it. -ENOKEY: cannot sign. */
+/* Queues TEXT for one recipient (PRIVATE: a private mailbox, wording.h);
+ * counts it. -ENOKEY: cannot sign. */
 static int send_neutral(struct kipd *k, const char *kind, int64_t citizen,
 			int64_t plan, int64_t meeting, int64_t contact,
-			const char *to, const char *subject, const char *text,
-			struct pass_stats *ps)
+			const char *to, bool private, const char *subject,
+			const char *text, struct pass_stats *ps)
 {
 	struct outbox_msg m = {kind,	citizen, plan,	   0,	 meeting,
 			       contact, to,	 "queued", NULL, NULL};
@@ -420,7 +422,7 @@ static int send_neutral(struct kipd *k, const char *kind, int64_t citizen,
 
 	if (!to)
 		return 0;
-	r = distribute_neutral(k, &m, subject, text);
+	r = distribute_neutral(k, &m, private, subject, text);
 	if (r == 0)
 		ps->messages++;
 	return r;
@@ -430,7 +432,7 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 			 struct pass_stats *ps, const char **outcome)
 {
 	json_t *mt = NULL, *rows = NULL, *row;
-	char subject[160], text[600], day[16];
+	char subject[2][200], text[2][900], day[16], at[8];
 	const char *start;
 	int64_t citizen;
 	bool relatives;
@@ -460,29 +462,25 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	relatives = consent_in_force(k->store, citizen, "relatives");
 	snprintf(day, sizeof(day), "%.2s.%.2s.%.4s", start + 8, start + 5,
 		 start);
-	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg)
-		     ? "Påmindelse: koordinationsmøde – ref KIP-%" PRId64
-		     : "Reminder: coordination meeting – ref KIP-%" PRId64,
-		 j->plan);
-	snprintf(text, sizeof(text),
-		 texts_danish(k->cfg)
-		     ? "Påmindelse: koordinationsmøde (ref. KIP-%" PRId64
-		       ") den %s kl. %.5s.\r\n\r\nBeskeden er sendt "
-		       "automatisk og indeholder ingen "
-		       "personoplysninger.\r\n"
-		     : "Reminder: coordination meeting (ref. KIP-%" PRId64
-		       ") on %s at %.5s.\r\n\r\nThis message was sent "
-		       "automatically and contains no personal data.\r\n",
-		 j->plan, day, start + 11);
+	snprintf(at, sizeof(at), "%.5s", start + 11);
+	for (int p = 0; p < 2; p++) {
+		struct wording_args a = {
+		    .plan = j->plan, .date = day, .time = at};
+
+		wording(k->cfg, W_REMINDER_SUBJECT, p, &a, subject[p],
+			sizeof(subject[p]));
+		wording(k->cfg, W_REMINDER_TEXT, p, &a, text[p],
+			sizeof(text[p]));
+	}
 	/* The members, the coordinator (normally a member too) and the
 	 * citizen; relatives only with the consent to involve them. */
 	r = store_rows(k->store, &rows,
-		       "SELECT k.id AS contact_id, k.kind, k.email FROM"
+		       "SELECT k.id AS contact_id, k.kind, k.email,"
+		       " k.private_mailbox FROM"
 		       " contacts k WHERE k.id IN (SELECT contact_id FROM"
 		       " plan_members WHERE plan_id = ?1 UNION SELECT"
 		       " coordinator_id FROM plans WHERE id = ?1)"
-		       " UNION ALL SELECT 0, 'citizen', c.email FROM plans p"
+		       " UNION ALL SELECT 0, 'citizen', c.email, 1 FROM plans p"
 		       " JOIN citizens c ON c.id = p.citizen_id"
 		       " WHERE p.id = ?1 ORDER BY 1",
 		       "i", j->plan);
@@ -491,11 +489,15 @@ static int fire_reminder(struct kipd *k, const struct job *j, time_t now,
 	r = 0;
 	json_array_foreach(rows, i, row)
 	{
+		bool p = wording_private(row_str(row, "kind"),
+					 row_num(row, "private_mailbox") != 0);
+
 		if (strcmp(row_str(row, "kind"), "relative") == 0 && !relatives)
 			continue;
 		r = send_neutral(k, "reminder", citizen, j->plan, j->meeting,
 				 row_num(row, "contact_id"),
-				 row_str(row, "email"), subject, text, ps);
+				 row_str(row, "email"), p, subject[p], text[p],
+				 ps);
 		if (r < 0)
 			break;
 	}
@@ -654,11 +656,12 @@ static int fire_followup(struct kipd *k, const struct job *j, enum notice n,
 	 * withdrawn: no citizen on its row, as on an administrator's. */
 	r = send_neutral(k, "followup", n == NOTICE_PAUSED ? 0 : citizen,
 			 j->plan, 0, row_num(co, "coordinator"),
-			 row_str(co, "email"), subject, text, ps);
+			 row_str(co, "email"), false, subject, text, ps);
 	if (r == 0 && n == NOTICE_OVERDUE && k->cfg->escalation_address)
 		/* No citizen, no plan on the row: an administrator's notice. */
 		r = send_neutral(k, "followup", 0, 0, 0, 0,
-				 k->cfg->escalation_address, subject, text, ps);
+				 k->cfg->escalation_address, false, subject,
+				 text, ps);
 	*outcome = "sent";
 	if (r == -ENOKEY) {
 		log_warn("scheduler: follow-up notice for plan %" PRId64

@@ -342,10 +342,20 @@ static const char migration_6[] =
     "CREATE INDEX outbox_sealed_by_entity ON outbox_sealed (entity_id);"
     "CREATE INDEX outbox_entity_by_citizen ON outbox_entity (citizen_id);";
 
+/* Version 7: what travels in clear is worded by kind of mailbox
+ * (wording.h). A professional's contact can be marked as a private
+ * mailbox; a meeting can name a place that may be shown in clear; a
+ * sealed message keeps the From its recipient sees. */
+static const char migration_7[] =
+    "ALTER TABLE contacts ADD COLUMN private_mailbox INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE meetings ADD COLUMN place_clear TEXT;"
+    "ALTER TABLE outbox_sealed ADD COLUMN sender TEXT;";
+
 static const char *const migrations[] = {
     NULL, /* version 0: the empty file */
-    migration_1, migration_2, migration_3,
-    migration_4, migration_5, migration_6,
+    migration_1, migration_2, migration_3, migration_4,
+    migration_5, migration_6, migration_7,
 };
 
 int schema_latest(void)
