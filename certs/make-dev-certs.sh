@@ -215,9 +215,12 @@ issue() {
 			openssl x509 -in "$name.pem" -noout -checkend 86400 >/dev/null 2>&1; } &&
 		{ [ "${san#email:}" = "$san" ] ||
 			openssl x509 -in "$name.pem" -noout -ext subjectAltName 2>/dev/null |
-			tr -d ' ' | tr ',' '\n' | grep -qixF -- "$san"; }; then
+			tr -d ' ' | tr ',' '\n' | grep -qixF -- "$san"; } &&
+		openssl x509 -in "$name.pem" -noout -subject \
+			-nameopt utf8,sep_comma_plus_space,space_eq | grep -qF -- "CN = $cn"; then
 		# Up to date: (taken to be) from this CA, not about to expire,
-		# for the right address (org.pem after KIP_ORG_EMAIL changed).
+		# for the right address (org.pem after KIP_ORG_EMAIL changed)
+		# and with the name this script gives it.
 		return 0
 	fi
 
@@ -257,7 +260,7 @@ SMIME_EC="digitalSignature, keyAgreement"
 P=emailProtection
 
 leaves() {
-	issue org rsa "$SMIME" $P "email:$ORG_EMAIL" "Koordinerende indsatsplaner (test)"
+	issue org rsa "$SMIME" $P "email:$ORG_EMAIL" "Testkommune (test)"
 	issue server rsa "digitalSignature, keyEncipherment" serverAuth \
 		"DNS:localhost, IP:127.0.0.1" localhost
 	issue client rsa digitalSignature clientAuth "" kipd
