@@ -46,6 +46,13 @@ newest_subject() {
 	done
 	echo ""
 }
+# The From and Subject of FILE as its recipient's mail program shows them.
+show_clear() {
+	local h
+	for h in From Subject; do
+		say "| $h: $(python3 "$ROOT/tests/mailpart.py" "$1" header "$h")"
+	done
+}
 refused() {
 	printf '   karen$ kipctl %s\n' "$*"
 	if out=$(karen_q "$@" 2>&1); then
@@ -79,6 +86,8 @@ store = { path = "$DEMO/kip.db"; };
 control = { socket = "$DEMO/kipd.sock"; $GROUP_LINE };
 log = { level = "info"; syslog = false; };
 organisation = { name = "Testkommune, Socialpsykiatri"; mailbox = "kip@kommune.example"; phone = "+45 70 10 20 30"; };
+# What the citizen's and the relatives' mailboxes see as the sender.
+private = { name = "Testkommune"; };
 users = (
   { user = "$(id -un)"; role = "admin"; }$( [ "$COORD_USER" != "$(id -un)" ] && printf ',\n  { user = "%s"; role = "coordinator"; contact = "karen.koordinator@kommune.example"; }' "$COORD_USER")
 );
@@ -172,8 +181,10 @@ if [ -n "$MAIL_UP" ]; then
 		openssl cms -verify -CAfile "$PKI/ca.pem" 2>"$DEMO/verify.txt" |
 		python3 "$ROOT/tests/mailpart.py" - text | sed -n '1,14p' | sed 's/^/     | /'
 	say "$(cat "$DEMO/verify.txt")"
-	say "Lise (relative, no certificate) got only a neutral notice:"
+	say "Lise (relative, no certificate) got only a neutral notice, as it arrives in"
+	say "her private mailbox: it names neither the plan nor the service (docs/PRIVACY.md):"
 	f=$(find "$MAILDIRS/lise.testesen@privat.example" -type f -path '*/new/*' | head -1)
+	show_clear "$f"
 	openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
 		python3 "$ROOT/tests/mailpart.py" - text | sed 's/^/     | /'
 fi
@@ -266,6 +277,30 @@ if [ -n "$MAIL_UP" ]; then
 	else
 		say "(no reminder arrived within 10 s: see kipctl plan status 1)"
 	fi
+
+	step "6d. What Lise, the relative, receives in clear"
+	LISE=lise.testesen@privat.example
+	f=$(newest_subject "$LISE" Invitation)
+	if [ -n "$f" ]; then
+		say "Her invitation travels signed, not encrypted (calendars take no encrypted"
+		say "invitations), so it says nothing of the service, names her alone, and"
+		say "leaves the place to the encrypted details she would get with a certificate:"
+		show_clear "$f"
+		openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
+			python3 "$ROOT/tests/mailpart.py" - part text/calendar | tr -d '\r' |
+			sed ':a;N;$!ba;s/\n //g' | grep -E '^(SUMMARY|ORGANIZER|LOCATION|ATTENDEE|DTSTART;)' |
+			sed 's/^/     | /'
+	fi
+	f=$(newest_subject "$LISE" Påmindelse)
+	[ -z "$f" ] || { say "Her reminder:"; show_clear "$f"; }
+	say "Karen sees the informative words in her work mailbox:"
+	show_clear "$(newest_subject karen.koordinator@kommune.example Invitation)"
+	say "Everything Lise received, read as her mail provider could (headers, every"
+	say "part decoded, the calendar, the signature's certificates), searched for the"
+	say "words that disclose the service and for anyone else's address or name:"
+	python3 "$ROOT/tests/clearscan.py" --vocab --forbid borger@borger.example \
+		--forbid "Bjarne Testesen" --forbid peter.psykiatri@region.example \
+		$(find "$MAILDIRS/$LISE" -type f -path '*/new/*') | sed 's/^/     /'
 fi
 
 step "7. The audit trail the citizen may ask for (newest first)"

@@ -109,7 +109,7 @@ control = {
   max_request_bytes = 65536;
 };
 log = { level = "debug"; syslog = false; };
-organisation = { name = "Testkommune"; mailbox = "kip@kommune.example"; };
+organisation = { name = "${KIP_ORG_NAME:-Testkommune}"; mailbox = "kip@kommune.example"; };
 users = (
   { user = "root"; role = "admin"; },
   { user = "daemon"; role = "coordinator"; contact = "karen.koordinator@kommune.example"; },

@@ -10,10 +10,15 @@ check_eq "the demo runs to its end (exit 0)" "0" "$rc"
 for want in "Peter decrypts it with his key" "CMS Verification successful" \
 	"got only a neutral notice" "No plan may be made before the citizen consents" \
 	"The unsigned one is quarantined with its reason" \
-	"lines in the log with the citizen's name, CPR, address or an e-mail address: 0"; do
+	"lines in the log with the citizen's name, CPR, address or an e-mail address: 0" \
+	"SUMMARY:Møde (ref. KIP-1)" "ORGANIZER;CN=\"Testkommune\"" "From: Testkommune <kip@kommune.example>" \
+	"Subject: Invitation til møde – ref. KIP-1" "Subject: Invitation: koordinationsmøde – ref KIP-1"; do
 	grep -qF "$want" <<<"$out" && pass "the demo shows: $want" ||
 		fail "the demo shows: $want" "$(tail -30 <<<"$out")"
 done
+grep -qE "scanned [1-9][0-9]* messages, [0-9]+ parts: 0 hits" <<<"$out" &&
+	pass "the demo scans what the relative received in clear: 0 hits" ||
+	fail "the demo scans what the relative received in clear: 0 hits" "$(grep -n -A3 'scanned' <<<"$out")"
 grep -q "Jonas's reminder (signed, neutral" <<<"$out" &&
 	pass "the demo shows a reminder arriving" ||
 	fail "the demo shows a reminder arriving" "$(grep -n 'reminder' <<<"$out")"
