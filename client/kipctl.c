@@ -402,6 +402,12 @@ static const char *const globals[][2] = {
     {"--json", "print the result as JSON (also after the command)"},
 };
 static const char file_note[] = "A FILE of \"-\" is standard input.";
+static const char warn_note[] =
+    "A warning kipd gives with a result, such as which mail readers cannot "
+    "decrypt a contact's mail (contact add, show and update, cert import), "
+    "is printed as a line \"warning: ...\" on standard error after the "
+    "result; with --json it stays in the result's \"warnings\" array. "
+    "Warnings do not change the exit status.";
 static const char exit_note[] = "Exit status: 0 ok, 1 refused by kipd,\n"
 				"2 usage error, 3 cannot connect or protocol "
 				"error.";
@@ -985,12 +991,35 @@ static int flush_stdout(void)
 	return EXIT_DAEMON;
 }
 
+/* Each string of WARNINGS as a line "warning: ..." on standard error. */
+static void put_warnings(const json_t *warnings)
+{
+	const json_t *w;
+	size_t i;
+
+	json_array_foreach(warnings, i, w)
+	{
+		if (!json_is_string(w))
+			continue;
+		fputs("warning: ", stderr);
+		format_clean(stderr, json_string_value(w));
+		fputc('\n', stderr);
+	}
+}
+
 /* Shows a result and releases it: JSON with --json, a "text" member as it
- * is (documents), anything else through the generic formatter. */
+ * is (documents), anything else through the generic formatter. Without
+ * --json, the result's "warnings" go to standard error, after it. */
 static int show(const struct ctx *x, json_t *result)
 {
 	json_t *text = json_object_get(result, "text");
+	json_t *warnings = NULL;
+	int r;
 
+	if (!x->json && json_is_array(json_object_get(result, "warnings"))) {
+		warnings = json_incref(json_object_get(result, "warnings"));
+		json_object_del(result, "warnings");
+	}
 	if (x->json)
 		format_json(stdout, result);
 	else if (json_is_string(text))
@@ -999,7 +1028,10 @@ static int show(const struct ctx *x, json_t *result)
 	else
 		format_result(stdout, result);
 	json_decref(result);
-	return flush_stdout();
+	r = flush_stdout();
+	put_warnings(warnings);
+	json_decref(warnings);
+	return r;
 }
 
 /* --- handlers ----------------------------------------------------------- */
@@ -1161,6 +1193,7 @@ static void man_page(FILE *out)
 		       "typed. kipctl help [WORDS] lists the commands that "
 		       "begin with WORDS; COMMAND --help shows one.");
 	roff_para(out, file_note);
+	roff_para(out, warn_note);
 	roff_section(out, "OPTIONS");
 	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
 		roff_item(out, globals[i][0], globals[i][1]);

@@ -95,6 +95,18 @@ int cert_read_file(const char *path, struct cert_info *ret)
 	return 0;
 }
 
+int cert_key_ec(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pk = x ? X509_get0_pubkey(x) : NULL;
+	int r = pk ? EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC : -EINVAL;
+
+	BIO_free(bio);
+	X509_free(x);
+	return r;
+}
+
 void cert_iso_after(time_t now, int64_t days, char out[32])
 {
 	time_t t = now + (time_t)days * 86400;

@@ -29,6 +29,11 @@ int cert_check(const char *pem, const char *email, time_t now,
  * organisation's own; email is left empty). 0 or -EIO. */
 int cert_read_file(const char *path, struct cert_info *ret);
 
+/* Whether the certificate in PEM has an EC key, to which mail is encrypted
+ * by ECDH key agreement (RSA keys take key transport): 1 EC, 0 any other
+ * key, -EINVAL when PEM holds no certificate or its key cannot be read. */
+int cert_key_ec(const char *pem);
+
 /* NOW + DAYS as "YYYY-MM-DDTHH:MM:SSZ", comparable with not_after. */
 void cert_iso_after(time_t now, int64_t days, char out[32]);
 

@@ -11,9 +11,11 @@
 
 #include "audit.h"
 #include "cert.h"
+#include "cipher.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "rowval.h"
 #include "txn.h"
 #include "validate.h"
 
@@ -143,6 +145,28 @@ int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
 	else
 		free(kind);
 	return 0;
+}
+
+int cmd_cipher_warnings(struct cmd_ctx *c, bool citizen, int64_t id,
+			json_t **ret)
+{
+	json_t *row;
+	int r = store_row(c->st, &row,
+			  citizen ? "SELECT cert_pem, cipher_policy, caps_gcm"
+				    " FROM citizens WHERE id = ?"
+				  : "SELECT cert_pem, cipher_policy, caps_gcm"
+				    " FROM contacts WHERE id = ?",
+			  "i", id);
+
+	if (r >= 0) {
+		r = cipher_warnings(c->k->cfg->smime_allow_gcm,
+				    row_str(row, "cert_pem"),
+				    row_str(row, "cipher_policy"),
+				    row_num(row, "caps_gcm") != 0, ret);
+		json_decref(row);
+	}
+	return r < 0 ? cmd_store_fail(c, r, citizen ? "citizen" : "contact")
+		     : 0;
 }
 
 int cmd_ok(struct cmd_ctx *c, json_t *obj)

@@ -58,6 +58,12 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what);
 int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
 		       char **ret_kind);
 
+/* What cipher_warnings() says of the mail to contact ID (CITIZEN: citizen
+ * ID) as stored now: its certificate, cipher policy and announced AES-GCM.
+ * 0 with *ret (a new JSON array), or cmd_store_fail()'s -1. */
+int cmd_cipher_warnings(struct cmd_ctx *c, bool citizen, int64_t id,
+			json_t **ret);
+
 /* Arguments. Each returns 1 when present, 0 when absent and optional, or
  * -1 (error recorded) when required and absent or of the wrong type or
  * failing the check. Strings are borrowed from c->args. */

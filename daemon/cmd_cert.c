@@ -1,6 +1,8 @@
 /* cmd_cert.c — S/MIME certificates: import one for a contact or a citizen,
  * and list them with their expiry (the weekly notice about those that
- * expire soon is certnotice.c).
+ * expire soon is certnotice.c). An import answers, as contact show does,
+ * with the "warnings" of cipher.h: which readers cannot open the mail to
+ * the holder.
  *
  * Who sees what follows cmd_contact.c: professionals' certificates (a
  * shared directory) and the organisation's own are seen by every
@@ -139,7 +141,7 @@ int cmd_cert_import(struct cmd_ctx *c)
 	int64_t contact = 0, citizen = 0, id;
 	const char *pem, *email, *what;
 	struct cert_info ci;
-	json_t *row;
+	json_t *row, *warnings;
 	char now[32], err[256];
 	int r;
 
@@ -182,10 +184,13 @@ int cmd_cert_import(struct cmd_ctx *c)
 		       now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, what);
+	if (cmd_cipher_warnings(c, !contact, id, &warnings) < 0)
+		return -1;
 	return cmd_ok(c,
-		      json_pack("{s:s, s:I, s:s, s:s, s:s}", "kind", what, "id",
-				(json_int_t)id, "fingerprint", ci.fingerprint,
-				"email", ci.email, "not_after", ci.not_after));
+		      json_pack("{s:s, s:I, s:s, s:s, s:s, s:o}", "kind", what,
+				"id", (json_int_t)id, "fingerprint",
+				ci.fingerprint, "email", ci.email, "not_after",
+				ci.not_after, "warnings", warnings));
 }
 
 /* --- cert.list, cert.expiring ----------------------------------------- */

@@ -13,7 +13,9 @@
 
 static const char *const kinds[] = {"professional", "relative", "supporter",
 				    NULL};
-/* auto: AES-GCM only once the contact's own signed mail announced it. */
+/* auto: AES-GCM only once the contact's own signed mail announced it.
+ * Whatever the mail to a contact is made of, add, show and update say in
+ * "warnings" which readers cannot open it (cipher.h). */
 static const char *const policies[] = {"auto", "gcm", "cbc", NULL};
 /* private: what reaches it in clear names neither the service nor the kind
  * of plan (wording.h); a relative's and a supporter's always is. */
@@ -55,8 +57,9 @@ int cmd_contact_add(struct cmd_ctx *c)
 	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = "auto";
 	const char *mailbox = NULL;
-	int64_t citizen = 0;
+	int64_t citizen = 0, id;
 	struct cert_info ci;
+	json_t *warnings;
 	char now[32];
 	int hascert, r;
 
@@ -111,10 +114,12 @@ int cmd_contact_add(struct cmd_ctx *c)
 				"already exists");
 	if (r < 0)
 		return cmd_store_fail(c, r, "contact");
-	snprintf(c->object, sizeof(c->object), "contact:%lld",
-		 (long long)store_last_id(c->st));
-	return cmd_ok(
-	    c, json_pack("{s:I}", "id", (json_int_t)store_last_id(c->st)));
+	id = store_last_id(c->st);
+	snprintf(c->object, sizeof(c->object), "contact:%lld", (long long)id);
+	if (cmd_cipher_warnings(c, false, id, &warnings) < 0)
+		return -1;
+	return cmd_ok(c, json_pack("{s:I, s:o}", "id", (json_int_t)id,
+				   "warnings", warnings));
 }
 
 static const char *row_kind(json_t *row)
@@ -151,7 +156,7 @@ static int load_contact(struct cmd_ctx *c, int64_t id, bool write, json_t **ret)
 
 int cmd_contact_show(struct cmd_ctx *c)
 {
-	json_t *row, *plans;
+	json_t *row, *plans, *warnings;
 	int64_t id;
 	int r;
 
@@ -168,6 +173,14 @@ int cmd_contact_show(struct cmd_ctx *c)
 	if (r < 0 || json_object_set_new(row, "plans", plans)) {
 		json_decref(row);
 		return cmd_store_fail(c, r < 0 ? r : -ENOMEM, "contact");
+	}
+	if (cmd_cipher_warnings(c, false, id, &warnings) < 0) {
+		json_decref(row);
+		return -1;
+	}
+	if (json_object_set_new(row, "warnings", warnings)) {
+		json_decref(row);
+		return cmd_store_fail(c, -ENOMEM, "contact");
 	}
 	return cmd_ok(c, row);
 }
@@ -206,7 +219,7 @@ int cmd_contact_update(struct cmd_ctx *c)
 	const char *phone = NULL, *pem = NULL, *policy = NULL;
 	const char *mailbox = NULL;
 	struct cert_info ci;
-	json_t *row;
+	json_t *row, *warnings;
 	char now[32];
 	int64_t id;
 	int hascert, r;
@@ -265,5 +278,8 @@ int cmd_contact_update(struct cmd_ctx *c)
 				"already exists");
 	if (r < 0)
 		return cmd_store_fail(c, r, "contact");
-	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));
+	if (cmd_cipher_warnings(c, false, id, &warnings) < 0)
+		return -1;
+	return cmd_ok(c, json_pack("{s:I, s:o}", "id", (json_int_t)id,
+				   "warnings", warnings));
 }

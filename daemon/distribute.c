@@ -10,6 +10,7 @@
 #include "rowval.h"
 #include "buf.h"
 #include "access.h"
+#include "cipher.h"
 #include "cmd.h"
 #include "version_read.h"
 #include "event.h"
@@ -38,16 +39,6 @@ struct recipient {
 	int caps_gcm;
 	bool private; /* a private mailbox (wording.h) */
 };
-
-static enum smime_cipher choose_cipher(const struct kipd *k,
-				       const struct recipient *r)
-{
-	if (!k->cfg->smime_allow_gcm || strcmp(r->policy, "cbc") == 0)
-		return SMIME_CBC;
-	if (strcmp(r->policy, "gcm") == 0)
-		return SMIME_GCM;
-	return r->caps_gcm ? SMIME_GCM : SMIME_CBC; /* auto */
-}
 
 /* Why R cannot get personal data securely, or NULL if it can. */
 static const char *secure_block(struct kipd *k, const struct recipient *r,
@@ -226,7 +217,7 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 		}
 		return r;
 	}
-	ci = choose_cipher(k, rc);
+	ci = cipher_choose(k->cfg->smime_allow_gcm, rc->policy, rc->caps_gcm);
 	r = pl->entity_id
 		? 0
 		: outbox_entity_add(k, ids->citizen, pl->signed_entity->data,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Certificates through the real client: cert import for a contact and a
 # citizen (checked like contact update --cert, refusals naming the reason),
-# cert list and cert expiring with the organisation's own certificate, and
-# who may do and see what. The weekly notice is tested in
+# cert list and cert expiring with the organisation's own certificate, who
+# may do and see what, and the warnings about readers that cannot decrypt
+# a contact's mail (EC keys, AES-GCM). The weekly notice is tested in
 # tests/unit/test_certnotice.c. The dev PKI's certificates are valid for two
 # years, so "expiring within 800 days" holds all of them.
 . "$(dirname "$0")/../lib.sh"
@@ -150,5 +151,90 @@ check_eq "a relative's certificate is not listed after withdrawal" "" \
 	"$(json cert list | jq -r '.certificates[] | select(.kind == "relative") | .id')"
 check_err "nor can it be replaced" "rule consent-relatives" \
 	coord cert import --file "$(pem lise.testesen_at_privat.example)" --contact "$L"
+
+# --- what readers can open ------------------------------------------------------
+# NSS 3.87 (Thunderbird) and gpgsm 2.2.40 decrypt neither ECDH nor AES-GCM:
+# contact add, show and update and cert import say so in "warnings" (always
+# there, [] when nothing to say); kipctl prints them as "warning: ..." lines
+# on standard error.
+ECW="^the certificate's key is EC: mail is encrypted to it by ECDH, which Thunderbird \(NSS 3\.87\) and gpgsm 2\.2\.40 cannot decrypt; OpenSSL and Bouncy Castle can$"
+GCMW="^cipher policy gcm: encrypted mail is AES-GCM, which Thunderbird \(NSS 3\.87\) and gpgsm 2\.2\.40 cannot decrypt; OpenSSL and Bouncy Castle can$"
+ANNW="^cipher policy auto, and their own signed mail announced AES-GCM: encrypted mail is AES-GCM, which Thunderbird \(NSS 3\.87\) and gpgsm 2\.2\.40 cannot decrypt; OpenSSL and Bouncy Castle can$"
+# split CMD...: CMD's standard output in $TDIR/out, its standard error in
+# $TDIR/err; fails when CMD does.
+split() { "$@" >"$TDIR/out" 2>"$TDIR/err"; }
+# warnings: the "warnings" of the JSON on stdin, one a line; "none" for [].
+warnings() { jq -r 'if .warnings == [] then "none" else .warnings[] end'; }
+
+check "contact add with an EC certificate, readable" split kipctl contact add \
+	--kind professional --name "Erik EC" --email ec.recipient@region.example \
+	--cert "$(pem ec_recipient)"
+E=$(sed -n 's/^id: *//p' "$TDIR/out")
+check_out "the result is on standard output" "^[0-9]+$" echo "$E"
+check_out "the EC warning is one line on standard error" "^warning: ${ECW#^}" cat "$TDIR/err"
+check_eq "and nothing else is" 1 "$(wc -l <"$TDIR/err")"
+check_eq "standard output has no warning" "" "$(grep -i warning "$TDIR/out")"
+check_out "contact show --json: the EC warning" "$ECW" warnings < <(json contact show "$E")
+check_eq "and only it" 1 "$(json contact show "$E" | jq '.warnings | length')"
+check "contact show, readable" split kipctl contact show "$E"
+check_out "the contact on standard output" "^name: +Erik EC$" cat "$TDIR/out"
+check_out "the EC warning on standard error" "^warning: ${ECW#^}" cat "$TDIR/err"
+check_eq "no warnings line among the fields" "" "$(grep -i warning "$TDIR/out")"
+ec2=$(json contact add --kind supporter --name "Eva EC" --citizen "$C" \
+	--email ec.recipient@region.example --cert "$(pem ec_recipient)")
+check_out "contact add --json: the EC warning" "$ECW" warnings <<<"$ec2"
+
+G=$(json contact add --kind professional --name "Gitte GCM" \
+	--email gitte@region.example --cipher gcm)
+check_out "contact add --cipher gcm: the GCM warning" "$GCMW" warnings <<<"$G"
+G=$(jq -r .id <<<"$G")
+check "contact show of it, readable" split kipctl contact show "$G"
+check_out "the GCM warning on standard error" "^warning: ${GCMW#^}" cat "$TDIR/err"
+check_out "contact show --json of it" "$GCMW" warnings < <(json contact show "$G")
+check_eq "an RSA contact with policy auto, no GCM announced: []" "none" \
+	"$(json contact show "$K" | warnings)"
+check "contact show of it, readable" split kipctl contact show "$K"
+check_eq "no warning on standard error" "" "$(cat "$TDIR/err")"
+B=$(json contact add --kind professional --name "Bent CBC" --cipher cbc \
+	--email jonas.job@kommune.example)
+check_eq "contact add --cipher cbc: []" "none" "$(warnings <<<"$B")"
+B=$(jq -r .id <<<"$B")
+check_out "contact update --cipher gcm: the GCM warning" "$GCMW" \
+	warnings < <(json contact update "$K" --cipher gcm)
+check "contact update, readable" split kipctl contact update "$K" --cipher gcm
+check_out "the GCM warning on standard error" "^warning: ${GCMW#^}" cat "$TDIR/err"
+check_eq "contact update --cipher cbc: []" "none" \
+	"$(json contact update "$K" --cipher cbc | warnings)"
+check_eq "an RSA contact with policy cbc shows none" "none" \
+	"$(json contact show "$K" | warnings)"
+check_eq "contact update --cipher gcm of the EC contact: both, the key first" \
+	"EC GCM" "$(json contact update "$E" --cipher gcm | warnings |
+		sed -E "s/$ECW/EC/; s/$GCMW/GCM/" | paste -sd ' ')"
+EB=$(json contact add --kind supporter --name "Ebbe EC" --citizen "$C" \
+	--email ec.recipient@region.example)
+check_eq "a contact without a certificate, policy auto: []" "none" "$(warnings <<<"$EB")"
+check_out "cert import of an EC certificate: the EC warning" "$ECW" \
+	warnings < <(coord --json cert import --file "$(pem ec_recipient)" --contact "$(jq .id <<<"$EB")")
+check_eq "cert import of an RSA certificate: []" "none" \
+	"$(coord --json cert import --file "$(pem karen.koordinator_at_kommune.example)" --contact "$K" | warnings)"
+check_eq "a citizen's RSA certificate: []" "none" \
+	"$(coord --json cert import --file "$(pem borger_at_borger.example)" --citizen "$C" | warnings)"
+
+# auto uses GCM for a contact whose signed mail announced it (intake.c
+# learns it; here it is set directly): that contact's warning says why.
+kip_stop
+sqlite3 "$TDIR/kip.db" "UPDATE contacts SET caps_gcm = 1 WHERE id IN ($P, $B)"
+kip_start
+check_out "policy auto, GCM announced: the GCM warning says why" "$ANNW" \
+	warnings < <(json contact show "$P")
+check_eq "policy cbc, GCM announced: none" "none" "$(json contact show "$B" | warnings)"
+# With smime.allow_gcm = false kipd sends no AES-GCM, and says nothing of it.
+kip_stop
+KIP_EXTRA_CONF="smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\"; allow_gcm = false; };"
+kip_config
+kip_start
+check_eq "without allow_gcm, policy gcm: none" "none" "$(json contact show "$G" | warnings)"
+check_eq "without allow_gcm, GCM announced: none" "none" "$(json contact show "$P" | warnings)"
+check_out "an EC key is still named" "$ECW" warnings < <(json contact show "$E")
 check_alive
 t_done
