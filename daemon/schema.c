@@ -352,10 +352,74 @@ static const char migration_7[] =
     "ALTER TABLE meetings ADD COLUMN place_clear TEXT;"
     "ALTER TABLE outbox_sealed ADD COLUMN sender TEXT;";
 
+/* Version 8: delivered, not just sent. What is known of a message after
+ * the relay took it (a delivery status notification, a disposition
+ * notification, or the coordinator's word that it was handed over another
+ * way) is its delivery, beside the state of the transfer: the state
+ * machine queued -> sending -> sent stays as it is. reports says whether
+ * the relay was asked for DSNs ('requested') or offers none ('none').
+ * The outbox is rebuilt for the new kind 'digest' (SQLite cannot change a
+ * CHECK in place). digests records each coordinator's daily digest, once
+ * per day across restarts. */
+static const char migration_8[] =
+    "CREATE TABLE outbox_new ("
+    " id INTEGER PRIMARY KEY,"
+    " message_id TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('plan', 'notice', 'invitation',"
+    "  'invitation-details', 'failure', 'reminder', 'followup',"
+    "  'deviation', 'digest')),"
+    " citizen_id INTEGER, plan_id INTEGER, version INTEGER,"
+    " meeting_id INTEGER,"
+    " contact_id INTEGER,"
+    " recipient TEXT,"
+    " state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent',"
+    "  'deferred', 'failed', 'cancelled', 'manual')),"
+    " reason TEXT,"
+    " cipher TEXT CHECK (cipher IN ('cbc', 'gcm')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    " last_reply TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " sent_at INTEGER,"
+    " deviation_id INTEGER,"
+    " reports TEXT CHECK (reports IN ('requested', 'none')),"
+    " delivery TEXT CHECK (delivery IN ('delivered', 'delayed', 'bounced',"
+    "  'opened', 'handed')),"
+    /* the DSN's status code ("5.1.1") or the MDN's disposition */
+    " delivery_status TEXT,"
+    /* the diagnostic text, or how it was handed over */
+    " delivery_detail TEXT,"
+    " delivery_at INTEGER);"
+    /* Split as in migration 5, so that only outbox.c writes the outbox. */
+    "INSERT INTO"
+    " outbox_new (id, message_id, kind, citizen_id, plan_id,"
+    " version, meeting_id, contact_id, recipient, state, reason, cipher,"
+    " attempts, next_attempt_at, last_reply, created_at, updated_at,"
+    " sent_at, deviation_id) SELECT id, message_id, kind, citizen_id,"
+    " plan_id, version, meeting_id, contact_id, recipient, state, reason,"
+    " cipher, attempts, next_attempt_at, last_reply, created_at,"
+    " updated_at, sent_at, deviation_id FROM outbox;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_new RENAME TO outbox;"
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at)"
+    " WHERE state IN ('queued', 'deferred');"
+    "CREATE INDEX outbox_by_plan ON outbox (plan_id, version);"
+    "CREATE INDEX outbox_by_citizen ON outbox (citizen_id)"
+    " WHERE state IN ('queued', 'deferred', 'sending');"
+    "CREATE INDEX outbox_sending ON outbox (state) WHERE state = 'sending';"
+    "CREATE INDEX outbox_by_state ON outbox (state, delivery);"
+    "CREATE TABLE digests ("
+    " coordinator_id INTEGER NOT NULL REFERENCES contacts(id),"
+    " day TEXT NOT NULL,"
+    " outbox_id INTEGER,"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY (coordinator_id, day)) WITHOUT ROWID;";
+
 static const char *const migrations[] = {
     NULL, /* version 0: the empty file */
     migration_1, migration_2, migration_3, migration_4,
-    migration_5, migration_6, migration_7,
+    migration_5, migration_6, migration_7, migration_8,
 };
 
 int schema_latest(void)
