@@ -22,6 +22,13 @@
  * broker that is near, small enough to look up linearly. */
 #define WINDOW 100
 
+/* The longest wait between reconnect attempts. Low on purpose: events
+ * wait in mqtt_outbox until a connection succeeds, so after the broker
+ * returns they wait up to this long for the next attempt, while an attempt
+ * costs one refused connection or TLS handshake at a broker that is near.
+ * No jitter: kipd is one client of its broker, with no herd to spread. */
+#define RETRY_MAX_S 5u
+
 struct inflight {
 	int mid;
 	int64_t row;
@@ -298,15 +305,17 @@ static void on_retry(struct loop *loop, void *arg)
 	watch(m);
 }
 
-/* The broker is away: try again after 1, 2, 4 … 30 seconds. */
+/* The broker is away: try again after 1, 2, 4, then every RETRY_MAX_S
+ * seconds. */
 static void schedule_retry(struct mqtt *m)
 {
 	if (m->retry_timer)
 		return;
 	m->retry_timer = loop_timer_at(
 	    m->k->loop, loop_now_ms() + m->retry_s * 1000u, on_retry, m);
-	if (m->retry_s < 30)
-		m->retry_s *= 2;
+	m->retry_s *= 2;
+	if (m->retry_s > RETRY_MAX_S)
+		m->retry_s = RETRY_MAX_S;
 }
 
 static int setup_client(struct mqtt *m, char *err, size_t errlen)

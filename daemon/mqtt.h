@@ -2,7 +2,8 @@
  *
  * libmosquitto's socket is one more fd of kipd's loop (mosquitto_loop_read,
  * _write and _misc are called from it, so its callbacks run on the loop
- * thread); reconnects back off from 1 to 30 seconds on loop timers. Rows of
+ * thread); reconnects back off from 1 to 5 seconds on loop timers, so
+ * waiting events reach a broker within about 5 s of its return. Rows of
  * mqtt_outbox are published with QoS 1 and each is deleted only after its
  * PUBACK, so a broker that is away, or a kill -9 of kipd, loses
  * no event (a few may be published twice, with the same id). A retained

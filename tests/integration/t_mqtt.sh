@@ -73,10 +73,28 @@ check_eq "10 consent events wait while the broker is down" "10" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM mqtt_outbox WHERE topic LIKE 'kip/events/consent.%'")"
 # kill -9 with events pending: nothing is lost.
 kill -9 "$KIPD_PID"; wait "$KIPD_PID" 2>/dev/null; KIPD_PID=""
+log0=$(wc -l <"$TDIR/kipd.log")
 kip_start
+# The broker stays away until kipd's reconnect back-off has grown to its
+# cap, and returns just after a failed attempt: the worst moment, when the
+# waiting events wait a whole back-off interval for the next attempt. Six
+# failed connections (the first and five retries) reach the cap: 17 s into
+# the outage with 1, 2, 4, 5, 5 s between attempts, where the old back-off
+# (1, 2, 4 ... 32 s) reached 31 s and then waited 32 s more. The bound is
+# the cap with a wide margin, far below those 32 s.
+failed() { tail -n "+$((log0 + 1))" "$TDIR/kipd.log" | grep -c 'mqtt: connection failed'; }
+t_down=$(date +%s)
+for _ in $(seq 1 900); do [ "$(failed)" -ge 6 ] && break; sleep 0.1; done
+outage="outage $(($(date +%s) - t_down)) s, $(failed) failed connections"
 mqtt_start "$MQ" || fail "mosquitto restarts"
-wait_pending_zero 300 && pass "after the outage and a kill -9 the outbox drains" ||
+t_back=$(date +%s.%N)
+wait_pending_zero 600 && pass "after the outage and a kill -9 the outbox drains" ||
 	fail "after the outage and a kill -9 the outbox drains ($(pending) left)"
+catchup=$(awk -v a="$t_back" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "# the waiting events reached the broker $catchup s after it returned ($outage)"
+awk -v t="$catchup" 'BEGIN { exit !(t < 15) }' &&
+	pass "the waiting events reach the broker within 15 s of its return" ||
+	fail "the waiting events reach the broker within 15 s of its return ($catchup s)"
 mqtt_sub "$MQ" "$SUB" observer # the persistent session collects what it missed
 sleep 1
 missing=0
