@@ -247,6 +247,18 @@ static const struct command commands[] = {
      "show each message of a plan: queued, sent, deferred, failed, "
      "cancelled or needs manual delivery",
      {P_PLAN, OPT("version", T_INT)}},
+    {"plan handed",
+     "plan.handed",
+     NULL,
+     "record that a version was handed over another way than by mail",
+     {P_PLAN, REQ("version", T_INT), OPT("contact", T_INT),
+      OPT("citizen", T_BOOL), REQ("how", T_STR), OPT("date", T_STR)}},
+    {"digest",
+     "digest",
+     NULL,
+     "what waits for a coordinator: bounced, unconfirmed and manual copies, "
+     "deviations, meetings and deadlines",
+     {OPT("coordinator", T_INT)}},
     {"plan template",
      "plan.template",
      NULL,

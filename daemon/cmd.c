@@ -54,6 +54,8 @@ static const struct command commands[] = {
     {"plan.distribute", cmd_plan_distribute, ROLE_COORDINATOR, CMD_WRITE},
     {"plan.render", cmd_plan_render, ROLE_PROFESSIONAL, CMD_READ},
     {"plan.status", cmd_plan_status, ROLE_PROFESSIONAL, CMD_READ},
+    {"plan.handed", cmd_plan_handed, ROLE_COORDINATOR, CMD_WRITE},
+    {"digest", cmd_digest, ROLE_COORDINATOR, CMD_READ},
     {"plan.template", cmd_plan_template, ROLE_PROFESSIONAL, CMD_READ},
     {"plan.export", cmd_plan_export, ROLE_PROFESSIONAL, CMD_READ},
     {"meeting.schedule", cmd_meeting_schedule, ROLE_COORDINATOR, CMD_WRITE},

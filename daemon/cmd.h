@@ -169,6 +169,8 @@ int cmd_plan_approve(struct cmd_ctx *c);
 int cmd_plan_distribute(struct cmd_ctx *c);
 int cmd_plan_template(struct cmd_ctx *c);
 int cmd_plan_status(struct cmd_ctx *c);
+int cmd_plan_handed(struct cmd_ctx *c);
+int cmd_digest(struct cmd_ctx *c);
 /* cmd_whoami.c */
 int cmd_whoami(struct cmd_ctx *c);
 

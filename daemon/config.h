@@ -129,6 +129,13 @@ struct kip_config {
 	 * citizen's last plan activity, unless an admin forces it */
 	int retention_days;
 
+	/* digest: the coordinator's daily digest (digest.h) */
+	bool digest_enabled;
+	int digest_hour;	     /* local hour of day it is due */
+	int digest_manual_days;	     /* manual deliveries open this long */
+	int digest_unconfirmed_days; /* copies not confirmed this long */
+	int digest_unacked_days;     /* deviations not acknowledged */
+
 	/* certificates: the weekly notice about those expiring soon */
 	int cert_notice_days;
 	char

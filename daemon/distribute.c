@@ -643,6 +643,44 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 	json_decref(o);
 }
 
+int distribute_digest(struct kipd *k, int64_t coordinator, const char *day,
+		      const char *text)
+{
+	struct ids ids = {0, 0, 0, 0, 0};
+	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
+	struct payload pl = {&signed_entity, 0};
+	struct clear cl;
+	json_t *row = NULL;
+	struct recipient rc;
+	char err[256];
+	int r;
+
+	if (!k->signer || !k->cfg->org_mailbox)
+		return 0;
+	r = store_row(k->store, &row,
+		      "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
+		      " k.cert_pem, k.cipher_policy, k.caps_gcm,"
+		      " k.private_mailbox FROM contacts k WHERE k.id = ?",
+		      "i", coordinator);
+	if (r < 0)
+		return r;
+	to_recipient(row, &rc);
+	clear_init(k, &cl, W_DIGEST_SUBJECT, W_DIGEST_NOTICE,
+		   &(struct wording_args){.date = day});
+	r = mime_inner(k->cfg->org_mailbox, cl.subject[0], text, NULL, NULL, 0,
+		       &inner);
+	if (r == 0)
+		r = smime_sign(k->signer, inner.data, inner.len, &signed_entity,
+			       err, sizeof(err));
+	if (r == 0)
+		r = queue_secure(k, &ids, &rc, "digest", &cl, &pl);
+	json_decref(row);
+	buf_free(&inner);
+	buf_free(&signed_entity);
+	clear_free(&cl);
+	return r < 0 ? r : 0;
+}
+
 int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 int64_t version, int64_t deviation, int64_t contact,
 			 const char *subject, const char *text)

@@ -47,6 +47,15 @@ int distribute_neutral(struct kipd *k, struct outbox_msg *m, bool private,
  * (when configured) a neutral notice goes out instead. The rows are tied
  * to DEVIATION. Inside the caller's transaction. 0 or a negative errno.
  */
+/*
+ * Queues TEXT (the digest of DAY, which names members) for COORDINATOR (a
+ * contact) signed and encrypted, kind 'digest', without a citizen or a
+ * plan on its row; without a usable certificate a manual row and a
+ * neutral notice. Inside the caller's transaction. 0 or -errno.
+ */
+int distribute_digest(struct kipd *k, int64_t coordinator, const char *day,
+		      const char *text);
+
 int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 int64_t version, int64_t deviation, int64_t contact,
 			 const char *subject, const char *text);

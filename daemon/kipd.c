@@ -19,6 +19,7 @@
 #include "certnotice.h"
 #include "config.h"
 #include "control.h"
+#include "digest.h"
 #include "distribute.h"
 #include "erase.h"
 #include "kipd.h"
@@ -537,6 +538,7 @@ int main(int argc, char **argv)
 		goto out;
 	txn_set_wakes(wakes, sizeof(wakes) / sizeof(wakes[0]), scheduler_sync);
 	outbox_set_undelivered(distribute_failure_notice);
+	scheduler_set_daily(digest_due, digest_next);
 	mqtt_set_report(intake_mqtt);
 	r = load_crypto(k.cfg, &k.signer, &k.trust, err, sizeof(err));
 	if (r == 0)

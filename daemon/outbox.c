@@ -868,6 +868,38 @@ int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
 	return r < 0 ? r : 0;
 }
 
+int outbox_handed(struct kipd *k, int64_t plan, int64_t version,
+		  int64_t contact, const char *how, const char *date,
+		  int64_t *ret_id)
+{
+	int64_t id, at;
+	int r = store_int(k->store, &id,
+			  "SELECT id FROM outbox WHERE plan_id = ? AND"
+			  " version = ? AND kind = 'plan' AND"
+			  " coalesce(contact_id, 0) = ? AND"
+			  " (state IN ('manual', 'failed') OR"
+			  "  delivery = 'bounced')"
+			  " AND coalesce(delivery, '') <> 'handed'"
+			  " ORDER BY id DESC LIMIT 1",
+			  "iii", plan, version, contact);
+
+	if (r < 0)
+		return r;
+	r = store_int(k->store, &at,
+		      "SELECT CAST(strftime('%s', ?) AS INTEGER)", "s", date);
+	if (r < 0)
+		return r;
+	r = store_exec(k->store,
+		       "UPDATE outbox SET delivery = 'handed',"
+		       " delivery_status = NULL, delivery_detail = ?,"
+		       " delivery_at = ?, updated_at = ? WHERE id = ?",
+		       "siii", how, at, (int64_t)time(NULL), id);
+	if (r < 0)
+		return r;
+	*ret_id = id;
+	return 0;
+}
+
 int outbox_set_body(struct kipd *k, int64_t id, const char *body, size_t len)
 {
 	int r;

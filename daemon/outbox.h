@@ -71,6 +71,17 @@ struct outbox_scope {
 };
 
 /*
+ * Inside the caller's transaction: the copy of version VERSION of PLAN for
+ * CONTACT (0: the citizen) that did not reach them by mail (manual,
+ * failed, or bounced after the relay took it) was handed over another way,
+ * on DATE ("YYYY-MM-DD"), as HOW says. Its delivery becomes 'handed'.
+ * The row's id in *RET_ID; -ENOENT when no such copy waits.
+ */
+int outbox_handed(struct kipd *k, int64_t plan, int64_t version,
+		  int64_t contact, const char *how, const char *date,
+		  int64_t *ret_id);
+
+/*
  * Inside the caller's transaction, the one way a decision (withdrawn
  * consent, erasure, a member removed) stops messages: every covered row
  * not yet final is cancelled with REASON, and what a sealed one was to be

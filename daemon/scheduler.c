@@ -704,8 +704,20 @@ static int do_job(struct kipd *k, const struct job *j, time_t now,
 	return fire_followup(k, j, job_notice(j), now, ps, outcome);
 }
 
-/* Handles up to LIMIT due rows inside the caller's transaction. Returns
- * the number handled or -errno. */
+/* The daily work every pass also does (the digest), and when it next
+ * falls due; set by scheduler_set_daily(). */
+static int (*daily_due)(struct kipd *k, time_t now);
+static time_t (*daily_next)(struct kipd *k, time_t now);
+
+void scheduler_set_daily(int (*due)(struct kipd *k, time_t now),
+			 time_t (*next)(struct kipd *k, time_t now))
+{
+	daily_due = due;
+	daily_next = next;
+}
+
+/* Handles up to LIMIT due rows inside the caller's transaction, then the
+ * daily work. Returns the number of rows handled or -errno. */
 static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
 {
 	json_t *rows, *row;
@@ -749,6 +761,11 @@ static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
 		ps->jobs++;
 	}
 	json_decref(rows);
+	if (r >= 0 && daily_due) {
+		r = daily_due(k, now);
+		if (r > 0)
+			ps->messages += r;
+	}
 	return r < 0 ? r : ps->jobs;
 }
 
@@ -799,6 +816,9 @@ void scheduler_kick(struct kipd *k)
 			    : MAX_SLEEP_MS;
 	else if (r != -ENOENT)
 		delay = 60000;
+	next = daily_next ? daily_next(k, now) : 0;
+	if (next > now && (uint64_t)(next - now) * 1000 < delay)
+		delay = (uint64_t)(next - now) * 1000;
 	if (k->sched_timer)
 		loop_timer_cancel(k->loop, k->sched_timer);
 	k->sched_timer =

@@ -81,4 +81,11 @@ void scheduler_kick(struct kipd *k);
 int scheduler_run_now(struct kipd *k, time_t now, int *ret_due,
 		      int *ret_messages);
 
+/* What every pass also does once it has handled the due rows, inside its
+ * transaction: DUE returns the messages it queued or -errno; NEXT says
+ * when it next falls due (0: never), so the timer wakes for it. kipd.c
+ * sets the coordinators' daily digest (digest.h). */
+void scheduler_set_daily(int (*due)(struct kipd *k, time_t now),
+			 time_t (*next)(struct kipd *k, time_t now));
+
 #endif

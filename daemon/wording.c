@@ -75,6 +75,20 @@ static const char *const builtin[W_COUNT][2][2] = {
 	 {"Reminder: coordination meeting (ref. {ref}) on {date} at "
 	  "{time}." AUTO_EN,
 	  "Reminder: meeting (ref. {ref}) on {date} at {time}." AUTO_EN}},
+    [W_DIGEST_SUBJECT] = {{"Daglig oversigt – {date}", "Oversigt – {date}"},
+			  {"Daily digest – {date}", "Summary – {date}"}},
+    [W_DIGEST_NOTICE] =
+	{{"Din daglige oversigt over koordinerende indsatsplaner er klar."
+	  "{p}Af hensyn til datasikkerheden sendes den ikke med almindelig "
+	  "e-mail, fordi kip ikke har et gyldigt certifikat til dig. Se den "
+	  "med: kipctl digest" AUTO_DA,
+	  "Der er en ny oversigt til dig.{p}Af hensyn til datasikkerheden "
+	  "sendes den ikke med almindelig e-mail." AUTO_DA},
+	 {"Your daily digest of coordinated action plans is ready.{p}For "
+	  "data protection it is not sent by ordinary e-mail, as kip has no "
+	  "valid certificate for you. See it with: kipctl digest" AUTO_EN,
+	  "There is a new summary for you.{p}For data protection it is not "
+	  "sent by ordinary e-mail." AUTO_EN}},
 };
 
 /* The private subjects without an organisation name (private.name
@@ -102,6 +116,8 @@ static const char *configured(const struct kip_config *cfg, enum wording id)
 		return cfg->private_reminder_subject;
 	case W_REMINDER_TEXT:
 		return cfg->private_reminder;
+	case W_DIGEST_SUBJECT:
+	case W_DIGEST_NOTICE:
 	case W_COUNT:
 		break;
 	}
@@ -147,7 +163,7 @@ void wording(const struct kip_config *cfg, enum wording id, bool private,
 			       sizeof(v) / sizeof(v[0]), out, len);
 	/* the plain texts end with a line break, as mail text does */
 	if ((id == W_PLAN_NOTICE || id == W_DEVIATION_NOTICE ||
-	     id == W_REMINDER_TEXT) &&
+	     id == W_REMINDER_TEXT || id == W_DIGEST_NOTICE) &&
 	    used + 3 <= len)
 		memcpy(out + used, "\r\n", 3);
 }

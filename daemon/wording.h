@@ -38,6 +38,8 @@ enum wording {
 	W_MEETING_SUMMARY,    /* the invitation's SUMMARY */
 	W_REMINDER_SUBJECT,   /* a meeting reminder */
 	W_REMINDER_TEXT,
+	W_DIGEST_SUBJECT, /* the coordinator's daily digest ({date}) */
+	W_DIGEST_NOTICE,
 	W_COUNT
 };
 
