@@ -129,4 +129,12 @@ check_eq "the next day brings the next digest" "2" \
 check_eq "with both copies handed over, nothing manual is left" "0" \
 	"$(as daemon "$KIPCTL" --json digest | jq -r '.counts.manual')"
 at "$(date +%s)"
+
+# Coverage in the figures: the version's five copies (Karen, the
+# coordinator, is a member too), two sent, three handed over.
+s=$(kipctl --json stats)
+check_eq "stats: versions approved, copies, sent, handed, open" "1 5 2 3 0 0" \
+	"$(jq -r '"\(.versions_approved) \(.copies) \(.copies_sent) \(.copies_handed) \(.copies_open) \(.copies_bounced)"' <<<"$s")"
+check_out "stats: the median time from approval to the relay's acceptance, in minutes" \
+	'^[0-9]+$' jq -r .median_minutes_to_delivery <<<"$s"
 t_done

@@ -110,7 +110,16 @@ followups_overdue,1
 deviations,3
 messages_sent,4
 messages_failed,1
-messages_manual,2" "$csv"
+messages_manual,2
+versions_approved,0
+copies,0
+copies_delivered,0
+copies_opened,0
+copies_sent,0
+copies_handed,0
+copies_bounced,0
+copies_open,0
+median_minutes_to_delivery,0" "$csv"
 txt=$(kipctl stats --from 2020-03-01 --to 2020-03-31 --format text)
 check_out "text: a readable table (Danish by default)" \
 	"^Beskeder til manuel levering +2$" echo "$txt"
