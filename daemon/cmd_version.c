@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "access.h"
 #include "cmd.h"
+#include "rowval.h"
 #include "version_read.h"
 #include "distribute.h"
 #include "event.h"
@@ -366,10 +367,63 @@ int cmd_plan_template(struct cmd_ctx *c)
 				       lang ? lang : c->k->cfg->default_lang)));
 }
 
+/* Per version of PLAN (VERSION, or 0: all), newest first, where its copies
+ * stand: delivered (opened included), opened, sent with nothing known
+ * after, handed over, bounced, still open, cancelled; and that as one line
+ * ("version 3: 6 delivered, 1 opened, ..."). */
+static int version_summary(struct cmd_ctx *c, int64_t plan, int64_t version,
+			   json_t **ret)
+{
+	bool da = texts_danish(c->k->cfg);
+	json_t *row;
+	size_t i;
+	int r = store_rows(
+	    c->st, ret,
+	    "SELECT version, count(*) AS copies,"
+	    " sum(coalesce(delivery IN ('delivered', 'opened'), 0))"
+	    "  AS delivered,"
+	    " sum(coalesce(delivery = 'opened', 0)) AS opened,"
+	    " sum(state = 'sent' AND delivery IS NULL) AS sent,"
+	    " sum(coalesce(delivery = 'handed', 0)) AS handed,"
+	    " sum(coalesce(delivery = 'bounced', 0)) AS bounced,"
+	    " sum(state NOT IN ('sent', 'cancelled') AND delivery IS NULL)"
+	    "  AS open,"
+	    " sum(state = 'cancelled') AS cancelled"
+	    " FROM outbox WHERE plan_id = ? AND kind = 'plan'"
+	    " AND (? = 0 OR version = ?) GROUP BY version"
+	    " ORDER BY version DESC",
+	    "iii", plan, version, version);
+
+	if (r < 0)
+		return r;
+	json_array_foreach(*ret, i, row)
+	{
+		char line[200];
+
+		snprintf(line, sizeof(line),
+			 da ? "version %lld: %lld leveret, %lld åbnet, %lld "
+			      "sendt, %lld afvist, %lld udleveret, %lld åbne"
+			    : "version %lld: %lld delivered, %lld opened, "
+			      "%lld sent, %lld bounced, %lld handed, %lld open",
+			 (long long)row_num(row, "version"),
+			 (long long)row_num(row, "delivered"),
+			 (long long)row_num(row, "opened"),
+			 (long long)row_num(row, "sent"),
+			 (long long)row_num(row, "bounced"),
+			 (long long)row_num(row, "handed"),
+			 (long long)row_num(row, "open"));
+		if (json_object_set_new(row, "line", json_string(line)) < 0) {
+			json_decref(*ret);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int cmd_plan_status(struct cmd_ctx *c)
 {
 	int64_t plan, version = 0;
-	json_t *rows, *watch;
+	json_t *rows, *watch, *summary;
 	int r;
 
 	if (arg_int(c, "plan", true, &plan) < 0 ||
@@ -394,11 +448,18 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    "iii", plan, version, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "status");
-	r = scheduler_watch(c->k, plan, &watch);
+	r = version_summary(c, plan, version, &summary);
 	if (r < 0) {
 		json_decref(rows);
 		return cmd_store_fail(c, r, "status");
 	}
-	return cmd_ok(c, json_pack("{s:I, s:o, s:o}", "plan", (json_int_t)plan,
-				   "follow_up", watch, "messages", rows));
+	r = scheduler_watch(c->k, plan, &watch);
+	if (r < 0) {
+		json_decref(rows);
+		json_decref(summary);
+		return cmd_store_fail(c, r, "status");
+	}
+	return cmd_ok(c, json_pack("{s:I, s:o, s:o, s:o}", "plan",
+				   (json_int_t)plan, "follow_up", watch,
+				   "versions", summary, "messages", rows));
 }

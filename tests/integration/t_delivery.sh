@@ -135,6 +135,10 @@ at "$(date +%s)"
 s=$(kipctl --json stats)
 check_eq "stats: versions approved, copies, sent, handed, open" "1 5 2 3 0 0" \
 	"$(jq -r '"\(.versions_approved) \(.copies) \(.copies_sent) \(.copies_handed) \(.copies_open) \(.copies_bounced)"' <<<"$s")"
+check_eq "plan status starts with where each version's copies stand" \
+	"version 1: 0 leveret, 0 åbnet, 2 sendt, 0 afvist, 3 udleveret, 0 åbne" \
+	"$(kipctl --json plan status "$PLAN" | jq -r '.versions[0].line')"
+check_out "and shows it in its readable view" "version 1: 0 leveret" kipctl plan status "$PLAN"
 check_out "stats: the median time from approval to the relay's acceptance, in minutes" \
 	'^[0-9]+$' jq -r .median_minutes_to_delivery <<<"$s"
 t_done
