@@ -356,6 +356,31 @@ static const struct command commands[] = {
      "what the intake refused, newest first, with the reason",
      {OPT("limit", T_INT)}},
 
+    {"outbox list",
+     "outbox.list",
+     NULL,
+     "list the queue: the messages queued, being sent or deferred, oldest "
+     "first; --state STATE or all for the others (admins)",
+     {OPT("state", T_STR), OPT("plan", T_INT), OPT("limit", T_INT),
+      OPT("offset", T_INT)}},
+    {"outbox counts",
+     "outbox.counts",
+     NULL,
+     "how many messages are in each state, and how long the oldest "
+     "waiting one has waited (admins)",
+     {{NULL}}},
+    {"outbox retry",
+     "outbox.retry",
+     NULL,
+     "send a deferred message now, not at its next attempt; "
+     "--all-deferred: every one (admins)",
+     {{"ID", "id", T_INT, 0}, OPT_AS("all-deferred", "all_deferred", T_BOOL)}},
+    {"outbox cancel",
+     "outbox.cancel",
+     NULL,
+     "cancel a message not yet sent, saying why (admins)",
+     {P_ID, REQ("reason", T_STR)}},
+
     {"audit verify",
      "audit.verify",
      NULL,
@@ -443,7 +468,7 @@ static void arg_synopsis(char *out, size_t size, const struct arg *a)
 	char *p;
 
 	if (!is_option(a)) {
-		snprintf(out, size, "%s", a->name);
+		snprintf(out, size, a->required ? "%s" : "[%s]", a->name);
 		return;
 	}
 	if (a->type == T_BOOL) {

@@ -83,6 +83,10 @@ static const struct command commands[] = {
     {"intake.run", cmd_intake_run, ROLE_COORDINATOR, CMD_READ},
     {"intake.status", cmd_intake_status, ROLE_COORDINATOR, CMD_READ},
     {"intake.quarantine", cmd_intake_quarantine, ROLE_COORDINATOR, CMD_READ},
+    {"outbox.list", cmd_outbox_list, ROLE_ADMIN, CMD_READ},
+    {"outbox.counts", cmd_outbox_counts, ROLE_ADMIN, CMD_READ},
+    {"outbox.retry", cmd_outbox_retry, ROLE_ADMIN, CMD_WRITE},
+    {"outbox.cancel", cmd_outbox_cancel, ROLE_ADMIN, CMD_WRITE},
 };
 
 static const struct command *find_command(const char *name)
@@ -288,6 +292,19 @@ int arg_email(struct cmd_ctx *c, const char *key, bool required,
 				"argument '%s' is not a valid e-mail address",
 				key);
 	return r;
+}
+
+int arg_bool(struct cmd_ctx *c, const char *key, bool *ret)
+{
+	json_t *v = arg(c, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return cmd_fail(c, "bad_request",
+				"argument '%s' must be true or false", key);
+	*ret = json_is_true(v);
+	return 1;
 }
 
 int arg_choice(struct cmd_ctx *c, const char *key, bool required,

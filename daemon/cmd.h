@@ -76,6 +76,8 @@ int arg_date(struct cmd_ctx *c, const char *key, bool required,
 	     const char **ret);
 int arg_email(struct cmd_ctx *c, const char *key, bool required,
 	      const char **ret);
+/* A flag, true or false, in *ret (left as it is when absent). */
+int arg_bool(struct cmd_ctx *c, const char *key, bool *ret);
 /* One of the NULL-terminated choices. */
 int arg_choice(struct cmd_ctx *c, const char *key, bool required,
 	       const char *const *choices, const char **ret);
@@ -147,6 +149,11 @@ int cmd_meeting_attendance(struct cmd_ctx *c);
 int cmd_meeting_held(struct cmd_ctx *c);
 int cmd_meeting_show(struct cmd_ctx *c);
 int cmd_meeting_list(struct cmd_ctx *c);
+/* cmd_outbox.c */
+int cmd_outbox_list(struct cmd_ctx *c);
+int cmd_outbox_counts(struct cmd_ctx *c);
+int cmd_outbox_retry(struct cmd_ctx *c);
+int cmd_outbox_cancel(struct cmd_ctx *c);
 /* cmd_plan.c */
 int cmd_plan_create(struct cmd_ctx *c);
 int cmd_plan_show(struct cmd_ctx *c);

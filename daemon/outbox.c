@@ -920,6 +920,9 @@ static int covered_rows(struct kipd *k, const struct outbox_scope *sc,
 	"SELECT o.id, o.state, s.entity_id FROM outbox o"                      \
 	" LEFT JOIN outbox_sealed s ON s.id = o.id"                            \
 	" WHERE o.state IN ('queued', 'deferred', 'sending') AND "
+	if (sc->id)
+		return store_rows(k->store, rows, COVERED "o.id = ?", "i",
+				  sc->id);
 	if (sc->contact_id)
 		return store_rows(k->store, rows,
 				  COVERED "o.plan_id = ? AND o.contact_id = ?",
@@ -974,6 +977,37 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 	/* The signed plan and the sealed rows deleted leave the WAL too. */
 	txn_mark(k, TXN_OUTBOX | (sealed ? TXN_SCRUB : 0));
 	return r < 0 ? r : n;
+}
+
+int outbox_retry(struct kipd *k, int64_t id)
+{
+	int64_t now = time(NULL);
+	int n;
+
+	/* Both through an index: the primary key, or outbox_by_state. */
+	if (id)
+		n = store_exec(k->store,
+			       "UPDATE outbox SET next_attempt_at = ?,"
+			       " updated_at = ? WHERE id = ?"
+			       " AND state IN ('queued', 'deferred')",
+			       "iii", now, now, id);
+	else
+		n = store_exec(k->store,
+			       "UPDATE outbox SET next_attempt_at = ?,"
+			       " updated_at = ? WHERE state = 'deferred'",
+			       "ii", now, now);
+	if (n > 0 && id)
+		log_info("outbox: message %lld due now (retry)", (long long)id);
+	else if (n > 0)
+		log_info("outbox: %d deferred messages due now (retry)", n);
+	if (n > 0)
+		txn_mark(k, TXN_OUTBOX);
+	return n;
+}
+
+bool outbox_sends(const struct kipd *k)
+{
+	return k->outbox && k->outbox->pool;
 }
 
 int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts)

@@ -63,11 +63,13 @@ int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
 		const char *cert_pem, const char *from, const char *subject);
 
 /* What a decision covers: every message of a citizen (CITIZEN_ID), the
- * citizen's relatives' (RELATIVES too), or one member's of a plan
- * (PLAN_ID and CONTACT_ID). */
+ * citizen's relatives' (RELATIVES too), one member's of a plan (PLAN_ID
+ * and CONTACT_ID), or one message alone (ID: an administrator's cancel,
+ * kipctl outbox cancel). */
 struct outbox_scope {
 	int64_t citizen_id, plan_id, contact_id;
 	bool relatives;
+	int64_t id;
 };
 
 /*
@@ -107,6 +109,20 @@ int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts);
  * plan's coordinator (distribute_failure_notice()). Inside the unit of
  * work that records it. */
 void outbox_set_undelivered(void (*fn)(struct kipd *k, int64_t row));
+
+/*
+ * Inside the caller's transaction, for an administrator (kipctl outbox
+ * retry): message ID, or with ID 0 every deferred message, becomes due
+ * now instead of at its next back-off, and the commit's TXN_OUTBOX wake
+ * sends it at once. Only a queued or deferred row is touched; its
+ * attempts and reason stay. Returns the number of rows made due, or
+ * -errno.
+ */
+int outbox_retry(struct kipd *k, int64_t id);
+
+/* Whether the outbox sends mail: smtp.url is set (without it, messages
+ * stay queued). */
+bool outbox_sends(const struct kipd *k);
 
 /* After a commit that queued or cancelled messages (the TXN_OUTBOX wake,
  * txn.h): starts sending at once. */

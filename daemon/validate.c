@@ -171,3 +171,33 @@ bool text_valid(const char *s, size_t maxlen, bool multiline)
 	}
 	return true;
 }
+
+/* The number of digits at S (at most MAX). */
+static size_t digits_at(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && isdigit((unsigned char)s[n]))
+		n++;
+	return n;
+}
+
+bool text_has_email_or_cpr(const char *s)
+{
+	if (strchr(s, '@'))
+		return true;
+	/* Each run of digits, from its first: ten alone, or six, a
+	 * separator and four. */
+	for (const char *p = s; *p; p++) {
+		size_t n;
+
+		if (!isdigit((unsigned char)*p) ||
+		    (p > s && isdigit((unsigned char)p[-1])))
+			continue;
+		n = digits_at(p, 11);
+		if (n == 10 || (n == 6 && (p[6] == '-' || p[6] == ' ') &&
+				digits_at(p + 7, 5) == 4))
+			return true;
+	}
+	return false;
+}

@@ -42,6 +42,13 @@ bool email_valid(const char *s);
  * maxlen bytes. */
 bool text_valid(const char *s, size_t maxlen, bool multiline);
 
+/* Whether free text S holds an e-mail address (any '@') or what reads as
+ * a CPR number (six digits, an optional '-' or ' ', four digits, with no
+ * digit right before or after): for text kipd keeps where ids alone
+ * belong, such as an administrator's reason for cancelling a message,
+ * which kipd's log shows too. Names it cannot tell. */
+bool text_has_email_or_cpr(const char *s);
+
 /* The longest deviation report text accepted, in bytes, by every channel
  * (kipctl, signed mail, MQTT). */
 #define DEVIATION_TEXT_MAX 20000

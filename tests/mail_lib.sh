@@ -12,10 +12,16 @@ fi
 trap 'kip_stop; mail_stop "$TDIR/mail" >/dev/null 2>&1; [ -n "${KIP_TEST_KEEP:-}" ] || rm -rf "$TDIR"' EXIT
 
 # mail_conf URL [EXTRA]: writes a kipd configuration sending through URL.
+# MAIL_RETRY_S ("FIRST MAX", default "1 2"), MAIL_TIMEOUT_S (10) and
+# MAIL_CONNECTIONS (2) set the back-off, smtp.timeout_s and the
+# connections.
 mail_conf() {
+	local retry
+	read -r -a retry <<<"${MAIL_RETRY_S:-1 2}"
 	KIP_EXTRA_CONF="smtp = { url = \"$1\"; username = \"$SMTP_USER\";
   password_file = \"$SMTP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\";
-  retry_first_s = 1; retry_max_s = 2; timeout_s = 10; connections = 2; };
+  retry_first_s = ${retry[0]}; retry_max_s = ${retry[1]};
+  timeout_s = ${MAIL_TIMEOUT_S:-10}; connections = ${MAIL_CONNECTIONS:-2}; };
 smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\";
   ca_bundle = \"$PKI/ca.pem\"; crl = \"$PKI/crl.pem\"; };
 ${2:-}"

@@ -426,9 +426,46 @@ static void test_text_valid(void)
 	}
 }
 
+/* What may not stand in text that kipd logs: an address, a CPR number;
+ * dates, phone numbers, ids and references may. */
+static void test_text_has_email_or_cpr(void)
+{
+	static const struct {
+		const char *s;
+		bool found;
+	} cases[] = {
+	    {"", false},
+	    {"wrong address, corrected in contact 12", false},
+	    {"sent by post instead (2026-11-01)", false},
+	    {"phone +45 20 30 40 50 first", false},
+	    {"journal 4711, message 123456", false}, /* six digits alone */
+	    {"case 12345678901", false},	     /* eleven digits */
+	    {"ref 1234567-8901", false}, /* seven before the separator */
+	    {"ref 123456-78901", false}, /* five after it */
+	    {"a.b@example.dk", true},
+	    {"@", true},
+	    {"the old one, x@y", true},
+	    {"110451-5101", true},
+	    {"cpr 110451 5101 was wrong", true},
+	    {"(1104515101)", true},
+	    {"x110451-5101y", true},
+	    {"110451-", false},
+	    {"110451", false},
+	};
+
+	for (size_t i = 0; i < LEN(cases); i++) {
+		bool found = text_has_email_or_cpr(cases[i].s);
+
+		if (found != cases[i].found)
+			printf("  case %zu (\"%s\"): %d\n", i, cases[i].s,
+			       found);
+		T_ASSERT(found == cases[i].found);
+	}
+}
+
 T_MAIN(T_CASE(test_cpr_valid), T_CASE(test_cpr_century_rule),
        T_CASE(test_cpr_invalid), T_CASE(test_date_valid),
        T_CASE(test_date_parse), T_CASE(test_datetime_parse),
        T_CASE(test_date_add_months), T_CASE(test_date_cmp),
        T_CASE(test_email_valid), T_CASE(test_email_length),
-       T_CASE(test_text_valid))
+       T_CASE(test_text_valid), T_CASE(test_text_has_email_or_cpr))
