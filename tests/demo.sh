@@ -246,13 +246,15 @@ if [ -n "$MAIL_UP" ]; then
 	karen deviation ack 1
 
 	step "6c. A reminder: the network meets in ten days; kip reminds everyone the day before"
-	SOON="$(date -d '+10 days' +%F) 10:00"
+	# kipd's local times are in its timezone, Europe/Copenhagen (the
+	# default), whatever this host's zone is.
+	SOON="$(TZ=Europe/Copenhagen date -d '+10 days' +%F) 10:00"
 	n0=$(mail_count jonas.job@jobcenter.example)
 	karen meeting schedule 1 --start "$SOON" --duration 60 --place "Jobcentret, lokale 3"
 	mail_wait_count jonas.job@jobcenter.example $((n0 + 2)) 10 || true
-	due=$(( $(date -d "$SOON" +%s) - 86400 + 60 ))
+	due=$(( $(TZ=Europe/Copenhagen date -d "$SOON" +%s) - 86400 + 60 ))
 	echo $((due - $(date +%s))) >"$DEMO/clock"
-	say "Nine days and some hours pass (the scheduler's clock moves to $(date -d "@$due" '+%F %H:%M'));"
+	say "Nine days and some hours pass (the scheduler's clock moves to $(TZ=Europe/Copenhagen date -d "@$due" '+%F %H:%M'));"
 	say "the scheduler runs on its own timer; an admin may ask for a pass at once:"
 	run scheduler run
 	echo 0 >"$DEMO/clock"

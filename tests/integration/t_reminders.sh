@@ -54,7 +54,7 @@ PLAN2=$(citizen 020150-5123 borger2@borger.example)
 version_plan "$PLAN2"
 PLAN3=$(citizen 030150-5123 borger3@borger.example)
 version_plan "$PLAN3"
-kipctl meeting schedule "$PLAN3" --start "$(date -d "$ADAY + 5 months" +%Y-%m-%d) 10:00" \
+kipctl meeting schedule "$PLAN3" --start "$(kdate -d "$ADAY + 5 months" +%Y-%m-%d) 10:00" \
 	--place "Rådhuset" >/dev/null
 check_eq "six-month reminders are pending for the plan without follow-up" "3" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM sched_pending WHERE plan_id = $PLAN2")"
@@ -80,7 +80,7 @@ f=$(newest peter.psykiatri@region.example "Påmindelse")
 check_eq "the reminder's subject is neutral" "Påmindelse: koordinationsmøde – ref KIP-$PLAN" \
 	"$(python3 "$ROOT/tests/mailpart.py" "$f" header Subject)"
 check_out "the signed text names ref, date and time" \
-	"Påmindelse: koordinationsmøde \(ref. KIP-$PLAN\) den $(date -d "@$MT" +%d.%m.%Y) kl. $(date -d "@$MT" +%H:%M)" \
+	"Påmindelse: koordinationsmøde \(ref. KIP-$PLAN\) den $(kdate -d "@$MT" +%d.%m.%Y) kl. $(kdate -d "@$MT" +%H:%M)" \
 	bash -c "cat '$f' | python3 '$ROOT/tests/mailpart.py' - text"
 check_eq "event reminder.sent recorded" "1" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM event_log WHERE type = 'reminder.sent' AND plan_id = $PLAN")"
