@@ -265,8 +265,8 @@ static const struct kipd_option {
     {"check-config", 'n', NULL, "validate the configuration and exit"},
     {"help", 'h', NULL, "this text"},
     {"test-clock", LONG_TEST_CLOCK, "FILE",
-     "for tests only: the scheduler's clock runs\n"
-     "ahead by the seconds written in FILE"},
+     "for tests only: kipd's clock runs ahead by the\n"
+     "seconds written in FILE"},
     /* --man 8: kipd(8); --man 5: kipd.conf(5), from the example
      * configuration named by -c (the Makefile's man pages) */
     {"man", LONG_MAN, "SECTION", NULL},

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "kipd.h"
 #include "log.h"
@@ -45,7 +46,7 @@ struct mqtt {
 
 static time_t now_s(void)
 {
-	return time(NULL);
+	return clock_now();
 }
 
 static void watch(struct mqtt *m);

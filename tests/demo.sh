@@ -87,7 +87,7 @@ CONF
 chmod 0600 "$DEMO/kipd.conf"
 "$KIPD" --check-config -c "$DEMO/kipd.conf" | sed 's/^/   /'
 start=$(date +%s%N)
-# The scheduler's clock can be moved forward for the reminder in step 6c
+# kipd's clock can be moved forward for the reminder in step 6c
 # (kipd --test-clock: an offset in seconds, for tests and this demo).
 echo 0 >"$DEMO/clock"
 "$KIPD" -f -c "$DEMO/kipd.conf" --test-clock "$DEMO/clock" 2>"$DEMO/kipd.log" &
@@ -254,7 +254,7 @@ if [ -n "$MAIL_UP" ]; then
 	mail_wait_count jonas.job@jobcenter.example $((n0 + 2)) 10 || true
 	due=$(( $(TZ=Europe/Copenhagen date -d "$SOON" +%s) - 86400 + 60 ))
 	echo $((due - $(date +%s))) >"$DEMO/clock"
-	say "Nine days and some hours pass (the scheduler's clock moves to $(TZ=Europe/Copenhagen date -d "@$due" '+%F %H:%M'));"
+	say "Nine days and some hours pass (kipd's clock moves to $(TZ=Europe/Copenhagen date -d "@$due" '+%F %H:%M'));"
 	say "the scheduler runs on its own timer; an admin may ask for a pass at once:"
 	run scheduler run
 	echo 0 >"$DEMO/clock"
