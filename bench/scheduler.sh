@@ -51,7 +51,8 @@ start_kipd # creates the schema
 stop_kipd
 NOW=$(date +%s)
 t0=$(date +%s.%N)
-sqlite3 "$TDIR/kip.db" <<SQL
+# Meeting times are local to kipd's timezone (its default).
+TZ=Europe/Copenhagen sqlite3 "$TDIR/kip.db" <<SQL
 PRAGMA foreign_keys = OFF;
 BEGIN;
 INSERT INTO contacts (id, kind, name, email, created_at, created_by)

@@ -10,6 +10,7 @@
 #include "access.h"
 #include "buf.h"
 #include "cert.h"
+#include "clock.h"
 #include "distribute.h"
 #include "event.h"
 #include "kipd.h"
@@ -234,7 +235,7 @@ static int notify_coordinators(struct kipd *k, json_t *rows, const char *now,
 void cert_weekly_notice(struct kipd *k)
 {
 	char week[16], now_iso[32], until[32];
-	time_t now = time(NULL);
+	time_t now = clock_now();
 	struct cert_info org;
 	struct txn t;
 	json_t *all = NULL, *coord = NULL;

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "cert.h"
 #include "cipher.h"
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
@@ -264,7 +265,7 @@ int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret)
 		return cmd_fail(c, "bad_request",
 				"a certificate needs an e-mail address to go "
 				"with it");
-	if (cert_check(pem, email, time(NULL), ret, err, sizeof(err)) < 0)
+	if (cert_check(pem, email, clock_now(), ret, err, sizeof(err)) < 0)
 		return cmd_fail(c, "bad_request", "%s", err);
 	return 1;
 }

@@ -20,6 +20,7 @@
 #include "access.h"
 #include "cert.h"
 #include "certnotice.h"
+#include "clock.h"
 #include "cmd.h"
 #include "rowval.h"
 #include "store.h"
@@ -163,7 +164,7 @@ int cmd_cert_import(struct cmd_ctx *c)
 			     "%s %lld has no e-mail address; a certificate "
 			     "needs one to go with it",
 			     what, (long long)id);
-	else if (cert_check(pem, email, time(NULL), &ci, err, sizeof(err)) < 0)
+	else if (cert_check(pem, email, clock_now(), &ci, err, sizeof(err)) < 0)
 		r = cmd_fail(c, "bad_request", "%s", err);
 	else
 		r = 0;
@@ -204,7 +205,7 @@ static int list_certs(struct cmd_ctx *c, const char *action, const char *sql,
 	struct kipd *k = c->k;
 	struct cert_info org;
 	bool has_org = cert_org(k, &org) == 0;
-	time_t now = time(NULL);
+	time_t now = clock_now();
 	json_t *rows, *row;
 	size_t i;
 	int r;
@@ -268,7 +269,7 @@ int cmd_cert_expiring(struct cmd_ctx *c)
 	if (days > DAYS_MAX)
 		return cmd_fail(c, "bad_request", "days must be 0..%d",
 				DAYS_MAX);
-	cert_iso_after(time(NULL), days, until);
+	cert_iso_after(clock_now(), days, until);
 	if (list_certs(c, "cert.expiring", expiring_sql, until, &rows) < 0)
 		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:o}", "days", (json_int_t)days,

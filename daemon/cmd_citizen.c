@@ -7,6 +7,7 @@
 
 #include "cert.h"
 #include "access.h"
+#include "clock.h"
 #include "cmd.h"
 #include "erase.h"
 #include "event.h"
@@ -202,8 +203,6 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 {
 	const char *scope, *date, *doc = NULL;
 	char now[32], today[11];
-	time_t t = time(NULL);
-	struct tm tm;
 	bool active;
 	int64_t id;
 	int r;
@@ -213,8 +212,7 @@ static int record_consent(struct cmd_ctx *c, const char *action)
 	    arg_date(c, "date", true, &date) < 0 ||
 	    arg_text(c, "document", action[0] == 'g', REF_MAX_LEN, &doc) < 0)
 		return -1;
-	localtime_r(&t, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	clock_today(today);
 	if (date_cmp(date, today) > 0)
 		return cmd_fail(c, "bad_request",
 				"the consent date %s is in the future", date);

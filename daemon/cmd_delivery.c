@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "access.h"
 #include "clock.h"
@@ -18,7 +19,9 @@ int cmd_plan_handed(struct cmd_ctx *c)
 	const char *how, *date = NULL;
 	int64_t plan, version, contact = 0, id;
 	int citizen = 0, r;
-	char now[32], today[11];
+	char today[11];
+	struct tm tm;
+	time_t t;
 
 	if (arg_int(c, "plan", true, &plan) < 0 ||
 	    arg_int(c, "version", true, &version) < 0 ||
@@ -32,8 +35,9 @@ int cmd_plan_handed(struct cmd_ctx *c)
 		return cmd_fail(c, "bad_request",
 				"say who received it: --contact ID or "
 				"--citizen");
-	store_now(now);
-	snprintf(today, sizeof(today), "%.10s", now);
+	t = clock_now();
+	localtime_r(&t, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
 	if (date && date_cmp(date, today) > 0)
 		return cmd_fail(c, "bad_request",
 				"the date %s is in the future", date);

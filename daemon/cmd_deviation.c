@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "access.h"
+#include "clock.h"
 #include "cmd.h"
 #include "deviation.h"
 #include "event.h"
@@ -189,7 +190,7 @@ int cmd_deviation_ack(struct cmd_ctx *c)
 		       "UPDATE deviations SET state = 'acknowledged',"
 		       " acked_at = ?, acked_by = ? WHERE id = ?"
 		       " AND state <> 'acknowledged'",
-		       "isi", (int64_t)time(NULL), c->who->user, id);
+		       "isi", (int64_t)clock_now(), c->who->user, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "deviation");
 	if (r == 0)

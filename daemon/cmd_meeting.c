@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "access.h"
+#include "clock.h"
 #include "cmd.h"
 #include "event.h"
 #include "distribute.h"
@@ -16,17 +17,21 @@
 static const char *const citizen_modes[] = {"present", "absent", "phone",
 					    "video", NULL};
 
-/* Whether START ("YYYY-MM-DDTHH:MM", local) has passed: a meeting
- * recorded after the fact gets no invitation. */
-static bool meeting_in_past(const char *start)
+/* START ("YYYY-MM-DDTHH:MM", local) against the current minute, as
+ * strcmp() compares them. */
+static int start_vs_now(const char *start)
 {
-	time_t t = time(NULL);
-	struct tm tm;
 	char now[17];
 
-	localtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M", &tm);
-	return strcmp(start, now) < 0;
+	clock_local(clock_now(), now);
+	return strcmp(start, now);
+}
+
+/* Whether START has passed: a meeting recorded after the fact gets no
+ * invitation. */
+static bool meeting_in_past(const char *start)
+{
+	return start_vs_now(start) < 0;
 }
 
 static int meeting_event(struct cmd_ctx *c, const char *type, int64_t id,
@@ -300,20 +305,11 @@ int cmd_meeting_held(struct cmd_ctx *c)
 		return cmd_store_fail(c, r, "meeting");
 	snprintf(start, sizeof(start), "%s", s ? s : "");
 	free(s);
-	{
-		time_t t = time(NULL);
-		struct tm tm;
-		char local[17];
-
-		localtime_r(&t, &tm);
-		strftime(local, sizeof(local), "%Y-%m-%dT%H:%M", &tm);
-		if (strcmp(start, local) > 0)
-			return cmd_fail(c, "rule",
-					"rule meeting: meeting %lld starts in "
-					"the future (%s); it cannot have been "
-					"held",
-					(long long)id, start);
-	}
+	if (start_vs_now(start) > 0)
+		return cmd_fail(c, "rule",
+				"rule meeting: meeting %lld starts in the "
+				"future (%s); it cannot have been held",
+				(long long)id, start);
 	store_now(now);
 	r = store_exec(c->st,
 		       "UPDATE meetings SET status = 'held', updated_at = ?"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "access.h"
+#include "clock.h"
 #include "cmd.h"
 #include "outbox.h"
 #include "rowval.h"
@@ -188,7 +189,7 @@ int cmd_outbox_counts(struct cmd_ctx *c)
 		    " state = 'deferred' THEN created_at END))"
 		    " AS oldest_deferred_age_s"
 		    " FROM outbox WHERE state IN ('queued', 'deferred')",
-		    "i", (int64_t)time(NULL));
+		    "i", (int64_t)clock_now());
 	if (r < 0) {
 		json_decref(rows);
 		return cmd_store_fail(c, r, "outbox");

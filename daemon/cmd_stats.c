@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "cmd.h"
 #include "validate.h"
 
@@ -230,7 +231,7 @@ int cmd_stats(struct cmd_ctx *c)
 {
 	const char *from = NULL, *to = NULL, *format = "json";
 	char first[11], today[11];
-	time_t t = time(NULL);
+	time_t t = clock_now();
 	struct buf out = BUF_INIT;
 	json_t *o;
 	struct tm tm;

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "access.h"
+#include "clock.h"
 #include "cmd.h"
 #include "rowval.h"
 #include "version_read.h"
@@ -298,7 +299,7 @@ int cmd_plan_approve(struct cmd_ctx *c)
 				"version %lld of plan %lld is already approved",
 				(long long)version, (long long)plan);
 	store_now(now);
-	snprintf(today, sizeof(today), "%.10s", now);
+	clock_today(today);
 	r = store_exec(c->st,
 		       "UPDATE plan_versions SET approved_at = ?,"
 		       " approval_method = ?, approval_recorded_by = ?,"

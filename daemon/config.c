@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "sslver.h"
 #include "template.h"
+#include "tzone.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -69,6 +70,7 @@ static const char *check_days_list(const char *value);
 static const char *check_imap_url(const char *value);
 static const char *check_openssl_version(const char *value);
 static const char *check_private_name(const char *value);
+static const char *check_timezone(const char *value);
 
 static const struct choice forward_modes[] = {
     {"auto", 0}, {"coordinator", 0}, {NULL, 0}};
@@ -90,6 +92,8 @@ const struct config_option config_options[] = {
     {"organisation.name", STRING(org_name), .def = "kip"},
     {"organisation.mailbox", STRING(org_mailbox), .check = check_email},
     {"organisation.phone", STRING(org_phone)},
+    {"timezone", STRING(timezone), .def = "Europe/Copenhagen",
+     .check = check_timezone},
     {"plans.default_lang", STRING(default_lang), .def = "da", .choices = langs},
     {"plans.follow_up_max_months", INT(follow_up_max_months), .def_int = 6,
      .min = 1, .max = 6},
@@ -373,6 +377,11 @@ static const char *check_openssl_version(const char *value)
 	if (sslver_parse(value, &v) < 0)
 		return "is not a version MAJOR.MINOR.PATCH such as \"3.0.22\"";
 	return NULL;
+}
+
+static const char *check_timezone(const char *value)
+{
+	return tzone_check(value);
 }
 
 static const char *check_private_name(const char *value)

@@ -65,6 +65,10 @@ struct kip_config {
 	char *org_mailbox; /* the function mailbox's e-mail address */
 	char *org_phone;
 
+	/* the zone of every local time and date (tzone.h); a change takes
+	 * effect at a restart */
+	char *timezone;
+
 	/* plans */
 	char *default_lang;	  /* "da" or "en": rendering and mail texts */
 	int follow_up_max_months; /* 1..6: the follow-up rule */

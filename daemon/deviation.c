@@ -10,6 +10,7 @@
 #include "rowval.h"
 #include "buf.h"
 #include "access.h"
+#include "clock.h"
 #include "cmd.h"
 #include "distribute.h"
 #include "event.h"
@@ -240,7 +241,7 @@ static int forward_one(struct cmd_ctx *c, json_t *d, int64_t contact,
 		       " (SELECT max(id) FROM outbox WHERE deviation_id = ?"
 		       "  AND contact_id = ? AND kind = 'deviation'), ?, ?)",
 		       "iiiiis", row_num(d, "id"), contact, row_num(d, "id"),
-		       contact, (int64_t)time(NULL), by);
+		       contact, (int64_t)clock_now(), by);
 	if (r >= 0)
 		r = store_exec(c->st,
 			       "UPDATE deviations SET state = 'forwarded'"
@@ -388,7 +389,7 @@ int64_t deviation_add(struct cmd_ctx *c, const struct deviation_in *in)
 		       " ?, ?, ?)",
 		       "iiiisisssi", c->plan_id, version, in->goal, in->action,
 		       in->text, c->who->contact_id, in->channel,
-		       in->verification, in->source_id, (int64_t)time(NULL));
+		       in->verification, in->source_id, (int64_t)clock_now());
 	if (r == -EEXIST)
 		return cmd_fail(c, "duplicate",
 				"this report was recorded before (the same %s "

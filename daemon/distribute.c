@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "access.h"
 #include "cipher.h"
+#include "clock.h"
 #include "cmd.h"
 #include "version_read.h"
 #include "event.h"
@@ -53,7 +54,7 @@ static const char *secure_block(struct kipd *k, const struct recipient *r,
 	if (!k->trust)
 		return "kipd has no CA bundle to check certificates "
 		       "(smime.ca_bundle)";
-	if (smime_check_recipient(k->trust, r->cert_pem, r->email, time(NULL),
+	if (smime_check_recipient(k->trust, r->cert_pem, r->email, clock_now(),
 				  reason, len) < 0)
 		return reason;
 	return NULL;
@@ -79,8 +80,8 @@ static int queue_message(struct kipd *k, struct outbox_msg *m, bool private,
 
 	sender(k, private, from, sizeof(from));
 	if (r == 0)
-		r = mime_message(from, m->recipient, subject, msgid, time(NULL),
-				 content_type, body, len, &msg);
+		r = mime_message(from, m->recipient, subject, msgid,
+				 clock_now(), content_type, body, len, &msg);
 	if (r == 0)
 		r = outbox_set_body(k, id, msg.data, msg.len);
 	buf_free(&msg);
@@ -480,7 +481,7 @@ static int invitation_entity(struct kipd *k, json_t *mt,
 	    .uid = uid,
 	    .sequence =
 		(int)json_integer_value(json_object_get(mt, "sequence")),
-	    .dtstamp = time(NULL),
+	    .dtstamp = clock_now(),
 	    .start_local = row_str(mt, "starts_at"),
 	    .duration_min =
 		(int)json_integer_value(json_object_get(mt, "duration_min")),

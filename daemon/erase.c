@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "event.h"
 #include "log.h"
@@ -81,8 +82,6 @@ static int rule_retention(struct cmd_ctx *c, int64_t id, bool force,
 {
 	int days = c->k->cfg->retention_days;
 	char today[11], *from = NULL;
-	time_t t = time(NULL);
-	struct tm tm;
 	int r;
 
 	if (force && c->who->role != ROLE_ADMIN)
@@ -94,8 +93,7 @@ static int rule_retention(struct cmd_ctx *c, int64_t id, bool force,
 		free(from);
 		return cmd_store_fail(c, r < 0 ? r : -EIO, "citizen");
 	}
-	localtime_r(&t, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	clock_today(today);
 	*ret_forced = false;
 	if (strcmp(today, from) < 0) {
 		if (!force) {

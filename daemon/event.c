@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "kipd.h"
 #include "mqtt.h"
 #include "store.h"
@@ -33,7 +34,7 @@ int event_emit(struct kipd *k, const char *type, int64_t citizen_id,
 	       int64_t plan_id, json_t *data)
 {
 	char id[37], when[32];
-	time_t now = time(NULL);
+	time_t now = clock_now();
 	struct tm tm;
 	int r;
 

@@ -10,6 +10,7 @@
 #include "ical.h"
 
 #include "mime.h"
+#include "tzone.h"
 
 #include "buf.h"
 
@@ -21,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ICAL_TZID "Europe/Copenhagen"
 #define ICAL_FOLD 75	  /* octets per line, CRLF excluded (RFC 5545 3.1) */
 #define ICAL_MAX_MIN 1440 /* the longest meeting: one day */
 
@@ -130,7 +130,7 @@ static bool digits(const char *s, int n, int *ret)
 }
 
 /* Parses exactly "YYYY-MM-DDTHH:MM" naming a real date and time, years
- * 1970-9999 (the VTIMEZONE rules start in 1970). Returns 0 or -EINVAL. */
+ * 1970-9999. Returns 0 or -EINVAL. */
 static int parse_local(const char *s, struct ical_tm *ret)
 {
 	struct ical_tm t;
@@ -343,38 +343,105 @@ static int check_event(const struct ical_event *ev, struct ical_tm *ret_start,
 	return 0;
 }
 
-/* Europe/Copenhagen under the EU rules since 1996 (last Sunday of March
- * and of October, at 01:00 UTC). */
-static void w_vtimezone(struct writer *w)
+/* 00:00 UTC on 1 January of YEAR. */
+static time_t year_start(int year)
 {
+	struct tm tm = {.tm_year = year - 1900, .tm_mday = 1};
+
+	return timegm(&tm);
+}
+
+/* NAME:YYYYMMDDTHHMMSS, the local time at T in a zone at UTC + OFFSET. */
+static void w_onset(struct writer *w, const char *name, time_t t, int offset)
+{
+	time_t local = t + offset;
+	struct tm tm;
+
+	if (!gmtime_r(&local, &tm)) {
+		w->err = w->err ? w->err : -EINVAL;
+		return;
+	}
+	w_printf(w, "%s:%04d%02d%02dT%02d%02d%02d", name, tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	w_end(w);
+}
+
+/* NAME:+HHMM, or +HHMMSS for an offset with seconds (RFC 5545 3.3.14). */
+static void w_offset(struct writer *w, const char *name, int offset)
+{
+	int a = offset < 0 ? -offset : offset;
+
+	w_printf(w, "%s:%c%02d%02d", name, offset < 0 ? '-' : '+', a / 3600,
+		 a / 60 % 60);
+	if (a % 60)
+		w_printf(w, "%02d", a % 60);
+	w_end(w);
+}
+
+static bool same_observance(const struct tzone_shift *a,
+			    const struct tzone_shift *b)
+{
+	return a->dst == b->dst && a->from == b->from && a->to == b->to &&
+	       strcmp(a->abbr, b->abbr) == 0;
+}
+
+/* The VTIMEZONE of TZID, the process's zone (tzone.h), as the C library
+ * has it from the year before START's to the year after: one STANDARD or
+ * DAYLIGHT per kind of shift (the same offsets, DST and abbreviation),
+ * its first shift as DTSTART and the others as RDATEs, each the local
+ * time before the shift. A zone without shifts then (Asia/Tokyo) has one
+ * STANDARD from the first of those years, its offset to itself. */
+static void w_vtimezone(struct writer *w, const char *tzid,
+			const struct ical_tm *start)
+{
+	struct tzone_shift sh[TZONE_SHIFTS_MAX];
+	bool done[TZONE_SHIFTS_MAX] = {false};
+	int n = tzone_observances(year_start(start->year - 1),
+				  year_start(start->year + 2), sh,
+				  TZONE_SHIFTS_MAX);
+
+	if (n < 0) {
+		w->err = w->err ? w->err : n;
+		return;
+	}
 	w_line(w, "BEGIN:VTIMEZONE");
-	w_line(w, "TZID:" ICAL_TZID);
-	w_line(w, "BEGIN:STANDARD");
-	w_line(w, "DTSTART:19701025T030000");
-	w_line(w, "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU");
-	w_line(w, "TZOFFSETFROM:+0200");
-	w_line(w, "TZOFFSETTO:+0100");
-	w_line(w, "TZNAME:CET");
-	w_line(w, "END:STANDARD");
-	w_line(w, "BEGIN:DAYLIGHT");
-	w_line(w, "DTSTART:19700329T020000");
-	w_line(w, "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU");
-	w_line(w, "TZOFFSETFROM:+0100");
-	w_line(w, "TZOFFSETTO:+0200");
-	w_line(w, "TZNAME:CEST");
-	w_line(w, "END:DAYLIGHT");
+	w_printf(w, "TZID:%s", tzid);
+	w_end(w);
+	for (int i = 0; i < n; i++) {
+		const char *kind = sh[i].dst ? "DAYLIGHT" : "STANDARD";
+
+		if (done[i])
+			continue;
+		w_printf(w, "BEGIN:%s", kind);
+		w_end(w);
+		w_onset(w, "DTSTART", sh[i].at, sh[i].from);
+		for (int j = i + 1; j < n; j++) {
+			if (done[j] || !same_observance(&sh[i], &sh[j]))
+				continue;
+			done[j] = true;
+			w_onset(w, "RDATE", sh[j].at, sh[j].from);
+		}
+		w_offset(w, "TZOFFSETFROM", sh[i].from);
+		w_offset(w, "TZOFFSETTO", sh[i].to);
+		if (sh[i].abbr[0])
+			w_prop_text(w, "TZNAME", sh[i].abbr);
+		w_printf(w, "END:%s", kind);
+		w_end(w);
+	}
 	w_line(w, "END:VTIMEZONE");
 }
 
-static void w_local(struct writer *w, const char *name, const struct ical_tm *t)
+static void w_local(struct writer *w, const char *name, const char *tzid,
+		    const struct ical_tm *t)
 {
-	w_printf(w, "%s;TZID=" ICAL_TZID ":%04d%02d%02dT%02d%02d00", name,
-		 t->year, t->mon, t->day, t->hour, t->min);
+	w_printf(w, "%s;TZID=%s:%04d%02d%02dT%02d%02d00", name, tzid, t->year,
+		 t->mon, t->day, t->hour, t->min);
 	w_end(w);
 }
 
 static void w_vevent(struct writer *w, const struct ical_event *ev,
-		     const struct ical_tm *start, const struct tm *stamp)
+		     const char *tzid, const struct ical_tm *start,
+		     const struct tm *stamp)
 {
 	bool cancel = ev->method == ICAL_CANCEL;
 	struct ical_tm end = *start;
@@ -388,8 +455,8 @@ static void w_vevent(struct writer *w, const struct ical_event *ev,
 		 stamp->tm_mon + 1, stamp->tm_mday, stamp->tm_hour,
 		 stamp->tm_min, stamp->tm_sec);
 	w_end(w);
-	w_local(w, "DTSTART", start);
-	w_local(w, "DTEND", &end);
+	w_local(w, "DTSTART", tzid, start);
+	w_local(w, "DTEND", tzid, &end);
 	w_prop_text(w, "SUMMARY", ev->summary);
 	if (ev->location)
 		w_prop_text(w, "LOCATION", ev->location);
@@ -421,10 +488,13 @@ int ical_build(const struct ical_event *ev, struct buf *out)
 {
 	struct buf cal = BUF_INIT;
 	struct writer w = {BUF_INIT, &cal, 0};
+	const char *tzid = tzone_name();
 	struct ical_tm start;
 	struct tm stamp;
 	int r;
 
+	if (!tzid)
+		return -EINVAL;
 	r = check_event(ev, &start, &stamp);
 	if (r < 0)
 		return r;
@@ -434,8 +504,8 @@ int ical_build(const struct ical_event *ev, struct buf *out)
 	w_line(&w, "CALSCALE:GREGORIAN");
 	w_line(&w,
 	       ev->method == ICAL_CANCEL ? "METHOD:CANCEL" : "METHOD:REQUEST");
-	w_vtimezone(&w);
-	w_vevent(&w, ev, &start, &stamp);
+	w_vtimezone(&w, tzid, &start);
+	w_vevent(&w, ev, tzid, &start, &stamp);
 	w_line(&w, "END:VCALENDAR");
 
 	r = w.err;

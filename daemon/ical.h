@@ -22,7 +22,7 @@ struct ical_event {
 	const char *uid;	 /* stable per meeting */
 	int sequence;		 /* bumped on every move or cancel */
 	time_t dtstamp;		 /* when this object was made (UTC) */
-	const char *start_local; /* "YYYY-MM-DDTHH:MM", Europe/Copenhagen */
+	const char *start_local; /* "YYYY-MM-DDTHH:MM", local (tzone.h) */
 	int duration_min;
 	const char *summary;	    /* neutral */
 	const char *location;	    /* may be NULL */
@@ -36,7 +36,9 @@ struct ical_event {
 
 /*
  * Appends a VCALENDAR (PRODID, VERSION:2.0, METHOD:REQUEST or CANCEL) with
- * a VTIMEZONE for Europe/Copenhagen (CET/CEST, EU rules) and one VEVENT:
+ * a VTIMEZONE for kipd's time zone (tzone_use(): TZID is its name, the
+ * rules those the C library has for the years around the start, see
+ * w_vtimezone()) and one VEVENT:
  * UID, SEQUENCE, DTSTAMP (UTC), DTSTART/DTEND with TZID, SUMMARY, LOCATION,
  * DESCRIPTION, URL, ORGANIZER;CN=...:mailto:..., one
  * ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:...
@@ -48,8 +50,8 @@ struct ical_event {
  * empty uid or organizer_email, a space or CR/LF/control character in an
  * address, uid or url, a '"' or control character in organizer_name
  * (may be NULL: no CN), or a TEXT value that is not UTF-8 or holds a
- * control character other than TAB/LF/CR; or -ENOMEM. On failure out is
- * left as it was.
+ * control character other than TAB/LF/CR, or when tzone_use() was not
+ * called; or -ENOMEM. On failure out is left as it was.
  */
 int ical_build(const struct ical_event *ev, struct buf *out);
 

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "cert.h"
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "deviation.h"
@@ -245,7 +246,7 @@ static int mark_handled(const struct origin *o, const char *outcome,
 			const char *reason, const char *detail)
 {
 	struct store *st = o->k->store;
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 	int r = store_exec(st,
 			   "INSERT OR IGNORE INTO intake_seen (channel,"
 			   " source_id, outcome, at) VALUES (?, ?, ?, ?)",
@@ -402,7 +403,7 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 	char err[256];
 	int r;
 
-	if (!m->signer_pem || cert_check(m->signer_pem, m->from, time(NULL),
+	if (!m->signer_pem || cert_check(m->signer_pem, m->from, clock_now(),
 					 &ci, err, sizeof(err)) < 0)
 		return;
 	if (store_row(k->store, &row,
@@ -444,7 +445,7 @@ static void learn_signer(struct kipd *k, const struct inmail *m)
 			       " ON CONFLICT (contact_id) DO UPDATE SET"
 			       " fingerprint = excluded.fingerprint,"
 			       " at = excluded.at",
-			       "isi", id, ci.fingerprint, (int64_t)time(NULL));
+			       "isi", id, ci.fingerprint, (int64_t)clock_now());
 	if (r >= 0) {
 		struct caller who;
 		char object[64];
@@ -554,13 +555,13 @@ static void take_reply(const struct origin *o, const struct wire_verdict *v)
 		    " SET answer = excluded.answer,"
 		    " sequence = excluded.sequence, at = excluded.at",
 		    "iisii", (int64_t)meeting, contact, answers[rp->partstat],
-		    (int64_t)rp->sequence, (int64_t)time(NULL));
+		    (int64_t)rp->sequence, (int64_t)clock_now());
 	if (r >= 0)
 		r = store_exec(k->store,
 			       "INSERT OR IGNORE INTO intake_seen (channel,"
 			       " source_id, outcome, at) VALUES ('mail', ?,"
 			       " 'reply', ?)",
-			       "si", o->source, (int64_t)time(NULL));
+			       "si", o->source, (int64_t)clock_now());
 	if (r >= 0)
 		r = txn_audit(&t, &who, "meeting.reply", "ok",
 			      plan_citizen(k, row_num(mt, "plan_id")),
@@ -724,7 +725,7 @@ static void end_pass(struct intake *in)
 	pthread_join(in->thread, NULL);
 	in->running = false;
 	in->passes++;
-	in->last_end = time(NULL);
+	in->last_end = clock_now();
 	in->last = in->current;
 	snprintf(in->last_error, sizeof(in->last_error), "%s",
 		 in->pass_rc < 0 ? in->pass_err : "");
@@ -958,7 +959,7 @@ void intake_mqtt(struct kipd *k, const char *username, const void *payload,
 		r = store_exec(k->store,
 			       "INSERT INTO mqtt_inbox (username, payload, at)"
 			       " VALUES (?, ?, ?)",
-			       "ssi", username, hex, (int64_t)time(NULL));
+			       "ssi", username, hex, (int64_t)clock_now());
 	free(hex);
 	if (r >= 0)
 		r = txn_commit(&t);

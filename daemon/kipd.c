@@ -37,6 +37,7 @@
 #include "loop.h"
 #include "store.h"
 #include "txn.h"
+#include "tzone.h"
 
 static int signal_pipe[2] = {-1, -1};
 /* systemd's watchdog interval (WatchdogSec=) in microseconds; 0: none. */
@@ -109,16 +110,23 @@ static void reload(struct kipd *k)
 	smime_trust_free(k->trust);
 	k->signer = signer;
 	k->trust = trust;
-	/* The store and the socket stay as they are until a restart. */
+	/* The store, the socket and the time zone (tzone.h: threads run)
+	 * stay as they are until a restart. */
 	if (strcmp(cfg->store_path, k->cfg->store_path) != 0 ||
 	    strcmp(cfg->socket_path, k->cfg->socket_path) != 0)
 		log_warn("reload: store.path and control.socket take effect "
 			 "only after a restart");
+	if (strcmp(cfg->timezone, k->cfg->timezone) != 0)
+		log_warn("reload: timezone '%s' takes effect only after a "
+			 "restart; times stay in %s until then",
+			 cfg->timezone, k->cfg->timezone);
 	free(cfg->store_path);
 	free(cfg->socket_path);
+	free(cfg->timezone);
 	cfg->store_path = k->cfg->store_path;
 	cfg->socket_path = k->cfg->socket_path;
-	k->cfg->store_path = k->cfg->socket_path = NULL;
+	cfg->timezone = k->cfg->timezone;
+	k->cfg->store_path = k->cfg->socket_path = k->cfg->timezone = NULL;
 	config_free(k->cfg);
 	k->cfg = cfg;
 	log_set_level(cfg->log_level);
@@ -258,8 +266,8 @@ static const struct kipd_option {
     {"check-config", 'n', NULL, "validate the configuration and exit"},
     {"help", 'h', NULL, "this text"},
     {"test-clock", LONG_TEST_CLOCK, "FILE",
-     "for tests only: the scheduler's clock runs\n"
-     "ahead by the seconds written in FILE"},
+     "for tests only: kipd's clock runs ahead by the\n"
+     "seconds written in FILE"},
     /* --man 8: kipd(8); --man 5: kipd.conf(5), from the example
      * configuration named by -c (the Makefile's man pages) */
     {"man", LONG_MAN, "SECTION", NULL},
@@ -345,8 +353,8 @@ static const char *const man_description[] = {
 
 static const char *const man_signals[][2] = {
     {"SIGHUP", "reads and checks the configuration again; an invalid one "
-	       "is refused and the running one kept. store.path and "
-	       "control.socket change only with a restart."},
+	       "is refused and the running one kept. store.path, "
+	       "control.socket and timezone change only with a restart."},
     {"SIGTERM, SIGINT", "stops: lets SMTP transfers in flight finish (at "
 			"most smtp.timeout_s), closes the database and "
 			"exits 0."},
@@ -499,8 +507,13 @@ int main(int argc, char **argv)
 	if (man)
 		return man_page(man, path);
 	r = config_load(path, &k.cfg, err, sizeof(err));
+	/* Before any thread starts, and for -n too: the default zone must
+	 * exist as well as one the file names. */
+	if (r == 0)
+		r = tzone_use(k.cfg->timezone, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "kipd: %s\n", err);
+		config_free(k.cfg);
 		return 1;
 	}
 	if (check)
@@ -517,8 +530,10 @@ int main(int argc, char **argv)
 		log_warn("test clock in use (%s): not for production",
 			 test_clock);
 	}
-	log_notice("running on %s (smime.openssl_min_version %s)",
-		   sslver_running_text(), k.cfg->smime_openssl_min);
+	log_notice("running on %s (smime.openssl_min_version %s), local "
+		   "times in %s",
+		   sslver_running_text(), k.cfg->smime_openssl_min,
+		   tzone_name());
 	r = sslver_check(k.cfg->smime_openssl_min, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s; refusing to start", err);

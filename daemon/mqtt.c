@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "kipd.h"
 #include "log.h"
@@ -52,7 +53,7 @@ struct mqtt {
 
 static time_t now_s(void)
 {
-	return time(NULL);
+	return clock_now();
 }
 
 static void watch(struct mqtt *m);

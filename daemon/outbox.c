@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "event.h"
 #include "kipd.h"
 #include "rowval.h"
@@ -125,7 +126,7 @@ static void schedule_next(struct outbox *ob)
 			schedule(ob, 0);
 		return;
 	}
-	next -= (int64_t)time(NULL);
+	next -= (int64_t)clock_now();
 	schedule(ob, next <= 0 ? 0 : (uint64_t)next * 1000u);
 }
 
@@ -266,7 +267,7 @@ static int end_unsent(struct kipd *k, int64_t id, const char *state,
 	int r = store_exec(k->store,
 			   "UPDATE outbox SET state = ?, reason = ?,"
 			   " updated_at = ? WHERE id = ?",
-			   "ssii", state, reason, (int64_t)time(NULL), id);
+			   "ssii", state, reason, (int64_t)clock_now(), id);
 
 	if (r < 0)
 		return r;
@@ -286,7 +287,7 @@ static const char *cert_block(struct kipd *k, json_t *row, char *reason,
 	if (!pem || !k->trust)
 		return NULL;
 	if (smime_check_recipient(k->trust, pem, row_str(row, "recipient"),
-				  time(NULL), reason, len) == 0)
+				  clock_now(), reason, len) == 0)
 		return NULL;
 	return reason;
 }
@@ -343,7 +344,7 @@ static json_t *claim(struct outbox *ob)
 		       " WHERE o.state IN ('queued', 'deferred')"
 		       " AND o.next_attempt_at <= ?"
 		       " ORDER BY o.next_attempt_at, o.id LIMIT ?",
-		       "ii", (int64_t)time(NULL), (int64_t)(cap - busy)) < 0)
+		       "ii", (int64_t)clock_now(), (int64_t)(cap - busy)) < 0)
 		return NULL;
 	for (i = 0; i < json_array_size(rows);) {
 		row = json_array_get(rows, i);
@@ -354,7 +355,7 @@ static json_t *claim(struct outbox *ob)
 		store_exec(st,
 			   "UPDATE outbox SET state = 'sending', reason = NULL,"
 			   " updated_at = ? WHERE id = ?",
-			   "ii", (int64_t)time(NULL), row_num(row, "id"));
+			   "ii", (int64_t)clock_now(), row_num(row, "id"));
 		i++;
 	}
 	return rows;
@@ -507,7 +508,7 @@ static const char *unsent_state(struct kipd *k, const struct smtp_result *res,
 		return "failed";
 	default:
 		*why = res->reply; /* why it waits, for plan status */
-		return time(NULL) - created >= k->cfg->smtp_give_up_s
+		return clock_now() - created >= k->cfg->smtp_give_up_s
 			   ? "failed"
 			   : "deferred";
 	}
@@ -522,7 +523,7 @@ static const char *unsent_state(struct kipd *k, const struct smtp_result *res,
 static void record(struct outbox *ob, const struct smtp_result *res)
 {
 	struct kipd *k = ob->k;
-	int64_t now = time(NULL), created = now, attempts = 0, entity = 0;
+	int64_t now = clock_now(), created = now, attempts = 0, entity = 0;
 	const char *state = "sent", *why = NULL, *said;
 	json_t *row = NULL, *cur = NULL;
 	int r;
@@ -807,7 +808,7 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
 				 : "kip.invalid";
 	unsigned char rnd[8];
 	char msgid[128];
-	int64_t now = time(NULL), id;
+	int64_t now = clock_now(), id;
 	int r;
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -864,7 +865,7 @@ int outbox_seal(struct kipd *k, int64_t id, int64_t entity_id,
 			   "INSERT INTO outbox_sealed (id, entity_id, cert_pem,"
 			   " sender, subject, date) VALUES (?, ?, ?, ?, ?, ?)",
 			   "iisssi", id, entity_id, cert_pem, from, subject,
-			   (int64_t)time(NULL));
+			   (int64_t)clock_now());
 	return r < 0 ? r : 0;
 }
 
@@ -893,7 +894,7 @@ int outbox_handed(struct kipd *k, int64_t plan, int64_t version,
 		       "UPDATE outbox SET delivery = 'handed',"
 		       " delivery_status = NULL, delivery_detail = ?,"
 		       " delivery_at = ?, updated_at = ? WHERE id = ?",
-		       "siii", how, at, (int64_t)time(NULL), id);
+		       "siii", how, at, (int64_t)clock_now(), id);
 	if (r < 0)
 		return r;
 	*ret_id = id;
@@ -962,7 +963,7 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 			r = store_exec(k->store,
 				       "UPDATE outbox SET reason = ?,"
 				       " updated_at = ? WHERE id = ?",
-				       "sii", reason, (int64_t)time(NULL), id);
+				       "sii", reason, (int64_t)clock_now(), id);
 		} else {
 			r = end_unsent(k, id, "cancelled", reason,
 				       row_num(row, "entity_id"));
@@ -981,7 +982,7 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
 
 int outbox_retry(struct kipd *k, int64_t id)
 {
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 	int n;
 
 	/* Both through an index: the primary key, or outbox_by_state. */

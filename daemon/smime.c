@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "clock.h"
 
 /* Certificates, keys, bundles and CRLs larger than this are refused. */
 #define SMIME_FILE_MAX (4u << 20)
@@ -890,6 +891,7 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	unsigned char *der = NULL;
 	size_t start = out->len;
 	X509 *x = NULL;
+	time_t now;
 	int derlen, r = -EIO;
 
 	if (len > INT_MAX || mime_has_bare_lf(entity, len)) {
@@ -904,7 +906,8 @@ int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 	}
 	/* Checked when the message was queued; it may have run out since.
 	 * Nothing is encrypted to a certificate past its notAfter. */
-	if (X509_cmp_time(X509_get0_notAfter(x), NULL) <= 0) {
+	now = clock_now();
+	if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
 		smime_set_err(err, errlen,
 			      "the recipient's certificate has expired");
 		X509_free(x);

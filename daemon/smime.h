@@ -76,7 +76,7 @@ int smime_sign(const struct smime_signer *s, const char *entity, size_t len,
  * of the DER, 76 columns, CRLF. RSA recipients use RSA key transport; EC
  * recipients use ECDH with the KDF digest set to SHA-256 (OpenSSL's
  * default would be SHA-1). Returns 0 or a negative errno with err;
- * -EKEYEXPIRED when the certificate's notAfter has passed.
+ * -EKEYEXPIRED when the certificate's notAfter has passed by clock_now().
  */
 int smime_encrypt(const char *recipient_pem, enum smime_cipher cipher,
 		  const char *entity, size_t len, struct buf *out, char *err,

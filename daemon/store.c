@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "schema.h"
 #include "walsync.h"
@@ -798,7 +799,7 @@ uint64_t store_sync_wait(struct store *st)
 
 void store_now(char out[32])
 {
-	time_t t = time(NULL);
+	time_t t = clock_now();
 	struct tm tm;
 
 	gmtime_r(&t, &tm);

@@ -96,7 +96,7 @@ CONF
 chmod 0600 "$DEMO/kipd.conf"
 "$KIPD" --check-config -c "$DEMO/kipd.conf" | sed 's/^/   /'
 start=$(date +%s%N)
-# The scheduler's clock can be moved forward for the reminder in step 6c
+# kipd's clock can be moved forward for the reminder in step 6c
 # (kipd --test-clock: an offset in seconds, for tests and this demo).
 echo 0 >"$DEMO/clock"
 "$KIPD" -f -c "$DEMO/kipd.conf" --test-clock "$DEMO/clock" 2>"$DEMO/kipd.log" &
@@ -257,13 +257,15 @@ if [ -n "$MAIL_UP" ]; then
 	karen deviation ack 1
 
 	step "6c. A reminder: the network meets in ten days; kip reminds everyone the day before"
-	SOON="$(date -d '+10 days' +%F) 10:00"
+	# kipd's local times are in its timezone, Europe/Copenhagen (the
+	# default), whatever this host's zone is.
+	SOON="$(TZ=Europe/Copenhagen date -d '+10 days' +%F) 10:00"
 	n0=$(mail_count jonas.job@jobcenter.example)
 	karen meeting schedule 1 --start "$SOON" --duration 60 --place "Jobcentret, lokale 3"
 	mail_wait_count jonas.job@jobcenter.example $((n0 + 2)) 10 || true
-	due=$(( $(date -d "$SOON" +%s) - 86400 + 60 ))
+	due=$(( $(TZ=Europe/Copenhagen date -d "$SOON" +%s) - 86400 + 60 ))
 	echo $((due - $(date +%s))) >"$DEMO/clock"
-	say "Nine days and some hours pass (the scheduler's clock moves to $(date -d "@$due" '+%F %H:%M'));"
+	say "Nine days and some hours pass (kipd's clock moves to $(TZ=Europe/Copenhagen date -d "@$due" '+%F %H:%M'));"
 	say "the scheduler runs on its own timer; an admin may ask for a pass at once:"
 	run scheduler run
 	echo 0 >"$DEMO/clock"

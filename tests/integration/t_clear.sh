@@ -54,16 +54,16 @@ for m in "$P" "$J" "$G" "$L" "$O" "$B"; do kipctl plan member add "$PLAN" "$m" >
 
 # A meeting ten days ahead (its 14-day reminder is due at once) at a place
 # that names the service, with a video link that does too.
-START=$(date -d "+10 days" "+%Y-%m-%d 10:00")
+START=$(kdate -d "+10 days" "+%Y-%m-%d 10:00")
 M=$(kipctl --json meeting schedule "$PLAN" --start "$START" \
 	--place "Psykiatrisk Center Testby, afsnit P3" \
 	--video "https://video.region.example/psykiatri-p3" \
 	--reason "Bjarne drikker igen" --situation "Er ophørt med behandlingen" | jq -r .id)
-sed "s/^follow_up: .*/follow_up: $(date -d "+3 months" +%Y-%m-%d)/" "$FIXTURES/bilag2.yaml" >"$TDIR/plan.yaml"
+sed "s/^follow_up: .*/follow_up: $(kdate -d "+3 months" +%Y-%m-%d)/" "$FIXTURES/bilag2.yaml" >"$TDIR/plan.yaml"
 kipctl plan version add "$PLAN" --meeting "$M" --file "$TDIR/plan.yaml" >/dev/null
 kipctl plan approve "$PLAN" --version 1 --how meeting --date 2026-11-02 >/dev/null
 # The day before the meeting: the reminders go out.
-at $(($(date -d "$START" +%s) - DAY + 600))
+at $(($(kdate -d "$START" +%s) - DAY + 600))
 kipctl scheduler run >/dev/null
 at "$(date +%s)"
 D=$(as bin "$KIPCTL" --json deviation report "$PLAN" --goal 1 \
@@ -71,9 +71,9 @@ D=$(as bin "$KIPCTL" --json deviation report "$PLAN" --goal 1 \
 # Gitte, a professional member, has it forwarded automatically; Lise by hand.
 as daemon "$KIPCTL" deviation forward "$D" --to "$L" >/dev/null
 # A second meeting at a place given for the calendar, moved, then cancelled.
-M2=$(kipctl --json meeting schedule "$PLAN" --start "$(date -d "+40 days" "+%Y-%m-%d 13:00")" \
+M2=$(kipctl --json meeting schedule "$PLAN" --start "$(kdate -d "+40 days" "+%Y-%m-%d 13:00")" \
 	--place "Psykiatrisk Center Testby, afsnit P3" --place-in-clear "Rådhuset, lokale 3" | jq -r .id)
-kipctl meeting move "$M2" --start "$(date -d "+41 days" "+%Y-%m-%d 13:00")" >/dev/null
+kipctl meeting move "$M2" --start "$(kdate -d "+41 days" "+%Y-%m-%d 13:00")" >/dev/null
 kipctl meeting cancel "$M2" >/dev/null
 outbox_drained "$PLAN" 600 && pass "the outbox drains" || fail "the outbox drains"
 

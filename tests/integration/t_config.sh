@@ -51,6 +51,7 @@ log = { level = "debug"; syslog = false; };
 organisation = { name = "Næstved \\"Syd\\" \\\\ # // ; = { }";
   mailbox = "kip@kommune.example"; phone = "+45 12 34 56 78"; };
 plans = { default_lang = "en"; follow_up_max_months = 1; retention_days = 0; };
+timezone = "America/Argentina/Buenos_Aires";
 smtp = { url = "smtps://mail.example:465"; username = "kip"; password_file = "$RICH/smtp pw";
   ca_file = "$RICH/org.pem"; client_cert = "$RICH/org.pem"; client_key = "$RICH/org.key";
   connections = 16; timeout_s = 5; retry_first_s = 1; retry_max_s = 86400; give_up_s = 60; };
@@ -144,6 +145,28 @@ ssl_refused "a malformed minimum is refused, naming the key and its line" \
 	"sslbad.conf:[0-9]+: smime\.openssl_min_version: '3\.0' is not a version MAJOR\.MINOR\.PATCH" \
 	sslbad.conf
 
+# timezone: a zone of the database in /usr/share/zoneinfo, named inside it.
+# tz_conf FILE ZONE: the test config with timezone = ZONE as its last line.
+tz_conf() {
+	{ cat "$TDIR/kipd.conf"; printf 'timezone = "%s";\n' "$2"; } >"$TDIR/$1"
+	chmod 0600 "$TDIR/$1"
+}
+tz_conf badtz.conf Europe/Atlantis
+check_err "a time zone that does not exist is refused with file, line and key" \
+	"badtz.conf:$(wc -l <"$TDIR/badtz.conf"): timezone: 'Europe/Atlantis' is not a time zone in /usr/share/zoneinfo" \
+	"$KIPD" --check-config -c "$TDIR/badtz.conf"
+check_err "and kipd does not start on it" "badtz.conf:[0-9]+: timezone" \
+	timeout 10 "$KIPD" -f -c "$TDIR/badtz.conf"
+tz_conf pathtz.conf ../../../etc/passwd
+check_err "a path out of the zone database is refused" \
+	"pathtz.conf:[0-9]+: timezone: '../../../etc/passwd' is not a time zone name" \
+	"$KIPD" --check-config -c "$TDIR/pathtz.conf"
+tz_conf tokyo.conf Asia/Tokyo
+check_out "a zone without daylight saving time is accepted" "configuration ok" \
+	"$KIPD" --check-config -c "$TDIR/tokyo.conf"
+check_out "the example's printout shows the default zone" '^timezone = "Europe/Copenhagen";$' \
+	cat "$TDIR/example.printed"
+
 check_err "kipd refuses to start on a bad config" "bad1.conf:1" "$KIPD" -f -c "$TDIR/bad1.conf"
 check_err "a missing config is reported" "nonexistent.conf" "$KIPD" -f -c "$TDIR/nonexistent.conf"
 
@@ -151,6 +174,7 @@ kip_start
 check_alive "kipd starts on the test config"
 check_out "kipd logs the OpenSSL it runs on" \
 	"running on OpenSSL $SSL_VERSION .*\(smime\.openssl_min_version 3\.0\.0\)" cat "$TDIR/kipd.log"
+check_out "and the zone of its local times" "local times in Europe/Copenhagen" cat "$TDIR/kipd.log"
 check_err "a second kipd on the same store is refused" "in use by another kipd" \
 	"$KIPD" -f -c "$TDIR/kipd.conf"
 check_alive "the first kipd is undisturbed"
@@ -165,6 +189,17 @@ check_alive "kipd serves on the old configuration"
 cp "$TDIR/kipd.conf.good" "$TDIR/kipd.conf"
 kill -HUP "$KIPD_PID"; sleep 0.3
 check_out "a good reload is applied" "configuration reloaded" cat "$TDIR/kipd.log"
+
+# Another time zone takes effect only at a restart: setenv() may not run
+# beside kipd's threads. The rest of the file is applied.
+cp "$TDIR/tokyo.conf" "$TDIR/kipd.conf"
+kill -HUP "$KIPD_PID"; sleep 0.3
+check_out "a reload with another time zone says it needs a restart" \
+	"reload: timezone 'Asia/Tokyo' takes effect only after a restart; times stay in Europe/Copenhagen" \
+	cat "$TDIR/kipd.log"
+check_eq "and the rest is applied" "2" "$(grep -c 'configuration reloaded' "$TDIR/kipd.log")"
+check_alive "kipd serves on in its zone"
+cp "$TDIR/kipd.conf.good" "$TDIR/kipd.conf"
 
 # A reload that raises the minimum above the running OpenSSL is refused.
 cp "$TDIR/sslmin.conf" "$TDIR/kipd.conf"

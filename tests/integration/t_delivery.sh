@@ -11,7 +11,7 @@
 mail_conf "$POSTFIX_URL" 'digest = { hour = 12; manual_days = 0; unconfirmed_days = 0; unacked_days = 0; };'
 kip_start
 
-# Fictional people; the CPR number has a birth date in 2056.
+# Fictional people; the CPR numbers have birth dates in 2056.
 add() { kipctl --json contact add "$@" | jq -r .id; }
 K=$(add --kind professional --name "Karen Koordinator" --email karen.koordinator@kommune.example \
 	--cert "$PKI/karen.koordinator_at_kommune.example.pem")
@@ -27,13 +27,13 @@ kipctl consent give "$C" --scope relatives --date 2026-11-01 --document "J.nr. 1
 L=$(add --kind relative --name "Lise Testesen" --citizen "$C" --email lise.testesen@privat.example)
 PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
 for m in "$P" "$X" "$L"; do kipctl plan member add "$PLAN" "$m" >/dev/null; done
-START=$(date -d "+5 days" "+%Y-%m-%d 10:00")
+START=$(kdate -d "+5 days" "+%Y-%m-%d 10:00")
 M=$(kipctl --json meeting schedule "$PLAN" --start "$START" --place "Rådhuset" | jq -r .id)
-sed "s/^follow_up: .*/follow_up: $(date -d "+3 months" +%Y-%m-%d)/" "$FIXTURES/bilag2.yaml" >"$TDIR/plan.yaml"
+sed "s/^follow_up: .*/follow_up: $(kdate -d "+3 months" +%Y-%m-%d)/" "$FIXTURES/bilag2.yaml" >"$TDIR/plan.yaml"
 kipctl plan version add "$PLAN" --meeting "$M" --file "$TDIR/plan.yaml" >/dev/null
 kipctl plan approve "$PLAN" --version 1 --how meeting --date 2026-11-02 >/dev/null
 # A second plan coordinated by Jonas, with nothing to act on yet.
-C2=$(kipctl --json citizen add --name "Anna Prøvesen" --cpr 010170-0000 \
+C2=$(kipctl --json citizen add --name "Anna Prøvesen" --cpr 010156-5123 \
 	--address "Prøvevej 9, 9999 Testby" --phone "+45 21 21 21 21" | jq -r .id)
 kipctl consent give "$C2" --scope plan --date 2026-11-01 --document "J.nr. 2" >/dev/null
 kipctl plan create "$C2" --basis psych-patient --coordinator "$J" >/dev/null
@@ -54,7 +54,7 @@ check_err "a professional may not record it" "forbidden|not allowed|role" \
 	as bin "$KIPCTL" plan handed "$PLAN" --version 1 --contact "$X" --how "Udleveret"
 check_out "the coordinator records Xenia's copy as handed over" '"delivery": "handed"' \
 	as daemon "$KIPCTL" --json plan handed "$PLAN" --version 1 --contact "$X" \
-	--how "Udleveret personligt på mødet" --date "$(date +%F)"
+	--how "Udleveret personligt på mødet" --date "$(kdate +%F)"
 check_eq "plan status shows it handed" "manual handed" "$(copy "Xenia Udenbrev")"
 check_eq "with how" "Udleveret personligt på mødet" \
 	"$(jq -r '.messages[] | select(.name == "Xenia Udenbrev" and .kind == "plan") | .delivery_detail' <<<"$(status)")"
@@ -74,12 +74,12 @@ check_err "a coordinator sees no one else's" "only an administrator" \
 check_out "an administrator may" '"coordinator": '"$J" kipctl --json digest --coordinator "$J"
 
 # --- the daily mail -------------------------------------------------------------
-TOMORROW=$(date -d "+1 day" +%F)
+TOMORROW=$(kdate -d "+1 day" +%F)
 n0=$(count karen.koordinator@kommune.example)
-at "$(date -d "$TOMORROW 11:00" +%s)"
+at "$(kdate -d "$TOMORROW 11:00" +%s)"
 run >/dev/null
 check_eq "before the hour no digest is due" "0" "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM digests")"
-at "$(date -d "$TOMORROW 12:05" +%s)"
+at "$(kdate -d "$TOMORROW 12:05" +%s)"
 run >/dev/null
 check_eq "at the hour one digest per coordinator is recorded" "2" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM digests WHERE day = '$TOMORROW'")"
@@ -103,7 +103,7 @@ grep -q "Plan KIP-$PLAN" <<<"$text" && grep -q "Skal udleveres manuelt.*en pår�
 	fail "Jonas's mailbox is empty"
 
 # Exactly once a day: another pass, a restart, a kill -9.
-at "$(date -d "$TOMORROW 12:30" +%s)"
+at "$(kdate -d "$TOMORROW 12:30" +%s)"
 run >/dev/null
 kip_stop
 kip_start
@@ -112,7 +112,7 @@ kill -9 "$KIPD_PID"
 wait "$KIPD_PID" 2>/dev/null
 KIPD_PID=""
 kip_start
-at "$(date -d "$TOMORROW 18:00" +%s)"
+at "$(kdate -d "$TOMORROW 18:00" +%s)"
 run >/dev/null
 outbox_drained "$PLAN" 300 || true
 sleep 1
@@ -122,7 +122,7 @@ check_eq "one digest a day across passes, a restart and a kill -9" "1 $((n0 + 1)
 kipctl plan handed "$PLAN" --version 1 --contact "$L" --how "Sendt med posten" >/dev/null
 check_out "the citizen's copy is handed over with --citizen" '"delivery": "handed"' \
 	kipctl --json plan handed "$PLAN" --version 1 --citizen --how "Givet på mødet"
-at "$(date -d "$(date -d "$TOMORROW + 1 day" +%F) 12:00" +%s)"
+at "$(kdate -d "$(kdate -d "$TOMORROW + 1 day" +%F) 12:00" +%s)"
 run >/dev/null
 check_eq "the next day brings the next digest" "2" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE kind = 'digest'")"

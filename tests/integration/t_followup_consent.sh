@@ -18,7 +18,7 @@ mail_conf "$POSTFIX_URL" "reminders = { offsets_days = \"14,1\"; followup_days =
   escalation_address = \"$ESC\"; };"
 
 q() { sqlite3 "$TDIR/kip.db" "$1"; }
-TODAY=$(date +%Y-%m-%d)
+TODAY=$(kdate +%Y-%m-%d)
 
 # n_mail ADDR SUBJECT: distinct Message-IDs in ADDR's Maildir with SUBJECT.
 n_mail() {

@@ -54,7 +54,7 @@ PLAN2=$(citizen 020150-5123 borger2@borger.example)
 version_plan "$PLAN2"
 PLAN3=$(citizen 030150-5123 borger3@borger.example)
 version_plan "$PLAN3"
-kipctl meeting schedule "$PLAN3" --start "$(date -d "$ADAY + 5 months" +%Y-%m-%d) 10:00" \
+kipctl meeting schedule "$PLAN3" --start "$(kdate -d "$ADAY + 5 months" +%Y-%m-%d) 10:00" \
 	--place "Rådhuset" >/dev/null
 check_eq "six-month reminders are pending for the plan without follow-up" "3" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM sched_pending WHERE plan_id = $PLAN2")"
@@ -80,7 +80,7 @@ f=$(newest peter.psykiatri@region.example "Påmindelse")
 check_eq "the reminder's subject is neutral" "Påmindelse: koordinationsmøde – ref KIP-$PLAN" \
 	"$(python3 "$ROOT/tests/mailpart.py" "$f" header Subject)"
 check_out "the signed text names ref, date and time" \
-	"Påmindelse: koordinationsmøde \(ref. KIP-$PLAN\) den $(date -d "@$MT" +%d.%m.%Y) kl. $(date -d "@$MT" +%H:%M)" \
+	"Påmindelse: koordinationsmøde \(ref. KIP-$PLAN\) den $(kdate -d "@$MT" +%d.%m.%Y) kl. $(kdate -d "@$MT" +%H:%M)" \
 	bash -c "cat '$f' | python3 '$ROOT/tests/mailpart.py' - text"
 check_eq "event reminder.sent recorded" "1" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM event_log WHERE type = 'reminder.sent' AND plan_id = $PLAN")"
@@ -146,6 +146,30 @@ mail_wait_count tilsyn@kommune.example 1 30 && pass "the escalation mail arrives
 f=$(newest tilsyn@kommune.example "Opfølgning overskredet")
 check_out "the escalation names the plan and the deadline" "KIP-$PLAN2.*$DEADLINE" \
 	bash -c "cat '$f' | python3 '$ROOT/tests/mailpart.py' - text"
+
+# --- one clock for the whole of kipd -------------------------------------
+# A year on by the test clock, the commands that compare with "now" go by
+# it too: PAST is still ahead by the real clock, AHEAD by both.
+at $((NOW0 + 365 * DAY))
+PAST=$((NOW0 + 300 * DAY))
+AHEAD=$((NOW0 + 400 * DAY))
+MP=$(kipctl --json meeting schedule "$PLAN" --start "$(local_time "$PAST")" --place "Rådhuset" | jq -r .id)
+check_eq "a meeting already past by the test clock is recorded without an invitation" "0" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE kind = 'invitation' AND meeting_id = $MP")"
+check_out "meeting held is taken for it" "held" kipctl meeting held "$MP"
+MA=$(kipctl --json meeting schedule "$PLAN" --start "$(local_time "$AHEAD")" --place "Rådhuset" | jq -r .id)
+check_err "and refused for a meeting still ahead by the test clock" "starts in the future" \
+	kipctl meeting held "$MA"
+C4=$(kipctl --json citizen add --name "Bodil Testesen" --cpr 040150-5123 \
+	--address "Prøvevej 7, 9999 Testby" --phone "+45 20 20 20 20" | jq -r .id)
+check_out "a consent dated in the real clock's future but the test clock's past is taken" "." \
+	kipctl consent give "$C4" --scope plan --date "$(kdate -d "@$PAST" +%F)" --document "J.nr. 4"
+check_err "one dated after the test clock's today is refused" "in the future" \
+	kipctl consent give "$C4" --scope relatives --date "$(kdate -d "@$AHEAD" +%F)" --document "J.nr. 5"
+check_eq "timestamps in the store are the test clock's" "$(date -u -d "@$((NOW0 + 365 * DAY))" +%Y-%m-%d)" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT substr(created_at, 1, 10) FROM meetings WHERE id = $MP")"
+check_eq "and so are the events'" "1" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM event_log WHERE type = 'meeting.held' AND at >= $((NOW0 + 365 * DAY - 60))")"
 check_err "scheduler run is for admins" "needs the role admin" \
 	as daemon "$KIPCTL" scheduler run
 check_alive

@@ -2,8 +2,9 @@
 # kipctl stats: the figures for national monitoring, counted from the
 # pseudonymous event_log. Live activity first (plan.created comes from the
 # handler), then known rows written into event_log while kipd is stopped, to
-# check each figure and the period's boundaries (local days; the test runs
-# kipd in Europe/Copenhagen so that local and UTC days differ).
+# check each figure and the period's boundaries (local days: kipd's
+# timezone, its default Europe/Copenhagen, so that local and UTC days
+# differ; the test takes its own dates there too).
 . "$(dirname "$0")/../lib.sh"
 export TZ=Europe/Copenhagen
 kip_start

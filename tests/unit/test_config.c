@@ -114,6 +114,7 @@ static void test_defaults_on_empty_file(void)
 	T_ASSERT(cfg->org_mailbox == NULL && cfg->org_phone == NULL);
 	T_STREQ(cfg->default_lang, "da");
 	T_ASSERT(cfg->follow_up_max_months == 6);
+	T_STREQ(cfg->timezone, "Europe/Copenhagen");
 	T_ASSERT(cfg->smtp_url == NULL && cfg->smtp_username == NULL);
 	T_ASSERT(cfg->smtp_password == NULL);
 	T_ASSERT(cfg->users == NULL && cfg->n_users == 0);
@@ -529,6 +530,47 @@ static void test_intake_keys(void)
 /* smime.openssl_min_version: "3.0.0" by default; a value that is not
  * MAJOR.MINOR.PATCH is refused at load, naming the key. Whether the running
  * OpenSSL meets it is kipd's check at start (test_sslver). */
+/* A zone of the database under /usr/share/zoneinfo, named inside it. */
+static void test_timezone(void)
+{
+	static const struct {
+		const char *value, *why;
+	} bad[] = {
+	    {"Mars/Olympus_Mons", "is not a time zone in /usr/share/zoneinfo"},
+	    {"europe/copenhagen", "is not a time zone in /usr/share/zoneinfo"},
+	    {"Europe", "is not a time zone file (TZif) in /usr/share/zoneinfo"},
+	    {"zone.tab",
+	     "is not a time zone file (TZif) in /usr/share/zoneinfo"},
+	    {"../../../etc/passwd",
+	     "is not a time zone name such as \"Europe/Copenhagen\""},
+	    {"/usr/share/zoneinfo/UTC",
+	     "is not a time zone name such as \"Europe/Copenhagen\""},
+	    {"Europe//Oslo",
+	     "is not a time zone name such as \"Europe/Copenhagen\""},
+	    {"CET-1CEST,M3.5.0,M10.5.0/3",
+	     "is not a time zone name such as \"Europe/Copenhagen\""},
+	    {"Europe/Oslo ",
+	     "is not a time zone name such as \"Europe/Copenhagen\""},
+	};
+	struct kip_config *cfg = NULL;
+	char text[128], want[256];
+
+	T_ASSERT(load("timezone = \"Asia/Tokyo\";", &cfg) == 0);
+	T_STREQ(cfg ? cfg->timezone : NULL, "Asia/Tokyo");
+	config_free(cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "log = { level = \"info\"; };\n"
+			 "timezone = \"%s\";",
+			 bad[i].value);
+		snprintf(want, sizeof(want), ":2: timezone: '%s' %s",
+			 bad[i].value, bad[i].why);
+		T_ASSERT(load_fails(text, -EINVAL, want));
+	}
+	T_ASSERT(load_fails("plans = { timezone = \"UTC\"; };", -EINVAL,
+			    ":1: unknown key 'plans.timezone'"));
+}
+
 static void test_openssl_min_version(void)
 {
 	struct kip_config *cfg = NULL;
@@ -894,6 +936,7 @@ static const char *const string_values[] = {
     "imaps://imap.example:993/IN\"BOX\\",
     "1,365,7",
     "9.8.7",
+    "America/Argentina/Buenos_Aires",
 };
 
 static const char list_values[][200] = {
@@ -1032,8 +1075,9 @@ T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_wrong_types), T_CASE(test_int64_and_ranges),
        T_CASE(test_syntax_error), T_CASE(test_strings), T_CASE(test_smtp_url),
        T_CASE(test_bad_emails), T_CASE(test_users), T_CASE(test_reporters),
-       T_CASE(test_intake_keys), T_CASE(test_openssl_min_version),
-       T_CASE(test_find_user_and_roles), T_CASE(test_config_permissions),
+       T_CASE(test_intake_keys), T_CASE(test_timezone),
+       T_CASE(test_openssl_min_version), T_CASE(test_find_user_and_roles),
+       T_CASE(test_config_permissions),
        T_CASE(test_config_missing_and_not_a_file), T_CASE(test_include_refused),
        T_CASE(test_secret_ok), T_CASE(test_secret_refused),
        T_CASE(test_secret_too_long), T_CASE(test_password_file_in_config),

@@ -7,10 +7,13 @@
  * parsed by it; where it is missing that check prints SKIP.
  */
 #include "buf.h"
+#include "clock.h"
 #include "ical.h"
 #include "t.h"
+#include "tzone.h"
 
 #include <errno.h>
+#include <libical/ical.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +27,18 @@ static const char *const two_attendees[] = {
     "bo@region.example",
 };
 
-/* A REQUEST with every field set; tests change what they look at. */
+/* Makes NAME the process's time zone, as kipd does at start. */
+static void zone(const char *name)
+{
+	char err[200] = "";
+
+	if (tzone_use(name, err, sizeof(err)) < 0)
+		printf("  %s\n", err);
+	T_STREQ(tzone_name(), name);
+}
+
+/* A REQUEST with every field set, in Europe/Copenhagen; tests change what
+ * they look at. */
 static struct ical_event base_event(void)
 {
 	struct ical_event ev = {
@@ -43,6 +57,8 @@ static struct ical_event base_event(void)
 	    .attendees = two_attendees,
 	    .n_attendees = LEN(two_attendees),
 	};
+
+	zone("Europe/Copenhagen");
 	return ev;
 }
 
@@ -218,18 +234,23 @@ static void test_request_properties(void)
 	    "VERSION:2.0",
 	    "CALSCALE:GREGORIAN",
 	    "METHOD:REQUEST",
+	    /* the shifts of 2023-2025 and the one before them, as the C
+	     * library has them */
 	    "BEGIN:VTIMEZONE",
 	    "TZID:Europe/Copenhagen",
 	    "BEGIN:STANDARD",
-	    "DTSTART:19701025T030000",
-	    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+	    "DTSTART:20221030T030000",
+	    "RDATE:20231029T030000",
+	    "RDATE:20241027T030000",
+	    "RDATE:20251026T030000",
 	    "TZOFFSETFROM:+0200",
 	    "TZOFFSETTO:+0100",
 	    "TZNAME:CET",
 	    "END:STANDARD",
 	    "BEGIN:DAYLIGHT",
-	    "DTSTART:19700329T020000",
-	    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+	    "DTSTART:20230326T020000",
+	    "RDATE:20240331T020000",
+	    "RDATE:20250330T020000",
 	    "TZOFFSETFROM:+0100",
 	    "TZOFFSETTO:+0200",
 	    "TZNAME:CEST",
@@ -496,6 +517,240 @@ static void test_dtend(void)
 		lines_free(&l);
 		buf_free(&b);
 	}
+}
+
+/* ---- the time zone ----------------------------------------------------- */
+
+/* The content lines from BEGIN:VTIMEZONE to END:VTIMEZONE, each ended by
+ * '\n' (the caller frees the string). */
+static char *vtimezone_of(const struct lines *l)
+{
+	struct buf b = BUF_INIT;
+	bool in = false;
+
+	for (size_t i = 0; i < l->n; i++) {
+		in |= strcmp(l->v[i], "BEGIN:VTIMEZONE") == 0;
+		if (in)
+			buf_printf(&b, "%s\n", l->v[i]);
+		if (strcmp(l->v[i], "END:VTIMEZONE") == 0)
+			break;
+	}
+	buf_append(&b, "", 0);
+	return buf_steal(&b);
+}
+
+/* The VTIMEZONE and DTSTART written for an event at START in zone NAME. */
+static void check_zone(const char *name, const char *start, const char *want_tz,
+		       const char *want_dtstart)
+{
+	struct ical_event ev = base_event();
+	struct buf b = BUF_INIT;
+	struct lines l;
+	char *tz;
+
+	zone(name);
+	ev.start_local = start;
+	T_ASSERT(build(&ev, &b, &l) == 0);
+	tz = vtimezone_of(&l);
+	T_STREQ(tz, want_tz);
+	T_ASSERT(count_props(&l, "DTSTART") >= 2);
+	T_STREQ(prop_line(&l, "DTSTART", (int)count_props(&l, "DTSTART") - 1),
+		want_dtstart);
+	free(tz);
+	lines_free(&l);
+	buf_free(&b);
+	zone("Europe/Copenhagen");
+}
+
+/* A zone without daylight saving time: one STANDARD, from the first of
+ * the years around the event, its offset to itself. */
+static void test_vtimezone_without_dst(void)
+{
+	check_zone("Asia/Tokyo", "2024-06-20T10:00",
+		   "BEGIN:VTIMEZONE\n"
+		   "TZID:Asia/Tokyo\n"
+		   "BEGIN:STANDARD\n"
+		   "DTSTART:20230101T090000\n"
+		   "TZOFFSETFROM:+0900\n"
+		   "TZOFFSETTO:+0900\n"
+		   "TZNAME:JST\n"
+		   "END:STANDARD\n"
+		   "END:VTIMEZONE\n",
+		   "DTSTART;TZID=Asia/Tokyo:20240620T100000");
+	check_zone("UTC", "2024-06-20T10:00",
+		   "BEGIN:VTIMEZONE\n"
+		   "TZID:UTC\n"
+		   "BEGIN:STANDARD\n"
+		   "DTSTART:20230101T000000\n"
+		   "TZOFFSETFROM:+0000\n"
+		   "TZOFFSETTO:+0000\n"
+		   "TZNAME:UTC\n"
+		   "END:STANDARD\n"
+		   "END:VTIMEZONE\n",
+		   "DTSTART;TZID=UTC:20240620T100000");
+	check_zone("Asia/Kolkata", "2024-06-20T10:00",
+		   "BEGIN:VTIMEZONE\n"
+		   "TZID:Asia/Kolkata\n"
+		   "BEGIN:STANDARD\n"
+		   "DTSTART:20230101T053000\n"
+		   "TZOFFSETFROM:+0530\n"
+		   "TZOFFSETTO:+0530\n"
+		   "TZNAME:IST\n"
+		   "END:STANDARD\n"
+		   "END:VTIMEZONE\n",
+		   "DTSTART;TZID=Asia/Kolkata:20240620T100000");
+}
+
+/* Europe/Copenhagen years ahead (the C library's rule, not its table):
+ * the last Sundays of March and October, at 01:00 UTC. And a zone west
+ * of Greenwich, whose offsets are negative. */
+static void test_vtimezone_with_dst(void)
+{
+	check_zone("Europe/Copenhagen", "2031-01-01T00:30",
+		   "BEGIN:VTIMEZONE\n"
+		   "TZID:Europe/Copenhagen\n"
+		   "BEGIN:STANDARD\n"
+		   "DTSTART:20291028T030000\n"
+		   "RDATE:20301027T030000\n"
+		   "RDATE:20311026T030000\n"
+		   "RDATE:20321031T030000\n"
+		   "TZOFFSETFROM:+0200\n"
+		   "TZOFFSETTO:+0100\n"
+		   "TZNAME:CET\n"
+		   "END:STANDARD\n"
+		   "BEGIN:DAYLIGHT\n"
+		   "DTSTART:20300331T020000\n"
+		   "RDATE:20310330T020000\n"
+		   "RDATE:20320328T020000\n"
+		   "TZOFFSETFROM:+0100\n"
+		   "TZOFFSETTO:+0200\n"
+		   "TZNAME:CEST\n"
+		   "END:DAYLIGHT\n"
+		   "END:VTIMEZONE\n",
+		   "DTSTART;TZID=Europe/Copenhagen:20310101T003000");
+	check_zone("America/New_York", "2024-11-03T01:30",
+		   "BEGIN:VTIMEZONE\n"
+		   "TZID:America/New_York\n"
+		   "BEGIN:STANDARD\n"
+		   "DTSTART:20221106T020000\n"
+		   "RDATE:20231105T020000\n"
+		   "RDATE:20241103T020000\n"
+		   "RDATE:20251102T020000\n"
+		   "TZOFFSETFROM:-0400\n"
+		   "TZOFFSETTO:-0500\n"
+		   "TZNAME:EST\n"
+		   "END:STANDARD\n"
+		   "BEGIN:DAYLIGHT\n"
+		   "DTSTART:20230312T020000\n"
+		   "RDATE:20240310T020000\n"
+		   "RDATE:20250309T020000\n"
+		   "TZOFFSETFROM:-0500\n"
+		   "TZOFFSETTO:-0400\n"
+		   "TZNAME:EDT\n"
+		   "END:DAYLIGHT\n"
+		   "END:VTIMEZONE\n",
+		   "DTSTART;TZID=America/New_York:20241103T013000");
+}
+
+/* Builds the object for an event at START in zone NAME and has libical,
+ * an independent reader, read it back: RET_START is DTSTART as a time by
+ * the VTIMEZONE in the object; false when it cannot be read. Every few
+ * hours over the three years around the event, the VTIMEZONE must give
+ * the offset and DST flag the C library gives. */
+static bool libical_read_back(const char *name, const char *start,
+			      time_t *ret_start)
+{
+	struct ical_event ev = base_event();
+	icalcomponent *cal, *vtz, *vev;
+	icaltimezone *z;
+	struct buf b = BUF_INIT;
+	struct tm y0 = {.tm_mday = 1}, y3 = {.tm_mday = 1};
+	int year = 0, bad = 0;
+
+	zone(name);
+	ev.start_local = start;
+	if (ical_build(&ev, &b) != 0)
+		return false;
+	cal = icalparser_parse_string(b.data);
+	buf_free(&b);
+	vtz = cal ? icalcomponent_get_first_component(cal,
+						      ICAL_VTIMEZONE_COMPONENT)
+		  : NULL;
+	vev =
+	    cal ? icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT)
+		: NULL;
+	if (!vtz || !vev) {
+		if (cal)
+			icalcomponent_free(cal);
+		return false;
+	}
+	z = icaltimezone_new();
+	icaltimezone_set_component(z, icalcomponent_new_clone(vtz));
+	*ret_start =
+	    icaltime_as_timet_with_zone(icalcomponent_get_dtstart(vev), z);
+	sscanf(start, "%4d", &year);
+	y0.tm_year = year - 1901;
+	y3.tm_year = year - 1898;
+	for (time_t t = timegm(&y0), end = timegm(&y3); t < end && bad < 3;
+	     t += 3 * 3600 + 37 * 60) {
+		struct icaltimetype u = icaltime_from_timet_with_zone(
+		    t, 0, icaltimezone_get_utc_timezone());
+		int dst = 0,
+		    off = icaltimezone_get_utc_offset_of_utc_time(z, &u, &dst);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		if (off != tm.tm_gmtoff || (dst != 0) != (tm.tm_isdst > 0)) {
+			printf("  %s at %lld: libical %+d%s, C library "
+			       "%+ld%s\n",
+			       tzone_name(), (long long)t, off,
+			       dst ? " DST" : "", tm.tm_gmtoff,
+			       tm.tm_isdst > 0 ? " DST" : "");
+			bad++;
+		}
+	}
+	icaltimezone_free(z, 1);
+	icalcomponent_free(cal);
+	return bad == 0;
+}
+
+/* Zones east and west, with and without DST, south (DST over the new
+ * year), with half-hour offsets and shifts (Lord Howe), with DST given up
+ * (Sao Paulo, 2019), and Dublin, whose winter time the database calls
+ * DST: libical reads each invitation's start as the instant kipd's
+ * scheduler takes it for (clock_local_to_time()). Noon: no shift falls on
+ * it, so every local time exists once. */
+static void test_vtimezone_read_by_libical(void)
+{
+	static const char *const zones[] = {
+	    "Europe/Copenhagen", "Asia/Tokyo",	      "America/New_York",
+	    "Australia/Sydney",	 "Asia/Kolkata",      "Australia/Lord_Howe",
+	    "America/Sao_Paulo", "Pacific/Chatham",   "America/St_Johns",
+	    "Europe/Dublin",	 "Africa/Casablanca", "UTC",
+	};
+	static const char *const days[] = {
+	    "1971-03-15", "2019-02-15", "2019-11-15", "2024-01-15",
+	    "2024-03-31", "2024-04-15", "2024-07-01", "2024-10-27",
+	    "2024-12-31", "2031-06-15",
+	};
+
+	for (size_t i = 0; i < LEN(zones); i++) {
+		for (size_t j = 0; j < LEN(days); j++) {
+			char start[17];
+			time_t read = 0, want;
+
+			snprintf(start, sizeof(start), "%sT12:00", days[j]);
+			if (!libical_read_back(zones[i], start, &read))
+				read = -1;
+			want = clock_local_to_time(start, 0);
+			if (read != want)
+				printf("  %s %s: libical %lld, kipd %lld\n",
+				       zones[i], start, (long long)read,
+				       (long long)want);
+			T_ASSERT(read == want);
+		}
+	}
+	zone("Europe/Copenhagen");
 }
 
 /* ---- refusals ---------------------------------------------------------- */
@@ -847,19 +1102,30 @@ static void test_imip_cancel_and_refusals(void)
 
 /* ---- an independent parser --------------------------------------------- */
 
-/* Parses the object with python3-icalendar and checks what it reads. */
+/* Parses the object with python3-icalendar and checks what it reads; the
+ * VTIMEZONE is read by python3-dateutil's tzical (icalendar itself takes
+ * the TZID's rules from pytz). Arguments: the file, METHOD, SEQUENCE,
+ * STATUS, the zone, its offset in hours on 31 December, and how many
+ * DAYLIGHT components it has. */
 static const char py_check[] =
-    "import sys, datetime, icalendar\n"
-    "cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())\n"
+    "import sys, io, datetime, icalendar\n"
+    "from dateutil import tz as dtz\n"
+    "raw = open(sys.argv[1], 'rb').read()\n"
+    "cal = icalendar.Calendar.from_ical(raw)\n"
     "errs = [c.errors for c in cal.walk() if c.errors]\n"
     "assert not errs, errs\n"
     "assert str(cal['METHOD']) == sys.argv[2], cal['METHOD']\n"
     "assert str(cal['PRODID']) == '-//kip//kip 1.0//DA'\n"
     "assert str(cal['VERSION']) == '2.0'\n"
+    "zone, hours, daylight = sys.argv[5], int(sys.argv[6]), int(sys.argv[7])\n"
     "tz = cal.walk('VTIMEZONE')\n"
-    "assert len(tz) == 1 and str(tz[0]['TZID']) == 'Europe/Copenhagen'\n"
+    "assert len(tz) == 1 and str(tz[0]['TZID']) == zone\n"
     "assert len(tz[0].walk('STANDARD')) == 1\n"
-    "assert len(tz[0].walk('DAYLIGHT')) == 1\n"
+    "assert len(tz[0].walk('DAYLIGHT')) == daylight\n"
+    "text = raw.decode()\n"
+    "vtz = text[text.index('BEGIN:VTIMEZONE'):text.index('END:VTIMEZONE') + "
+    "13]\n"
+    "rules = dtz.tzical(io.StringIO(vtz)).get()\n"
     "ev = cal.walk('VEVENT')\n"
     "assert len(ev) == 1\n"
     "ev = ev[0]\n"
@@ -870,12 +1136,17 @@ static const char py_check[] =
     "assert str(ev['DESCRIPTION']) == 'Linje 1\\nLinje 2'\n"
     "assert str(ev['URL']) == 'https://video.example/m/abc?x=1;y=2'\n"
     "st, en = ev.decoded('DTSTART'), ev.decoded('DTEND')\n"
-    "assert ev['DTSTART'].params['TZID'] == 'Europe/Copenhagen'\n"
+    "assert ev['DTSTART'].params['TZID'] == zone\n"
     "assert (st.year, st.month, st.day, st.hour, st.minute) == "
     "(2024, 12, 31, 23, 30), st\n"
     "assert (en.year, en.month, en.day, en.hour, en.minute) == "
     "(2025, 1, 1, 1, 0), en\n"
-    "assert st.utcoffset() == datetime.timedelta(hours=1)\n"
+    "assert st.utcoffset() == datetime.timedelta(hours=hours)\n"
+    "for d in (st, en):\n"
+    "    mine = d.replace(tzinfo=None).replace(tzinfo=rules)\n"
+    "    assert mine.utcoffset() == d.utcoffset(), (mine, d)\n"
+    "summer = datetime.datetime(2024, 7, 1, 12, 0, tzinfo=rules)\n"
+    "assert summer.utcoffset() == datetime.timedelta(hours=hours + daylight)\n"
     "assert en - st == datetime.timedelta(minutes=90)\n"
     "stamp = ev.decoded('DTSTAMP')\n"
     "assert stamp.utcoffset() == datetime.timedelta(0)\n"
@@ -887,7 +1158,8 @@ static const char py_check[] =
     "'mailto:bo@region.example'], att\n"
     "assert all(a.params['RSVP'] == 'TRUE' for a in att)\n"
     "assert str(ev['STATUS']) == sys.argv[4]\n"
-    "print('python3-icalendar', icalendar.__version__, 'ok')\n";
+    "print('python3-icalendar', icalendar.__version__, 'and dateutil:', zone, "
+    "'ok')\n";
 
 static int write_file(const char *tmpl_in, char *path, size_t size,
 		      const char *data)
@@ -910,10 +1182,13 @@ static void test_python_icalendar(void)
 {
 	static const struct {
 		enum ical_method m;
-		const char *method, *seq, *status;
+		const char *method, *seq, *status, *zone, *hours, *daylight;
 	} runs[] = {
-	    {ICAL_REQUEST, "REQUEST", "0", "CONFIRMED"},
-	    {ICAL_CANCEL, "CANCEL", "4", "CANCELLED"},
+	    {ICAL_REQUEST, "REQUEST", "0", "CONFIRMED", "Europe/Copenhagen",
+	     "1", "1"},
+	    {ICAL_CANCEL, "CANCEL", "4", "CANCELLED", "Europe/Copenhagen", "1",
+	     "1"},
+	    {ICAL_REQUEST, "REQUEST", "0", "CONFIRMED", "Asia/Tokyo", "9", "0"},
 	};
 	char loc[400];
 
@@ -931,6 +1206,7 @@ static void test_python_icalendar(void)
 		struct buf b = BUF_INIT, cmd = BUF_INIT;
 		char ics[64], py[64];
 
+		zone(runs[i].zone);
 		ev.method = runs[i].m;
 		ev.sequence = runs[i].m == ICAL_CANCEL ? 4 : 0;
 		ev.start_local = "2024-12-31T23:30";
@@ -944,20 +1220,23 @@ static void test_python_icalendar(void)
 				    sizeof(ics), b.data) == 0);
 		T_ASSERT(write_file("/tmp/kip-test-ical-py-XXXXXX", py,
 				    sizeof(py), py_check) == 0);
-		buf_printf(&cmd, "/usr/bin/python3 %s %s %s %s %s", py, ics,
-			   runs[i].method, runs[i].seq, runs[i].status);
+		buf_printf(&cmd, "/usr/bin/python3 %s %s %s %s %s %s %s %s", py,
+			   ics, runs[i].method, runs[i].seq, runs[i].status,
+			   runs[i].zone, runs[i].hours, runs[i].daylight);
 		T_ASSERT(system(cmd.data) == 0);
 		unlink(ics);
 		unlink(py);
 		buf_free(&cmd);
 		buf_free(&b);
 	}
+	zone("Europe/Copenhagen");
 }
 
 T_MAIN(T_CASE(test_request_properties), T_CASE(test_optional_fields_left_out),
        T_CASE(test_appends), T_CASE(test_cancel), T_CASE(test_text_escaping),
        T_CASE(test_folding_utf8), T_CASE(test_folding_long_location),
-       T_CASE(test_dtend), T_CASE(test_bad_start_and_duration),
-       T_CASE(test_bad_strings), T_CASE(test_bad_event),
-       T_CASE(test_imip_entity), T_CASE(test_imip_cancel_and_refusals),
-       T_CASE(test_python_icalendar))
+       T_CASE(test_dtend), T_CASE(test_vtimezone_without_dst),
+       T_CASE(test_vtimezone_with_dst), T_CASE(test_vtimezone_read_by_libical),
+       T_CASE(test_bad_start_and_duration), T_CASE(test_bad_strings),
+       T_CASE(test_bad_event), T_CASE(test_imip_entity),
+       T_CASE(test_imip_cancel_and_refusals), T_CASE(test_python_icalendar))

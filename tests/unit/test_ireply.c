@@ -9,6 +9,7 @@
 #include "ical.h"
 #include "ireply.h"
 #include "t.h"
+#include "tzone.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -490,6 +491,7 @@ static void test_from_ical_build(void)
 	struct ireply r;
 	char err[128] = "", *reply;
 
+	T_ASSERT(tzone_use("Europe/Copenhagen", err, sizeof(err)) == 0);
 	T_ASSERT(ical_build(&ev, &ics) == 0);
 	/* As it is, a REQUEST. */
 	T_ASSERT(ireply_parse(ics.data, ics.len, &r, err, sizeof(err)) ==
