@@ -265,13 +265,13 @@ static json_t *send_warnings(struct cmd_ctx *c)
 static int require_state(struct cmd_ctx *c, int64_t id, char *state,
 			 const char *const *ok, const char *what)
 {
-	for (size_t i = 0; ok[i]; i++)
+	for (size_t i = 0; state && ok[i]; i++)
 		if (strcmp(state, ok[i]) == 0) {
 			free(state);
 			return 0;
 		}
-	cmd_fail(c, "conflict", "message %lld is %s; %s", (long long)id, state,
-		 what);
+	cmd_fail(c, "conflict", "message %lld is %s; %s", (long long)id,
+		 state ? state : "unknown", what);
 	free(state);
 	return -1;
 }
