@@ -198,9 +198,12 @@ static void test_log_levels(void)
  * does not exist here). */
 static void copy_example(bool enable, mode_t mode)
 {
-	char src[256], line[512], text[16384] = "";
+	static char text[65536];
+	char src[256], line[512];
 	const char *dir = getenv("KIP_SRCDIR");
 	FILE *f;
+
+	text[0] = '\0';
 
 	snprintf(src, sizeof(src), "%s/conf/kipd.conf", dir ? dir : ".");
 	f = fopen(src, "r");
@@ -215,7 +218,14 @@ static void copy_example(bool enable, mode_t mode)
 		    !strstr(p, "password_file") &&
 		    !strstr(p, "passphrase_file"))
 			memmove(p, p + 1, strlen(p));
-		strncat(text, line, sizeof(text) - strlen(text) - 1);
+		size_t have = strlen(text), add = strlen(line);
+
+		if (have + add >= sizeof(text)) {
+			fprintf(stderr, "%s: longer than %zu bytes\n", src,
+				sizeof(text) - 1);
+			exit(2);
+		}
+		memcpy(text + have, line, add + 1);
 	}
 	fclose(f);
 	tpath("kipd.conf");
