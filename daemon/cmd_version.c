@@ -385,7 +385,12 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    " o.state, o.cipher, o.attempts, o.reason,"
 	    " o.last_reply,"
 	    " datetime(o.updated_at, 'unixepoch') || 'Z' AS updated,"
-	    " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent"
+	    " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent,"
+	    /* what became of it after the relay took it (schema 8) */
+	    " o.delivery, o.delivery_status, o.delivery_detail,"
+	    " datetime(o.delivery_at, 'unixepoch') || 'Z' AS delivery_at,"
+	    " o.reports, CASE WHEN o.reports = 'none' AND o.delivery IS NULL"
+	    "  THEN 'relay gives no reports' END AS note"
 	    " FROM outbox o LEFT JOIN contacts k"
 	    " ON k.id = o.contact_id LEFT JOIN citizens c"
 	    " ON c.id = o.citizen_id AND o.contact_id IS NULL"
