@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "distribute.h"
+#include "event.h"
 #include "ireport.h"
 #include "kipd.h"
 #include "log.h"
@@ -156,20 +158,32 @@ static const char *dsn_delivery(enum ireport_action a)
 	}
 }
 
-/* The message became bounced. */
+/* The message became bounced: the coordinator is told, the event goes. */
 static int bounced(struct kipd *k, int64_t row)
 {
-	char *status = NULL;
-	int r = store_text(k->store, &status,
-			   "SELECT delivery_status FROM outbox WHERE id = ?",
-			   "i", row);
+	json_t *o = NULL, *data;
+	int r = store_row(k->store, &o,
+			  "SELECT kind, citizen_id, plan_id, version,"
+			  " delivery_status FROM outbox WHERE id = ?",
+			  "i", row);
 
 	if (r < 0)
 		return r;
 	log_notice("delivery: message %lld bounced (status %s)", (long long)row,
-		   status ? status : "-");
-	free(status);
-	return 0;
+		   row_str(o, "delivery_status") ? row_str(o, "delivery_status")
+						 : "-");
+	data = json_pack("{s:I, s:s}", "message", (json_int_t)row, "kind",
+			 row_str(o, "kind"));
+	if (data && row_num(o, "version"))
+		json_object_set_new(data, "version",
+				    json_integer(row_num(o, "version")));
+	r = data ? event_emit(k, "message.bounced", row_num(o, "citizen_id"),
+			      row_num(o, "plan_id"), data)
+		 : -ENOMEM;
+	if (r == 0)
+		r = distribute_bounce_notice(k, row);
+	json_decref(o);
+	return r;
 }
 
 int delivery_record(struct kipd *k, int64_t row, const struct ireport *rep)

@@ -5,7 +5,8 @@
  * unsigned by nature; kip-inmail reads it (inmail/ireport.h) and the
  * intake hands it here. It counts only when it matches exactly a message
  * kip sent and its recipient; it is then recorded as the message's
- * delivery (outbox_delivery()).
+ * delivery (outbox_delivery()), and a bounce is acted on: the plan's
+ * coordinator is told, encrypted, and message.bounced is emitted.
  *
  * The match: kip sends every message with the Message-ID
  * "<kip.ID.RANDOM@DOMAIN>" and asks for reports with the envelope id
@@ -49,8 +50,10 @@ int delivery_match(struct kipd *k, const struct ireport *rep, int64_t *ret_row,
  * Diagnostic-Code); delayed: delayed; delivered or expanded: delivered;
  * relayed: nothing (no report will follow). An MDN displayed: opened;
  * deleted, dispatched, processed: delivered (its disposition, and the
- * mode as the detail). 1 when the message's delivery changed, 0 when the report
- * adds nothing (outbox_delivery()'s order), -errno.
+ * mode as the detail). When the message became bounced, the coordinator
+ * is told (distribute_bounce_notice()) and message.bounced is emitted.
+ * 1 when the message's delivery changed, 0 when the report adds nothing
+ * (outbox_delivery()'s order), -errno.
  */
 int delivery_record(struct kipd *k, int64_t row, const struct ireport *rep);
 
