@@ -245,7 +245,8 @@ static const struct command commands[] = {
      "plan.status",
      NULL,
      "show each message of a plan: queued, sent, deferred, failed, "
-     "cancelled or needs manual delivery",
+     "cancelled or needs manual delivery, and after sending whether it was "
+     "delivered, delayed, bounced or opened",
      {P_PLAN, OPT("version", T_INT)}},
     {"plan handed",
      "plan.handed",

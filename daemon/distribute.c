@@ -593,6 +593,25 @@ out:
 	return 0;
 }
 
+/* The words of a failure for the coordinator, ids only: the subject in
+ * clear, and a text that sends them to plan status. */
+static void failure_words(const struct kipd *k, int64_t row, int64_t plan,
+			  char *subject, size_t sublen, char *text,
+			  size_t textlen)
+{
+	snprintf(text, textlen,
+		 texts_danish(k->cfg)
+		     ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
+		       "leveres.\r\nSe: kipctl plan status %lld\r\n"
+		     : "A message (no. %lld) of plan KIP-%lld could not "
+		       "be delivered.\r\nSee: kipctl plan status %lld\r\n",
+		 (long long)row, (long long)plan, (long long)plan);
+	snprintf(subject, sublen,
+		 texts_danish(k->cfg) ? "Levering fejlede – ref KIP-%lld"
+				      : "Delivery failed – ref KIP-%lld",
+		 (long long)plan);
+}
+
 void distribute_failure_notice(struct kipd *k, int64_t row)
 {
 	json_t *o = NULL;
@@ -615,17 +634,8 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 		return;
 	}
 	/* Ids only: the coordinator looks up the rest in kipctl. */
-	snprintf(text, sizeof(text),
-		 texts_danish(k->cfg)
-		     ? "En besked (nr. %lld) i plan KIP-%lld kunne ikke "
-		       "leveres.\r\nSe: kipctl plan status %lld\r\n"
-		     : "A message (no. %lld) of plan KIP-%lld could not "
-		       "be delivered.\r\nSee: kipctl plan status %lld\r\n",
-		 (long long)row, (long long)plan, (long long)plan);
-	snprintf(subject, sizeof(subject),
-		 texts_danish(k->cfg) ? "Levering fejlede – ref KIP-%lld"
-				      : "Delivery failed – ref KIP-%lld",
-		 (long long)plan);
+	failure_words(k, row, plan, subject, sizeof(subject), text,
+		      sizeof(text));
 	m = (struct outbox_msg){
 	    "failure",
 	    json_integer_value(json_object_get(o, "citizen_id")),
@@ -644,16 +654,159 @@ void distribute_failure_notice(struct kipd *k, int64_t row)
 	json_decref(o);
 }
 
+/* Signs TEXT (personal) as an entity with the protected SUBJECT and
+ * queues it for RC as KIND: encrypted, or without a usable certificate
+ * the manual row and CL's notice (queue_secure()). */
+static int queue_personal(struct kipd *k, const struct ids *ids,
+			  const struct recipient *rc, const char *kind,
+			  struct clear *cl, const char *subject,
+			  const char *text)
+{
+	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
+	struct payload pl = {&signed_entity, 0};
+	char err[256];
+	int r = 0;
+
+	if (k->signer) {
+		r = mime_inner(k->cfg->org_mailbox, subject, text, NULL, NULL,
+			       0, &inner);
+		if (r == 0)
+			r = smime_sign(k->signer, inner.data, inner.len,
+				       &signed_entity, err, sizeof(err));
+	}
+	if (r == 0)
+		r = queue_secure(k, ids, rc, kind, cl, &pl);
+	buf_free(&inner);
+	buf_free(&signed_entity);
+	return r;
+}
+
+/* What kind of message K is, in the coordinator's words. */
+static const char *kind_words(const struct kipd *k, const char *kind)
+{
+	static const char *const words[][3] = {
+	    {"plan", "indsatsplan", "action plan"},
+	    {"notice", "besked om en ny version", "notice of a new version"},
+	    {"invitation", "mødeindkaldelse", "meeting invitation"},
+	    {"invitation-details", "mødets detaljer", "meeting details"},
+	    {"reminder", "påmindelse", "reminder"},
+	    {"followup", "påmindelse om opfølgning", "follow-up reminder"},
+	    {"deviation", "afvigelse", "deviation"},
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (strcmp(kind, words[i][0]) == 0)
+			return words[i][texts_danish(k->cfg) ? 1 : 2];
+	return kind;
+}
+
+/* The personal text of a bounce (O: the row, with the member's name). */
+static int bounce_text(struct kipd *k, int64_t row, json_t *o, struct buf *out)
+{
+	bool da = texts_danish(k->cfg);
+	int64_t plan = row_num(o, "plan_id"), version = row_num(o, "version");
+	const char *status = row_str(o, "delivery_status");
+	const char *detail = row_str(o, "delivery_detail");
+	char ver[48] = "";
+
+	if (version)
+		snprintf(ver, sizeof(ver), ", version %lld",
+			 (long long)version);
+	return buf_printf(
+	    out,
+	    da ? "En besked kunne ikke leveres, efter at mailserveren havde "
+		 "taget imod den: modtagerens system sendte den retur."
+		 "\r\n\r\nPlan: KIP-%lld%s\r\nBesked: nr. %lld (%s)\r\n"
+		 "Til: %s <%s>\r\nÅrsag: %s%s%s\r\n\r\nKontakt modtageren ad "
+		 "anden vej, eller ret adressen og send igen.\r\nSe: kipctl "
+		 "plan status %lld\r\n"
+	       : "A message could not be delivered after the mail server had "
+		 "taken it: the recipient's system returned it.\r\n\r\n"
+		 "Plan: KIP-%lld%s\r\nMessage: no. %lld (%s)\r\nTo: %s <%s>"
+		 "\r\nReason: %s%s%s\r\n\r\nReach the recipient another way, "
+		 "or correct the address and send again.\r\nSee: kipctl plan "
+		 "status %lld\r\n",
+	    (long long)plan, ver, (long long)row,
+	    kind_words(k, row_str(o, "kind")),
+	    row_str(o, "name") ? row_str(o, "name") : "?",
+	    row_str(o, "recipient") ? row_str(o, "recipient") : "?",
+	    status ? status : "?", detail ? " – " : "", detail ? detail : "",
+	    (long long)plan);
+}
+
+int distribute_bounce_notice(struct kipd *k, int64_t row)
+{
+	json_t *o = NULL, *co = NULL;
+	struct buf text = BUF_INIT;
+	char subject[200], notice[600], inner[200];
+	struct recipient rc;
+	struct clear cl;
+	struct ids ids;
+	int64_t coord;
+	int r;
+
+	r = store_row(k->store, &o,
+		      "SELECT o.kind, o.plan_id, o.citizen_id, o.version,"
+		      " o.contact_id, o.recipient, o.delivery_status,"
+		      " o.delivery_detail, p.coordinator_id,"
+		      " coalesce(k.name, c.name) AS name FROM outbox o"
+		      " JOIN plans p ON p.id = o.plan_id"
+		      " LEFT JOIN contacts k ON k.id = o.contact_id"
+		      " LEFT JOIN citizens c ON c.id = o.citizen_id"
+		      " AND o.contact_id IS NULL WHERE o.id = ?",
+		      "i", row);
+	if (r == -ENOENT) /* a message of no plan: no coordinator */
+		return 0;
+	if (r < 0)
+		return r;
+	coord = row_num(o, "coordinator_id");
+	/* Not of a failure notice, nor of a message to the coordinator:
+	 * the notice would go where the bounce came from. */
+	if (strcmp(row_str(o, "kind"), "failure") == 0 ||
+	    row_num(o, "contact_id") == coord) {
+		json_decref(o);
+		return 0;
+	}
+	r = store_row(k->store, &co,
+		      "SELECT id AS contact_id, kind, name, email, cert_pem,"
+		      " cipher_policy, caps_gcm, private_mailbox"
+		      " FROM contacts WHERE id = ?",
+		      "i", coord);
+	if (r == 0)
+		r = bounce_text(k, row, o, &text);
+	if (r < 0)
+		goto out;
+	to_recipient(co, &rc);
+	failure_words(k, row, row_num(o, "plan_id"), subject, sizeof(subject),
+		      notice, sizeof(notice));
+	for (int p = 0; p < 2; p++) {
+		snprintf(cl.subject[p], sizeof(cl.subject[p]), "%s", subject);
+		snprintf(cl.notice[p], sizeof(cl.notice[p]), "%s", notice);
+		cl.sig[p] = (struct buf)BUF_INIT;
+	}
+	snprintf(inner, sizeof(inner),
+		 texts_danish(k->cfg)
+		     ? "Besked kunne ikke leveres – ref KIP-%lld"
+		     : "Message could not be delivered – ref KIP-%lld",
+		 (long long)row_num(o, "plan_id"));
+	ids = (struct ids){row_num(o, "citizen_id"), row_num(o, "plan_id"), 0,
+			   0, 0};
+	r = queue_personal(k, &ids, &rc, "failure", &cl, inner, text.data);
+	clear_free(&cl);
+out:
+	json_decref(o);
+	json_decref(co);
+	buf_free(&text);
+	return r < 0 ? r : 0;
+}
+
 int distribute_digest(struct kipd *k, int64_t coordinator, const char *day,
 		      const char *text)
 {
 	struct ids ids = {0, 0, 0, 0, 0};
-	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
-	struct payload pl = {&signed_entity, 0};
 	struct clear cl;
 	json_t *row = NULL;
 	struct recipient rc;
-	char err[256];
 	int r;
 
 	if (!k->signer || !k->cfg->org_mailbox)
@@ -668,16 +821,8 @@ int distribute_digest(struct kipd *k, int64_t coordinator, const char *day,
 	to_recipient(row, &rc);
 	clear_init(k, &cl, W_DIGEST_SUBJECT, W_DIGEST_NOTICE,
 		   &(struct wording_args){.date = day});
-	r = mime_inner(k->cfg->org_mailbox, cl.subject[0], text, NULL, NULL, 0,
-		       &inner);
-	if (r == 0)
-		r = smime_sign(k->signer, inner.data, inner.len, &signed_entity,
-			       err, sizeof(err));
-	if (r == 0)
-		r = queue_secure(k, &ids, &rc, "digest", &cl, &pl);
+	r = queue_personal(k, &ids, &rc, "digest", &cl, cl.subject[0], text);
 	json_decref(row);
-	buf_free(&inner);
-	buf_free(&signed_entity);
 	clear_free(&cl);
 	return r < 0 ? r : 0;
 }
@@ -687,12 +832,10 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 const char *subject, const char *text)
 {
 	struct ids ids = {citizen, plan, version, 0, deviation};
-	struct buf inner = BUF_INIT, signed_entity = BUF_INIT;
-	struct payload pl = {&signed_entity, 0};
 	struct clear cl;
 	json_t *row = NULL;
 	struct recipient rc;
-	char coord[300], err[256];
+	char coord[300];
 	int r = 0;
 
 	r = store_row(k->store, &row,
@@ -708,18 +851,8 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 	coordinator(k, plan, coord, sizeof(coord));
 	clear_init(k, &cl, W_DEVIATION_SUBJECT, W_DEVIATION_NOTICE,
 		   &(struct wording_args){.plan = plan, .coordinator = coord});
-	if (k->signer) {
-		r = mime_inner(k->cfg->org_mailbox, subject, text, NULL, NULL,
-			       0, &inner);
-		if (r == 0)
-			r = smime_sign(k->signer, inner.data, inner.len,
-				       &signed_entity, err, sizeof(err));
-	}
-	if (r == 0)
-		r = queue_secure(k, &ids, &rc, "deviation", &cl, &pl);
+	r = queue_personal(k, &ids, &rc, "deviation", &cl, subject, text);
 	json_decref(row);
-	buf_free(&inner);
-	buf_free(&signed_entity);
 	clear_free(&cl);
 	return r < 0 ? r : 0;
 }

@@ -29,6 +29,19 @@ int distribute_meeting(struct cmd_ctx *c, int64_t meeting, bool cancel);
  * reported again). */
 void distribute_failure_notice(struct kipd *k, int64_t row);
 
+/*
+ * Tells the coordinator of the plan of outbox row ROW that it bounced
+ * after the relay took it (the row's delivery, recorded first): an
+ * encrypted message naming the member (name and address), the message
+ * and the plan version, and the reason (the status code and the
+ * diagnostic). Without a usable certificate of the coordinator's, a
+ * manual row and the neutral failure notice (ids only). Nothing for a
+ * row of no plan, for a failure notice, or for a message to the
+ * coordinator (the notice would go where the bounce came from). Inside
+ * the caller's transaction. 0 or -errno.
+ */
+int distribute_bounce_notice(struct kipd *k, int64_t row);
+
 /* Signs TEXT, which must hold no personal data, as a text/plain entity and
  * queues it as M (inside the caller's transaction): reminders and notices.
  * PRIVATE: M goes to a private mailbox, and its From names the sender as

@@ -12,7 +12,8 @@
  *   consent.withdrawn, meeting.scheduled, meeting.moved, meeting.cancelled,
  *   meeting.held (data.in_time: held by the follow-up date in force),
  *   invitation.sent, message.sent, message.deferred, message.failed,
- *   message.manual, certificate.expiring, citizen.erased, and later
+ *   message.manual, message.bounced, certificate.expiring, citizen.erased,
+ *   and later
  *   deviation.received, deviation.forwarded, reminder.sent,
  *   followup.overdue, followup.paused.
  */

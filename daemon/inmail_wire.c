@@ -33,6 +33,38 @@ const char *inmail_reason_name(enum inmail_reason r)
 	return reason_names[r];
 }
 
+static const char *const action_names[] = {
+    [IREPORT_FAILED] = "failed",       [IREPORT_DELAYED] = "delayed",
+    [IREPORT_DELIVERED] = "delivered", [IREPORT_RELAYED] = "relayed",
+    [IREPORT_EXPANDED] = "expanded",
+};
+
+static const char *const disposition_names[] = {
+    [IREPORT_DISPLAYED] = "displayed",
+    [IREPORT_DELETED] = "deleted",
+    [IREPORT_DISPATCHED] = "dispatched",
+    [IREPORT_PROCESSED] = "processed",
+};
+
+/* Here rather than in inmail/ireport.c: kipd names them too, and links
+ * nothing of inmail/. */
+const char *ireport_action_name(enum ireport_action a)
+{
+	if ((unsigned)a >= sizeof(action_names) / sizeof(*action_names) ||
+	    !action_names[a])
+		return "?";
+	return action_names[a];
+}
+
+const char *ireport_disposition_name(enum ireport_disposition d)
+{
+	if ((unsigned)d >=
+		sizeof(disposition_names) / sizeof(*disposition_names) ||
+	    !disposition_names[d])
+		return "?";
+	return disposition_names[d];
+}
+
 /* ------------------------------------------------------------ frames -- */
 
 static void put32(unsigned char *p, uint32_t v)
@@ -160,6 +192,22 @@ enum tag {
 	T_REPLY_ATTENDEE,
 	T_REPLY_PARTSTAT,
 	T_REPLY_ERR,
+	/* a delivery or disposition notification (ireport.h) */
+	T_REPORT,
+	T_REPORT_ERR,
+	T_REPORT_ENVID,
+	T_REPORT_RETURNED,
+	T_REPORT_ORIGINAL,
+	T_REPORT_DISPOSITION,
+	T_REPORT_MODE,
+	T_REPORT_RCPTS,
+	/* inside T_REPORT_RCPTS: one per recipient, holding the next five */
+	T_RCPT,
+	T_RCPT_ACTION,
+	T_RCPT_FINAL,
+	T_RCPT_ORIGINAL,
+	T_RCPT_STATUS,
+	T_RCPT_DIAG,
 	T_LAST
 };
 
@@ -374,6 +422,49 @@ int wire_decode_error(const void *p, size_t len, char *msg, size_t msglen)
 
 /* ---------------------------------------------------------- verdicts -- */
 
+/* The recipients of a report: T_REPORT_RCPTS holding one T_RCPT each. */
+static int encode_rcpts(const struct ireport *rp, struct buf *out)
+{
+	struct buf all = BUF_INIT, one = BUF_INIT;
+	int r = 0;
+
+	for (const struct ireport_rcpt *rc = rp->rcpt;
+	     r == 0 && rc < rp->rcpt + IREPORT_MAX_RCPT &&
+	     rc < rp->rcpt + rp->n;
+	     rc++) {
+
+		one.len = 0;
+		r = r ?: put_int(&one, T_RCPT_ACTION, rc->action);
+		r = r ?: put_str(&one, T_RCPT_FINAL, rc->final_rcpt);
+		r = r ?: put_str(&one, T_RCPT_ORIGINAL, rc->original_rcpt);
+		r = r ?: put_str(&one, T_RCPT_STATUS, rc->status);
+		r = r ?: put_str(&one, T_RCPT_DIAG, rc->diagnostic);
+		r = r ?: put_field(&all, T_RCPT, one.data, one.len);
+	}
+	r = r ?: put_field(out, T_REPORT_RCPTS, all.data, all.len);
+	buf_free(&one);
+	buf_free(&all);
+	return r;
+}
+
+static int encode_report(const struct wire_verdict *v, struct buf *out)
+{
+	const struct ireport *rp = &v->report;
+	int r = 0;
+
+	if (rp->kind == IREPORT_NONE)
+		return 0;
+	r = put_int(out, T_REPORT, rp->kind);
+	if (!v->report_ok)
+		return r ?: put_str(out, T_REPORT_ERR, v->report_err);
+	r = r ?: put_str(out, T_REPORT_ENVID, rp->envid);
+	r = r ?: put_str(out, T_REPORT_RETURNED, rp->returned_id);
+	r = r ?: put_str(out, T_REPORT_ORIGINAL, rp->original_id);
+	r = r ?: put_int(out, T_REPORT_DISPOSITION, rp->disposition);
+	r = r ?: put_str(out, T_REPORT_MODE, rp->mode);
+	return r ?: encode_rcpts(rp, out);
+}
+
 int wire_encode_verdict(const struct wire_verdict *v, struct buf *out)
 {
 	const struct inmail *m = &v->mail;
@@ -405,7 +496,7 @@ int wire_encode_verdict(const struct wire_verdict *v, struct buf *out)
 	} else if (v->calendar) {
 		r = r ?: put_str(out, T_REPLY_ERR, v->reply_err);
 	}
-	return r;
+	return r ?: encode_report(v, out);
 }
 
 /* An integer field within [lo, hi]. */
@@ -415,6 +506,76 @@ static int get_ranged(const struct walk *w, int64_t lo, int64_t hi,
 	int r = get_int(w, out);
 
 	return r < 0 ? r : *out < lo || *out > hi ? -EPROTO : 0;
+}
+
+/* A report's string: as get_fixed(), and no control characters. */
+static int get_text(const struct walk *w, char *out, size_t size)
+{
+	for (size_t i = 0; i < w->len; i++)
+		if (w->val[i] < 0x20 || w->val[i] == 0x7f)
+			return -EPROTO;
+	return get_fixed(w, out, size);
+}
+
+/* One recipient: its five fields, each once. */
+static int decode_rcpt(const unsigned char *p, size_t len,
+		       struct ireport_rcpt *rc)
+{
+	struct walk w = {.p = p, .end = p + len};
+	int64_t n = 0;
+	int r;
+
+	while ((r = next_field(&w)) > 0) {
+		switch (w.tag) {
+		case T_RCPT_ACTION:
+			r = get_ranged(&w, 0, IREPORT_EXPANDED, &n);
+			rc->action = (enum ireport_action)n;
+			break;
+		case T_RCPT_FINAL:
+			r = get_text(&w, rc->final_rcpt,
+				     sizeof(rc->final_rcpt));
+			break;
+		case T_RCPT_ORIGINAL:
+			r = get_text(&w, rc->original_rcpt,
+				     sizeof(rc->original_rcpt));
+			break;
+		case T_RCPT_STATUS:
+			r = get_text(&w, rc->status, sizeof(rc->status));
+			break;
+		case T_RCPT_DIAG:
+			r = get_text(&w, rc->diagnostic,
+				     sizeof(rc->diagnostic));
+			break;
+		default:
+			r = -EPROTO;
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (r < 0 || !has(&w, T_RCPT_ACTION) || !has(&w, T_RCPT_FINAL) ||
+	    !has(&w, T_RCPT_ORIGINAL) || !has(&w, T_RCPT_STATUS) ||
+	    !has(&w, T_RCPT_DIAG))
+		return -EPROTO;
+	return 0;
+}
+
+/* T_REPORT_RCPTS: 1 to IREPORT_MAX_RCPT fields T_RCPT. */
+static int decode_rcpts(const struct walk *outer, struct ireport *rp)
+{
+	struct walk w = {.p = outer->val, .end = outer->val + outer->len};
+	int r;
+
+	while ((r = next_field(&w)) > 0) {
+		if (w.tag != T_RCPT || rp->n == IREPORT_MAX_RCPT)
+			return -EPROTO;
+		w.seen[T_RCPT / 64] &= ~(1ull << (T_RCPT % 64)); /* again */
+		r = decode_rcpt(w.val, w.len, &rp->rcpt[rp->n]);
+		if (r < 0)
+			return r;
+		rp->n++;
+	}
+	return r < 0 ? r : rp->n ? 0 : -EPROTO;
 }
 
 static int decode_field(const struct walk *w, struct wire_verdict *v)
@@ -489,9 +650,72 @@ static int decode_field(const struct walk *w, struct wire_verdict *v)
 		return r;
 	case T_REPLY_ERR:
 		return get_fixed(w, v->reply_err, sizeof(v->reply_err));
+	case T_REPORT:
+		r = get_ranged(w, IREPORT_DSN, IREPORT_MDN, &n);
+		v->report.kind = (enum ireport_kind)n;
+		return r;
+	case T_REPORT_ERR:
+		return get_text(w, v->report_err, sizeof(v->report_err));
+	case T_REPORT_ENVID:
+		return get_text(w, v->report.envid, sizeof(v->report.envid));
+	case T_REPORT_RETURNED:
+		return get_text(w, v->report.returned_id,
+				sizeof(v->report.returned_id));
+	case T_REPORT_ORIGINAL:
+		return get_text(w, v->report.original_id,
+				sizeof(v->report.original_id));
+	case T_REPORT_DISPOSITION:
+		r = get_ranged(w, 0, IREPORT_PROCESSED, &n);
+		v->report.disposition = (enum ireport_disposition)n;
+		return r;
+	case T_REPORT_MODE:
+		return get_text(w, v->report.mode, sizeof(v->report.mode));
+	case T_REPORT_RCPTS:
+		return decode_rcpts(w, &v->report);
 	default:
 		return -EPROTO;
 	}
+}
+
+/* Whether the report's fields agree with its kind: a DSN's recipients
+ * each with an Action and a Status, an MDN's one recipient with a
+ * disposition. */
+static bool report_consistent(const struct ireport *rp)
+{
+	if (rp->n < 1)
+		return false;
+	if (rp->kind == IREPORT_MDN)
+		return rp->n == 1 && rp->disposition != 0 && rp->mode[0] &&
+		       !rp->envid[0] && !rp->rcpt[0].action &&
+		       !rp->rcpt[0].status[0];
+	if (rp->disposition || rp->mode[0] || rp->original_id[0])
+		return false;
+	for (int i = 0; i < rp->n; i++)
+		if (!rp->rcpt[i].action || !rp->rcpt[i].status[0])
+			return false;
+	return true;
+}
+
+/* The report's fields: all of them with its kind, or its error alone. */
+static int check_report(const struct walk *w, struct wire_verdict *v)
+{
+	static const enum tag fields[] = {
+	    T_REPORT_ENVID,	  T_REPORT_RETURNED, T_REPORT_ORIGINAL,
+	    T_REPORT_DISPOSITION, T_REPORT_MODE,     T_REPORT_RCPTS,
+	};
+	size_t have = 0;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		have += has(w, fields[i]);
+	if (!has(w, T_REPORT))
+		return have || has(w, T_REPORT_ERR) ? -EPROTO : 0;
+	if (has(w, T_REPORT_ERR))
+		return have ? -EPROTO : 0;
+	if (have != sizeof(fields) / sizeof(*fields) ||
+	    !report_consistent(&v->report))
+		return -EPROTO;
+	v->report_ok = true;
+	return 0;
 }
 
 int wire_decode_verdict(const void *p, size_t len, struct wire_verdict *v)
@@ -540,6 +764,8 @@ int wire_decode_verdict(const void *p, size_t len, struct wire_verdict *v)
 			r = -EPROTO;
 		v->reply_ok = reply;
 	}
+	if (r == 0)
+		r = check_report(&w, v);
 	if (r < 0)
 		wire_verdict_free(v);
 	return r;

@@ -16,6 +16,9 @@
  * is as exposed to hostile input as code can be, so kipd decodes its
  * answer strictly: an unknown or repeated tag, a string with a NUL byte
  * or longer than its field, a bad integer or a missing field => -EPROTO.
+ * A report's recipients are one field holding a field per recipient,
+ * each holding that recipient's fields; a report's strings hold no
+ * control characters, and its values are within their enums.
  */
 #ifndef KIP_INMAIL_WIRE_H
 #define KIP_INMAIL_WIRE_H
@@ -26,6 +29,7 @@
 
 #include "inmail.h"
 #include "ireply.h"
+#include "ireport.h"
 
 struct buf;
 
@@ -40,13 +44,17 @@ struct wire_settings {
 	uint64_t max_bytes;
 };
 
-/* One message's verdict: the mail, and what its calendar part said. */
+/* One message's verdict: the mail, what its calendar part said, and
+ * what it reports when it is a delivery or disposition notification. */
 struct wire_verdict {
 	struct inmail mail; /* mail.calendar stays NULL on kipd's side */
 	bool calendar;	    /* a METHOD:REPLY calendar part was there */
 	bool reply_ok;	    /* ... and ireply_parse() read it: reply */
 	struct ireply reply;
-	char reply_err[256]; /* ... or why not */
+	char reply_err[256];   /* ... or why not */
+	struct ireport report; /* report.kind: IREPORT_NONE, or a report */
+	bool report_ok;	       /* ... that ireport_parse() read */
+	char report_err[256];  /* ... or why not */
 };
 
 /* Frames: 0, -EPIPE at end of file (nothing read), -EPROTO for a frame

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "config.h"
+#include "delivery.h"
 #include "deviation.h"
 #include "devreport.h"
 #include "imap.h"
@@ -52,7 +53,7 @@ struct item {
 };
 
 struct counts {
-	unsigned fetched, deviations, replies, quarantined, duplicates;
+	unsigned fetched, deviations, replies, reports, quarantined, duplicates;
 };
 
 /*
@@ -580,6 +581,40 @@ out:
 	json_decref(mt);
 }
 
+/* A delivery or disposition notification: recorded when it matches a
+ * message kip sent and its recipient (delivery.h), else quarantined. */
+static bool take_delivery(const struct origin *o, const struct wire_verdict *v)
+{
+	const char *reason = NULL;
+	char detail[300];
+	int64_t row = 0;
+	struct txn t;
+	int r;
+
+	if (!v->report_ok)
+		return quarantine(o, "report-malformed", v->report_err) == 0;
+	r = delivery_match(o->k, &v->report, &row, &reason, detail,
+			   sizeof(detail));
+	if (r < 0)
+		return quarantine(o, reason, detail) == 0;
+	r = txn_begin(o->k, &t);
+	if (r >= 0)
+		r = delivery_record(o->k, row, &v->report);
+	if (r >= 0)
+		r = mark_handled(o, "report", NULL, NULL);
+	if (r >= 0)
+		r = txn_commit(&t);
+	else
+		txn_rollback(&t);
+	if (r < 0) {
+		log_err("intake: cannot record a report on message %lld: %s",
+			(long long)row, strerror(-r));
+		return false;
+	}
+	o->cn->reports++;
+	return true;
+}
+
 /* A stable id for a mail without a Message-ID: its SHA-256. */
 static void digest_id(const struct buf *raw, char out[80])
 {
@@ -633,6 +668,9 @@ static bool judge(struct intake *in, struct item *it)
 		return true;
 	}
 	o.sender = m->from;
+	/* Reports are never signed, and never deviations. */
+	if (it->verdict.report.kind != IREPORT_NONE)
+		return take_delivery(&o, &it->verdict);
 	/* Replies to invitations need not be signed; a signature that is
 	 * there must hold, by the sender. */
 	if (it->verdict.calendar &&
@@ -733,10 +771,10 @@ static void end_pass(struct intake *in)
 		log_warn("intake: pass failed: %s", in->pass_err);
 	else
 		log_info("intake: pass %u: %u read, %u deviations, %u replies, "
-			 "%u quarantined, %u duplicates",
+			 "%u reports, %u quarantined, %u duplicates",
 			 in->passes, in->last.fetched, in->last.deviations,
-			 in->last.replies, in->last.quarantined,
-			 in->last.duplicates);
+			 in->last.replies, in->last.reports,
+			 in->last.quarantined, in->last.duplicates);
 	if (in->again) {
 		in->again = false;
 		start_pass(in);
@@ -1038,13 +1076,14 @@ json_t *intake_status(struct kipd *k)
 	if (in->last_end && gmtime_r(&in->last_end, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_pack(
-	    "{s:b, s:b, s:I, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}}",
+	    "{s:b, s:b, s:I, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "configured", 1, "running", in->running, "started",
 	    (json_int_t)in->started, "passes", (json_int_t)in->passes,
 	    "last_end", when, "last_error", in->last_error, "last", "read",
 	    (json_int_t)in->last.fetched, "deviations",
 	    (json_int_t)in->last.deviations, "replies",
-	    (json_int_t)in->last.replies, "quarantined",
+	    (json_int_t)in->last.replies, "reports",
+	    (json_int_t)in->last.reports, "quarantined",
 	    (json_int_t)in->last.quarantined, "duplicates",
 	    (json_int_t)in->last.duplicates);
 }

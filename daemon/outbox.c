@@ -1041,6 +1041,44 @@ int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts)
 	return 0;
 }
 
+/* The ranks of outbox_delivery(): a delivery changes only upwards. */
+static const char *const delivery_ranks[] = {"delayed", "bounced", "delivered",
+					     "opened", "handed"};
+#define DELIVERY_RANK                                                          \
+	"CASE delivery WHEN 'delayed' THEN 1 WHEN 'bounced' THEN 2"            \
+	" WHEN 'delivered' THEN 3 WHEN 'opened' THEN 4 WHEN 'handed' THEN 5"   \
+	" ELSE 0 END"
+
+int outbox_delivery(struct kipd *k, int64_t row, const char *delivery,
+		    const char *status, const char *detail, int64_t at)
+{
+	char cut[OUTBOX_DETAIL_MAX];
+	int64_t rank = 0;
+	size_t n;
+	int r;
+
+	for (size_t i = 0; i < sizeof(delivery_ranks) / sizeof(*delivery_ranks);
+	     i++)
+		if (strcmp(delivery, delivery_ranks[i]) == 0)
+			rank = (int64_t)i + 1;
+	if (!rank)
+		return -EINVAL;
+	if (detail && (n = strlen(detail)) >= sizeof(cut)) {
+		n = sizeof(cut) - 1;
+		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(cut, detail, n);
+		cut[n] = '\0';
+		detail = cut;
+	}
+	r = store_exec(k->store,
+		       "UPDATE outbox SET delivery = ?, delivery_status = ?,"
+		       " delivery_detail = ?, delivery_at = ?"
+		       " WHERE id = ? AND " DELIVERY_RANK " < ?",
+		       "sssiii", delivery, status, detail, at, row, rank);
+	return r < 0 ? r : r > 0;
+}
+
 void outbox_after_commit(struct kipd *k)
 {
 	struct outbox *ob = k->outbox;

@@ -104,6 +104,28 @@ int outbox_cancel(struct kipd *k, const struct outbox_scope *sc,
  * counts "outbox" and "outbox_entity" in COUNTS. 0 or -errno. */
 int outbox_erase_citizen(struct kipd *k, int64_t citizen_id, json_t *counts);
 
+/* The longest delivery_detail kept, in bytes (cut at a character). */
+#define OUTBOX_DETAIL_MAX 256
+
+/*
+ * Inside the caller's transaction: what became of message ROW after the
+ * relay took it, from a delivery status or disposition notification (or
+ * the coordinator's word): DELIVERY "delayed", "bounced", "delivered",
+ * "opened" or "handed", with STATUS (a DSN's status code, an MDN's
+ * disposition; may be NULL), DETAIL (the diagnostic text; NULL, or cut to
+ * OUTBOX_DETAIL_MAX) and the time AT. A later fact never takes back a
+ * stronger one: the delivery changes only to one that ranks higher in
+ *   delayed < bounced < delivered < opened < handed
+ * (a bounce or a delivery ends a delay; a delivery or an opening shows
+ * the message arrived after all, whatever bounced; opened implies
+ * delivered; the coordinator's word that it was handed over stands). The
+ * state of the transfer (sent) is not touched. 1 when the delivery
+ * changed, 0 when the row holds as much already (or is gone), -EINVAL for
+ * another DELIVERY, or -errno.
+ */
+int outbox_delivery(struct kipd *k, int64_t row, const char *delivery,
+		    const char *status, const char *detail, int64_t at);
+
 /* FN(K, ROW) when message ROW will not arrive (it failed, or needs
  * manual delivery when it was to be sent): kipd.c sets the notice to the
  * plan's coordinator (distribute_failure_notice()). Inside the unit of

@@ -34,6 +34,11 @@ static void gmime_init_once(void)
 	g_mime_init();
 }
 
+void inmail_init(void)
+{
+	pthread_once(&gmime_once, gmime_init_once);
+}
+
 void inmail_shutdown(void)
 {
 	g_mime_shutdown();
@@ -75,8 +80,7 @@ static const char *safe_token(const char *s)
 
 /* ------------------------------------------------------------ strings -- */
 
-/* A msg-id or addr-spec: printable ASCII without spaces, fits. */
-static bool plain_ascii(const char *s, size_t cap)
+bool inmail_plain_ascii(const char *s, size_t cap)
 {
 	size_t n = strlen(s);
 
@@ -91,13 +95,11 @@ static bool plain_ascii(const char *s, size_t cap)
 static void copy_id(char *dst, size_t cap, const char *id)
 {
 	dst[0] = '\0';
-	if (id && plain_ascii(id, cap))
+	if (id && inmail_plain_ascii(id, cap))
 		memcpy(dst, id, strlen(id) + 1);
 }
 
-/* UTF-8 text into dst: invalid sequences replaced, control characters
- * made spaces, cut at a character boundary. */
-static void copy_text(char *dst, size_t cap, const char *s)
+void inmail_copy_text(char *dst, size_t cap, const char *s)
 {
 	char *valid = g_utf8_make_valid(s, -1);
 	size_t n = strlen(valid);
@@ -291,8 +293,7 @@ static bool is_pkcs7_signature(GMimeContentType *ct)
 	       ct_is(ct, "application", "x-pkcs7-signature");
 }
 
-/* How many headers called NAME the object has. */
-static int count_headers(GMimeObject *o, const char *name)
+int inmail_count_headers(GMimeObject *o, const char *name)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
 	int n = 0, count = hl ? g_mime_header_list_get_count(hl) : 0;
@@ -329,7 +330,7 @@ static int one_mailbox(InternetAddressList *l, char *ret, size_t cap)
 		return -ENOENT;
 	if (found > 1)
 		return -E2BIG;
-	if (!addr || !plain_ascii(addr, cap))
+	if (!addr || !inmail_plain_ascii(addr, cap))
 		return -EINVAL;
 	at = strchr(addr, '@');
 	if (!at || at == addr || !at[1] || strchr(at + 1, '@'))
@@ -354,7 +355,7 @@ static int read_headers(struct ctx *c, GMimeMessage *msg)
 		g_mime_message_get_message_id(msg));
 	s = g_mime_message_get_subject(msg);
 	if (s)
-		copy_text(m->subject, sizeof(m->subject), s);
+		inmail_copy_text(m->subject, sizeof(m->subject), s);
 	s = g_mime_object_get_header(o, "In-Reply-To");
 	if (s) {
 		char *id = g_mime_utils_decode_message_id(s);
@@ -363,11 +364,11 @@ static int read_headers(struct ctx *c, GMimeMessage *msg)
 		g_free(id);
 	}
 	r = one_mailbox(g_mime_message_get_from(msg), m->from, sizeof(m->from));
-	if (r == 0 && count_headers(o, "From") > 1)
+	if (r == 0 && inmail_count_headers(o, "From") > 1)
 		r = -E2BIG;
 	if (r < 0)
 		m->from[0] = '\0';
-	if (count_headers(o, "Sender") > 0) {
+	if (inmail_count_headers(o, "Sender") > 0) {
 		int rs = one_mailbox(g_mime_message_get_sender(msg), sender,
 				     sizeof(sender));
 
@@ -577,7 +578,7 @@ static int signed_content(struct ctx *c, const char *p, size_t n)
 	memset(&w, 0, sizeof(w));
 	s = g_mime_object_get_header(o, "Subject");
 	if (s)
-		copy_text(c->inner_subject, sizeof(c->inner_subject), s);
+		inmail_copy_text(c->inner_subject, sizeof(c->inner_subject), s);
 	s = g_mime_object_get_header(o, "From");
 	if (s) {
 		InternetAddressList *l = internet_address_list_parse(NULL, s);
@@ -586,7 +587,7 @@ static int signed_content(struct ctx *c, const char *p, size_t n)
 
 		if (l)
 			g_object_unref(l);
-		if (rf < 0 || count_headers(o, "From") > 1 ||
+		if (rf < 0 || inmail_count_headers(o, "From") > 1 ||
 		    strcmp(inner, m->from) != 0) {
 			verdict(m, INMAIL_SIGNER_MISMATCH,
 				"the protected From is not the From address");
@@ -721,7 +722,7 @@ static int decrypt_step(struct ctx *c, const char *raw, size_t len, int level,
 		verdict(m, INMAIL_MALFORMED, "decrypted content is not MIME");
 		goto out;
 	}
-	if (count_headers(inner, "Content-Type") > 1)
+	if (inmail_count_headers(inner, "Content-Type") > 1)
 		verdict(m, INMAIL_MALFORMED,
 			"several Content-Type headers in the decrypted entity");
 	else
@@ -857,7 +858,7 @@ static int parse_mail(struct ctx *c, const char *raw, size_t len)
 					 "addr-spec");
 		goto out;
 	}
-	if (count_headers(GMIME_OBJECT(msg), "Content-Type") > 1) {
+	if (inmail_count_headers(GMIME_OBJECT(msg), "Content-Type") > 1) {
 		verdict(m, INMAIL_MALFORMED, "several Content-Type headers");
 		goto out;
 	}
@@ -882,7 +883,7 @@ int inmail_parse(const char *raw, size_t len, const struct inmail_keys *keys,
 	memset(&c, 0, sizeof(c));
 	c.keys = keys;
 	c.out = out;
-	pthread_once(&gmime_once, gmime_init_once);
+	inmail_init();
 	r = parse_mail(&c, raw, len);
 	if (r < 0) {
 		inmail_free(out);

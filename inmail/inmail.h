@@ -155,6 +155,22 @@ void inmail_parse_numbers(const char *text, int *retgoal, int *retaction);
  * number) in S, or 0. */
 int64_t inmail_parse_ref(const char *s);
 
+/* Whether S is a msg-id or addr-spec as kip takes them: printable ASCII
+ * without spaces, 1 to CAP-1 bytes. */
+bool inmail_plain_ascii(const char *s, size_t cap);
+
+/* UTF-8 text S into DST (CAP bytes): invalid sequences replaced, control
+ * characters made spaces, cut at a character boundary. */
+void inmail_copy_text(char *dst, size_t cap, const char *s);
+
+/* How many headers called NAME (any case) GMime object O has. */
+typedef struct _GMimeObject GMimeObject;
+int inmail_count_headers(GMimeObject *o, const char *name);
+
+/* Initialises GMime once (inmail_parse() and ireport_parse() call it;
+ * thread-safe). */
+void inmail_init(void);
+
 /* Releases GMime's global state (for leak checkers at exit). No
  * inmail_parse() after it. */
 void inmail_shutdown(void);

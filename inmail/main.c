@@ -4,7 +4,8 @@
  * kipd starts it with one end of a socket pair on standard input and
  * output. It reads its settings, loads the organisation's key and the
  * trust store, and then judges one message per frame with inmail_parse()
- * (and ireply_parse() for a calendar reply) until kipd closes the socket.
+ * (and ireply_parse() for a calendar reply, ireport_parse() for a
+ * delivery or disposition notification) until kipd closes the socket.
  * It opens no store and no network connection, writes no file, logs
  * nothing (standard error is kipd's, for a sanitizer's report only), and keeps
  * no message after answering.
@@ -22,6 +23,7 @@
 #include "inmail.h"
 #include "inmail_wire.h"
 #include "ireply.h"
+#include "ireport.h"
 #include "smime.h"
 
 static int answer(const struct buf *b)
@@ -56,6 +58,18 @@ static int judge(const struct buf *raw, const struct inmail_keys *keys,
 		    ireply_parse(v.mail.calendar, strlen(v.mail.calendar),
 				 &v.reply, v.reply_err,
 				 sizeof(v.reply_err)) == 0;
+	}
+	/* Reports are unsigned by nature: looked for in what the signature
+	 * rules refused, and not in a message read only as far as its
+	 * headers. */
+	if (v.mail.reason != INMAIL_OK && raw->len <= keys->max_bytes) {
+		r = ireport_parse(raw->data, raw->len, &v.report, v.report_err,
+				  sizeof(v.report_err));
+		if (r == -ENOMEM) {
+			inmail_free(&v.mail);
+			return r;
+		}
+		v.report_ok = r == 0 && v.report.kind != IREPORT_NONE;
 	}
 	r = wire_encode_verdict(&v, out);
 	inmail_free(&v.mail);

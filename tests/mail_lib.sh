@@ -54,6 +54,19 @@ decrypt() {
 		python3 "$ROOT/tests/mailpart.py" - text
 }
 
+# run_intake: one pass of the intake (kipctl intake run), waited for;
+# prints the status.
+run_intake() {
+	local n st
+	n=$(kipctl --json intake run | jq -r .pass)
+	for _ in $(seq 1 200); do
+		st=$(kipctl --json intake status)
+		[ "$(jq -r .passes <<<"$st")" -ge "$n" ] && [ "$(jq -r .running <<<"$st")" = false ] && break
+		sleep 0.1
+	done
+	kipctl --json intake status
+}
+
 # Waits until kipd's outbox has no queued, sending or deferred row.
 outbox_drained() {
 	local plan=$1 i

@@ -7,6 +7,22 @@
   mkmail.py unsigned FROM SUBJECT TEXTFILE [--message-id ID]
   mkmail.py reply    FROM UID SEQUENCE PARTSTAT [--message-id ID]
                      [--sign CERT KEY]
+  mkmail.py dsn      ACTION MSGID RCPT [--envid ID] [--headers-id ID]
+                     [--status S] [--diag TEXT] [--original RCPT]
+                     [--message-id ID]
+  mkmail.py mdn      STYLE MSGID RCPT [--disposition D] [--headers-id ID]
+                     [--message-id ID]
+
+dsn: a delivery status notification as Postfix writes one, from
+MAILER-DAEMON, about kip's message MSGID (with or without <>) to RCPT:
+ACTION failed, delayed, delivered or relayed (the Status by default
+5.1.1, 4.4.1, 2.0.0, 2.0.0); the Original-Envelope-Id is MSGID's local
+part unless --envid gives another ("-": none); the returned headers
+(text/rfc822-headers) carry MSGID unless --headers-id gives another
+("-": none). mdn: a disposition notification from RCPT as Thunderbird
+(STYLE thunderbird: sent manually, with the returned headers) or Outlook
+(outlook: sent automatically, without) sends one; --disposition
+displayed (default), deleted, ...
 
 Writes the message (CRLF) to standard output. Signing and encryption use
 the openssl command line (S/MIME, SHA-256, detached signature). --tamper
@@ -81,6 +97,97 @@ def take(args, flag, n=1):
     return vals if n > 1 else (vals[0] if n else True)
 
 
+def returned_headers(msgid, rcpt):
+    return ("Return-Path: <kip@kommune.example>\n"
+            "From: Testkommune <kip@kommune.example>\n"
+            "To: %s\nSubject: Koordinerende indsatsplan\n"
+            "Message-ID: <%s>\nMIME-Version: 1.0\n" % (rcpt, msgid))
+
+
+def dsn(action, msgid, rcpt, mid, args):
+    envid = take(args, "--envid") or msgid.split("@")[0]
+    hid = take(args, "--headers-id") or msgid
+    status = take(args, "--status") or {"failed": "5.1.1",
+                                        "delayed": "4.4.1"}.get(action,
+                                                                "2.0.0")
+    diag = take(args, "--diag") or "smtp; 550 5.1.1 <%s>: User unknown" % rcpt
+    orig = take(args, "--original") or rcpt
+    b = "B0UND4RY.1796631245/mail.region.example"
+    per_msg = ("Reporting-MTA: dns; mail.region.example\n"
+               "X-Postfix-Sender: rfc822; kip@kommune.example\n"
+               "Arrival-Date: Mon,  7 Dec 2026 09:14:02 +0100 (CET)\n")
+    if envid != "-":
+        per_msg += "Original-Envelope-Id: %s\n" % envid
+    parts = [
+        "Content-Description: Notification\nContent-Type: text/plain; "
+        "charset=us-ascii\n\nThis is the mail system at host "
+        "mail.region.example.\n",
+        "Content-Description: Delivery report\nContent-Type: "
+        "message/delivery-status\n\n%s\nFinal-Recipient: rfc822; %s\n"
+        "Original-Recipient: rfc822;%s\nAction: %s\nStatus: %s\n"
+        "Remote-MTA: dns; mx.region.example\nDiagnostic-Code: %s\n"
+        % (per_msg, rcpt, orig, action, status, diag),
+    ]
+    if hid != "-":
+        parts.append("Content-Description: Undelivered Message Headers\n"
+                     "Content-Type: text/rfc822-headers\n\n"
+                     + returned_headers(hid, rcpt))
+    subject = {"failed": "Undelivered Mail Returned to Sender",
+               "delayed": "Delayed Mail (still being retried)"}.get(
+                   action, "Successful Mail Delivery Report")
+    head = ("From: MAILER-DAEMON@mail.region.example (Mail Delivery "
+            "System)\nTo: kip@kommune.example\nSubject: %s\n"
+            "Date: %s\nMessage-ID: <%s>\nAuto-Submitted: auto-replied\n"
+            "MIME-Version: 1.0\nContent-Type: multipart/report; "
+            "report-type=delivery-status;\n\tboundary=\"%s\"\n\n"
+            "This is a MIME-encapsulated message.\n\n"
+            % (subject, email.utils.formatdate(localtime=False), mid, b))
+    body = "".join("--%s\n%s\n" % (b, p) for p in parts) + "--%s--\n" % b
+    return crlf((head + body).encode())
+
+
+def mdn(style, msgid, rcpt, mid, args):
+    disp = take(args, "--disposition") or "displayed"
+    hid = take(args, "--headers-id") or msgid
+    b = "------------6A1B2C3D4E5F7A8B9C0D1E2F"
+    if style == "thunderbird":
+        head = ("From: Peter Psykiatri <%s>\nTo: kip@kommune.example\n"
+                "Subject: Return Receipt (displayed) - Koordinerende "
+                "indsatsplan\nUser-Agent: Mozilla Thunderbird\n" % rcpt)
+        fields = ("Reporting-UA: region.example; Mozilla Thunderbird\n"
+                  "Final-Recipient: rfc822;%s\nOriginal-Message-ID: <%s>\n"
+                  "Disposition: manual-action/MDN-sent-manually; %s\n"
+                  % (rcpt, msgid, disp))
+        parts = ["Content-Type: text/plain; charset=UTF-8\n\nThis is a "
+                 "Return Receipt for the mail that you sent to %s.\n" % rcpt,
+                 "Content-Type: message/disposition-notification; "
+                 "name=\"MDNPart2.txt\"\nContent-Disposition: inline\n\n"
+                 + fields]
+        if hid != "-":
+            parts.append("Content-Type: text/rfc822-headers; "
+                         "name=\"MDNPart3.txt\"\nContent-Disposition: "
+                         "inline\n\n" + returned_headers(hid, rcpt))
+    else:
+        head = ("From: Jonas Job <%s>\nTo: Testkommune "
+                "<kip@kommune.example>\nSubject: Read: Koordinerende "
+                "indsatsplan\nIn-Reply-To: <%s>\n" % (rcpt, msgid))
+        fields = ("Reporting-UA: EX01.jobcenter.example; Microsoft Exchange "
+                  "Server 2019\nFinal-recipient: RFC822; %s\n"
+                  "Original-Message-ID: <%s>\nDisposition: "
+                  "automatic-action/MDN-sent-automatically; %s\n"
+                  "X-Display-Name: Jonas Job\n" % (rcpt, msgid, disp))
+        parts = ["Content-Type: text/plain; charset=\"us-ascii\"\n\n"
+                 "Your message was read.\n",
+                 "Content-Type: message/disposition-notification\n\n"
+                 + fields]
+    head += ("Date: %s\nMessage-ID: <%s>\nMIME-Version: 1.0\n"
+             "Content-Type: multipart/report; "
+             "report-type=disposition-notification;\n boundary=\"%s\"\n\n"
+             % (email.utils.formatdate(localtime=False), mid, b))
+    body = "".join("--%s\n%s\n" % (b, p) for p in parts) + "--%s--\n" % b
+    return crlf((head + body).encode())
+
+
 def main():
     global SIGN_TOOL
     args = sys.argv[1:]
@@ -125,6 +232,14 @@ def main():
             body = b"MIME-Version: 1.0\r\n" + entity
         sys.stdout.buffer.write(
             headers(frm, "Svar: Koordinationsmøde", mid) + body)
+    elif kind == "dsn":
+        action, msgid, rcpt = args[1:4]
+        sys.stdout.buffer.write(dsn(action, msgid.strip("<>"), rcpt, mid,
+                                    args))
+    elif kind == "mdn":
+        style, msgid, rcpt = args[1:4]
+        sys.stdout.buffer.write(mdn(style, msgid.strip("<>"), rcpt, mid,
+                                    args))
     else:
         sys.exit("unknown kind " + kind)
 

@@ -43,17 +43,6 @@ cert() { echo "$PKI/${1/@/_at_}.pem"; }
 key() { echo "$PKI/${1/@/_at_}.key"; }
 mk() { python3 "$ROOT/tests/mkmail.py" "$@"; }
 deliver() { mail_deliver "$KIP" "$1" || fail "dovecot-lda delivers $1"; }
-# run_intake: one pass, waited for; prints the status.
-run_intake() {
-	local n
-	n=$(kipctl --json intake run | jq -r .pass)
-	for _ in $(seq 1 200); do
-		st=$(kipctl --json intake status)
-		[ "$(jq -r .passes <<<"$st")" -ge "$n" ] && [ "$(jq -r .running <<<"$st")" = false ] && break
-		sleep 0.1
-	done
-	kipctl --json intake status
-}
 deviations() { sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM deviations WHERE channel = '$1'"; }
 quarantined() { kipctl --json intake quarantine --limit 1000 | jq -r --arg r "$1" '[.quarantine[] | select(.reason == $r)] | length'; }
 

@@ -9,7 +9,12 @@
 #             (PLAIN, LOGIN) only after STARTTLS, relaying only for
 #             authenticated clients, bare LF rejected; every recipient in
 #             every domain is delivered (through Dovecot's LMTP) to the
-#             Maildir MAILDIRS/ADDRESS/ (ADDRESS in lower case)
+#             Maildir MAILDIRS/ADDRESS/ (ADDRESS in lower case), except
+#             in two domains of their own, which it accepts and then
+#             does not deliver: bounce.example (bounced to the sender,
+#             5.1.1) and delay.example (deferred, 4.2.2, retried until a
+#             test stops); a bounce or delay warning to the function
+#             mailbox lands in its Maildir like any mail
 #   recorder  tests/servers/recorder.py (aiosmtpd) on SMTP_PLAIN_PORT: no
 #             STARTTLS, records every line it receives in RECORDER_LOG,
 #             accepted messages in RECORDER_MAIL/; mode (accept, tempfail,
@@ -35,6 +40,8 @@
 #                              Maildir with dovecot-lda
 # mail_recorder_mode MODE      accept | tempfail | permfail | stall, from the
 #                              recorder's next connection on
+# mail_postconf NAME=VALUE...  sets Postfix parameters and reloads it (a
+#                              test's own, e.g. delay_warning_time=1s)
 # mail_pids DIR                the pids of every server process of DIR
 # mail_deps_ok                 the packages of tests/servers/deps.sh are in
 #
@@ -250,6 +257,18 @@ _mail_write_postfix_conf() {
 	cat >"$pf/virtual_mailbox.regexp" <<'EOF'
 %^[^/.][^/]*@[^/]+$%	OK
 EOF
+	# Accepted, then not delivered: bounces and delays after acceptance.
+	# (Postfix's error and retry transports would refuse at RCPT: smtpd
+	# knows them. A pipe that fails is known only at delivery.)
+	cat >"$pf/transport.regexp" <<'EOF'
+%@bounce\.example$%	kiptest-bounce:
+%@delay\.example$%	kiptest-delay:
+EOF
+	printf '#!/bin/sh\necho "5.1.1 mailbox unavailable (test domain)"\nexit 67\n' \
+		>"$pf/bounce.sh"
+	printf '#!/bin/sh\necho "4.2.2 mailbox full (test domain)"\nexit 75\n' \
+		>"$pf/delay.sh"
+	chmod 0755 "$pf/bounce.sh" "$pf/delay.sh"
 	local bare=""
 	if postconf -d smtpd_forbid_bare_newline >/dev/null 2>&1; then
 		bare="smtpd_forbid_bare_newline = reject
@@ -292,6 +311,7 @@ virtual_mailbox_domains = static:all
 virtual_mailbox_maps = regexp:$pf/virtual_mailbox.regexp
 virtual_transport = lmtp:unix:$dir/dovecot/lmtp-postfix
 lmtp_destination_recipient_limit = 50
+transport_maps = regexp:$pf/transport.regexp
 
 queue_run_delay = 1s
 minimal_backoff_time = 1s
@@ -348,10 +368,16 @@ lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+# bounce.example and delay.example: 67 (EX_NOUSER) bounces, 75 defers
+kiptest-bounce unix -   n       n       -       -       pipe
+  flags=q user=nobody argv=$pf/bounce.sh
+kiptest-delay unix  -   n       n       -       -       pipe
+  flags=q user=nobody argv=$pf/delay.sh
 EOF
 	# Postfix waits (in steps of 0.3 s) until a table or main.cf is at
 	# least 2 s old, lest it read a file being written: date them back.
-	touch -d '-1 minute' "$pf/main.cf" "$pf/master.cf" "$pf/virtual_mailbox.regexp"
+	touch -d '-1 minute' "$pf/main.cf" "$pf/master.cf" "$pf/virtual_mailbox.regexp" \
+		"$pf/transport.regexp"
 }
 
 # mail_start DIR: on failure, what it started is stopped again, and it tries
@@ -554,6 +580,14 @@ mail_deliver() {
 	local addr=$1 file=${2:-/dev/stdin}
 	/usr/lib/dovecot/dovecot-lda -c "${MAIL_DIR:?mail_start first}/dovecot/dovecot.conf" \
 		-d "$addr" -f "test-sender@localhost.localdomain" <"$file"
+}
+
+# mail_postconf NAME=VALUE...: sets Postfix parameters, then reloads it.
+mail_postconf() {
+	local pf=${MAIL_DIR:?mail_start first}/postfix
+	/usr/sbin/postconf -c "$pf" -e "$@" || return 1
+	touch -d '-1 minute' "$pf/main.cf"
+	/usr/sbin/postfix -c "$pf" reload >>"$MAIL_DIR/postfix.out" 2>&1
 }
 
 # mail_recorder_mode MODE: accept | tempfail | permfail | stall.

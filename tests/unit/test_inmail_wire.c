@@ -214,6 +214,164 @@ static void test_refused(void)
 	buf_free(&x);
 }
 
+/* A bounce as the reader reads one (ireport.h). */
+static void sample_report(struct wire_verdict *v)
+{
+	struct ireport_rcpt *rc = &v->report.rcpt[0];
+
+	memset(v, 0, sizeof(*v));
+	v->mail.reason = INMAIL_UNSIGNED;
+	v->mail.caps_gcm = -1;
+	strcpy(v->mail.from, "mailer-daemon@mail.region.example");
+	v->report.kind = IREPORT_DSN;
+	v->report_ok = true;
+	strcpy(v->report.envid, "kip.12.0a1b2c3d4e5f6071");
+	strcpy(v->report.returned_id,
+	       "kip.12.0a1b2c3d4e5f6071@kommune.example");
+	v->report.n = 1;
+	rc->action = IREPORT_FAILED;
+	strcpy(rc->final_rcpt, "bo.behandler@region.example");
+	strcpy(rc->status, "5.1.1");
+	strcpy(rc->diagnostic, "550 5.1.1 User doesn’t exist");
+}
+
+/* Encodes V, decodes it: the decoder's return code (W freed). */
+static int again(const struct wire_verdict *v, struct wire_verdict *w)
+{
+	struct buf b = BUF_INIT;
+	int r = wire_encode_verdict(v, &b);
+
+	if (r == 0)
+		r = wire_decode_verdict(b.data, b.len, w);
+	buf_free(&b);
+	return r;
+}
+
+static void test_report(void)
+{
+	struct wire_verdict v, w;
+	struct buf b = BUF_INIT, x = BUF_INIT;
+
+	sample_report(&v);
+	T_ASSERT(again(&v, &w) == 0);
+	T_ASSERT(w.report.kind == IREPORT_DSN && w.report_ok &&
+		 w.report.n == 1 && w.report.rcpt[0].action == IREPORT_FAILED);
+	T_STREQ(w.report.envid, v.report.envid);
+	T_STREQ(w.report.returned_id, v.report.returned_id);
+	T_STREQ(w.report.rcpt[0].final_rcpt, "bo.behandler@region.example");
+	T_STREQ(w.report.rcpt[0].original_rcpt, "");
+	T_STREQ(w.report.rcpt[0].diagnostic, v.report.rcpt[0].diagnostic);
+	wire_verdict_free(&w);
+
+	/* eight recipients */
+	v.report.n = IREPORT_MAX_RCPT;
+	for (int i = 1; i < IREPORT_MAX_RCPT; i++)
+		v.report.rcpt[i] = v.report.rcpt[0];
+	v.report.rcpt[7].action = IREPORT_DELAYED;
+	T_ASSERT(again(&v, &w) == 0);
+	T_ASSERT(w.report.n == 8 && w.report.rcpt[7].action == IREPORT_DELAYED);
+	wire_verdict_free(&w);
+
+	/* an MDN */
+	sample_report(&v);
+	v.report.kind = IREPORT_MDN;
+	v.report.envid[0] = '\0';
+	v.report.rcpt[0].action = 0;
+	v.report.rcpt[0].status[0] = '\0';
+	v.report.rcpt[0].diagnostic[0] = '\0';
+	v.report.disposition = IREPORT_DISPLAYED;
+	strcpy(v.report.mode, "manual-action/MDN-sent-manually");
+	strcpy(v.report.original_id, "kip.12.0a1b2c3d4e5f6071@kommune.example");
+	T_ASSERT(again(&v, &w) == 0);
+	T_ASSERT(w.report.kind == IREPORT_MDN &&
+		 w.report.disposition == IREPORT_DISPLAYED);
+	T_STREQ(w.report.mode, v.report.mode);
+	wire_verdict_free(&w);
+	/* ... that does not agree with its kind */
+	v.report.rcpt[0].action = IREPORT_FAILED;
+	T_ASSERT(again(&v, &w) == -EPROTO);
+	v.report.rcpt[0].action = 0;
+	v.report.disposition = 0;
+	T_ASSERT(again(&v, &w) == -EPROTO);
+
+	/* a report that could not be read: its reason alone */
+	sample_report(&v);
+	v.report_ok = false;
+	strcpy(v.report_err, "no Status");
+	T_ASSERT(again(&v, &w) == 0);
+	T_ASSERT(w.report.kind == IREPORT_DSN && !w.report_ok &&
+		 w.report.n == 0);
+	T_STREQ(w.report_err, "no Status");
+	wire_verdict_free(&w);
+
+	/* a DSN recipient without Status or Action; a control character */
+	sample_report(&v);
+	v.report.rcpt[0].status[0] = '\0';
+	T_ASSERT(again(&v, &w) == -EPROTO);
+	sample_report(&v);
+	v.report.rcpt[0].action = 0;
+	T_ASSERT(again(&v, &w) == -EPROTO);
+	sample_report(&v);
+	v.report.rcpt[0].diagnostic[3] = '\n';
+	T_ASSERT(again(&v, &w) == -EPROTO);
+	sample_report(&v);
+	strcpy(v.report.mode, "x/y");
+	T_ASSERT(again(&v, &w) == -EPROTO);
+
+	/* by hand: the report's fields with its error, without its kind,
+	 * a kind out of range, an empty list, a repeated recipient field */
+	sample_report(&v);
+	T_ASSERT(wire_encode_verdict(&v, &b) == 0);
+	field(&x, 55, "no Status", 9);
+	buf_append(&x, b.data, b.len);
+	T_ASSERT(wire_decode_verdict(x.data, x.len, &w) == -EPROTO);
+	v.report.kind = IREPORT_NONE;
+	T_ASSERT(wire_encode_verdict(&v, &b) == 0);
+	x.len = 0;
+	buf_append(&x, b.data, b.len);
+	field(&x, 56, "kip.1.00", 8);
+	T_ASSERT(wire_decode_verdict(x.data, x.len, &w) == -EPROTO);
+	x.len = 0;
+	buf_append(&x, b.data, b.len);
+	ifield(&x, 54, 3);
+	field(&x, 55, "x", 1);
+	T_ASSERT(wire_decode_verdict(x.data, x.len, &w) == -EPROTO);
+	x.len = 0;
+	buf_append(&x, b.data, b.len);
+	ifield(&x, 54, IREPORT_DSN);
+	field(&x, 55, "x", 1);
+	T_ASSERT(wire_decode_verdict(x.data, x.len, &w) == 0);
+	wire_verdict_free(&w);
+	x.len = 0;
+	buf_append(&x, b.data, b.len);
+	ifield(&x, 54, IREPORT_DSN);
+	field(&x, 56, "", 0);
+	field(&x, 57, "", 0);
+	field(&x, 58, "", 0);
+	ifield(&x, 59, 0);
+	field(&x, 60, "", 0);
+	field(&x, 61, "", 0); /* no recipient */
+	T_ASSERT(wire_decode_verdict(x.data, x.len, &w) == -EPROTO);
+	{
+		struct buf r1 = BUF_INIT, list = BUF_INIT;
+
+		ifield(&r1, 63, IREPORT_FAILED);
+		field(&r1, 64, "a@b", 3);
+		field(&r1, 64, "a@b", 3); /* twice */
+		field(&r1, 65, "", 0);
+		field(&r1, 66, "5.0.0", 5);
+		field(&r1, 67, "", 0);
+		field(&list, 62, r1.data, r1.len);
+		x.len -= 5; /* the empty list goes */
+		field(&x, 61, list.data, list.len);
+		T_ASSERT(wire_decode_verdict(x.data, x.len, &w) == -EPROTO);
+		buf_free(&r1);
+		buf_free(&list);
+	}
+	buf_free(&b);
+	buf_free(&x);
+}
+
 static void test_settings(void)
 {
 	const struct wire_settings s = {"/c.pem",  "/k.pem", "hemmelig", NULL,
@@ -266,5 +424,5 @@ static void test_frames(void)
 	buf_free(&b);
 }
 
-T_MAIN(T_CASE(test_round_trip), T_CASE(test_refused), T_CASE(test_settings),
-       T_CASE(test_frames))
+T_MAIN(T_CASE(test_round_trip), T_CASE(test_refused), T_CASE(test_report),
+       T_CASE(test_settings), T_CASE(test_frames))
