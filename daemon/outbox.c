@@ -208,7 +208,8 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 		return -ENOMEM;
 	}
 	r = smtp_submit_built(ob->pool, id, k->cfg->org_mailbox, to,
-			      build_sealed, s, release_sealed);
+			      row_str(row, "message_id"), build_sealed, s,
+			      release_sealed);
 	if (r < 0)
 		sealed_free(s);
 	return r;
@@ -228,7 +229,8 @@ static int submit_row(struct outbox *ob, json_t *row)
 	if (stored) {
 		body = strdup(stored);
 		r = body ? smtp_submit(ob->pool, id, k->cfg->org_mailbox, to,
-				       body, strlen(body))
+				       row_str(row, "message_id"), body,
+				       strlen(body))
 			 : -ENOMEM;
 		if (r < 0)
 			free(body);
@@ -557,11 +559,14 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	    "UPDATE outbox SET state = ?, attempts = ?,"
 	    " last_reply = ?, updated_at = ?,"
 	    " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
+	    /* whether the relay was asked for delivery reports */
+	    " reports = CASE WHEN ? = 'sent' THEN ? ELSE reports END,"
 	    " next_attempt_at = ?, reason = coalesce(?, reason)"
 	    " WHERE id = ? AND state = 'sending'",
-	    "sisisiisi", state,
+	    "sisisissisi", state,
 	    res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
-	    res->reply, now, state, now,
+	    res->reply, now, state, now, state,
+	    res->reports ? "requested" : "none",
 	    now + (strcmp(state, "deferred") == 0 ? backoff(k->cfg, attempts)
 						  : 0),
 	    why, res->id);

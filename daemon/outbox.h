@@ -11,6 +11,8 @@
  * Temporary failures back off exponentially (smtp.retry_first_s doubling
  * to smtp.retry_max_s); a message still failing smtp.give_up_s after it was
  * queued, or refused with 5xx, fails, and the plan's coordinator is told.
+ * A sent row says whether the relay was asked for delivery reports
+ * (reports 'requested') or gives none ('none'): smtp.h.
  */
 #ifndef KIP_OUTBOX_H
 #define KIP_OUTBOX_H
