@@ -187,7 +187,7 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 {
 	struct kipd *k = ob->k;
 	struct sealed *s = calloc(1, sizeof(*s));
-	const char *cipher = row_str(row, "cipher");
+	const char *cipher = row_str(row, "cipher"), *receipt = NULL;
 	int r;
 
 	if (s) {
@@ -198,12 +198,15 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 		s->to = strdup(to);
 		s->subject = strdup(row_str(row, "subject"));
 		s->message_id = strdup(row_str(row, "message_id"));
+		receipt = outbox_receipt_to(k, row_num(row, "plan_id"),
+					    row_num(row, "contact_id"));
+		s->receipt_to = receipt ? strdup(receipt) : NULL;
 		s->date = (time_t)row_num(row, "date");
 		s->cipher = cipher && strcmp(cipher, "gcm") == 0 ? SMIME_GCM
 								 : SMIME_CBC;
 	}
 	if (!s || !s->entity || !s->cert_pem || !s->from || !s->to ||
-	    !s->subject || !s->message_id) {
+	    !s->subject || !s->message_id || (receipt && !s->receipt_to)) {
 		sealed_free(s);
 		return -ENOMEM;
 	}
@@ -213,6 +216,14 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 	if (r < 0)
 		sealed_free(s);
 	return r;
+}
+
+const char *outbox_receipt_to(const struct kipd *k, int64_t plan_id,
+			      int64_t contact_id)
+{
+	return k->cfg->mail_read_receipts && plan_id && contact_id
+		   ? k->cfg->org_mailbox
+		   : NULL;
 }
 
 /* Hands ROW (as claim() read it) to the workers: a message stored whole
@@ -336,6 +347,7 @@ static json_t *claim(struct outbox *ob)
 	if (store_rows(st, &rows,
 		       "SELECT o.id, o.recipient, o.message_id, o.cipher,"
 		       " o.kind, o.citizen_id, o.plan_id, o.meeting_id,"
+		       " o.contact_id,"
 		       " o.created_at, o.attempts + 1 AS attempts, b.body,"
 		       " s.entity_id, s.cert_pem, s.sender, s.subject, s.date,"
 		       " " STOP_REASON " AS stop"

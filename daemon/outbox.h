@@ -53,6 +53,13 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
 		  char ret_msgid[128]);
 int outbox_set_body(struct kipd *k, int64_t id, const char *body, size_t len);
 
+/* Where a message of plan PLAN_ID to contact CONTACT_ID (0: none, the
+ * citizen) asks for a read receipt: organisation.mailbox when
+ * mail.read_receipts is on and it goes to a member of the plan, else NULL
+ * (mime_message_receipt()). */
+const char *outbox_receipt_to(const struct kipd *k, int64_t plan_id,
+			      int64_t contact_id);
+
 /* Messages encrypted when sent (sealed.h), inside the caller's
  * transaction: the signed entity a distribution shares, once (its id in
  * *ret_id), then per recipient's row (outbox_insert()) the certificate
