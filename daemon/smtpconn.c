@@ -554,16 +554,18 @@ void smtpconn_send(struct smtpconn *s, const struct smtpconn_msg *m,
 	int r = 0;
 
 	*st = (struct smtpconn_status){0};
-	s->cancel = m->cancel;
-	s->final = false;
 	if (!envelope_ok(m)) {
 		st->err = -EINVAL;
 		st->cause = "an address an SMTP envelope cannot carry";
 		snprintf(st->detail, sizeof(st->detail), "%s", st->cause);
-		goto out;
+		return;
 	}
-	deadline_in(s, s->cfg->smtp_timeout_s);
+	/* (A connection idle too long says QUIT here, with its own short
+	 * deadline and no cancellation: the message's start after it.) */
 	reused = usable(s);
+	s->cancel = m->cancel;
+	s->final = false;
+	deadline_in(s, s->cfg->smtp_timeout_s);
 	for (;;) {
 		if (!s->curl && open_conn(s, st) < 0)
 			break;
@@ -576,7 +578,6 @@ void smtpconn_send(struct smtpconn *s, const struct smtpconn_msg *m,
 			break;
 		reused = false;
 	}
-out:
 	s->cancel = NULL;
 }
 
