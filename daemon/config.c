@@ -127,6 +127,7 @@ const struct config_option config_options[] = {
      .check = check_openssl_version},
     {"mail.neutral_notice", BOOL(mail_neutral_notice), .def_int = 1},
     {"mail.place_in_clear", BOOL(mail_place_in_clear), .def_int = 0},
+    {"mail.read_receipts", BOOL(mail_read_receipts), .def_int = 0},
     {"private.name", STRING(private_name), .check = check_private_name},
     {"private.subject", STRING(private_subject), .check = template_check},
     {"private.notice", STRING(private_notice), .check = template_check},

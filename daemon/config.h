@@ -105,6 +105,8 @@ struct kip_config {
 				     get a notice without personal data */
 	bool mail_place_in_clear; /* a meeting's place in professionals'
 				     invitations (in clear) */
+	bool mail_read_receipts;  /* messages to a plan's members ask for a
+				     read receipt to organisation.mailbox */
 
 	/* private: what a private mailbox sees in clear (wording.h) */
 	char *private_name; /* the sender's name for them; NULL: none */

@@ -80,8 +80,10 @@ static int queue_message(struct kipd *k, struct outbox_msg *m, bool private,
 
 	sender(k, private, from, sizeof(from));
 	if (r == 0)
-		r = mime_message(from, m->recipient, subject, msgid,
-				 clock_now(), content_type, body, len, &msg);
+		r = mime_message_receipt(
+		    from, m->recipient,
+		    outbox_receipt_to(k, m->plan_id, m->contact_id), subject,
+		    msgid, clock_now(), content_type, body, len, &msg);
 	if (r == 0)
 		r = outbox_set_body(k, id, msg.data, msg.len);
 	buf_free(&msg);

@@ -448,9 +448,23 @@ int mime_message(const char *from, const char *to, const char *subject,
 		 const char *message_id, time_t when, const char *content_type,
 		 const char *body, size_t body_len, struct buf *out)
 {
+	return mime_message_receipt(from, to, NULL, subject, message_id, when,
+				    content_type, body, body_len, out);
+}
+
+int mime_message_receipt(const char *from, const char *to,
+			 const char *receipt_to, const char *subject,
+			 const char *message_id, time_t when,
+			 const char *content_type, const char *body,
+			 size_t body_len, struct buf *out)
+{
 	size_t start = out->len;
 	int br, r;
 
+	if (receipt_to &&
+	    (!value_ok(receipt_to) || !is_ascii(receipt_to) ||
+	     strpbrk(receipt_to, " \t<>") || !strchr(receipt_to, '@')))
+		return -EINVAL;
 	if (!value_ok(from) || !value_ok(to) || !value_ok(subject) ||
 	    !utf8_ok(from) || !utf8_ok(to) || !utf8_ok(subject) ||
 	    !msgid_ok(message_id) ||
@@ -472,6 +486,9 @@ int mime_message(const char *from, const char *to, const char *subject,
 			       "MIME-Version: 1.0\r\n"
 			       "Auto-Submitted: auto-generated\r\n",
 			       br ? "<" : "", message_id, br ? ">" : "");
+	if (r >= 0 && receipt_to)
+		r = buf_printf(out, "Disposition-Notification-To: <%s>\r\n",
+			       receipt_to);
 	if (r >= 0 && content_type)
 		r = buf_printf(out,
 			       "Content-Type: %s\r\n"

@@ -54,6 +54,18 @@ int mime_message(const char *from, const char *to, const char *subject,
 		 const char *message_id, time_t when, const char *content_type,
 		 const char *body, size_t body_len, struct buf *out);
 
+/* mime_message() that asks the reader's mail program for a read receipt
+ * (RFC 8098) to RECEIPT_TO, a bare address ("kip@kommune.example"):
+ * "Disposition-Notification-To: <RECEIPT_TO>" among the outer headers.
+ * RECEIPT_TO NULL: none, as mime_message(). -EINVAL also for a
+ * RECEIPT_TO that is not one printable ASCII address without spaces or
+ * angle brackets. */
+int mime_message_receipt(const char *from, const char *to,
+			 const char *receipt_to, const char *subject,
+			 const char *message_id, time_t when,
+			 const char *content_type, const char *body,
+			 size_t body_len, struct buf *out);
+
 /* Appends P as base64 (RFC 2045): lines of 76 characters, each ended by
  * CRLF. 0 or -ENOMEM. */
 int mime_base64(struct buf *out, const unsigned char *p, size_t n);

@@ -188,7 +188,7 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 {
 	struct kipd *k = ob->k;
 	struct sealed *s = calloc(1, sizeof(*s));
-	const char *cipher = row_str(row, "cipher");
+	const char *cipher = row_str(row, "cipher"), *receipt = NULL;
 	int r;
 
 	if (s) {
@@ -199,20 +199,32 @@ static int submit_sealed(struct outbox *ob, int64_t id, const char *to,
 		s->to = strdup(to);
 		s->subject = strdup(row_str(row, "subject"));
 		s->message_id = strdup(row_str(row, "message_id"));
+		receipt = outbox_receipt_to(k, row_num(row, "plan_id"),
+					    row_num(row, "contact_id"));
+		s->receipt_to = receipt ? strdup(receipt) : NULL;
 		s->date = (time_t)row_num(row, "date");
 		s->cipher = cipher && strcmp(cipher, "gcm") == 0 ? SMIME_GCM
 								 : SMIME_CBC;
 	}
 	if (!s || !s->entity || !s->cert_pem || !s->from || !s->to ||
-	    !s->subject || !s->message_id) {
+	    !s->subject || !s->message_id || (receipt && !s->receipt_to)) {
 		sealed_free(s);
 		return -ENOMEM;
 	}
 	r = smtp_submit_built(ob->pool, id, k->cfg->org_mailbox, to,
-			      build_sealed, s, release_sealed);
+			      row_str(row, "message_id"), build_sealed, s,
+			      release_sealed);
 	if (r < 0)
 		sealed_free(s);
 	return r;
+}
+
+const char *outbox_receipt_to(const struct kipd *k, int64_t plan_id,
+			      int64_t contact_id)
+{
+	return k->cfg->mail_read_receipts && plan_id && contact_id
+		   ? k->cfg->org_mailbox
+		   : NULL;
 }
 
 /* Hands ROW (as claim() read it) to the workers: a message stored whole
@@ -229,7 +241,8 @@ static int submit_row(struct outbox *ob, json_t *row)
 	if (stored) {
 		body = strdup(stored);
 		r = body ? smtp_submit(ob->pool, id, k->cfg->org_mailbox, to,
-				       body, strlen(body))
+				       row_str(row, "message_id"), body,
+				       strlen(body))
 			 : -ENOMEM;
 		if (r < 0)
 			free(body);
@@ -335,6 +348,7 @@ static json_t *claim(struct outbox *ob)
 	if (store_rows(st, &rows,
 		       "SELECT o.id, o.recipient, o.message_id, o.cipher,"
 		       " o.kind, o.citizen_id, o.plan_id, o.meeting_id,"
+		       " o.contact_id,"
 		       " o.created_at, o.attempts + 1 AS attempts, b.body,"
 		       " s.entity_id, s.cert_pem, s.sender, s.subject, s.date,"
 		       " " STOP_REASON " AS stop"
@@ -558,11 +572,14 @@ static void record(struct outbox *ob, const struct smtp_result *res)
 	    "UPDATE outbox SET state = ?, attempts = ?,"
 	    " last_reply = ?, updated_at = ?,"
 	    " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
+	    /* whether the relay was asked for delivery reports */
+	    " reports = CASE WHEN ? = 'sent' THEN ? ELSE reports END,"
 	    " next_attempt_at = ?, reason = coalesce(?, reason)"
 	    " WHERE id = ? AND state = 'sending'",
-	    "sisisiisi", state,
+	    "sisisissisi", state,
 	    res->outcome == SMTP_CANCELLED ? attempts - 1 : attempts,
-	    res->reply, now, state, now,
+	    res->reply, now, state, now, state,
+	    res->reports ? "requested" : "none",
 	    now + (strcmp(state, "deferred") == 0 ? backoff(k->cfg, attempts)
 						  : 0),
 	    why, res->id);

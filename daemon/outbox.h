@@ -11,6 +11,8 @@
  * Temporary failures back off exponentially (smtp.retry_first_s doubling
  * to smtp.retry_max_s); a message still failing smtp.give_up_s after it was
  * queued, or refused with 5xx, fails, and the plan's coordinator is told.
+ * A sent row says whether the relay was asked for delivery reports
+ * (reports 'requested') or gives none ('none'): smtp.h.
  */
 #ifndef KIP_OUTBOX_H
 #define KIP_OUTBOX_H
@@ -50,6 +52,13 @@ void outbox_close(struct kipd *k);
 int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
 		  char ret_msgid[128]);
 int outbox_set_body(struct kipd *k, int64_t id, const char *body, size_t len);
+
+/* Where a message of plan PLAN_ID to contact CONTACT_ID (0: none, the
+ * citizen) asks for a read receipt: organisation.mailbox when
+ * mail.read_receipts is on and it goes to a member of the plan, else NULL
+ * (mime_message_receipt()). */
+const char *outbox_receipt_to(const struct kipd *k, int64_t plan_id,
+			      int64_t contact_id);
 
 /* Messages encrypted when sent (sealed.h), inside the caller's
  * transaction: the signed entity a distribution shares, once (its id in

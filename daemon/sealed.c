@@ -56,9 +56,10 @@ int sealed_build(const struct sealed *s, struct buf *out, char *err,
 	r = smime_encrypt(s->cert_pem, s->cipher, s->entity->data,
 			  s->entity->len, &env, err, errlen);
 	if (r == 0) {
-		r = mime_message(s->from, s->to, s->subject, s->message_id,
-				 s->date, smime_content_type(s->cipher),
-				 env.data, env.len, out);
+		r = mime_message_receipt(s->from, s->to, s->receipt_to,
+					 s->subject, s->message_id, s->date,
+					 smime_content_type(s->cipher),
+					 env.data, env.len, out);
 		if (r < 0)
 			snprintf(err, errlen, "MIME: %s", strerror(-r));
 	}
@@ -76,5 +77,6 @@ void sealed_free(struct sealed *s)
 	free(s->to);
 	free(s->subject);
 	free(s->message_id);
+	free(s->receipt_to);
 	free(s);
 }

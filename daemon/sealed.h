@@ -33,12 +33,14 @@ struct sealed_entity *sealed_entity_ref(struct sealed_entity *e);
 void sealed_entity_unref(struct sealed_entity *e);
 
 /* One message: the entity, encrypted with CIPHER for CERT_PEM, in a
- * message FROM -> TO with SUBJECT, MESSAGE_ID and DATE. */
+ * message FROM -> TO with SUBJECT, MESSAGE_ID and DATE, asking for a read
+ * receipt to RECEIPT_TO (NULL: not; mime_message_receipt()). */
 struct sealed {
 	struct sealed_entity *entity; /* a reference of its own */
 	char *cert_pem, *from, *to, *subject, *message_id;
 	time_t date;
 	enum smime_cipher cipher;
+	char *receipt_to;
 };
 
 /* Appends the complete message (CRLF line ends) to OUT. 0, or -errno with

@@ -16,9 +16,11 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "smtpconn.h"
+#include "smtpwire.h"
 
 /*
- * The last bytes of a message (and so the final dot) are held back while
+ * The final dot of a message is held back while
  * this many earlier messages of the same connection have been accepted
  * but their records are not yet durable (done() and then, for a lazy
  * record, smtp_durable()): the bound on messages a crash or power loss can
@@ -27,8 +29,6 @@
  * records the replies before it.
  */
 #define UNREPORTED_MAX 2
-/* Bytes held back: the server cannot accept the message without them. */
-#define HELD_BACK 2
 /*
  * Replies are handed to the caller in batches: one commit and one sync
  * for several messages instead of one each. A reply waits while its
@@ -80,20 +80,21 @@ enum stage {
  *    off its last list: the loop thread, or kip-walsync in smtp_durable().
  */
 struct job {
-	int64_t id;	     /* id, from, to, build, build_arg, release: */
-	char *from, *to;     /* set before it is queued, read-only after */
-	char *body;	     /* given before it is queued, or made by */
-	size_t len, off;     /* kip-seal or its worker (above); off: its
-				worker's */
-	smtp_build_fn build; /* body made off the loop (NULL: given) */
+	int64_t id;		 /* id, from, to, envid, build, build_arg, */
+	char *from, *to, *envid; /* release: set before it is queued,
+				    read-only after (envid NULL: none) */
+	char *body;		 /* given before it is queued, or made by */
+	size_t len;		 /* kip-seal or its worker (above) */
+	smtp_build_fn build;	 /* body made off the loop (NULL: given) */
 	void *build_arg;
 	enum stage stage;  /* under the pool's lock */
 	bool build_failed; /* res says why; set with body */
 	void (*release)(void *);
 	atomic_int cancel;	/* set by the loop (under the lock as well);
 				   read without the lock by its worker (also
-				   in libcurl's progress callback) and kip-seal */
-	bool final;		/* its last bytes are out: past the point of no
+				   in libcurl's progress callback, through
+				   smtpconn.c) and kip-seal */
+	bool final;		/* its final dot is out: past the point of no
 				   return, cancel() no longer stops it (under
 				   the pool's lock) */
 	bool held_too_long;	/* the loop did not report in time (set by its
@@ -142,6 +143,11 @@ struct smtp_pool {
 	size_t in_flight;	      /* queued, not yet reported; the loop
 					 thread's only */
 	bool stopping;		      /* under mu */
+	atomic_int no_reports;	      /* the relay refused the request
+					 for reports: set by a worker,
+					 read by all (atomic) */
+	bool said_no_reports;	      /* logged that the relay gives
+					 none; the loop thread's only */
 	int n_threads, live;	      /* n_threads: the loop thread's; live
 					 (workers not yet ended): under mu */
 	bool has_builder;	      /* has_builder to threads: the loop */
@@ -184,6 +190,7 @@ static void job_free(struct job *j)
 		j->release(j->build_arg);
 	free(j->from);
 	free(j->to);
+	free(j->envid);
 	free(j);
 }
 
@@ -213,155 +220,78 @@ static bool may_finish(struct job *j, long timeout_s)
 	return ok;
 }
 
-static size_t read_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct job *j = arg;
-	size_t n = size * nmemb, left = j->len - j->off;
-
-	/* All but the last bytes at once; those only when may_finish(). */
-	if (left > HELD_BACK) {
-		if (n > left - HELD_BACK)
-			n = left - HELD_BACK;
-	} else if (left > 0 &&
-		   !may_finish(j, (long)j->w->p->cfg->smtp_timeout_s)) {
-		return CURL_READFUNC_ABORT;
-	}
-	if (n > left)
-		n = left;
-	memcpy(ptr, j->body + j->off, n);
-	j->off += n;
-	return n;
-}
-
-/* Aborts the transfer when the job was cancelled: the server never sees
- * the final dot, so it delivers nothing. */
-static int progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-		    curl_off_t un)
+/* Before the final dot of job ARG (smtpconn_msg.may_finish). */
+static bool finish_ok(void *arg)
 {
 	struct job *j = arg;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	return atomic_load(&j->cancel);
+	return may_finish(j, (long)j->w->p->cfg->smtp_timeout_s);
 }
 
-static CURL *new_handle(const struct kip_config *cfg)
-{
-	CURL *c = curl_easy_init();
-
-	if (!c)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
-	/* TLS always: STARTTLS required on smtp://, implicit on smtps://. */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->smtp_ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp_ca_file);
-	if (cfg->smtp_client_cert) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->smtp_client_cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->smtp_client_key);
-	}
-	if (cfg->smtp_username) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp_username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-				 cfg->smtp_password ? cfg->smtp_password : "");
-	}
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->smtp_timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	return c;
-}
-
-/* Why a transfer failed, in words an operator acts on; NULL: libcurl's
- * own words say it. */
-static const char *cause(CURLcode rc, long code)
-{
-	switch (rc) {
-	case CURLE_USE_SSL_FAILED:
-		return "the server offered no STARTTLS, and TLS is required";
-	case CURLE_PEER_FAILED_VERIFICATION:
-		return "the server's TLS certificate failed verification";
-	case CURLE_SSL_CONNECT_ERROR:
-		return "the TLS handshake failed";
-	case CURLE_COULDNT_CONNECT:
-		return "the connection was refused";
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return "the server's name did not resolve";
-	case CURLE_OPERATION_TIMEDOUT:
-		return "the server did not answer in time";
-	case CURLE_LOGIN_DENIED:
-		return "the server refused the login";
-	default:
-		return code >= 400 ? "the server refused it for now" : NULL;
-	}
-}
-
-static void classify(struct job *j, CURL *c, CURLcode rc, const char *ebuf)
+/* J's result from how its transaction went (smtpconn.h). */
+static void classify(struct job *j, const struct smtpconn_status *st)
 {
 	const char *why;
-	long code = 0;
+	bool refused = st->code >= 500 && st->code < 600;
 
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	j->res.id = j->id;
-	j->res.code = code;
-	if (rc == CURLE_OK) {
+	j->res.code = st->code;
+	if (st->err == 0 && st->code >= 200 && st->code < 300) {
 		j->res.outcome = SMTP_SENT;
+		j->res.reports = st->reports;
 		snprintf(j->res.reply, sizeof(j->res.reply), "%ld accepted",
-			 code);
+			 st->code);
 		return;
 	}
-	if (rc == CURLE_ABORTED_BY_CALLBACK && j->held_too_long) {
+	if (st->err == -ECANCELED && j->held_too_long) {
 		j->res.outcome = SMTP_TEMPORARY;
 		snprintf(j->res.reply, sizeof(j->res.reply),
 			 "not finished: earlier replies were not recorded in "
 			 "time");
 		return;
 	}
-	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+	if (st->err == -ECANCELED) {
 		j->res.outcome = SMTP_CANCELLED;
 		snprintf(j->res.reply, sizeof(j->res.reply), "cancelled");
 		return;
 	}
+	/* A 5xx (also a refused login's 535) or an envelope that cannot be
+	 * sent is final; anything else may go later. */
 	j->res.outcome =
-	    code >= 500 && code < 600 ? SMTP_PERMANENT : SMTP_TEMPORARY;
-	why = code >= 500 && code < 600 ? "the server refused it"
-					: cause(rc, code);
+	    refused || st->err == -EINVAL ? SMTP_PERMANENT : SMTP_TEMPORARY;
+	why = refused ? "the server refused it" : st->cause;
 	j->res.cause = why;
-	/* The cause first, then libcurl's words and the server's reply line;
-	 * a longer reason is cut (snprintf terminates it). */
-	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s%s%s",
-		     why ? why : "", why ? " — " : "", curl_easy_strerror(rc),
-		     ebuf[0] ? ": " : "", ebuf) < 0)
+	/* The cause first, then libcurl's words or the command and the
+	 * server's reply line; a longer reason is cut (snprintf terminates
+	 * it). */
+	if (snprintf(j->res.reply, sizeof(j->res.reply), "%s%s%s",
+		     why ? why : "", why && st->detail[0] ? " — " : "",
+		     st->detail) < 0)
 		j->res.reply[0] = '\0';
-	/* The detail ends with the server's reply line; keep one line. */
 	j->res.reply[strcspn(j->res.reply, "\r\n")] = '\0';
 }
 
-static void send_one(CURL *c, struct job *j)
+static void send_one(struct smtpconn *conn, struct job *j)
 {
-	struct curl_slist *rcpt = curl_slist_append(NULL, j->to);
-	char ebuf[CURL_ERROR_SIZE] = "";
-	CURLcode rc;
+	struct smtp_pool *p = j->w->p;
+	/* Reports are asked for unless this relay refused the request. */
+	struct smtpconn_msg m = {
+	    .from = j->from,
+	    .to = j->to,
+	    .envid = atomic_load(&p->no_reports) ? NULL : j->envid,
+	    .body = j->body,
+	    .len = j->len,
+	    .cancel = &j->cancel,
+	    .may_finish = finish_ok,
+	    .arg = j,
+	};
+	struct smtpconn_status st = {.err = -ECANCELED};
 
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, j->from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(c, CURLOPT_READDATA, j);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, j);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->len);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	j->off = 0;
-	rc = atomic_load(&j->cancel) ? CURLE_ABORTED_BY_CALLBACK
-				     : curl_easy_perform(c);
-	classify(j, c, rc, ebuf);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
-	curl_slist_free_all(rcpt);
+	if (!atomic_load(&j->cancel))
+		smtpconn_send(conn, &m, &st);
+	if (st.dsn_refused)
+		atomic_store(&p->no_reports, 1);
+	classify(j, &st);
 }
 
 /* Makes the bytes of a job that has a builder, unless made already. Not
@@ -458,8 +388,10 @@ static void *worker(void *arg)
 {
 	struct worker *w = arg;
 	struct smtp_pool *p = w->p;
-	CURL *c = new_handle(p->cfg);
+	struct smtpconn *c = NULL;
 	uint64_t one = 1;
+
+	(void)smtpconn_new(p->cfg, &c); /* NULL: out of memory, below */
 
 	for (;;) {
 		struct job *j = NULL;
@@ -494,7 +426,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		(void)!write(p->efd, &one, sizeof(one));
 	}
-	curl_easy_cleanup(c);
+	smtpconn_free(c);
 	pthread_mutex_lock(&p->mu);
 	p->live--;
 	pthread_cond_broadcast(&p->reported);
@@ -538,6 +470,24 @@ static bool due(const struct smtp_pool *p)
 }
 
 static void collect(struct smtp_pool *p, bool force);
+
+/* On the loop thread: says once per pool (so once per start or reload)
+ * that the relay gives no delivery reports, when a message it accepted
+ * went without asking for them. */
+static void said_reports(struct smtp_pool *p, const struct smtp_result *res)
+{
+	if (res->outcome != SMTP_SENT || res->reports || p->said_no_reports)
+		return;
+	p->said_no_reports = true;
+	if (atomic_load(&p->no_reports))
+		log_notice("smtp: the relay names DSN but refused the "
+			   "request for delivery reports; messages go "
+			   "without it and stay 'sent' with no reports");
+	else
+		log_notice("smtp: the relay gives no delivery reports (its "
+			   "EHLO names no DSN); messages go without asking "
+			   "for them and stay 'sent' with no reports");
+}
 
 static void collect_later(struct loop *loop, void *arg)
 {
@@ -584,9 +534,11 @@ static void collect(struct smtp_pool *p, bool force)
 	if (!n)
 		return;
 	res = calloc(n, sizeof(*res));
-	for (j = list; j; j = j->next)
+	for (j = list; j; j = j->next) {
 		if (res)
 			res[i++] = j->res;
+		said_reports(p, &j->res);
+	}
 	/* Reported jobs are no longer in flight: done() may hand over new
 	 * ones into their slots in the very transaction that records these
 	 * results (one commit per batch). */
@@ -729,13 +681,19 @@ int smtp_pool_start(const struct kip_config *cfg, struct loop *loop,
 	return 0;
 }
 
-static struct job *new_job(int64_t id, const char *from, const char *to)
+static struct job *new_job(int64_t id, const char *from, const char *to,
+			   const char *message_id)
 {
 	struct job *j = calloc(1, sizeof(*j));
+	char envid[128];
 
-	if (!j || !(j->from = strdup(from)) || !(j->to = strdup(to))) {
+	if (!j || !(j->from = strdup(from)) || !(j->to = strdup(to)) ||
+	    (message_id &&
+	     smtpwire_envid(message_id, envid, sizeof(envid)) == 0 &&
+	     !(j->envid = strdup(envid)))) {
 		if (j) {
 			free(j->from);
+			free(j->to);
 			free(j);
 		}
 		return NULL;
@@ -761,9 +719,9 @@ static void enqueue(struct smtp_pool *p, struct job *j)
 }
 
 int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
-		const char *to, char *body, size_t len)
+		const char *to, const char *message_id, char *body, size_t len)
 {
-	struct job *j = new_job(id, from, to);
+	struct job *j = new_job(id, from, to, message_id);
 
 	if (!j)
 		return -ENOMEM;
@@ -774,10 +732,11 @@ int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
 }
 
 int smtp_submit_built(struct smtp_pool *p, int64_t id, const char *from,
-		      const char *to, smtp_build_fn build, void *arg,
+		      const char *to, const char *message_id,
+		      smtp_build_fn build, void *arg,
 		      void (*release)(void *arg))
 {
-	struct job *j = new_job(id, from, to);
+	struct job *j = new_job(id, from, to, message_id);
 
 	if (!j)
 		return -ENOMEM;

@@ -1,12 +1,22 @@
 /* smtp.h — SMTP submission with libcurl, TLS always, in worker threads.
  *
- * Sending runs in smtp.connections worker threads, each with one libcurl
- * handle that keeps its TLS connection open from message to message. The
+ * Sending runs in smtp.connections worker threads, each with one
+ * connection (smtpconn.h: libcurl connects and logs in, the worker speaks
+ * the mail transaction) that stays open from message to message. The
  * main loop never waits for the network: it hands jobs over and collects
  * results when the pool's eventfd becomes readable. Workers touch no
  * database; they see the message bytes (or, from smtp_submit_built(),
  * what to build them from; the kip-seal thread usually builds them ahead),
- * sender and recipient.
+ * sender, recipient and Message-ID.
+ *
+ * Every message asks for delivery status notifications (RFC 3461:
+ * RET=HDRS, NOTIFY=SUCCESS,FAILURE,DELAY, an ORCPT, and as ENVID the local
+ * part of its Message-ID, smtpwire_envid()) where the relay's EHLO names
+ * DSN. A relay that does not, or that refuses the request (555, 501), gets the
+ * messages without it; the pool remembers the refusal until it stops (a
+ * reload starts a new one), and says once in the log that the relay gives
+ * no reports. smtp_result.reports tells the caller which way a message
+ * went.
  */
 #ifndef KIP_SMTP_H
 #define KIP_SMTP_H
@@ -37,6 +47,8 @@ struct smtp_result {
 	enum smtp_outcome outcome;
 	long code;	   /* last SMTP reply code, 0 if none */
 	char reply[256];   /* what went wrong or the server's reply */
+	bool reports;	   /* SMTP_SENT with the request for delivery
+			      reports (false: the relay gives none) */
 	int build_err;	   /* SMTP_PERMANENT because the message could
 			      not be built: smtp_build_fn's -errno */
 	const char *cause; /* why it failed in a few words without
@@ -89,9 +101,11 @@ void smtp_collect(struct smtp_pool *p);
 void smtp_durable(struct smtp_pool *p, uint64_t ticket);
 
 /* Queues a message; the pool takes ownership of BODY (malloc'd, wiped
- * and freed after use). 0 or -ENOMEM. */
+ * and freed after use). MESSAGE_ID is the message's ("<kip.ID.RANDOM@
+ * DOMAIN>"): the request for reports names its local part (NULL, or one
+ * smtpwire_envid() refuses: no reports asked for). 0 or -ENOMEM. */
 int smtp_submit(struct smtp_pool *p, int64_t id, const char *from,
-		const char *to, char *body, size_t len);
+		const char *to, const char *message_id, char *body, size_t len);
 
 /*
  * Builds a message's bytes off the loop thread (the outbox encrypts
@@ -105,10 +119,11 @@ typedef int (*smtp_build_fn)(void *arg, char **body, size_t *len, char *err,
 
 /* Queues a message whose bytes BUILD(ARG) makes on the worker; RELEASE(ARG)
  * is called once the job is over (on the loop thread, or on the thread
- * that calls smtp_durable(): kip-walsync). 0 or
- * -ENOMEM (RELEASE not called). */
+ * that calls smtp_durable(): kip-walsync). MESSAGE_ID as for
+ * smtp_submit(). 0 or -ENOMEM (RELEASE not called). */
 int smtp_submit_built(struct smtp_pool *p, int64_t id, const char *from,
-		      const char *to, smtp_build_fn build, void *arg,
+		      const char *to, const char *message_id,
+		      smtp_build_fn build, void *arg,
 		      void (*release)(void *arg));
 
 /* Jobs accepted but not yet reported. */

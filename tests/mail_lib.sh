@@ -28,7 +28,29 @@ ${2:-}"
 	kip_config
 }
 POSTFIX_URL="smtp://localhost:$SMTP_PORT"
+# The same Postfix, without DSN: kipd asks it for no delivery reports.
+NODSN_URL="smtp://localhost:$SMTP_NODSN_PORT"
 PLAIN_URL="smtp://localhost:$SMTP_PLAIN_PORT"
+
+# recorder_tls NAME PORT OPTION...: the recorder behind stunnel, over TLS
+# on 127.0.0.1:PORT (with the stunnel OPTIONs); prints stunnel's pid.
+recorder_tls() {
+	local name=$1 port=$2
+	shift 2
+	cat >"$TDIR/$name.conf" <<CONF
+foreground = yes
+pid =
+output = $TDIR/$name.log
+[$name]
+accept = 127.0.0.1:$port
+connect = 127.0.0.1:$SMTP_PLAIN_PORT
+cert = $PKI/server.pem
+key = $PKI/server.key
+$(printf '%s\n' "$@")
+CONF
+	stunnel4 "$TDIR/$name.conf" >/dev/null 2>&1 &
+	echo $!
+}
 
 # The number of messages in a mailbox.
 count() { mail_count "$1" 2>/dev/null || echo 0; }

@@ -7,25 +7,8 @@
 . "$ROOT/tests/mail_lib.sh"
 
 read -r TLS_PORT OLD_PORT < <(_mail_free_ports 2)
-stunnel_conf() { # NAME PORT EXTRA...
-	local name=$1 port=$2
-	shift 2
-	cat >"$TDIR/$name.conf" <<CONF
-foreground = yes
-pid =
-output = $TDIR/$name.log
-[$name]
-accept = 127.0.0.1:$port
-connect = 127.0.0.1:$SMTP_PLAIN_PORT
-cert = $PKI/server.pem
-key = $PKI/server.key
-$(printf '%s\n' "$@")
-CONF
-	stunnel4 "$TDIR/$name.conf" >/dev/null 2>&1 &
-	echo $!
-}
-S1=$(stunnel_conf modern "$TLS_PORT" "sslVersionMin = TLSv1.2")
-S2=$(stunnel_conf old "$OLD_PORT" "sslVersionMin = TLSv1" "sslVersionMax = TLSv1.1" \
+S1=$(recorder_tls modern "$TLS_PORT" "sslVersionMin = TLSv1.2")
+S2=$(recorder_tls old "$OLD_PORT" "sslVersionMin = TLSv1" "sslVersionMax = TLSv1.1" \
 	"ciphers = DEFAULT@SECLEVEL=0")
 trap 'kill $S1 $S2 2>/dev/null; kip_stop; mail_stop "$TDIR/mail" >/dev/null 2>&1; rm -rf "$TDIR"' EXIT
 _mail_wait_port "$TLS_PORT" 5 && _mail_wait_port "$OLD_PORT" 5 ||

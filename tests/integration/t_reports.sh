@@ -23,7 +23,9 @@ mail_postconf delay_warning_time=1s || fail "Postfix takes delay_warning_time"
 INTAKE="intake = { url = \"imaps://localhost:$IMAPS_PORT/INBOX\";
   username = \"$IMAP_USER\"; password_file = \"$IMAP_PASSWORD_FILE\";
   ca_file = \"$PKI/ca.pem\"; interval_s = 3600; timeout_s = $((10 * KIP_TEST_SLOW)); };"
-mail_conf "$POSTFIX_URL" "$INTAKE"
+# Through the listener without DSN, so that no success report races the
+# reports this test makes; the last part asks for reports.
+mail_conf "$NODSN_URL" "$INTAKE"
 kip_start
 
 KIP=kip@kommune.example
@@ -204,6 +206,30 @@ check_out "(the diagnostic Postfix gave)" "mailbox unavailable" db "SELECT deliv
 
 check_eq "every message in the function mailbox was read and flagged" "0" \
 	"$(jq -r .last.read <<<"$(run_intake)")"
+# --- a real success report, end to end ---------------------------------------
+# Through the relay that offers DSN: kipd asks for reports, Postfix's own
+# success report comes back to the function mailbox naming the copy's
+# envelope id, and the intake makes the copy delivered.
+kip_stop
+mail_conf "$POSTFIX_URL" "$INTAKE"
+kip_start
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
+outbox_drained "$PLAN" || true
+RP2=$(db "SELECT max(id) FROM outbox WHERE plan_id = $PLAN AND contact_id = $P AND kind = 'plan'")
+check_eq "a copy sent through a relay with DSN asks for reports" "sent requested" \
+	"$(db "SELECT state || ' ' || reports FROM outbox WHERE id = $RP2")"
+envid=$(msgid "$RP2" | sed 's/^<//; s/@.*//')
+for _ in $(seq 1 $((100 * KIP_TEST_SLOW))); do
+	# shellcheck disable=SC2046 # one word per file
+	grep -qs "Original-Envelope-Id: $envid" $(mail_files "$KIP") && break
+	sleep 0.3
+done
+# shellcheck disable=SC2046 # one word per file
+grep -qs "Original-Envelope-Id: $envid" $(mail_files "$KIP") &&
+	pass "Postfix's success report names the copy's envelope id" ||
+	fail "Postfix's success report names the copy's envelope id"
+run_intake >/dev/null
+check_eq "the intake makes the copy delivered" "delivered 2.0.0" "$(delivery "$RP2")"
 check_alive "kipd serves after the reports"
 kip_stop
 t_done

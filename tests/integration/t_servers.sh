@@ -28,7 +28,7 @@ if ! mail_start "$MDIR" >"$TDIR/mail-start.log" 2>&1; then
 fi
 ms=$((($(date +%s%N) - t0) / 1000000))
 pass "the mail servers start (${ms} ms, with the PKI)"
-for v in SMTP_PORT SMTP_PLAIN_PORT IMAPS_PORT SMTP_USER SMTP_PASSWORD_FILE IMAP_USER \
+for v in SMTP_PORT SMTP_NODSN_PORT SMTP_PLAIN_PORT IMAPS_PORT SMTP_USER SMTP_PASSWORD_FILE IMAP_USER \
 	IMAP_PASSWORD_FILE MAILDIRS PKI; do
 	[ -n "${!v:-}" ] || fail "mail_start exports $v"
 done
@@ -36,11 +36,11 @@ check_eq "SMTP_USER is kipd" kipd "$SMTP_USER"
 check_eq "IMAP_USER is the function mailbox" kip@kommune.example "$IMAP_USER"
 
 # Every listening socket of the servers (TCP or UDP) is on 127.0.0.1, and
-# those are the three ports.
+# those are the four ports.
 mine=$(mail_pids "$MDIR" | paste -sd'|' -)
 socks=$(ss -Hlntup 2>/dev/null | grep -E "pid=($mine)," | awk '{print $5}' | sort -u)
-check_eq "the servers listen on 127.0.0.1 only, on the three ports" \
-	"$(printf '127.0.0.1:%s\n' "$SMTP_PORT" "$SMTP_PLAIN_PORT" "$IMAPS_PORT" | sort)" "$socks"
+check_eq "the servers listen on 127.0.0.1 only, on the four ports" \
+	"$(printf '127.0.0.1:%s\n' "$SMTP_PORT" "$SMTP_NODSN_PORT" "$SMTP_PLAIN_PORT" "$IMAPS_PORT" | sort)" "$socks"
 
 SMTP_PW=$(cat "$SMTP_PASSWORD_FILE")
 IMAP_PW=$(cat "$IMAP_PASSWORD_FILE")
@@ -112,6 +112,14 @@ check_out "Postfix offers TLS 1.2" "Protocol *: TLSv1\.2" \
 	openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp -tls1_2 \
 	-CAfile "$CA" -verify_return_error </dev/null
 
+# DSN (RFC 3461): the main listener names it, the second one does not.
+ehlo() { curl -sS -v --max-time 10 --url "$1" -X EHLO 2>&1 || true; }
+check_out "Postfix names DSN" "< 250[- ]DSN" ehlo "$SMTP_URL"
+out=$(ehlo "smtp://127.0.0.1:$SMTP_NODSN_PORT/client.kip.test")
+grep -q "< 250[- ]8BITMIME" <<<"$out" && ! grep -q "< 250[- ]DSN" <<<"$out" &&
+	pass "Postfix on SMTP_NODSN_PORT names no DSN" ||
+	fail "Postfix on SMTP_NODSN_PORT names no DSN" "$out"
+
 # --- (3) --ssl-reqd to the recorder: curl gives up after EHLO ---------------
 : >"$RECORDER_LOG"
 check_err "curl --ssl-reqd fails on the server without STARTTLS" "\(64\)|STARTTLS not supported" \
@@ -134,6 +142,14 @@ mail_recorder_mode tempfail
 check_err "recorder tempfail mode: 4xx after EHLO" "451" smtp "$PLAIN_URL" "$R1" "$TDIR/m3.eml"
 mail_recorder_mode permfail
 check_err "recorder permfail mode: 5xx after EHLO" "554" smtp "$PLAIN_URL" "$R1" "$TDIR/m3.eml"
+mail_recorder_mode dsn-refused
+check_out "recorder dsn-refused mode: its EHLO names DSN" "< 250[- ]DSN" ehlo "$PLAIN_URL"
+check_out "and it refuses the parameters with 555" "^555 " /usr/bin/python3 -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.ehlo()
+print(*s.docmd("MAIL FROM:<kipd@kommune.example> RET=HDRS ENVID=x"))' "$SMTP_PLAIN_PORT"
+check "and takes a message without them" smtp "$PLAIN_URL" "$R1" "$TDIR/m3.eml"
 mail_recorder_mode stall
 start=$SECONDS
 check_err "recorder stall mode: no greeting, the client times out" "\(28\)|[Tt]imeout|timed out" \
@@ -226,7 +242,7 @@ for p in $server_pids; do
 done
 check_eq "mail_stop ends every server process (${ms} ms)" "" "$left"
 check_eq "no process names the test directory" "" "$(pgrep -af -- "$MDIR" || true)"
-for p in "$SMTP_PORT" "$SMTP_PLAIN_PORT" "$IMAPS_PORT"; do
+for p in "$SMTP_PORT" "$SMTP_NODSN_PORT" "$SMTP_PLAIN_PORT" "$IMAPS_PORT"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 		fail "port $p is closed after mail_stop"
 	else

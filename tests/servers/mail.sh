@@ -14,20 +14,27 @@
 #             does not deliver: bounce.example (bounced to the sender,
 #             5.1.1) and delay.example (deferred, 4.2.2, retried until a
 #             test stops); a bounce or delay warning to the function
-#             mailbox lands in its Maildir like any mail
+#             mailbox lands in its Maildir like any mail; the same
+#             on SMTP_NODSN_PORT, but without DSN (its EHLO does not name
+#             it, it refuses the parameters, and it logs as
+#             postfix/nodsn/smtpd). Where DSN
+#             is asked for (NOTIFY=SUCCESS), a delivery counts as final
+#             ("Action: delivered"), and the success report goes to the
+#             sender's Maildir
 #   recorder  tests/servers/recorder.py (aiosmtpd) on SMTP_PLAIN_PORT: no
 #             STARTTLS, records every line it receives in RECORDER_LOG,
 #             accepted messages in RECORDER_MAIL/; mode (accept, tempfail,
-#             permfail, stall) switched with mail_recorder_mode
+#             permfail, stall, dsn-refused) switched with mail_recorder_mode
 # and exports:
-#   SMTP_PORT SMTP_PLAIN_PORT IMAPS_PORT
+#   SMTP_PORT SMTP_NODSN_PORT SMTP_PLAIN_PORT IMAPS_PORT
 #   SMTP_USER (kipd) SMTP_PASSWORD_FILE (DIR/smtp-password)
 #   IMAP_USER (kip@kommune.example) IMAP_PASSWORD_FILE (DIR/imap-password)
 #   MAILDIRS (DIR/maildirs) PKI (DIR/pki, see certs/make-dev-certs.sh)
 #   MAIL_DIR (DIR) RECORDER_LOG RECORDER_MAIL POSTFIX_LOG DOVECOT_LOG
 # The password files hold the password without a line ending. The ports are
 # free ones picked at start, unless KIP_TEST_SMTP_PORT,
-# KIP_TEST_SMTP_PLAIN_PORT or KIP_TEST_IMAPS_PORT set them. An existing
+# KIP_TEST_SMTP_NODSN_PORT, KIP_TEST_SMTP_PLAIN_PORT or KIP_TEST_IMAPS_PORT
+# set them. An existing
 # DIR/pki is used as it is (make-dev-certs.sh makes only what is missing).
 #
 # mail_stop DIR                stops all of them; no process is left behind
@@ -38,8 +45,9 @@
 # mail_count ADDR              how many messages ADDR's Maildir holds
 # mail_deliver ADDR [FILE]     delivers a message (FILE or stdin) to ADDR's
 #                              Maildir with dovecot-lda
-# mail_recorder_mode MODE      accept | tempfail | permfail | stall, from the
-#                              recorder's next connection on
+# mail_recorder_mode MODE      accept | tempfail | permfail | stall |
+#                              dsn-refused, from the recorder's next
+#                              connection on
 # mail_postconf NAME=VALUE...  sets Postfix parameters and reloads it (a
 #                              test's own, e.g. delay_warning_time=1s)
 # mail_pids DIR                the pids of every server process of DIR
@@ -343,9 +351,12 @@ maillog_file = $dir/postfix.log
 maillog_file_prefixes = $dir
 EOF
 	cat >"$pf/master.cf" <<EOF
-# kip test instance: one smtpd on 127.0.0.1:$SMTP_PORT, no chroot.
+# kip test instance: smtpd on 127.0.0.1:$SMTP_PORT, and on
+# 127.0.0.1:$SMTP_NODSN_PORT one whose EHLO names no DSN; no chroot.
 # service type  private unpriv  chroot  wakeup  maxproc command
 127.0.0.1:$SMTP_PORT inet n -   n       -       -       smtpd
+127.0.0.1:$SMTP_NODSN_PORT inet n - n   -       -       smtpd
+  -o smtpd_discard_ehlo_keywords=dsn -o syslog_name=postfix/nodsn
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -364,7 +375,9 @@ retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 virtual   unix  -       n       n       -       -       virtual
 # (virtual is unused: delivery is through lmtp to Dovecot.)
-lmtp      unix  -       -       n       -       -       lmtp
+# flags=X: Dovecot's LMTP stores the mail, so a success report
+# (NOTIFY=SUCCESS) says "delivered", not "relayed".
+lmtp      unix  -       -       n       -       -       lmtp flags=X
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -422,8 +435,9 @@ _mail_start() {
 	fi
 	chmod a+x "$dir/pki"
 
-	read -r -a ports <<<"$(_mail_free_ports 3)"
+	read -r -a ports <<<"$(_mail_free_ports 4)"
 	export SMTP_PORT=${KIP_TEST_SMTP_PORT:-${ports[0]}}
+	export SMTP_NODSN_PORT=${KIP_TEST_SMTP_NODSN_PORT:-${ports[3]}}
 	export SMTP_PLAIN_PORT=${KIP_TEST_SMTP_PLAIN_PORT:-${ports[1]}}
 	export IMAPS_PORT=${KIP_TEST_IMAPS_PORT:-${ports[2]}}
 	export SMTP_USER=kipd
@@ -470,7 +484,7 @@ _mail_start() {
 		return 1
 	}
 
-	for p in "$SMTP_PORT" "$IMAPS_PORT" "$SMTP_PLAIN_PORT"; do
+	for p in "$SMTP_PORT" "$SMTP_NODSN_PORT" "$IMAPS_PORT" "$SMTP_PLAIN_PORT"; do
 		_mail_wait_port "$p" 10 || {
 			_mail_err "nothing listens on 127.0.0.1:$p"
 			tail -n 20 "$dir"/*.out "$dir"/*.log >&2 2>/dev/null
@@ -590,10 +604,11 @@ mail_postconf() {
 	/usr/sbin/postfix -c "$pf" reload >>"$MAIL_DIR/postfix.out" 2>&1
 }
 
-# mail_recorder_mode MODE: accept | tempfail | permfail | stall.
+# mail_recorder_mode MODE: accept | tempfail | permfail | stall |
+# dsn-refused.
 mail_recorder_mode() {
 	case $1 in
-	accept | tempfail | permfail | stall) ;;
+	accept | tempfail | permfail | stall | dsn-refused) ;;
 	*)
 		_mail_err "unknown recorder mode: $1"
 		return 1

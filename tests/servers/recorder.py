@@ -15,6 +15,9 @@ server runs, else from --mode:
   permfail  the same with "554 5.7.1 ..."
   stall     accepts the TCP connection and never answers (no greeting),
             still recording what the client sends
+  dsn-refused  accepts as in accept, but its EHLO names DSN although it
+            refuses the parameters of RFC 3461 on MAIL and RCPT (555), as
+            a relay behind a filter that knows no DSN may
 
 Usage: recorder.py --port N --log LOG --maildir DIR [--mode MODE]
                    [--mode-file FILE] [--pid-file FILE]
@@ -28,7 +31,7 @@ import sys
 
 from aiosmtpd.smtp import SMTP
 
-MODES = ("accept", "tempfail", "permfail", "stall")
+MODES = ("accept", "tempfail", "permfail", "stall", "dsn-refused")
 REPLIES = {
     "tempfail": "451 4.3.0 Temporarily rejected by the kip test recorder",
     "permfail": "554 5.7.1 Rejected by the kip test recorder",
@@ -58,6 +61,14 @@ class Recorder:
 
     def record(self, line):
         self.log.write(line + b"\n")
+
+    # aiosmtpd handler hook: the EHLO reply. (With this hook, the hook
+    # records the client's name.)
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if server.recorder_mode == "dsn-refused":
+            responses.insert(len(responses) - 1, "250-DSN")
+        return responses
 
     # aiosmtpd handler hook: store an accepted message.
     async def handle_DATA(self, server, session, envelope):
@@ -120,6 +131,7 @@ class RecordingSMTP(SMTP):
                          enable_SMTPUTF8=False, decode_data=False,
                          data_size_limit=64 * 1024 * 1024)
         self.lines = LineLogger(recorder)
+        self.recorder_mode = mode
         if mode in REPLIES:
             self._smtp_methods = RejectingMethods(self._smtp_methods, self,
                                                   REPLIES[mode])

@@ -410,6 +410,49 @@ static void test_message_envelope(void)
 	buf_free(&out);
 }
 
+/* A read receipt asked for: one header among the outer ones, to a bare
+ * address; nothing that could end the header early gets in. */
+static void test_message_receipt(void)
+{
+	static const char ct[] = "application/pkcs7-mime; "
+				 "smime-type=enveloped-data; name=smime.p7m";
+	static const char body[] = "MIAGCSqGSIb3DQEHA6CAMIACAQAx\r\n";
+	static const char *const bad[] = {
+	    "kip@kommune.example\r\nBcc: x@y.example",
+	    "kip@kommune.example\n",
+	    "<kip@kommune.example>",
+	    "Kip <kip@kommune.example>",
+	    "kip",
+	    "kipø@kommune.example",
+	};
+	struct buf out = BUF_INIT;
+
+	T_ASSERT(mime_message_receipt(
+		     "kip@kommune.example", "karen.koordinator@kommune.example",
+		     "kip@kommune.example", "Besked fra kip",
+		     "out-17.v2@kip.kommune.example", NEW_YEAR_2026, ct, body,
+		     sizeof(body) - 1, &out) == 0);
+	T_CONTAINS(out.data,
+		   "Auto-Submitted: auto-generated\r\n"
+		   "Disposition-Notification-To: <kip@kommune.example>\r\n"
+		   "Content-Type: application/pkcs7-mime");
+	T_ASSERT(crlf_only(&out));
+	buf_free(&out);
+	T_ASSERT(mime_message_receipt("kip@kommune.example", "a@b.example",
+				      NULL, "s", "<x@y>", NEW_YEAR_2026, ct,
+				      body, sizeof(body) - 1, &out) == 0);
+	T_ASSERT(!strstr(out.data, "Disposition-Notification-To"));
+	buf_free(&out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_ASSERT(mime_message_receipt(
+			     "kip@kommune.example", "a@b.example", bad[i], "s",
+			     "<x@y>", NEW_YEAR_2026, ct, body, sizeof(body) - 1,
+			     &out) == -EINVAL);
+		T_ASSERT(out.len == 0);
+	}
+	buf_free(&out);
+}
+
 static void test_message_entity(void)
 {
 	struct buf entity = BUF_INIT, out = BUF_INIT;
@@ -526,5 +569,6 @@ static void test_bare_lf(void)
 
 T_MAIN(T_CASE(test_inner), T_CASE(test_inner_single_text),
        T_CASE(test_inner_refuses), T_CASE(test_subjects),
-       T_CASE(test_message_envelope), T_CASE(test_message_entity),
-       T_CASE(test_message_refuses), T_CASE(test_bare_lf))
+       T_CASE(test_message_envelope), T_CASE(test_message_receipt),
+       T_CASE(test_message_entity), T_CASE(test_message_refuses),
+       T_CASE(test_bare_lf))
