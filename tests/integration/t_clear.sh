@@ -99,6 +99,14 @@ forbid_others() { # the --forbid arguments for mail to $1
 	done
 }
 
+# Everything kipd sent them has arrived (Postfix delivers after kipd's
+# outbox is done), so that the scan below reads all of it.
+sent_to() { sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE state = 'sent' AND lower(recipient) = '$1'"; }
+for a in $PRIVATE; do
+	mail_wait_count "$a" "$(sent_to "$a")" 30 || true
+	check_eq "every message sent to $a arrived" "$(sent_to "$a")" "$(count "$a")"
+done
+
 # Every private mailbox got mail of every kind, and none of it says anything.
 n_all=0 hits_all=0
 for a in $PRIVATE; do
@@ -115,6 +123,7 @@ for a in $PRIVATE; do
 	[ "$h" = 0 ] || echo "$out" | head -20 | sed 's/^/    # /'
 done
 echo "# private mailboxes: $n_all messages scanned in clear, $hits_all hits"
+for a in $WORK; do mail_wait_count "$a" "$(sent_to "$a")" 30 || true; done
 
 kinds() { # kinds ADDRESS: the outer subjects it received
 	local f
