@@ -401,18 +401,19 @@ static int version_summary(struct cmd_ctx *c, int64_t plan, int64_t version,
 	{
 		char line[200];
 
-		snprintf(line, sizeof(line),
-			 da ? "version %lld: %lld leveret, %lld åbnet, %lld "
-			      "sendt, %lld afvist, %lld udleveret, %lld åbne"
-			    : "version %lld: %lld delivered, %lld opened, "
-			      "%lld sent, %lld bounced, %lld handed, %lld open",
-			 (long long)row_num(row, "version"),
-			 (long long)row_num(row, "delivered"),
-			 (long long)row_num(row, "opened"),
-			 (long long)row_num(row, "sent"),
-			 (long long)row_num(row, "bounced"),
-			 (long long)row_num(row, "handed"),
-			 (long long)row_num(row, "open"));
+		snprintf(
+		    line, sizeof(line),
+		    da ? "version %lld: %lld leveret, %lld åbnet, %lld "
+			 "sendt, %lld afvist, %lld udleveret, %lld udestående"
+		       : "version %lld: %lld delivered, %lld opened, "
+			 "%lld sent, %lld bounced, %lld handed, %lld open",
+		    (long long)row_num(row, "version"),
+		    (long long)row_num(row, "delivered"),
+		    (long long)row_num(row, "opened"),
+		    (long long)row_num(row, "sent"),
+		    (long long)row_num(row, "bounced"),
+		    (long long)row_num(row, "handed"),
+		    (long long)row_num(row, "open"));
 		if (json_object_set_new(row, "line", json_string(line)) < 0) {
 			json_decref(*ret);
 			return -ENOMEM;

@@ -273,6 +273,23 @@ static bool anything(json_t *d)
 	return false;
 }
 
+/* Why a copy waits to be handed over, in the digest's language. The
+ * outbox keeps the reason in English, for the operator's commands and the
+ * log; the two a coordinator meets most are worded in Danish, any other
+ * (a certificate's fault) is quoted as it is. */
+static const char *reason_text(const char *reason, bool da)
+{
+	if (!reason)
+		return "";
+	if (!da)
+		return reason;
+	if (str_eq(reason, "no certificate"))
+		return "intet certifikat";
+	if (str_eq(reason, "no e-mail address"))
+		return "ingen e-mailadresse";
+	return reason;
+}
+
 /* One line of the digest's text about a copy of the plan. */
 static int copy_line(struct buf *out, bool da, json_t *c, const char *list,
 		     int64_t plan)
@@ -314,8 +331,7 @@ static int copy_line(struct buf *out, bool da, json_t *c, const char *list,
 			 "(%s).\r\n    Once done: kipctl plan handed %lld "
 			 "--version %lld %s%s --how \"...\"\r\n",
 		    row_str(c, "since"), who, v,
-		    row_str(c, "reason") ? row_str(c, "reason") : "",
-		    (long long)plan, v,
+		    reason_text(row_str(c, "reason"), da), (long long)plan, v,
 		    str_eq(kind, "citizen") ? "--citizen" : "--contact ",
 		    contact);
 	return buf_printf(out,

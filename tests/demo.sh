@@ -46,6 +46,44 @@ newest_subject() {
 	done
 	echo ""
 }
+# Waits (up to 10 s) until plan 1 has nothing queued or being sent.
+outbox_settled() {
+	for _ in $(seq 1 100); do
+		"$KIPCTL" --json plan status 1 | jq -e '[.messages[] | select(.state == "queued" or .state == "sending")] | length == 0' >/dev/null && return 0
+		sleep 0.1
+	done
+}
+# Waits (up to 10 s) until the intake has finished its Nth pass.
+intake_passed() {
+	for _ in $(seq 1 100); do
+		karen_q --json intake status | jq -e --argjson n "$1" '.passes >= $n and .running == false' >/dev/null && return 0
+		sleep 0.1
+	done
+}
+# What Karen reads in FILE: decrypted with her key, the signature checked,
+# the first N lines of the text.
+karen_reads() {
+	openssl cms -decrypt -in "$1" -recip "$PKI/karen.koordinator_at_kommune.example.pem" \
+		-inkey "$PKI/karen.koordinator_at_kommune.example.key" |
+		openssl cms -verify -CAfile "$PKI/ca.pem" 2>/dev/null |
+		python3 "$ROOT/tests/mailpart.py" - text | sed -n "1,${2}p" | sed 's/^/     | /'
+}
+# Waits up to 10 s for Karen's newest mail whose subject starts with
+# PREFIX, then says INTRO with its outer subject and shows her first N lines.
+karen_mail() {
+	local f="" _
+	for _ in $(seq 1 50); do
+		f=$(newest_subject karen.koordinator@kommune.example "$1")
+		[ -n "$f" ] && break
+		sleep 0.2
+	done
+	if [ -z "$f" ]; then
+		say "(no mail \"$1\" reached Karen within 10 s: see $DEMO/kipd.log)"
+		return 0
+	fi
+	say "$2, encrypted (outer subject: $(python3 "$ROOT/tests/mailpart.py" "$f" header Subject)):"
+	karen_reads "$f" "$3"
+}
 # The From and Subject of FILE as its recipient's mail program shows them.
 show_clear() {
 	local h
@@ -158,10 +196,7 @@ karen plan approve 1 --version 1 --how meeting --date "$MEETING_DAY"
 
 if [ -n "$MAIL_UP" ]; then
 	step "5. Distribution: every member, absent Peter too, and the citizen"
-	for _ in $(seq 1 100); do
-		"$KIPCTL" --json plan status 1 | jq -e '[.messages[] | select(.state == "queued" or .state == "sending")] | length == 0' >/dev/null && break
-		sleep 0.1
-	done
+	outbox_settled
 	run plan status 1
 	# Postfix has accepted them all; its delivery to the Maildirs follows.
 	for a in borger@borger.example karen.koordinator@kommune.example peter.psykiatri@region.example \
@@ -233,26 +268,17 @@ if [ -n "$MAIL_UP" ]; then
 	say "Peter's mail (signed with his certificate, encrypted to kip's) and an"
 	say "unsigned one claiming to be from him are in the function mailbox (Dovecot)."
 	karen intake run
-	for _ in $(seq 1 100); do
-		karen_q --json intake status | jq -e '.passes >= 1 and .running == false' >/dev/null && break
-		sleep 0.1
-	done
+	intake_passed 1
 	karen intake status
 	karen deviation list
 	karen deviation show 1
 	say "The unsigned one is quarantined with its reason; nothing of it is kept:"
 	karen intake quarantine
-	for _ in $(seq 1 100); do
-		"$KIPCTL" --json plan status 1 | jq -e '[.messages[] | select(.state == "queued" or .state == "sending")] | length == 0' >/dev/null && break
-		sleep 0.1
-	done
+	outbox_settled
 	mail_wait_count karen.koordinator@kommune.example 4 10 || true
 	f=$(newest_subject karen.koordinator@kommune.example Afvigelse)
 	say "Karen is told at once, encrypted (outer subject: $(python3 "$ROOT/tests/mailpart.py" "$f" header Subject)):"
-	openssl cms -decrypt -in "$f" -recip "$PKI/karen.koordinator_at_kommune.example.pem" \
-		-inkey "$PKI/karen.koordinator_at_kommune.example.key" |
-		openssl cms -verify -CAfile "$PKI/ca.pem" 2>/dev/null |
-		python3 "$ROOT/tests/mailpart.py" - text | sed -n '1,16p' | sed 's/^/     | /'
+	karen_reads "$f" 16
 	say "Jonas (member, goal 1 has no route: every professional) gets it forwarded, encrypted."
 	karen deviation ack 1
 
@@ -303,6 +329,69 @@ if [ -n "$MAIL_UP" ]; then
 	python3 "$ROOT/tests/clearscan.py" --vocab --forbid borger@borger.example \
 		--forbid "Bjarne Testesen" --forbid peter.psykiatri@region.example \
 		$(find "$MAILDIRS/$LISE" -type f -path '*/new/*') | sed 's/^/     /'
+fi
+
+if [ -n "$MAIL_UP" ]; then
+	step "6e. Delivered, not just sent: a copy that bounces after the relay took it"
+	U_ADDR=ulla.ukendt@bounce.example
+	"$ROOT/certs/make-dev-certs.sh" "$PKI" "$U_ADDR" >/dev/null
+	say "The alcohol clinic joins the network. Ulla's address is one her own mail"
+	say "server no longer knows: the local Postfix stands in for it (bounce.example),"
+	say "accepting the message with 250 and returning it afterwards, 5.1.1."
+	karen contact add --kind professional --name "Ulla Ukendt" --title Misbrugsbehandler \
+		--organisation "Testkommune, Alkoholambulatoriet" --email "$U_ADDR" \
+		--phone "+45 70 10 20 34" --cert "$PKI/ulla.ukendt_at_bounce.example.pem"
+	U=$(karen_q --json contact list | jq -r --arg a "$U_ADDR" '.contacts[] | select(.email == $a) | .id')
+	karen plan member add 1 "$U"
+	# The follow-up meeting scheduled in step 6 is now the latest meeting:
+	# the next follow-up date is counted from it.
+	sed -e 's/At få et forløb i et alkoholambulatorium,/At få et forløb i Alkoholambulatoriet (Ulla Ukendt),/' \
+		-e "s/^follow_up: .*/follow_up: $(date -d "$FOLLOW +30 days" +%F)/" \
+		"$DEMO/plan2.yaml" >"$DEMO/plan3.yaml"
+	chmod 0644 "$DEMO/plan3.yaml"
+	karen plan version add 1 --file "$DEMO/plan3.yaml"
+	KIP_BOX=kip@kommune.example
+	k0=$(mail_count "$KIP_BOX")
+	karen plan approve 1 --version 3 --how phone
+	outbox_settled
+	# Every copy asked for delivery reports (DSN); Postfix sends one per
+	# copy delivered, and the bounce, to the function mailbox.
+	n3=$("$KIPCTL" --json plan status 1 | jq '[.messages[] | select(.kind == "plan" and .version == 3 and .state == "sent")] | length')
+	mail_wait_count "$KIP_BOX" $((k0 + n3)) 30 || true
+	say "Postfix took all $n3 copies sent by mail (250). What came back to the function"
+	say "mailbox since: $(($(mail_count "$KIP_BOX") - k0)) reports. kip's intake reads them (unsigned by nature: accepted"
+	say "only as reports on a message kip sent, to the recipient it was sent to):"
+	karen intake run
+	intake_passed 2
+	outbox_settled
+	say "plan status, per version (the whole table: kipctl plan status 1):"
+	"$KIPCTL" --json plan status 1 | jq -r '.versions[].line' | sed 's/^/     | /'
+	say "Ulla's copy:"
+	"$KIPCTL" --json plan status 1 | jq -r --arg a "$U_ADDR" '.messages[] |
+		select(.kind == "plan" and .version == 3 and .recipient == $a) |
+		"state \(.state), delivery \(.delivery) \(.delivery_status): \(.delivery_detail)"' | sed 's/^/     | /'
+	karen_mail "Levering fejlede" "Karen is told" 14
+	say "Karen phones Ulla and hands the plan over at the clinic; she records it:"
+	karen plan handed 1 --version 3 --contact "$U" --how "Afleveret personligt i Alkoholambulatoriet"
+	"$KIPCTL" --json plan status 1 | jq -r '.versions[0].line' | sed 's/^/     | /'
+
+	step "6f. Karen's daily digest: what waits for her, once a day"
+	say "Lise has no certificate: her copies wait to be handed over. Four days pass"
+	say "(kipd's clock moves to the digest's hour, 07:00; manual copies are listed"
+	say "after digest.manual_days, 3):"
+	DIG_DAY=$(TZ=Europe/Copenhagen date -d '+4 days' +%F)
+	due=$(TZ=Europe/Copenhagen date -d "$DIG_DAY 07:05" +%s)
+	echo $((due - $(date +%s))) >"$DEMO/clock"
+	c0=$(mail_count karen.koordinator@kommune.example)
+	run scheduler run
+	mail_wait_count karen.koordinator@kommune.example $((c0 + 1)) 10 || true
+	karen_mail "Daglig oversigt" "Her digest arrives" 30
+	say "Another pass the same day sends nothing more; at a terminal she asks for the counts:"
+	run scheduler run
+	karen digest
+	echo 0 >"$DEMO/clock"
+	say "The operator's view of the queue (as postqueue -p), and its counts:"
+	run outbox counts
 fi
 
 step "7. The audit trail the citizen may ask for (newest first)"

@@ -96,6 +96,9 @@ grep -q "Plan KIP-$PLAN" <<<"$text" && grep -q "Skal udleveres manuelt.*en pår�
 	grep -q "kipctl plan handed $PLAN --version 1 --contact $L" <<<"$text" && grep -q "Møde" <<<"$text" &&
 	pass "decrypted, it lists Lise's copy with the command that closes it, and the meeting" ||
 	fail "decrypted, it lists Lise's copy with the command that closes it, and the meeting" "$text"
+grep -q "en pårørende, version 1 (intet certifikat)" <<<"$text" && ! grep -q "no certificate" <<<"$text" &&
+	pass "the Danish digest says why in Danish" ||
+	fail "the Danish digest says why in Danish" "$text"
 ! grep -qE "Bjarne|Testesen|290256|Xenia" <<<"$text" &&
 	pass "it names neither the citizen nor the relative, nor the copy already handed over" ||
 	fail "it names neither the citizen nor the relative, nor the copy already handed over" "$text"
@@ -136,7 +139,7 @@ s=$(kipctl --json stats)
 check_eq "stats: versions approved, copies, sent, handed, open" "1 5 2 3 0 0" \
 	"$(jq -r '"\(.versions_approved) \(.copies) \(.copies_sent) \(.copies_handed) \(.copies_open) \(.copies_bounced)"' <<<"$s")"
 check_eq "plan status starts with where each version's copies stand" \
-	"version 1: 0 leveret, 0 åbnet, 2 sendt, 0 afvist, 3 udleveret, 0 åbne" \
+	"version 1: 0 leveret, 0 åbnet, 2 sendt, 0 afvist, 3 udleveret, 0 udestående" \
 	"$(kipctl --json plan status "$PLAN" | jq -r '.versions[0].line')"
 check_out "and shows it in its readable view" "version 1: 0 leveret" kipctl plan status "$PLAN"
 check_out "stats: the median time from approval to the relay's acceptance, in minutes" \

@@ -22,5 +22,17 @@ grep -qE "scanned [1-9][0-9]* messages, [0-9]+ parts: 0 hits" <<<"$out" &&
 grep -q "Jonas's reminder (signed, neutral" <<<"$out" &&
 	pass "the demo shows a reminder arriving" ||
 	fail "the demo shows a reminder arriving" "$(grep -n 'reminder' <<<"$out")"
+# Step 6e/6f: a copy bounces after acceptance, the coordinator is told,
+# the plan is handed over by hand and recorded, and a digest arrives.
+for want in "| state sent, delivery bounced 5.1.1: mailbox unavailable" \
+	"Karen is told, encrypted (outer subject: Levering fejlede – ref KIP-1)" \
+	"| Til: Ulla Ukendt <ulla.ukendt@bounce.example>" \
+	"| version 3: 4 leveret, 0 åbnet, 0 sendt, 1 afvist, 0 udleveret, 1 udestående" \
+	"| version 3: 4 leveret, 0 åbnet, 0 sendt, 0 afvist, 1 udleveret, 1 udestående" \
+	"Her digest arrives, encrypted (outer subject: Daglig oversigt" \
+	"Skal udleveres manuelt siden" "(intet certifikat)"; do
+	grep -qF -- "$want" <<<"$out" && pass "the demo shows: $want" ||
+		fail "the demo shows: $want" "$(sed -n '/6e\./,/== 7\./p' <<<"$out" | tail -60)"
+done
 [ -n "$demo" ] && rm -rf "$demo"
 t_done
