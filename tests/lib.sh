@@ -27,6 +27,20 @@ TDIR=$(mktemp -d /tmp/kip-test.XXXXXX)
 chmod 0755 "$TDIR" # other test users must reach the socket
 export KIP_SOCKET=$TDIR/kipd.sock
 
+# KIP_TALLY: a file to which each suite adds, at its end (t_done), what its outbox
+# holds: one line "SUITE STATE DELIVERY COUNT BOUNCE_DOMAIN" per state and
+# delivery, BOUNCE_DOMAIN counting the copies the test Postfix took for
+# bounce.example, a domain it accepts and then bounces (tests/tally.sh
+# sums them up for tests/run.sh).
+t_tally() {
+	[ -n "${KIP_TALLY:-}" ] && [ -f "$TDIR/kip.db" ] || return 0
+	sqlite3 -separator ' ' "file:$TDIR/kip.db?mode=ro" \
+		"SELECT '$(basename "$0" .sh)', state, coalesce(delivery, '-'), count(*),
+		  sum(recipient LIKE '%@bounce.example' AND state = 'sent'
+		      AND reports = 'requested')
+		 FROM outbox GROUP BY state, delivery" >>"$KIP_TALLY" 2>/dev/null || true
+}
+
 t_cleanup() {
 	kip_stop
 	rm -rf "$TDIR"
@@ -165,6 +179,7 @@ check_alive() {
 
 t_done() {
 	kip_stop
+	t_tally
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }

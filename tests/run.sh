@@ -123,7 +123,18 @@ run_tsan() {
 	done
 }
 
+# What the normal build's suites left in their outboxes: messages per
+# state, and every copy the test Postfix bounced after taking it detected.
+KIP_TALLY_FILE=$(mktemp /tmp/kip-tally.XXXXXX)
+export KIP_TALLY=$KIP_TALLY_FILE
 run_build build ""
+unset KIP_TALLY
+echo "##### what the suites' outboxes held at their end (normal build)"
+if ! bash tests/tally.sh "$KIP_TALLY_FILE"; then
+	TOTAL_FAIL=$((TOTAL_FAIL + 1))
+	FAILED_SUITES+=("tally: a bounce was not detected")
+fi
+rm -f "$KIP_TALLY_FILE"
 run_build build-san 1
 run_tsan
 echo "##### formatting and banned calls, fuzz corpora, static analysis, valgrind"
