@@ -144,4 +144,34 @@ check_eq "plan status starts with where each version's copies stand" \
 check_out "and shows it in its readable view" "version 1: 0 leveret" kipctl plan status "$PLAN"
 check_out "stats: the median time from approval to the relay's acceptance, in minutes" \
 	'^[0-9]+$' jq -r .median_minutes_to_delivery <<<"$s"
+
+# --- in English ------------------------------------------------------------------
+kip_stop
+mail_conf "$POSTFIX_URL" 'plans = { default_lang = "en"; };
+digest = { hour = 12; manual_days = 0; unconfirmed_days = 0; unacked_days = 0; };'
+kip_start
+# Sent again: the new copies of Xenia, Lise and the citizen (who has no
+# e-mail address) wait to be handed over.
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
+outbox_drained "$PLAN" 600 || true
+DAY3=$(kdate -d "+3 days" +%F)
+at "$(kdate -d "$DAY3 12:05" +%s)"
+run >/dev/null
+f=""
+for _ in $(seq 1 100); do
+	f=$(newest karen.koordinator@kommune.example "Daily digest") && break
+	sleep 0.2
+done
+check_eq "the English digest's outer subject" "Daily digest – $DAY3" \
+	"$( [ -n "$f" ] && python3 "$ROOT/tests/mailpart.py" "$f" header Subject)"
+text=$( [ -n "$f" ] && decrypt "$f" "$PKI/karen.koordinator_at_kommune.example.pem" "$PKI/karen.koordinator_at_kommune.example.key")
+grep -q "^Daily digest $DAY3: what waits for you" <<<"$text" &&
+	grep -q "To be handed over since .*: a relative, version 1 (no certificate)." <<<"$text" &&
+	grep -q "Once done: kipctl plan handed $PLAN --version 1 --contact $L" <<<"$text" &&
+	! grep -qE "udleveres|pårørende|Møde" <<<"$text" &&
+	pass "decrypted, it is English throughout" || fail "decrypted, it is English throughout" "$text"
+check_out "plan status's line in English" \
+	"^version 1: [0-9]+ delivered, [0-9]+ opened, [0-9]+ sent, [0-9]+ bounced, [0-9]+ handed, 3 open$" \
+	jq -r '.versions[0].line' <<<"$(kipctl --json plan status "$PLAN")"
+at "$(date +%s)"
 t_done

@@ -191,6 +191,10 @@ check_eq "every row sent without DSN says reports 'none'" "$N2" \
 	"$(db "SELECT count(*) FROM outbox WHERE id > $FROM2 AND state = 'sent' AND reports = 'none'")"
 check_eq "plan status still says 'sent'" "sent" \
 	"$(kipctl --json plan status "$PLAN" | jq -r --argjson f "$FROM2" '[.messages[] | select(.id > $f and .state != "manual") | .state] | unique | join(",")')"
+check_eq "plan status notes on each of them: relay gives no reports" "relay gives no reports" \
+	"$(kipctl --json plan status "$PLAN" | jq -r --argjson f "$FROM2" '[.messages[] | select(.id > $f and .state == "sent") | .note] | unique | join(",")')"
+check_out "... also in its readable view" "none +relay gives no reports" \
+	kipctl plan status "$PLAN"
 check_eq "the log says once that the relay gives no reports" 1 \
 	"$(grep -c "smtp: the relay gives no delivery reports" "$TDIR/kipd.log")"
 grep "smtp: the relay gives no delivery reports" "$TDIR/kipd.log" | sed 's/^/# kipd: /'

@@ -230,6 +230,73 @@ grep -qs "Original-Envelope-Id: $envid" $(mail_files "$KIP") &&
 	fail "Postfix's success report names the copy's envelope id"
 run_intake >/dev/null
 check_eq "the intake makes the copy delivered" "delivered 2.0.0" "$(delivery "$RP2")"
+
+# --- in English, with the event on the broker ---------------------------------
+# Ulla's copy sent again through the relay with DSN: Postfix bounces it for
+# real; the coordinator's notice is in English, and message.bounced reaches
+# the MQTT broker with ids only.
+. "$ROOT/tests/servers/mqtt.sh"
+MQ=$TDIR/mqtt
+if mqtt_start "$MQ"; then
+	trap 'mqtt_sub_stop; kip_stop; mqtt_stop "$MQ"; mail_stop "$TDIR/mail" >/dev/null 2>&1; [ -n "${KIP_TEST_KEEP:-}" ] || rm -rf "$TDIR"' EXIT
+	kip_stop
+	mail_conf "$POSTFIX_URL" "$INTAKE
+plans = { default_lang = \"en\"; };
+mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
+  username = \"$MQTT_USER\"; password_file = \"$MQTT_PASSWORD_FILE\";
+  topic_prefix = \"kip\"; client_id = \"kipd-test\"; keepalive_s = 5; };"
+	SUB=$TDIR/sub.log
+	mqtt_sub "$MQ" "$SUB"
+	kip_start
+	n0=$(notices)
+	FROM3=$(db "SELECT max(id) FROM outbox")
+	kipctl plan distribute "$PLAN" --version 1 >/dev/null
+	outbox_drained "$PLAN" || true
+	RU3=$(db "SELECT id FROM outbox WHERE id > $FROM3 AND contact_id = $U AND kind = 'plan'")
+	envid=$(msgid "$RU3" | sed 's/^<//; s/@.*//')
+	for _ in $(seq 1 $((100 * KIP_TEST_SLOW))); do
+		# shellcheck disable=SC2046 # one word per file
+		grep -qs "Original-Envelope-Id: $envid" $(mail_files "$KIP") && break
+		sleep 0.3
+	done
+	run_intake >/dev/null
+	check_eq "Ulla's new copy: bounced by Postfix, detected" "bounced 5.1.1" "$(delivery "$RU3")"
+	# (Bo's notice, at bounce.example too, bounces beside it.)
+	check_eq "the coordinator is told of both once more" "$((n0 + 2))" "$(notices)"
+	outbox_drained "$PLAN" || true
+	# The English notice about Ulla (the one about Bo may come first).
+	text=""
+	for _ in $(seq 1 50); do
+		for f in $(ls -t $(mail_files "$KAREN")); do
+			python3 "$ROOT/tests/mailpart.py" "$f" header Subject | grep -q "^Delivery failed" || continue
+			t=$(decrypt "$f" "$(pem $KAREN)" "$PKI/karen.koordinator_at_kommune.example.key")
+			grep -q "Ulla" <<<"$t" && { text=$t; break; }
+		done
+		[ -n "$text" ] && break
+		sleep 0.2
+	done
+	grep -q "^A message could not be delivered after the mail server had" <<<"$text" &&
+		grep -q "Ulla Ukendt <$U_ADDR>" <<<"$text" && grep -q "5.1.1" <<<"$text" &&
+		! grep -qE "Besked|leveres|Årsag" <<<"$text" &&
+		pass "the English notice names the member and the reason, in English" ||
+		fail "the English notice names the member and the reason, in English" "$text"
+	ev=""
+	for _ in $(seq 1 50); do
+		ev=$(grep "^kip/events/message.bounced " "$SUB" | cut -d' ' -f2- |
+			jq -c --argjson id "$RU3" 'select(.data.message == $id)' 2>/dev/null)
+		[ -n "$ev" ] && break
+		sleep 0.1
+	done
+	check_eq "message.bounced reaches the broker, naming the copy by id" "$RU3 plan 1" \
+		"$(jq -r '"\(.data.message) \(.data.kind) \(.data.version)"' <<<"$ev" 2>/dev/null)"
+	check_eq "... and nothing else: ids only" "citizen kind message plan version" \
+		"$(jq -r '.data | keys | join(" ")' <<<"$ev" 2>/dev/null)"
+	! grep -qiE "ulla|bounce\.example|5\.1\.1|Testesen|290256" "$SUB" &&
+		pass "no payload on the broker names the member, the address or the reason" ||
+		fail "no payload on the broker names the member, the address or the reason" "$(head -5 "$SUB")"
+else
+	fail "mosquitto starts"
+fi
 check_alive "kipd serves after the reports"
 kip_stop
 t_done
