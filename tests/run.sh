@@ -75,7 +75,7 @@ run_build() {
 # definite leak makes kipd exit 99, which kip_stop counts as a failure.
 VALGRIND_TESTS=${VALGRIND_TESTS:-t_control t_domain t_erase t_certs t_audit \
 t_reminders t_stats t_mail t_mail_tls t_mqtt t_imap t_deviation t_intake t_reports \
-t_systemd}
+t_systemd t_delivery t_queue}
 # --trace-children: kipd's mail reader (kip-inmail) is checked too; an
 # error there ends it with 99, kipd quarantines the message as unreadable,
 # and t_intake's counts fail. Not the stand-in reader t_intake puts in alt/.
@@ -102,10 +102,11 @@ run_valgrind() {
 # SMTP workers encrypting and sending while the loop queues and records
 # (t_mail, t_mail_faults, t_crash), a cancellation racing a transfer's
 # final bytes (t_withdraw), the intake worker and its mail reader
-# (t_intake), the MQTT inbox (t_mqtt). A report ends kipd with status 66,
+# (t_intake), the MQTT inbox (t_mqtt), the operator's retry racing the
+# workers (t_queue), the workers' own SMTP connections (t_dsn_request). A report ends kipd with status 66,
 # which kip_stop counts as a failure. tests/tsan.supp says what is
 # suppressed and why.
-TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt}
+TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_queue t_dsn_request}
 
 run_tsan() {
 	local t
