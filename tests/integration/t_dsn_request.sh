@@ -267,5 +267,33 @@ done
 mail_wait_count borger@borger.example 3 20 || true
 check_eq "the citizen, not a member, is asked for none" "" \
 	"$(grep -i "^Disposition-Notification-To:" "$(newest_of borger@borger.example)")"
+
+# --- 5. Connections the relay closed while idle -------------------------------
+# kipd keeps its SMTP connections between messages. Postfix drops a client
+# idle longer than smtpd_timeout (421, then it closes): the next messages
+# must go on new connections, at their first attempt, none deferred.
+mail_postconf smtpd_timeout=2s || fail "Postfix takes smtpd_timeout"
+# (connections made before keep the old value: kipd starts afresh)
+kip_stop
+kip_start
+L5=$(wc -l <"$POSTFIX_LOG")
+FROM5=$(db "SELECT coalesce(max(id), 0) FROM outbox")
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
+wait_drained
+for _ in $(seq 1 100); do
+	tail -n +$((L5 + 1)) "$POSTFIX_LOG" | grep -q "timeout after" && break
+	sleep 0.1
+done
+tail -n +$((L5 + 1)) "$POSTFIX_LOG" | grep -q "postfix/smtpd.*timeout after" &&
+	pass "Postfix closed kipd's idle connections" ||
+	fail "Postfix closed kipd's idle connections" "$(tail -n +$((L5 + 1)) "$POSTFIX_LOG" | tail -5)"
+FROM6=$(db "SELECT coalesce(max(id), 0) FROM outbox")
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
+wait_drained
+check_eq "afterwards every message went at its first attempt" "$(distributed "$FROM6") 1" \
+	"$(db "SELECT count(*) || ' ' || max(attempts) FROM outbox WHERE id > $FROM6 AND state = 'sent' AND kind IN ('plan', 'notice')")"
+check_eq "... none deferred, none failed" "0" \
+	"$(db "SELECT count(*) FROM outbox WHERE id > $FROM6 AND state IN ('deferred', 'failed')")"
+mail_postconf smtpd_timeout=300s || true
 check_alive "kipd serves"
 t_done
