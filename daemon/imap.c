@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "curltls.h"
 #include "imapwire.h"
 
 #define IMAP_SMALL_LITERALS (64u << 10) /* literal bytes, not a message */
@@ -752,33 +753,22 @@ int imap_mark_done(struct imap *s, uint32_t uid, char *err, size_t errlen)
 
 static CURL *new_handle(const struct imap_conf *conf, char *ebuf)
 {
-	CURL *c = curl_easy_init();
+	const struct curltls t = {
+	    .url = conf->url,
+	    .protocols = "imap,imaps",
+	    .ca_file = conf->ca_file,
+	    .client_cert = conf->client_cert,
+	    .client_key = conf->client_key,
+	    .username = conf->username,
+	    .password = conf->password,
+	};
+	CURL *c = curltls_handle(&t, ebuf);
 
 	if (!c)
 		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, conf->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	/* TLS always: STARTTLS required on imap://, implicit on imaps://. */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (conf->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, conf->ca_file);
-	if (conf->client_cert) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, conf->client_cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, conf->client_key);
-	}
-	curl_easy_setopt(c, CURLOPT_USERNAME, conf->username);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, conf->password);
-	/* Connect, TLS and login; the commands are ours. */
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, conf->timeout_s);
 	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, conf->timeout_s);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, conf->timeout_s * 10);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	return c;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "curltls.h"
 #include "smtpwire.h"
 
 /* A connection idle this long is closed (politely) and made again rather
@@ -251,40 +252,28 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
 static CURL *new_handle(struct smtpconn *s, char *ebuf)
 {
 	const struct kip_config *cfg = s->cfg;
-	CURL *c = curl_easy_init();
+	const struct curltls t = {
+	    .url = cfg->smtp_url,
+	    .protocols = "smtp,smtps",
+	    .ca_file = cfg->smtp_ca_file,
+	    .client_cert = cfg->smtp_client_cert,
+	    .client_key = cfg->smtp_client_key,
+	    .username = cfg->smtp_username,
+	    .password = cfg->smtp_password,
+	};
+	CURL *c = curltls_handle(&t, ebuf);
 
 	if (!c)
 		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	/* TLS always: STARTTLS required on smtp://, implicit on smtps://. */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->smtp_ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp_ca_file);
-	if (cfg->smtp_client_cert) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->smtp_client_cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->smtp_client_key);
-	}
-	if (cfg->smtp_username) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp_username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-				 cfg->smtp_password ? cfg->smtp_password : "");
-	}
-	/* Connect, TLS and login; the transaction is ours. */
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	/* The server's words, for the EHLO keywords and the log. */
 	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
 	curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->smtp_timeout_s);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	return c;
 }
 
