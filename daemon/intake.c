@@ -686,12 +686,16 @@ static bool judge(struct intake *in, struct item *it)
 		 * the administrator said so for the domain (orgcert.h). */
 		r = orgcert_accepts_signer(k, m->from, m->signer_fpr, err,
 					   sizeof(err));
-		if (r <= 0)
-			return quarantine(&o, inmail_reason_name(m->reason),
-					  r < 0 ? "the organisation "
-						  "certificates cannot be "
-						  "read"
-						: err) == 0;
+		if (r == 0 || r == -EPERM)
+			return quarantine(&o,
+					  r == 0
+					      ? "signer-not-sender"
+					      : inmail_reason_name(m->reason),
+					  err) == 0;
+		if (r < 0)
+			return quarantine(&o, "refused",
+					  "the organisation certificates "
+					  "cannot be read") == 0;
 	} else if (m->reason != INMAIL_OK) {
 		return quarantine(&o, inmail_reason_name(m->reason),
 				  m->detail) == 0;

@@ -61,38 +61,34 @@ int orgcert_accepts_signer(struct kipd *k, const char *from, const char *fpr,
 	json_t *row;
 	int r;
 
-	if (!domain) {
-		snprintf(why, len, "the From address has no domain");
+	snprintf(why, len,
+		 "the signer's certificate is for the sender's domain, not "
+		 "for the sender, and is not the organisation certificate "
+		 "registered for the domain");
+	if (!domain)
 		return 0;
-	}
 	r = store_row(k->store, &row,
 		      "SELECT fingerprint, accept_signatures FROM domain_certs"
 		      " WHERE domain = lower(?)",
 		      "s", domain);
-	if (r == -ENOENT) {
-		snprintf(why, len,
-			 "signed by a certificate for the sender's domain, "
-			 "not for the sender, and no organisation certificate "
-			 "is registered for the domain");
+	if (r == -ENOENT)
 		return 0;
-	}
 	if (r < 0)
 		return r;
 	fpr_plain(row_str(row, "fingerprint"), want, sizeof(want));
 	fpr_plain(fpr, have, sizeof(have));
-	if (strcmp(have, want) != 0)
-		snprintf(why, len,
-			 "signed by a certificate for the sender's domain "
-			 "that is not the organisation certificate registered "
-			 "for it");
-	else if (!row_num(row, "accept_signatures"))
+	if (strcmp(have, want) != 0) {
+		r = 0;
+	} else if (!row_num(row, "accept_signatures")) {
 		snprintf(why, len,
 			 "signed by the organisation certificate of the "
 			 "sender's domain, which is not accepted for "
 			 "signatures (kipctl cert domain add "
 			 "--accept-signatures)");
-	else
+		r = -EPERM;
+	} else {
 		r = 1;
+	}
 	json_decref(row);
-	return r == 1 ? 1 : 0;
+	return r;
 }

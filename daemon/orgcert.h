@@ -42,9 +42,12 @@ int orgcert_for(struct kipd *k, const char *email, time_t now, json_t **ret,
 
 /*
  * Whether a signature by the certificate with SHA-256 fingerprint FPR
- * (hex, any case, ':' between pairs or not) counts as FROM's: it is the
- * certificate registered for FROM's domain, with accept_signatures. 1
- * yes; 0 no, with why in WHY (no addresses in it); -errno.
+ * (hex, any case, ':' between pairs or not), which is for FROM's domain,
+ * counts as FROM's: it is the certificate registered for that domain,
+ * with accept_signatures. 1 yes; 0 no, it is not the registered one (a
+ * colleague's, say: the signer is not the sender); -EPERM no, it is the
+ * registered one but not accepted for signatures; other -errno. WHY says
+ * why not (no addresses in it).
  */
 int orgcert_accepts_signer(struct kipd *k, const char *from, const char *fpr,
 			   char *why, size_t len);
