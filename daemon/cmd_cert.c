@@ -40,13 +40,16 @@
 	" WHERE v.id = " x " AND v.created_by = ?8))"
 
 /* Every certificate the caller may see: the organisation's (?1..?4, left
- * out when ?4 is NULL), contacts', citizens'; with ?5 only those whose
+ * out when ?4 is NULL), those registered for mail domains (kind 'domain',
+ * the domain as the name), contacts', citizens'; with ?5 only those whose
  * not_after is at or before it. */
 #define CERTS                                                                  \
 	"SELECT kind, id, citizen_id, name, email, fingerprint, not_after"     \
 	" FROM (SELECT 'organisation' AS kind, 0 AS id, NULL AS citizen_id,"   \
 	" ?1 AS name, ?2 AS email, ?3 AS fingerprint, ?4 AS not_after"         \
 	" WHERE ?4 IS NOT NULL"                                                \
+	" UNION ALL SELECT 'domain', 0, NULL, d.domain, NULL, d.fingerprint,"  \
+	" d.not_after FROM domain_certs d"                                     \
 	" UNION ALL SELECT k.kind, k.id, k.citizen_id, k.name, k.cert_email,"  \
 	" k.cert_fingerprint, k.cert_not_after FROM contacts k"                \
 	" WHERE k.cert_pem IS NOT NULL AND (k.kind = 'professional' OR"        \
@@ -70,8 +73,9 @@
 								  "<= ?5"
 
 static const char list_sql[] =
-    CERTS " ORDER BY CASE kind WHEN 'organisation' THEN 0"
-	  " WHEN 'professional' THEN 1 WHEN 'citizen' THEN 2 ELSE 3 END, id";
+    CERTS " ORDER BY CASE kind WHEN 'organisation' THEN 0 WHEN 'domain' THEN 1"
+	  " WHEN 'professional' THEN 2 WHEN 'citizen' THEN 3 ELSE 4 END,"
+	  " id, name";
 static const char expiring_sql[] = CERTS " ORDER BY not_after, kind, id";
 
 /* --- helpers ---------------------------------------------------------- */

@@ -49,6 +49,8 @@ check_eq "a coordinator sees it listed, not accepted for signatures" "region.exa
 	"$(jq -r '.domains[0] | "\(.domain) \(.accept_signatures)"' <<<"$list")"
 check_eq "with its fingerprint" "$(openssl x509 -in "$ORG" -noout -fingerprint -sha256 | cut -d= -f2)" \
 	"$(jq -r '.domains[0].fingerprint' <<<"$list")"
+check_eq "cert list and cert expiring show it beside the others" "domain region.example domain region.example" \
+	"$(coord --json cert list | jq -r '.certificates[] | select(.kind == "domain") | "\(.kind) \(.name)"') $(coord --json cert expiring --days 800 | jq -r '.certificates[] | select(.kind == "domain") | "\(.kind) \(.name)"')"
 
 # A domain certificate valid now that expires before the plan goes out:
 # issued here by the development CA (a copy of its database) for kort.example.
