@@ -677,11 +677,17 @@ static int verify_step(struct ctx *c, const char *raw, size_t len)
 	}
 	r = signed_content(c, v.content, v.content_len);
 	/* For the From's domain, not the address: an organisation's
-	 * certificate, which counts only if kipd was told so (orgcert.h). */
+	 * certificate, which counts only if kipd was told so (orgcert.h).
+	 * Any fault of the content it signed ranks after the signer not
+	 * being the sender, as for any other signer. */
 	if (r == 0 && !v.names_email && m->reason == INMAIL_OK)
 		verdict(m, INMAIL_ORG_SIGNER,
 			"signed by a certificate for the sender's domain, not "
 			"for the sender");
+	else if (r == 0 && !v.names_email)
+		verdict(m, INMAIL_SIGNER_MISMATCH,
+			"the signer's certificate does not name the From "
+			"address");
 out:
 	smime_signed_clear(&v);
 	return r;

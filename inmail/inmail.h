@@ -27,7 +27,8 @@
     or else it is for the From address's domain (an rfc822Name or
     emailAddress at exactly that domain, or a dNSName equal to it: an
     organisation certificate), and the mail, otherwise accepted, gets
-    organisation-signer with its text, for kipd to judge.
+    organisation-signer with its text, for kipd to judge (any fault of
+    its signed content makes it signer-not-sender instead).
  *  - Exactly one From header with exactly one mailbox; otherwise (none,
  *    two headers, two addresses, a group) => malformed. A Sender header
  *    naming another address than From => signer-not-sender. A protected
