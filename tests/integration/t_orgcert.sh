@@ -60,9 +60,9 @@ cp -r "$PKI/ca.pem" "$PKI/ca.key" "$PKI/ca-db" "$TDIR/ca/"
 	-keyout short.key -subj "/CN=Kort Postkasse (test)" -out short.csr 2>/dev/null &&
 	printf '[ext]\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = emailProtection\nsubjectAltName = DNS:kort.example\n' >ext.cnf &&
 	openssl ca -config ca-db/openssl.cnf -batch -notext -extfile ext.cnf -extensions ext \
-		-in short.csr -out short.pem -enddate "$(date -u -d '+6 seconds' +%Y%m%d%H%M%SZ)" \
+		-in short.csr -out short.pem -enddate "$(date -u -d "+$((6 * KIP_TEST_SLOW)) seconds" +%Y%m%d%H%M%SZ)" \
 		>/dev/null 2>&1)
-short_until=$(($(date +%s) + 7))
+short_until=$(($(date +%s) + 6 * KIP_TEST_SLOW + 1))
 check_out "a certificate that is still valid is registered for kort.example" '"domain": "kort.example"' \
 	kipctl --json cert domain add kort.example --cert "$TDIR/ca/short.pem"
 
@@ -181,8 +181,21 @@ check_eq "the organisation certificate is never learnt as Rita's own" "" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT cert_fingerprint FROM contacts WHERE id = $R")"
 
 # --- removal ----------------------------------------------------------------
+# A copy queued for the organisation certificate while the relay is away
+# does not leave with it once it was removed.
+kip_stop
+mail_conf "smtp://localhost:1" "$INTAKE"
+kip_start
+kipctl plan distribute "$PLAN" --version 1 >/dev/null
 check_err "a coordinator may not remove it" "admin" coord cert domain remove region.example
 check_out "the administrator removes it" '"removed": true' kipctl --json cert domain remove region.example
+kip_stop
+mail_conf "$NODSN_URL" "$INTAKE"
+kip_start
+outbox_drained "$PLAN" || fail "the outbox drains after the relay is back"
+check_eq "the copy queued for it before the removal needs manual delivery" \
+	"manual certificate no longer the organisation certificate of region.example when the message was to be sent" \
+	"$(kipctl --json plan status "$PLAN" | jq -r '[.messages[] | select(.name == "Rita Region" and .kind == "plan")] | last | "\(.state) \(.reason)"')"
 check_err "removing it twice says there is none" "no organisation certificate is registered for region.example" \
 	kipctl cert domain remove region.example
 check_eq "the audit trail has the add, the replacement and the removal" \
