@@ -21,6 +21,9 @@
 #   <local>_at_<domain>.pem/.key  one S/MIME recipient per EMAIL
 #   ec_recipient.pem/.key         EC P-256 recipient
 #   expired, revoked, noprotect, wrongaddr, notyet .pem/.key: bad certificates
+#   orgdomain.pem/.key            organisation certificate for region.example
+#                                 (dNSName and postkasse@region.example)
+#   orgexpired.pem/.key           the same, expired
 #   crl.pem                       the CA's CRL (lists revoked.pem), 30 days
 #   ca-db/                        the CA's openssl ca database and config
 #
@@ -28,7 +31,7 @@
 #
 # Idempotent: an existing CA (OUTDIR/ca.pem) is reused and only missing files
 # are created. Also re-made: certificates that expire within a day (except
-# expired.pem and notyet.pem), org.pem if KIP_ORG_EMAIL changed, org.key.enc
+# expired.pem, notyet.pem and orgexpired.pem), org.pem if KIP_ORG_EMAIL changed, org.key.enc
 # if org.key is newer, crl.pem if it expires within 7 days. A new CA (no
 # ca.pem) re-issues every certificate, keeping existing leaf keys.
 #
@@ -212,6 +215,7 @@ issue() {
 		finish_key "$name"
 	elif [ "$NEW_CA" = 0 ] && [ -f "$name.pem" ] &&
 		{ [ "$name" = expired ] || [ "$name" = notyet ] ||
+			[ "$name" = orgexpired ] ||
 			openssl x509 -in "$name.pem" -noout -checkend 86400 >/dev/null 2>&1; } &&
 		{ [ "${san#email:}" = "$san" ] ||
 			openssl x509 -in "$name.pem" -noout -ext subjectAltName 2>/dev/null |
@@ -282,6 +286,16 @@ leaves() {
 	issue wrongaddr rsa "$SMIME" $P "email:someone.else@region.example" \
 		"Someone Else (test)"
 	issue revoked rsa "$SMIME" $P "email:revoked@region.example" "Revoked (test)"
+
+	# Organisation certificates (kipctl cert domain add): a gateway's
+	# for region.example, and an expired one for the same domain.
+	issue orgdomain rsa "$SMIME" $P \
+		"DNS:region.example, email:postkasse@region.example" \
+		"Region Test Postkasse (test)"
+	issue orgexpired rsa "$SMIME" $P \
+		"DNS:region.example, email:postkasse@region.example" \
+		"Region Test Postkasse, expired (test)" \
+		-startdate 20200101000000Z -enddate 20210101000000Z
 }
 
 if [ -f ca.pem ] && ! openssl x509 -in ca.pem -noout -checkend 0 >/dev/null 2>&1; then

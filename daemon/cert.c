@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "smime_int.h"
+
 static int names_email(X509 *x, const char *email, char *found, size_t flen)
 {
 	GENERAL_NAMES *gens =
@@ -48,6 +50,33 @@ static int names_email(X509 *x, const char *email, char *found, size_t flen)
 		}
 	}
 	return match;
+}
+
+/* Whether X is for the mail DOMAIN (smime_names_domain()); FOUND gets its
+ * first e-mail address or DNS name, for the error. */
+static int names_domain(X509 *x, const char *domain, char *found, size_t flen)
+{
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+
+	found[0] = '\0';
+	for (int i = 0; gens && !found[0] && i < sk_GENERAL_NAME_num(gens);
+	     i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *v = g->type == GEN_EMAIL ? g->d.rfc822Name
+					  : g->type == GEN_DNS ? g->d.dNSName
+							       : NULL;
+
+		if (v)
+			snprintf(found, flen, "%.*s", ASN1_STRING_length(v),
+				 (const char *)ASN1_STRING_get0_data(v));
+	}
+	GENERAL_NAMES_free(gens);
+	if (!found[0])
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+					  NID_pkcs9_emailAddress, found,
+					  (int)flen);
+	return smime_names_domain(x, domain);
 }
 
 static void asn1_iso(const ASN1_TIME *t, char out[32])
@@ -143,7 +172,10 @@ int cert_check(const char *pem, const char *email, time_t now,
 			 info.not_after);
 	} else if (X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
 		snprintf(err, errlen, "certificate is not valid yet");
-	} else if (!names_email(x, email, info.email, sizeof(info.email))) {
+	} else if (!(strchr(email, '@')
+			 ? names_email(x, email, info.email, sizeof(info.email))
+			 : names_domain(x, email, info.email,
+					sizeof(info.email)))) {
 		snprintf(err, errlen, "certificate is for %s, not for %s",
 			 info.email[0] ? info.email : "no e-mail address",
 			 email);

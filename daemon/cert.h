@@ -20,7 +20,10 @@ struct cert_info {
  * and has the emailProtection extended key usage. Returns 0 and fills
  * *ret, or -EINVAL with the reason in err ("certificate expired on ...",
  * "certificate is for x@y, not ...", "certificate lacks the
- * emailProtection extended key usage", "not a PEM certificate").
+ * emailProtection extended key usage", "not a PEM certificate"). EMAIL
+ * without '@' is a mail domain (an organisation certificate, orgcert.h):
+ * the certificate must then be for it (orgdomain_name_for()), and "is for
+ * x, not for DOMAIN" says when it is not.
  */
 int cert_check(const char *pem, const char *email, time_t now,
 	       struct cert_info *ret, char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /* cmd_cert.c — S/MIME certificates: import one for a contact or a citizen,
  * and list them with their expiry (the weekly notice about those that
- * expire soon is certnotice.c). An import answers, as contact show does,
- * with the "warnings" of cipher.h: which readers cannot open the mail to
+ * expire soon is certnotice.c); register organisation certificates for
+ * mail domains (orgcert.h; administrators). An import answers, as contact show
+ * does, with the "warnings" of cipher.h: which readers cannot open the mail to
  * the holder.
  *
  * Who sees what follows cmd_contact.c: professionals' certificates (a
@@ -22,7 +23,9 @@
 #include "certnotice.h"
 #include "clock.h"
 #include "cmd.h"
+#include "orgdomain.h"
 #include "rowval.h"
+#include "smime.h"
 #include "store.h"
 
 #define DAYS_MAX 36500
@@ -37,13 +40,16 @@
 	" WHERE v.id = " x " AND v.created_by = ?8))"
 
 /* Every certificate the caller may see: the organisation's (?1..?4, left
- * out when ?4 is NULL), contacts', citizens'; with ?5 only those whose
+ * out when ?4 is NULL), those registered for mail domains (kind 'domain',
+ * the domain as the name), contacts', citizens'; with ?5 only those whose
  * not_after is at or before it. */
 #define CERTS                                                                  \
 	"SELECT kind, id, citizen_id, name, email, fingerprint, not_after"     \
 	" FROM (SELECT 'organisation' AS kind, 0 AS id, NULL AS citizen_id,"   \
 	" ?1 AS name, ?2 AS email, ?3 AS fingerprint, ?4 AS not_after"         \
 	" WHERE ?4 IS NOT NULL"                                                \
+	" UNION ALL SELECT 'domain', 0, NULL, d.domain, NULL, d.fingerprint,"  \
+	" d.not_after FROM domain_certs d"                                     \
 	" UNION ALL SELECT k.kind, k.id, k.citizen_id, k.name, k.cert_email,"  \
 	" k.cert_fingerprint, k.cert_not_after FROM contacts k"                \
 	" WHERE k.cert_pem IS NOT NULL AND (k.kind = 'professional' OR"        \
@@ -67,8 +73,9 @@
 								  "<= ?5"
 
 static const char list_sql[] =
-    CERTS " ORDER BY CASE kind WHEN 'organisation' THEN 0"
-	  " WHEN 'professional' THEN 1 WHEN 'citizen' THEN 2 ELSE 3 END, id";
+    CERTS " ORDER BY CASE kind WHEN 'organisation' THEN 0 WHEN 'domain' THEN 1"
+	  " WHEN 'professional' THEN 2 WHEN 'citizen' THEN 3 ELSE 4 END,"
+	  " id, name";
 static const char expiring_sql[] = CERTS " ORDER BY not_after, kind, id";
 
 /* --- helpers ---------------------------------------------------------- */
@@ -274,4 +281,121 @@ int cmd_cert_expiring(struct cmd_ctx *c)
 		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:o}", "days", (json_int_t)days,
 				   "certificates", rows));
+}
+
+/* --- cert.domain.add, .list, .remove: organisation certificates ------- */
+
+/* The "domain" argument, checked and in lower case. 0, or cmd_fail()'s
+ * -1. */
+static int arg_domain(struct cmd_ctx *c, char out[ORGDOMAIN_MAX])
+{
+	const char *in;
+	char err[200];
+
+	if (arg_text(c, "domain", true, ORGDOMAIN_MAX, &in) < 0)
+		return -1;
+	if (orgdomain_normalise(in, out, err, sizeof(err)) < 0)
+		return cmd_fail(c, "bad_request", "%s", err);
+	snprintf(c->object, sizeof(c->object), "domain:%s", out);
+	return 0;
+}
+
+int cmd_cert_domain_add(struct cmd_ctx *c)
+{
+	char domain[ORGDOMAIN_MAX], err[256], reason[160];
+	bool accept = false;
+	struct cert_info ci;
+	const char *pem;
+	int64_t had = 0;
+	int r;
+
+	if (arg_domain(c, domain) < 0 ||
+	    arg_longtext(c, "cert_pem", true, 64 * 1024, &pem) < 0 ||
+	    arg_bool(c, "accept_signatures", &accept) < 0)
+		return -1;
+	if (cert_check(pem, domain, clock_now(), &ci, err, sizeof(err)) < 0)
+		return cmd_fail(c, "bad_request",
+				"organisation certificate for %s: %s", domain,
+				err);
+	if (!c->k->trust)
+		return cmd_fail(c, "bad_request",
+				"kipd has no CA bundle (smime.ca_bundle) to "
+				"check an organisation certificate with");
+	/* As mail to it is checked when it is sent: chain, CRL. */
+	if (smime_check_recipient(c->k->trust, pem, domain, clock_now(), reason,
+				  sizeof(reason)) < 0)
+		return cmd_fail(c, "bad_request",
+				"organisation certificate for %s cannot be "
+				"used: %s",
+				domain, reason);
+	r = store_int(c->st, &had,
+		      "SELECT count(*) FROM domain_certs WHERE domain = ?", "s",
+		      domain);
+	if (r >= 0)
+		r = store_exec(
+		    c->st,
+		    "INSERT INTO domain_certs (domain, cert_pem, fingerprint,"
+		    " not_after, accept_signatures, added_by, added_at)"
+		    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO"
+		    " UPDATE SET cert_pem = excluded.cert_pem,"
+		    " fingerprint = excluded.fingerprint,"
+		    " not_after = excluded.not_after,"
+		    " accept_signatures = excluded.accept_signatures,"
+		    " added_by = excluded.added_by,"
+		    " added_at = excluded.added_at",
+		    "ssssisi", domain, pem, ci.fingerprint, ci.not_after,
+		    (int64_t)accept, c->who->user, (int64_t)clock_now());
+	if (r < 0)
+		return cmd_store_fail(c, r, "organisation certificate");
+	return cmd_ok(c,
+		      json_pack("{s:s, s:s, s:s, s:b, s:b}", "domain", domain,
+				"fingerprint", ci.fingerprint, "not_after",
+				ci.not_after, "accept_signatures", accept,
+				"replaced", had > 0));
+}
+
+int cmd_cert_domain_list(struct cmd_ctx *c)
+{
+	time_t now = clock_now();
+	json_t *rows, *row;
+	size_t i;
+	int r =
+	    store_rows(c->st, &rows,
+		       "SELECT domain, fingerprint, not_after,"
+		       " accept_signatures <> 0 AS accept_signatures, added_by,"
+		       " datetime(added_at, 'unixepoch') || 'Z' AS added"
+		       " FROM domain_certs ORDER BY domain",
+		       "");
+
+	if (r < 0)
+		return cmd_store_fail(c, r, "organisation certificates");
+	json_array_foreach(rows, i, row)
+	{
+		json_object_set_new(
+		    row, "accept_signatures",
+		    json_boolean(row_num(row, "accept_signatures")));
+		json_object_set_new(row, "days_left",
+				    days_left(row_str(row, "not_after"), now));
+	}
+	return cmd_ok(c, json_pack("{s:o}", "domains", rows));
+}
+
+int cmd_cert_domain_remove(struct cmd_ctx *c)
+{
+	char domain[ORGDOMAIN_MAX];
+	int r;
+
+	if (arg_domain(c, domain) < 0)
+		return -1;
+	r = store_exec(c->st, "DELETE FROM domain_certs WHERE domain = ?", "s",
+		       domain);
+	if (r < 0)
+		return cmd_store_fail(c, r, "organisation certificate");
+	if (r == 0)
+		return cmd_fail(c, "not_found",
+				"no organisation certificate is registered "
+				"for %s",
+				domain);
+	return cmd_ok(
+	    c, json_pack("{s:s, s:b}", "domain", domain, "removed", true));
 }

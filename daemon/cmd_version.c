@@ -439,6 +439,10 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    "  ELSE k.kind END AS recipient_kind,"
 	    " coalesce(k.name, c.name) AS name, o.recipient,"
 	    " o.state, o.cipher, o.attempts,"
+	    /* encrypted to an organisation certificate (orgcert.h) */
+	    " o.cert_domain, o.state || CASE WHEN o.cert_domain IS NOT NULL"
+	    "  THEN ' (organisation certificate ' || o.cert_domain || ')'"
+	    "  ELSE '' END AS status,"
 	    " o.reason, o.last_reply,"
 	    " datetime(o.updated_at, 'unixepoch') || 'Z' AS updated,"
 	    " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent,"

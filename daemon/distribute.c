@@ -19,6 +19,7 @@
 #include "kipd.h"
 #include "log.h"
 #include "mime.h"
+#include "orgcert.h"
 #include "outbox.h"
 #include "render.h"
 #include "smime.h"
@@ -57,6 +58,34 @@ static const char *secure_block(struct kipd *k, const struct recipient *r,
 	if (smime_check_recipient(k->trust, r->cert_pem, r->email, clock_now(),
 				  reason, len) < 0)
 		return reason;
+	return NULL;
+}
+
+/*
+ * Where mail to RC is encrypted, in one place for every kind of message
+ * (plans, invitation details, deviations, notices to coordinators, the
+ * digest): RC's own certificate when it is usable (BLOCK NULL, *PEM set);
+ * else, for a professional with a work mailbox, the organisation
+ * certificate registered for RC's domain, when it is usable (orgcert.h):
+ * then *PEM is its certificate and *ORG its row ("domain"; the caller
+ * decrefs). Returns BLOCK, or NULL when an organisation certificate
+ * stands in for the missing or unusable personal one.
+ */
+static const char *recipient_cert(struct kipd *k, const struct recipient *rc,
+				  const char *block, const char **pem,
+				  json_t **org)
+{
+	char why[160];
+
+	*pem = rc->cert_pem;
+	*org = NULL;
+	if (!block)
+		return NULL;
+	if (!rc->email || !k->signer || !orgcert_applies(rc->kind, rc->private))
+		return block;
+	if (orgcert_for(k, rc->email, clock_now(), org, why, sizeof(why)) < 0)
+		return block;
+	*pem = row_str(*org, "cert_pem");
 	return NULL;
 }
 
@@ -195,7 +224,10 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 			struct clear *cl, struct payload *pl)
 {
 	char reason[160], from[400];
-	const char *block = secure_block(k, rc, reason, sizeof(reason));
+	const char *pem;
+	json_t *org;
+	const char *block = recipient_cert(
+	    k, rc, secure_block(k, rc, reason, sizeof(reason)), &pem, &org);
 	const char *subject = cl->subject[rc->private];
 	struct buf *sig = &cl->sig[rc->private];
 	enum smime_cipher ci;
@@ -220,25 +252,28 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 		}
 		return r;
 	}
-	ci = cipher_choose(k->cfg->smime_allow_gcm, rc->policy, rc->caps_gcm);
+	/* A gateway has not told us what it reads: the policy's default. */
+	ci = org ? cipher_choose(k->cfg->smime_allow_gcm, "auto", 0)
+		 : cipher_choose(k->cfg->smime_allow_gcm, rc->policy,
+				 rc->caps_gcm);
 	r = pl->entity_id
 		? 0
 		: outbox_entity_add(k, ids->citizen, pl->signed_entity->data,
 				    &pl->entity_id);
 	if (r == 0) {
 		struct outbox_msg m = {
-		    kind,	   ids->citizen,
-		    ids->plan,	   ids->version,
-		    ids->meeting,  rc->contact_id,
-		    rc->email,	   "queued",
-		    NULL,	   ci == SMIME_GCM ? "gcm" : "cbc",
-		    ids->deviation};
+		    kind,	    ids->citizen,
+		    ids->plan,	    ids->version,
+		    ids->meeting,   rc->contact_id,
+		    rc->email,	    "queued",
+		    NULL,	    ci == SMIME_GCM ? "gcm" : "cbc",
+		    ids->deviation, row_str(org, "domain")};
 		r = outbox_insert(k, &m, &id, NULL);
 	}
 	sender(k, rc->private, from, sizeof(from));
 	if (r == 0)
-		r = outbox_seal(k, id, pl->entity_id, rc->cert_pem, from,
-				subject);
+		r = outbox_seal(k, id, pl->entity_id, pem, from, subject);
+	json_decref(org);
 	return r;
 }
 

@@ -24,6 +24,7 @@ static const char *const reason_names[] = {
     [INMAIL_SIGNER_MISMATCH] = "signer-not-sender",
     [INMAIL_UNDECRYPTABLE] = "undecryptable",
     [INMAIL_WRONG_TYPE] = "wrong-content-type",
+    [INMAIL_ORG_SIGNER] = "organisation-signer",
 };
 
 const char *inmail_reason_name(enum inmail_reason r)
@@ -586,7 +587,7 @@ static int decode_field(const struct walk *w, struct wire_verdict *v)
 
 	switch (w->tag) {
 	case T_REASON:
-		r = get_ranged(w, INMAIL_OK, INMAIL_WRONG_TYPE, &n);
+		r = get_ranged(w, INMAIL_OK, INMAIL_REASON_LAST, &n);
 		m->reason = (enum inmail_reason)n;
 		return r;
 	case T_DETAIL:
@@ -755,9 +756,9 @@ int wire_decode_verdict(const void *p, size_t len, struct wire_verdict *v)
 		bool any = has(&w, T_REPLY_UID) || has(&w, T_REPLY_SEQUENCE) ||
 			   has(&w, T_REPLY_ATTENDEE) ||
 			   has(&w, T_REPLY_PARTSTAT);
-		/* text exactly when OK; a reply or its error only with a
-		 * calendar, and not both */
-		if ((v->mail.reason == INMAIL_OK) != (v->mail.text != NULL) ||
+		/* text exactly when OK (or an organisation's signer); a
+		 * reply or its error only with a calendar, and not both */
+		if (inmail_has_text(v->mail.reason) != (v->mail.text != NULL) ||
 		    (any && !reply) ||
 		    (v->calendar ? reply == has(&w, T_REPLY_ERR)
 				 : reply || has(&w, T_REPLY_ERR)))

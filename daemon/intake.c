@@ -27,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "inmail_client.h"
+#include "orgcert.h"
 #include "rowval.h"
 #include "store.h"
 #include "txn.h"
@@ -633,7 +634,7 @@ static bool judge(struct intake *in, struct item *it)
 	struct kipd *k = in->k;
 	struct counts *cn = &in->current;
 	const struct inmail *m = &it->verdict.mail;
-	char source[300], fallback[80], err[512], verification[200];
+	char source[300], fallback[80], err[512], verification[256];
 	struct origin o = {k, cn, "mail", source, NULL, 0};
 	const char *code = NULL;
 	int64_t plan, contact;
@@ -680,10 +681,27 @@ static bool judge(struct intake *in, struct item *it)
 		take_reply(&o, &it->verdict);
 		return seen(k, "mail", source);
 	}
-	if (m->reason != INMAIL_OK)
+	if (m->reason == INMAIL_ORG_SIGNER) {
+		/* An organisation's certificate counts for the sender only if
+		 * the administrator said so for the domain (orgcert.h). */
+		r = orgcert_accepts_signer(k, m->from, m->signer_fpr, err,
+					   sizeof(err));
+		if (r == 0 || r == -EPERM)
+			return quarantine(&o,
+					  r == 0
+					      ? "signer-not-sender"
+					      : inmail_reason_name(m->reason),
+					  err) == 0;
+		if (r < 0)
+			return quarantine(&o, "refused",
+					  "the organisation certificates "
+					  "cannot be read") == 0;
+	} else if (m->reason != INMAIL_OK) {
 		return quarantine(&o, inmail_reason_name(m->reason),
 				  m->detail) == 0;
-	learn_signer(k, m);
+	} else {
+		learn_signer(k, m);
+	}
 	plan = plan_of(k, m);
 	contact = plan ? member_by_email(k, plan, m->from) : 0;
 	if (!plan)
@@ -706,9 +724,13 @@ static bool judge(struct intake *in, struct item *it)
 	else {
 		snprintf(verification, sizeof(verification),
 			 "S/MIME signature verified%s; signer certificate "
-			 "SHA-256 %.16s…; signer = From",
+			 "SHA-256 %.16s…; %s",
 			 m->encrypted ? " (arrived encrypted)" : "",
-			 m->signer_fpr);
+			 m->signer_fpr,
+			 m->reason == INMAIL_ORG_SIGNER
+			     ? "signer = the organisation certificate of the "
+			       "From address's domain, accepted for signatures"
+			     : "signer = From");
 		struct deviation_in din = {plan,    m->goal, m->action,
 					   m->text, "mail",  verification,
 					   source};

@@ -296,10 +296,20 @@ static const char *cert_block(struct kipd *k, json_t *row, char *reason,
 			      size_t len)
 {
 	const char *pem = row_str(row, "cert_pem");
+	const char *domain = row_str(row, "cert_domain");
 
 	if (!pem || !k->trust)
 		return NULL;
-	if (smime_check_recipient(k->trust, pem, row_str(row, "recipient"),
+	/* An organisation certificate (orgcert.h) must still be the one
+	 * registered for its domain, and still be for that domain. */
+	if (domain && !row_num(row, "domain_registered")) {
+		snprintf(reason, len,
+			 "no longer the organisation certificate of %s",
+			 domain);
+		return reason;
+	}
+	if (smime_check_recipient(k->trust, pem,
+				  domain ? domain : row_str(row, "recipient"),
 				  clock_now(), reason, len) == 0)
 		return NULL;
 	return reason;
@@ -351,6 +361,9 @@ static json_t *claim(struct outbox *ob)
 		       " o.contact_id,"
 		       " o.created_at, o.attempts + 1 AS attempts, b.body,"
 		       " s.entity_id, s.cert_pem, s.sender, s.subject, s.date,"
+		       " o.cert_domain, EXISTS (SELECT 1 FROM domain_certs d"
+		       "  WHERE d.domain = o.cert_domain"
+		       "  AND d.cert_pem = s.cert_pem) AS domain_registered,"
 		       " " STOP_REASON " AS stop"
 		       " FROM outbox o"
 		       " LEFT JOIN outbox_body b ON b.id = o.id"
@@ -835,13 +848,13 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
 	    "INSERT INTO outbox (message_id, kind, citizen_id,"
 	    " plan_id, version, meeting_id, contact_id, recipient,"
 	    " state, reason, cipher, created_at, updated_at,"
-	    " deviation_id)"
+	    " deviation_id, cert_domain)"
 	    " VALUES ('pending-' || hex(randomblob(16)), ?,"
 	    " NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
-	    " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0))",
-	    "siiiiissssiii", m->kind, m->citizen_id, m->plan_id, m->version,
+	    " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
+	    "siiiiissssiiis", m->kind, m->citizen_id, m->plan_id, m->version,
 	    m->meeting_id, m->contact_id, m->recipient, m->state, m->reason,
-	    m->cipher, now, now, m->deviation_id);
+	    m->cipher, now, now, m->deviation_id, m->cert_domain);
 	if (r < 0)
 		return r;
 	id = store_last_id(k->store);

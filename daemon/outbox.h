@@ -30,12 +30,15 @@ struct outbox_msg {
 	const char *kind; /* plan, notice, invitation,
 			     invitation-details, failure */
 	int64_t citizen_id, plan_id, version, meeting_id;
-	int64_t contact_id;    /* 0: the citizen */
-	const char *recipient; /* NULL: no address */
-	const char *state;     /* "queued", "manual" or "cancelled" */
-	const char *reason;    /* for manual/cancelled */
-	const char *cipher;    /* "cbc", "gcm" or NULL */
-	int64_t deviation_id;  /* the deviation a forward carries, or 0 */
+	int64_t contact_id;	 /* 0: the citizen */
+	const char *recipient;	 /* NULL: no address */
+	const char *state;	 /* "queued", "manual" or "cancelled" */
+	const char *reason;	 /* for manual/cancelled */
+	const char *cipher;	 /* "cbc", "gcm" or NULL */
+	int64_t deviation_id;	 /* the deviation a forward carries, or 0 */
+	const char *cert_domain; /* encrypted to the organisation
+				    certificate of this domain (orgcert.h),
+				    or NULL */
 };
 
 /* Starts the outbox: the SMTP workers when smtp.url is set, recovery of

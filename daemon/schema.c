@@ -416,10 +416,29 @@ static const char migration_8[] =
     " at INTEGER NOT NULL,"
     " PRIMARY KEY (coordinator_id, day)) WITHOUT ROWID;";
 
+/* Version 9: organisation certificates. An administrator registers a
+ * certificate for a mail domain (kipctl cert domain add): mail to a
+ * professional at exactly that domain, with a work mailbox and without a
+ * usable personal certificate, is encrypted to it, for the organisation's
+ * gateway. accept_signatures: a signature by it counts, on inbound mail,
+ * as one by the member at that domain whose address is the From. An
+ * outbox row encrypted to such a certificate names the domain in
+ * cert_domain, so plan status stays true after the registration changes. */
+static const char migration_9[] =
+    "CREATE TABLE domain_certs ("
+    " domain TEXT PRIMARY KEY,"
+    " cert_pem TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " not_after TEXT NOT NULL,"
+    " accept_signatures INTEGER NOT NULL DEFAULT 0,"
+    " added_by TEXT NOT NULL,"
+    " added_at INTEGER NOT NULL);"
+    "ALTER TABLE outbox ADD COLUMN cert_domain TEXT;";
+
 static const char *const migrations[] = {
     NULL, /* version 0: the empty file */
-    migration_1, migration_2, migration_3, migration_4,
-    migration_5, migration_6, migration_7, migration_8,
+    migration_1, migration_2, migration_3, migration_4, migration_5,
+    migration_6, migration_7, migration_8, migration_9,
 };
 
 int schema_latest(void)

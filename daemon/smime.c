@@ -6,6 +6,7 @@
  * report of the next.
  */
 #include "smime.h"
+#include "orgdomain.h"
 #include "smime_int.h"
 
 #include "mime.h"
@@ -593,6 +594,37 @@ int smime_names_email(X509 *x, const char *email)
 	return match;
 }
 
+int smime_names_domain(X509 *x, const char *domain)
+{
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	X509_NAME *subj = X509_get_subject_name(x);
+	int match = 0, i = -1;
+
+	for (int n = 0; gens && !match && n < sk_GENERAL_NAME_num(gens); n++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, n);
+		const ASN1_IA5STRING *v = g->type == GEN_EMAIL ? g->d.rfc822Name
+					  : g->type == GEN_DNS ? g->d.dNSName
+							       : NULL;
+
+		match = v && orgdomain_name_for(
+				 (const char *)ASN1_STRING_get0_data(v),
+				 (size_t)ASN1_STRING_length(v),
+				 g->type == GEN_DNS, domain);
+	}
+	GENERAL_NAMES_free(gens);
+	while (!match && (i = X509_NAME_get_index_by_NID(
+			      subj, NID_pkcs9_emailAddress, i)) >= 0) {
+		const ASN1_STRING *v =
+		    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i));
+
+		match = orgdomain_name_for(
+		    (const char *)ASN1_STRING_get0_data(v),
+		    (size_t)ASN1_STRING_length(v), false, domain);
+	}
+	return match;
+}
+
 static int check_recipient(const struct smime_trust *t, const char *pem,
 			   const char *email, time_t now, char *reason,
 			   size_t reasonlen);
@@ -722,7 +754,8 @@ static int check_recipient(const struct smime_trust *t, const char *pem,
 		smime_set_err(reason, reasonlen, "no emailProtection usage");
 		goto out;
 	}
-	if (!smime_names_email(x, email)) {
+	if (!(strchr(email, '@') ? smime_names_email(x, email)
+				 : smime_names_domain(x, email))) {
 		r = -EKEYREJECTED;
 		smime_set_err(reason, reasonlen, "issued for another address");
 		goto out;

@@ -54,7 +54,9 @@ void smime_trust_free(struct smime_trust *t);
  * status unknown" (no current CRL), "not issued by a trusted CA",
  * "no emailProtection usage", "issued for another address"), or -EINVAL
  * when PEM holds no certificate. EC certificates need keyAgreement where
- * RSA ones need keyEncipherment.
+ * RSA ones need keyEncipherment. EMAIL without '@' is a mail domain, for
+ * an organisation certificate (orgcert.h): the certificate must then be
+ * for that domain (orgdomain_name_for()) instead of naming an address.
  */
 int smime_check_recipient(const struct smime_trust *t, const char *pem,
 			  const char *email, time_t now, char *reason,
@@ -120,9 +122,12 @@ struct smime_signed {
 	char signer_fpr[65];	/* SHA-256 of its DER, lower-case hex */
 	char signer_email[256]; /* its first e-mail address, "" if none */
 	time_t signer_not_after;
-	int caps_gcm;	 /* smime_caps_announce_gcm(), -1 unknown */
-	int names_email; /* 1 if it names EMAIL (rfc822Name SAN or
-			    emailAddress in the subject, any case) */
+	int caps_gcm;	  /* smime_caps_announce_gcm(), -1 unknown */
+	int names_email;  /* 1 if it names EMAIL (rfc822Name SAN or
+			     emailAddress in the subject, any case) */
+	int names_domain; /* 1 if it is for EMAIL's domain (an address at
+			     exactly it, or a dNSName equal to it): an
+			     organisation certificate (orgcert.h) */
 };
 
 /*

@@ -26,5 +26,9 @@ smime_ssl_err(char *err, size_t errlen, const char *fmt, ...);
 const char *smime_verify_reason(int e);
 /* True when X names EMAIL (case-insensitively) in its subjectAltName. */
 int smime_names_email(X509 *x, const char *email);
+/* True when X is for the mail DOMAIN (orgdomain_name_for()): an
+ * rfc822Name or the subject's emailAddress at exactly DOMAIN, or a
+ * dNSName equal to it. */
+int smime_names_domain(X509 *x, const char *domain);
 
 #endif

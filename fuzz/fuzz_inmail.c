@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = inmail_parse((const char *)data, size, &keys, &m);
 	if (r == -ENOMEM)
 		return 0;
-	if (r != 0 || m.reason < INMAIL_OK || m.reason > INMAIL_WRONG_TYPE ||
+	if (r != 0 || m.reason < INMAIL_OK || m.reason > INMAIL_REASON_LAST ||
 	    strcmp(inmail_reason_name(m.reason), "unknown") == 0)
 		__builtin_trap();
 	terminated(m.detail, sizeof(m.detail));
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	terminated(m.subject, sizeof(m.subject));
 	terminated(m.in_reply_to, sizeof(m.in_reply_to));
 	terminated(m.signer_email, sizeof(m.signer_email));
-	if ((m.reason == INMAIL_OK) != (m.text != NULL))
+	if (inmail_has_text(m.reason) != (m.text != NULL))
 		__builtin_trap(); /* a text exactly when accepted */
 	if (m.reason == INMAIL_OK) {
 		int g, a;

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!TERMINATED(v.mail.detail) || !TERMINATED(v.mail.from) ||
 	    !TERMINATED(v.mail.subject) || !TERMINATED(v.reply.uid) ||
 	    !TERMINATED(v.reply_err) ||
-	    (v.mail.reason == INMAIL_OK) != (v.mail.text != NULL) ||
+	    inmail_has_text(v.mail.reason) != (v.mail.text != NULL) ||
 	    (v.reply_ok && !v.calendar) || v.mail.goal > 99 ||
 	    v.mail.goal < -1)
 		__builtin_trap();

@@ -669,13 +669,25 @@ static int verify_step(struct ctx *c, const char *raw, size_t len)
 			"the Sender header names another address than From");
 		goto out;
 	}
-	if (!v.names_email) {
+	if (!v.names_email && !v.names_domain) {
 		verdict(m, INMAIL_SIGNER_MISMATCH,
 			"the signer's certificate does not name the From "
 			"address");
 		goto out;
 	}
 	r = signed_content(c, v.content, v.content_len);
+	/* For the From's domain, not the address: an organisation's
+	 * certificate, which counts only if kipd was told so (orgcert.h).
+	 * Any fault of the content it signed ranks after the signer not
+	 * being the sender, as for any other signer. */
+	if (r == 0 && !v.names_email && m->reason == INMAIL_OK)
+		verdict(m, INMAIL_ORG_SIGNER,
+			"signed by a certificate for the sender's domain, not "
+			"for the sender");
+	else if (r == 0 && !v.names_email)
+		verdict(m, INMAIL_SIGNER_MISMATCH,
+			"the signer's certificate does not name the From "
+			"address");
 out:
 	smime_signed_clear(&v);
 	return r;
@@ -895,7 +907,7 @@ int inmail_parse(const char *raw, size_t len, const struct inmail_keys *keys,
 		out->ref = inmail_parse_ref(out->subject);
 	if (c.inner_subject[0])
 		memcpy(out->subject, c.inner_subject, sizeof(out->subject));
-	if (out->reason != INMAIL_OK && out->text) {
+	if (!inmail_has_text(out->reason) && out->text) {
 		explicit_bzero(out->text, strlen(out->text));
 		free(out->text);
 		out->text = NULL;

@@ -23,7 +23,12 @@
  *    its CRLs, if loaded, as smime_check_recipient() does: a missing or
  *    stale CRL => untrusted), has the emailProtection extended key usage
  *    or none, digitalSignature if it has key usages, and one of its
- *    addresses (rfc822Name or emailAddress, any case) is the From address.
+ *    addresses (rfc822Name or emailAddress, any case) is the From address;
+    or else it is for the From address's domain (an rfc822Name or
+    emailAddress at exactly that domain, or a dNSName equal to it: an
+    organisation certificate), and the mail, otherwise accepted, gets
+    organisation-signer with its text, for kipd to judge (any fault of
+    its signed content makes it signer-not-sender instead).
  *  - Exactly one From header with exactly one mailbox; otherwise (none,
  *    two headers, two addresses, a group) => malformed. A Sender header
  *    naming another address than From => signer-not-sender. A protected
@@ -77,7 +82,20 @@ enum inmail_reason {
 	INMAIL_SIGNER_MISMATCH, /* "signer-not-sender" */
 	INMAIL_UNDECRYPTABLE,	/* "undecryptable" */
 	INMAIL_WRONG_TYPE,	/* "wrong-content-type" */
+	INMAIL_ORG_SIGNER,	/* "organisation-signer": all else held, but
+				   the signer's certificate is for the From
+				   address's domain, not for the address (an
+				   organisation certificate); whether that
+				   counts is kipd's to decide (orgcert.h) */
 };
+#define INMAIL_REASON_LAST INMAIL_ORG_SIGNER
+
+/* Whether a verdict R carries the signed text: accepted, or accepted but
+ * for an organisation's signer. */
+static inline bool inmail_has_text(enum inmail_reason r)
+{
+	return r == INMAIL_OK || r == INMAIL_ORG_SIGNER;
+}
 
 /* The stable name of R ("ok", "bad-signature", ...); "unknown" for a
  * value outside the enum. */
@@ -106,7 +124,7 @@ struct inmail {
 				  any case), else 0 */
 	bool encrypted;	       /* arrived encrypted and was decrypted */
 	char *text;	       /* the signed text/plain (UTF-8, LF), malloc'd;
-				  NULL unless reason == INMAIL_OK */
+				  NULL unless inmail_has_text(reason) */
 	int goal, action;      /* "Mål: N" / "Goal: N", "Indsats: N" /
 				  "Action: N" (see inmail_parse_numbers()) */
 	/* The signer, set when the signature and the signer's chain verified:

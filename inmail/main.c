@@ -62,7 +62,7 @@ static int judge(const struct buf *raw, const struct inmail_keys *keys,
 	/* Reports are unsigned by nature: looked for in what the signature
 	 * rules refused, and not in a message read only as far as its
 	 * headers. */
-	if (v.mail.reason != INMAIL_OK && raw->len <= keys->max_bytes) {
+	if (!inmail_has_text(v.mail.reason) && raw->len <= keys->max_bytes) {
 		r = ireport_parse(raw->data, raw->len, &v.report, v.report_err,
 				  sizeof(v.report_err));
 		if (r == -ENOMEM) {

@@ -3,6 +3,7 @@
  * smime.c it logs nothing: every failure is reported through err/reason.
  */
 #include "smime.h"
+#include "orgdomain.h"
 #include "smime_int.h"
 
 #include <errno.h>
@@ -190,6 +191,8 @@ static int describe_signer(CMS_ContentInfo *cms, X509 *x, const char *email,
 		if (email && strcasecmp(e, email) == 0)
 			v->names_email = 1;
 	}
+	if (email && orgdomain_of(email))
+		v->names_domain = smime_names_domain(x, orgdomain_of(email));
 	if (!pem || !PEM_write_bio_X509(pem, x) ||
 	    bio_copy(pem, &v->signer_pem, &pemlen) < 0)
 		goto out;

@@ -313,7 +313,12 @@ mail("reject-revoked-signer", signed(report(), "revoked"),
      frm="revoked@region.example")
 mail("reject-expired-not-yet-valid", signed(report(), "notyet"),
      frm="notyet@region.example")
-mail("reject-signer-not-sender-wrong-certificate", signed(report(), "wrongaddr"))
+mail("reject-signer-not-sender-wrong-certificate", signed(report(), "wrongaddr"),
+     frm="peter.psykiatri@psykiatri.example")
+# A certificate for the From's domain but not its address (a colleague's,
+# or the organisation's gateway's): only kipd knows whether it counts.
+mail("reject-organisation-signer-colleague", signed(report(), "wrongaddr"))
+mail("reject-organisation-signer-gateway", signed(report(), "orgdomain"))
 mail("reject-untrusted-noprotect", signed(report(), "noprotect"),
      frm="noprotect@region.example")
 
