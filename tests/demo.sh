@@ -207,7 +207,7 @@ if [ -n "$MAIL_UP" ]; then
 	for d in "$MAILDIRS"/*; do
 		printf '     %-36s %s message(s)\n' "$(basename "$d")" "$(find "$d" -type f -path '*/new/*' | wc -l)"
 	done
-	f=$(find "$MAILDIRS/peter.psykiatri@region.example" -type f -path '*/new/*' | head -1)
+	f=$(find "$MAILDIRS/peter.psykiatri@region.example" -type f -path '*/new/*' -print -quit)
 	say "What the server holds for Peter: only a neutral subject and ciphertext:"
 	grep -E '^(From|To|Subject|Content-Type):' "$f" | sed 's/^/     | /'
 	say "Peter decrypts it with his key and checks the organisation's signature (openssl cms):"
@@ -218,14 +218,16 @@ if [ -n "$MAIL_UP" ]; then
 	say "$(cat "$DEMO/verify.txt")"
 	say "Lise (relative, no certificate) got only a neutral notice, as it arrives in"
 	say "her private mailbox: it names neither the plan nor the service (docs/PRIVACY.md):"
-	f=$(find "$MAILDIRS/lise.testesen@privat.example" -type f -path '*/new/*' | head -1)
+	f=$(find "$MAILDIRS/lise.testesen@privat.example" -type f -path '*/new/*' -print -quit)
 	show_clear "$f"
 	openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" 2>/dev/null |
 		python3 "$ROOT/tests/mailpart.py" - text | sed 's/^/     | /'
 fi
 
 step "5b. The rendered plan, as every member receives it (first 45 lines)"
-"$KIPCTL" plan render 1 | head -45 | sed 's/^/   | /'
+# (Through a file: head would leave kipctl writing into a closed pipe.)
+"$KIPCTL" plan render 1 >"$DEMO/plan.txt"
+head -45 "$DEMO/plan.txt" | sed 's/^/   | /'
 "$KIPCTL" plan render 1 --format html >"$DEMO/plan.html"
 say "(HTML version: $DEMO/plan.html, $(wc -c <"$DEMO/plan.html") bytes, no remote content)"
 
