@@ -74,6 +74,7 @@ static const struct command commands[] = {
     {"cert.import", cmd_cert_import, ROLE_COORDINATOR, CMD_WRITE},
     {"cert.list", cmd_cert_list, ROLE_COORDINATOR, CMD_READ},
     {"cert.expiring", cmd_cert_expiring, ROLE_COORDINATOR, CMD_READ},
+    {"cert.lookup", cmd_cert_lookup, ROLE_COORDINATOR, CMD_WRITE},
     {"scheduler.run", cmd_scheduler_run, ROLE_ADMIN, CMD_WRITE},
     {"deviation.report", cmd_deviation_report, ROLE_PROFESSIONAL, CMD_WRITE},
     {"deviation.list", cmd_deviation_list, ROLE_PROFESSIONAL, CMD_READ},
@@ -265,7 +266,8 @@ int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret)
 		return cmd_fail(c, "bad_request",
 				"a certificate needs an e-mail address to go "
 				"with it");
-	if (cert_check(pem, email, clock_now(), ret, err, sizeof(err)) < 0)
+	if (cert_check_trusted(c->k->trust, pem, email, clock_now(), ret, err,
+			       sizeof(err)) < 0)
 		return cmd_fail(c, "bad_request", "%s", err);
 	return 1;
 }
