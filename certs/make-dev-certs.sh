@@ -21,6 +21,8 @@
 #   <local>_at_<domain>.pem/.key  one S/MIME recipient per EMAIL
 #   ec_recipient.pem/.key         EC P-256 recipient
 #   expired, revoked, noprotect, wrongaddr, notyet .pem/.key: bad certificates
+#   twin_short twin_long .pem/.key  two valid ones for twin@region.example,
+#                                 ending in 1 and in 2 years
 #   crl.pem                       the CA's CRL (lists revoked.pem), 30 days
 #   ca-db/                        the CA's openssl ca database and config
 #
@@ -282,6 +284,12 @@ leaves() {
 	issue wrongaddr rsa "$SMIME" $P "email:someone.else@region.example" \
 		"Someone Else (test)"
 	issue revoked rsa "$SMIME" $P "email:revoked@region.example" "Revoked (test)"
+
+	# Two valid certificates for one address, one ending a year before
+	# the other: a directory holding both must give the longer one.
+	issue twin_short rsa "$SMIME" $P "email:twin@region.example" \
+		"Twin Short (test)" -days 365
+	issue twin_long rsa "$SMIME" $P "email:twin@region.example" "Twin Long (test)"
 }
 
 if [ -f ca.pem ] && ! openssl x509 -in ca.pem -noout -checkend 0 >/dev/null 2>&1; then
