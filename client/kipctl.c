@@ -421,6 +421,12 @@ static const struct command commands[] = {
      NULL,
      "certificates that expire within N days",
      {REQ("days", T_INT)}},
+    {"cert lookup",
+     "cert.lookup",
+     NULL,
+     "look an address up in the LDAP directories now: what was found, "
+     "which certificate was chosen and why the others were refused",
+     {{"EMAIL", "email", T_STR, 1}}},
     {"scheduler run",
      "scheduler.run",
      NULL,

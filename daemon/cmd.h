@@ -116,6 +116,7 @@ int cmd_audit_verify(struct cmd_ctx *c);
 int cmd_cert_import(struct cmd_ctx *c);
 int cmd_cert_list(struct cmd_ctx *c);
 int cmd_cert_expiring(struct cmd_ctx *c);
+int cmd_cert_lookup(struct cmd_ctx *c);
 /* cmd_citizen.c */
 int cmd_citizen_add(struct cmd_ctx *c);
 int cmd_citizen_show(struct cmd_ctx *c);

@@ -22,6 +22,7 @@
 #include "certnotice.h"
 #include "clock.h"
 #include "cmd.h"
+#include "directory.h"
 #include "rowval.h"
 #include "store.h"
 
@@ -164,7 +165,8 @@ int cmd_cert_import(struct cmd_ctx *c)
 			     "%s %lld has no e-mail address; a certificate "
 			     "needs one to go with it",
 			     what, (long long)id);
-	else if (cert_check(pem, email, clock_now(), &ci, err, sizeof(err)) < 0)
+	else if (cert_check_trusted(c->k->trust, pem, email, clock_now(), &ci,
+				    err, sizeof(err)) < 0)
 		r = cmd_fail(c, "bad_request", "%s", err);
 	else
 		r = 0;
@@ -175,7 +177,9 @@ int cmd_cert_import(struct cmd_ctx *c)
 	r = store_exec(c->st,
 		       contact ? "UPDATE contacts SET cert_pem = ?,"
 				 " cert_fingerprint = ?, cert_email = ?,"
-				 " cert_not_after = ?, updated_at = ?"
+				 " cert_not_after = ?, updated_at = ?,"
+				 " cert_source = 'import',"
+				 " cert_source_at = updated_at"
 				 " WHERE id = ?"
 			       : "UPDATE citizens SET cert_pem = ?,"
 				 " cert_fingerprint = ?, cert_email = ?,"
@@ -274,4 +278,39 @@ int cmd_cert_expiring(struct cmd_ctx *c)
 		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:o}", "days", (json_int_t)days,
 				   "certificates", rows));
+}
+
+/* --- cert.lookup ------------------------------------------------------ */
+
+/*
+ * Looks an address up in the directories now, whatever is stored: what
+ * each directory answered, every certificate found with why it was
+ * chosen or refused. The one chosen is stored for the professionals with
+ * that address (relatives, supporters and citizens get theirs through
+ * contact add and update, and before a distribution, where the rules of
+ * access apply). Audited as cert.lookup.
+ */
+int cmd_cert_lookup(struct cmd_ctx *c)
+{
+	const char *email;
+	json_t *report = NULL;
+	int r;
+
+	if (arg_email(c, "email", true, &email) < 0)
+		return -1;
+	if (!c->k->cfg->n_directories)
+		return cmd_fail(c, "unavailable",
+				"no directory is configured "
+				"(directory.servers in kipd.conf)");
+	r = directory_lookup(c->k, c->who, email, 0, &report);
+	if (r < 0 && r != -EAGAIN)
+		return cmd_store_fail(c, r, "certificate");
+	if (json_object_set_new(report, "outcome",
+				json_string(r > 0    ? "found"
+					    : r == 0 ? "none"
+						     : "directory failed"))) {
+		json_decref(report);
+		return cmd_store_fail(c, -ENOMEM, "certificate");
+	}
+	return cmd_ok(c, report);
 }
