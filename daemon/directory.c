@@ -2,11 +2,16 @@
 #include "directory.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <ldap.h>
 #include <openssl/pem.h>
@@ -14,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "caller.h"
 #include "cert.h"
 #include "clock.h"
@@ -183,14 +189,74 @@ static int open_ldap(const struct kip_directory *d, uint64_t deadline,
 	return 0;
 }
 
-/* Every value of every certificate attribute of entry E into PEMS;
- * returns the number of unreadable values, or -ENOMEM. */
-static int entry_certs(LDAP *ld, LDAPMessage *e, json_t *pems)
+/* ------------------------------------------------ the search child -- */
+
+/*
+ * The search runs in a child process that writes what it found to a
+ * pipe, and the parent waits for it at most until the deadline, then kills
+ * it. libldap's own timeouts do not bound everything: with a network
+ * timeout set, its TLS handshake over GnuTLS can spin without end on a
+ * server that accepts and never answers. A child that is killed bounds
+ * every step, the resolver's included.
+ *
+ * The child's reply, records one after another:
+ *   'V' LEN(4, big-endian) BYTES   one attribute value (a certificate or
+ *                                   a PKCS#7 carrying some)
+ *   'B'                             a value too large, left out
+ *   'K'                             the search is complete (last)
+ *   'E' ERRNO(4) LEN(2) TEXT        it failed (last)
+ */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static int send_error(int fd, int r, const char *text)
+{
+	unsigned char h[7];
+	size_t n = strlen(text) > 1000 ? 1000 : strlen(text);
+
+	h[0] = 'E';
+	put_u32(h + 1, (uint32_t)-r);
+	h[5] = (unsigned char)(n >> 8);
+	h[6] = (unsigned char)n;
+	return write_all(fd, h, sizeof(h)) ?: write_all(fd, text, n);
+}
+
+/* Every value of every certificate attribute of entry E, to FD. */
+static int send_entry(LDAP *ld, LDAPMessage *e, int fd, int *nvalues)
 {
 	BerElement *ber = NULL;
-	int bad = 0;
+	int r = 0;
 
-	for (char *a = ldap_first_attribute(ld, e, &ber); a;
+	for (char *a = ldap_first_attribute(ld, e, &ber); a && r == 0;
 	     a = ldap_next_attribute(ld, e, ber)) {
 		size_t base = strcspn(a, ";");
 		struct berval **vals = NULL;
@@ -199,51 +265,51 @@ static int entry_certs(LDAP *ld, LDAPMessage *e, json_t *pems)
 		     strncasecmp(a, "userSMIMECertificate", 20) == 0) ||
 		    (base == 15 && strncasecmp(a, "userCertificate", 15) == 0))
 			vals = ldap_get_values_len(ld, e, a);
-		for (size_t i = 0; vals && vals[i]; i++) {
-			int r = directory_value_certs(
-			    (const unsigned char *)vals[i]->bv_val,
-			    vals[i]->bv_len, pems);
+		for (size_t i = 0; vals && vals[i] && r == 0; i++) {
+			unsigned char h[5] = {'B'};
 
-			if (r == -ENOMEM) {
-				ldap_value_free_len(vals);
-				ldap_memfree(a);
-				ber_free(ber, 0);
-				return r;
+			if (++*nvalues > DIRECTORY_MAX_CANDIDATES)
+				break;
+			if (vals[i]->bv_len > DIRECTORY_MAX_VALUE) {
+				r = write_all(fd, h, 1);
+				continue;
 			}
-			bad += r < 0;
+			h[0] = 'V';
+			put_u32(h + 1, (uint32_t)vals[i]->bv_len);
+			r = write_all(fd, h, 5)
+				?: write_all(fd, vals[i]->bv_val,
+					     vals[i]->bv_len);
 		}
 		ldap_value_free_len(vals);
 		ldap_memfree(a);
 	}
 	ber_free(ber, 0);
-	return bad;
+	return r;
 }
 
-int directory_search(const struct kip_directory *d, int timeout_ms,
-		     const char *email, json_t *pems, char *err, size_t errlen)
+/* The child's work: connect, TLS, bind, search; the reply to FD. */
+static void child_search(const struct kip_directory *d, uint64_t deadline,
+			 const char *filter, int fd)
 {
 	static char a1[] = "userSMIMECertificate",
 		    a2[] = "userSMIMECertificate;binary",
 		    a3[] = "userCertificate;binary";
 	char *attrs[] = {a1, a2, a3, NULL};
-	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
 	LDAPMessage *res = NULL;
 	struct timeval tv;
-	char filter[1100];
+	char err[256];
 	LDAP *ld = NULL;
-	int rc, r, bad = 0;
+	int rc, r, nvalues = 0;
 
-	if (directory_filter(email, filter, sizeof(filter)) < 0) {
-		snprintf(err, errlen, "address too long for a search");
-		return -EINVAL;
+	r = open_ldap(d, deadline, &ld, err, sizeof(err));
+	if (r < 0) {
+		send_error(fd, r, err);
+		return;
 	}
-	r = open_ldap(d, deadline, &ld, err, errlen);
-	if (r < 0)
-		return r;
 	if (d->starttls) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
-			r = ldap_fail(rc, "StartTLS", err, errlen);
+			r = ldap_fail(rc, "StartTLS", err, sizeof(err));
 			/* A server that refuses StartTLS is down for us. */
 			r = r == -EIO ? -EHOSTDOWN : r;
 			goto out;
@@ -257,7 +323,7 @@ int directory_search(const struct kip_directory *d, int timeout_ms,
 		rc = ldap_sasl_bind_s(ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred,
 				      NULL, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
-			r = ldap_fail(rc, "bind", err, errlen);
+			r = ldap_fail(rc, "bind", err, sizeof(err));
 			goto out;
 		}
 		tv = left(deadline);
@@ -267,18 +333,156 @@ int directory_search(const struct kip_directory *d, int timeout_ms,
 	    ldap_search_ext_s(ld, d->base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
 			      NULL, NULL, &tv, DIRECTORY_MAX_CANDIDATES, &res);
 	if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
-		r = ldap_fail(rc, "search", err, errlen);
+		r = ldap_fail(rc, "search", err, sizeof(err));
 		goto out;
 	}
-	for (LDAPMessage *e = ldap_first_entry(ld, res); e && bad >= 0;
-	     e = ldap_next_entry(ld, e)) {
-		r = entry_certs(ld, e, pems);
-		bad = r < 0 ? r : bad + r;
-	}
-	r = bad;
+	for (LDAPMessage *e = ldap_first_entry(ld, res); e && r == 0;
+	     e = ldap_next_entry(ld, e))
+		r = send_entry(ld, e, fd, &nvalues);
+	if (r == 0)
+		r = write_all(fd, "K", 1);
+	r = 0;
 out:
+	if (r < 0)
+		send_error(fd, r, err);
 	ldap_msgfree(res);
 	ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
+			  char *err, size_t errlen)
+{
+	size_t o = 0;
+	int bad = 0;
+
+	while (o < len) {
+		unsigned char t = buf[o++];
+		uint32_t n;
+		int r;
+
+		switch (t) {
+		case 'K':
+			if (o != len)
+				break;
+			return bad;
+		case 'B':
+			bad++;
+			continue;
+		case 'V':
+			if (len - o < 4)
+				break;
+			n = get_u32(buf + o);
+			o += 4;
+			if (n > len - o)
+				break;
+			r = directory_value_certs(buf + o, n, pems);
+			if (r == -ENOMEM)
+				return r;
+			bad += r < 0;
+			o += n;
+			continue;
+		case 'E':
+			if (len - o < 6)
+				break;
+			n = get_u32(buf + o);
+			if (n == 0 || n > 4095 ||
+			    (size_t)(buf[o + 4] << 8 | buf[o + 5]) !=
+				len - o - 6)
+				break;
+			snprintf(err, errlen, "%.*s", (int)(len - o - 6),
+				 (const char *)buf + o + 6);
+			return -(int)n;
+		default:
+			break;
+		}
+		snprintf(err, errlen, "malformed reply from the search");
+		return -EPROTO;
+	}
+	snprintf(err, errlen, "the search ended without a reply");
+	return -EPROTO;
+}
+
+/* Reads the child's reply from FD into OUT until end of file or the
+ * deadline. 0, or -ETIMEDOUT, -EFBIG, -ENOMEM, -errno. */
+static int read_reply(int fd, uint64_t deadline, struct buf *out)
+{
+	for (;;) {
+		uint64_t now = loop_now_ms();
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t n;
+		int r;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)(deadline - now));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		r = buf_reserve(out, 8192);
+		if (r < 0)
+			return r;
+		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		out->len += (size_t)n;
+		if (out->len > (size_t)(DIRECTORY_MAX_CANDIDATES + 1) *
+				   (DIRECTORY_MAX_VALUE + 5))
+			return -EFBIG;
+	}
+}
+
+int directory_search(const struct kip_directory *d, int timeout_ms,
+		     const char *email, json_t *pems, char *err, size_t errlen)
+{
+	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
+	struct buf reply = BUF_INIT;
+	char filter[1100];
+	int fds[2], r, status;
+	pid_t pid;
+
+	if (directory_filter(email, filter, sizeof(filter)) < 0) {
+		snprintf(err, errlen, "address too long for a search");
+		return -EINVAL;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -EIO;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		snprintf(err, errlen, "fork: %s", strerror(-r));
+		return -EIO;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_search(d, deadline, filter, fds[1]);
+		_exit(0);
+	}
+	close(fds[1]);
+	r = read_reply(fds[0], deadline, &reply);
+	close(fds[0]);
+	if (r < 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r == -ETIMEDOUT)
+		snprintf(err, errlen, "no answer within %d ms", timeout_ms);
+	else if (r < 0)
+		snprintf(err, errlen, "reading the reply: %s", strerror(-r));
+	else
+		r = directory_reply_parse((const unsigned char *)reply.data,
+					  reply.len, pems, err, errlen);
+	buf_free(&reply);
 	return r;
 }
 

@@ -11,9 +11,11 @@
  *
  * Where the lookups run: on the loop thread, inside the unit of work that
  * asks for them (a contact added or changed, a distribution, cert lookup,
- * the retry timer). libldap's calls are synchronous, so every step of one
- * directory's lookup (connect, TLS, bind, search) shares one deadline of
- * directory.timeout_ms. A directory that fails or misses it is marked down
+ * the retry timer). libldap's calls are synchronous; each directory's
+ * search (connect, TLS, bind, search) runs in a short-lived child process
+ * that the loop waits for at most directory.timeout_ms and then kills, so
+ * the bound holds whatever libldap, GnuTLS or the resolver do. A
+ * directory that fails or misses it is marked down
  * for directory.retry_s: lookups in that time skip it at once, so that one
  * distribution waits at most one timeout per directory, however many
  * members it has. A lookup that could not be answered is kept in the store
@@ -66,6 +68,16 @@ struct directory_candidate {
 int directory_choose(const struct directory_candidate *c, size_t n);
 
 /* -------------------------------------------------------- searching -- */
+
+/*
+ * Reads the reply of the process that searched (the records described in
+ * directory.c), taking the certificates in its values into PEMS as
+ * directory_value_certs() does. Returns the number of values that held no
+ * certificate, or the search's negative errno with its message in err, or
+ * -EPROTO for a reply that is cut or malformed.
+ */
+int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
+			  char *err, size_t errlen);
 
 /*
  * Searches directory D for EMAIL within TIMEOUT_MS (all steps together),
