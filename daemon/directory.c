@@ -464,6 +464,10 @@ int directory_search(const struct kip_directory *d, int timeout_ms,
 		return -EIO;
 	}
 	if (pid == 0) {
+		/* kipd's signal handlers write to its self-pipe: not ours. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		close(fds[0]);
 		child_search(d, deadline, filter, fds[1]);
 		_exit(0);

@@ -1070,7 +1070,7 @@ static size_t values_for(const struct config_option *o, char out[][256],
 			if (!o->check || !o->check(string_values[i]))
 				quote(string_values[i], out[n++], 256);
 	} else {
-		snprintf(out[n++], 256, "%s",
+		snprintf(out[n++], 256, "%.199s",
 			 list_values[o->type == OPT_REPORTERS	  ? 1
 				     : o->type == OPT_DIRECTORIES ? 2
 								  : 0]);
