@@ -635,9 +635,23 @@ static int check_all(struct kipd *k, const char *email, json_t *pems,
 	return (int)kept[best];
 }
 
+/* Whether PEM is a certificate for EMAIL that passes the check now, and,
+ * given HORIZON, does not end before it. */
+static bool usable(struct kipd *k, const char *pem, const char *email,
+		   const char *horizon)
+{
+	struct cert_info ci;
+	char err[256];
+
+	return pem && email &&
+	       cert_check_trusted(k->trust, pem, email, clock_now(), &ci, err,
+				  sizeof(err)) == 0 &&
+	       (!horizon || strcmp(ci.not_after, horizon) > 0);
+}
+
 /* Stores the chosen certificate for the contacts with EMAIL that have
- * none or one that ends earlier; audits each. Returns how many, with
- * their ids in STORED, or -errno. */
+ * none, one that is not usable, or one that ends earlier; audits each. Returns
+ * how many, with their ids in STORED, or -errno. */
 static int store_found(struct kipd *k, const struct caller *who,
 		       const char *email, int all_kinds, const char *pem,
 		       const struct cert_info *ci, const char *uri,
@@ -649,15 +663,11 @@ static int store_found(struct kipd *k, const struct caller *who,
 	int r;
 
 	r = store_rows(k->store, &rows,
-		       "SELECT id, citizen_id FROM contacts"
+		       "SELECT id, citizen_id, email, cert_pem,"
+		       " cert_not_after < ? AS shorter FROM contacts"
 		       " WHERE lower(email) = lower(?)"
-		       " AND (? OR kind = 'professional')"
-		       " AND (cert_pem IS NULL OR cert_not_after IS NULL"
-		       "  OR cert_not_after < ?)"
-		       " AND coalesce(cert_fingerprint, '') <> ?"
-		       " ORDER BY id",
-		       "siss", email, (int64_t)all_kinds, ci->not_after,
-		       ci->fingerprint);
+		       " AND (? OR kind = 'professional') ORDER BY id",
+		       "ssi", ci->not_after, email, (int64_t)all_kinds);
 	if (r < 0)
 		return r;
 	source_of(uri, source, sizeof(source));
@@ -666,6 +676,12 @@ static int store_found(struct kipd *k, const struct caller *who,
 	{
 		int64_t id = row_num(row, "id");
 
+		/* A stored certificate that is usable and lasts as long
+		 * (the same one, say) stays. */
+		if (usable(k, row_str(row, "cert_pem"), row_str(row, "email"),
+			   NULL) &&
+		    !row_num(row, "shorter"))
+			continue;
 		r = store_exec(k->store,
 			       "UPDATE contacts SET cert_pem = ?,"
 			       " cert_fingerprint = ?, cert_email = ?,"
@@ -799,17 +815,18 @@ int directory_refresh_plan(struct kipd *k, const struct caller *who,
 		return 0;
 	cert_iso_after(clock_now(), k->cfg->directory_refresh_days, horizon);
 	r = store_rows(k->store, &rows,
-		       "SELECT DISTINCT lower(k.email) AS email"
+		       "SELECT k.email, k.cert_pem"
 		       " FROM plan_members m JOIN contacts k"
 		       " ON k.id = m.contact_id WHERE m.plan_id = ?"
-		       " AND k.email IS NOT NULL AND (k.cert_pem IS NULL"
-		       " OR k.cert_not_after IS NULL OR k.cert_not_after <= ?)"
-		       " ORDER BY 1",
-		       "is", plan, horizon);
+		       " AND k.email IS NOT NULL ORDER BY k.id",
+		       "i", plan);
 	if (r < 0)
 		return r;
 	json_array_foreach(rows, i, row)
 	{
+		if (usable(k, row_str(row, "cert_pem"), row_str(row, "email"),
+			   horizon))
+			continue;
 		r = directory_lookup(k, who, row_str(row, "email"), 1, NULL);
 		if (r < 0 && r != -EAGAIN)
 			break;

@@ -99,7 +99,8 @@ int directory_search(const struct kip_directory *d, int timeout_ms,
  * "chosen": fingerprint or null}. When a certificate is chosen, it is
  * stored for the contacts with that address whose KINDS allow it
  * (ALL_KINDS: every contact; else professionals only) and that have no
- * certificate or one that ends earlier, each audited as
+ * certificate, one that is not usable, or one that ends earlier, each
+ * audited as
  * "cert.directory" by WHO. The outcome is kept for the retry timer.
  * Returns 1 when a certificate was chosen, 0 when every directory
  * answered without one, -EAGAIN when a directory could not answer and
@@ -114,7 +115,8 @@ int directory_lookup_contact(struct kipd *k, const struct caller *who,
 			     int64_t id);
 
 /* Before plan PLAN is distributed: the lookup for every member without a
- * certificate or with one expiring within directory.refresh_days. A
+ * usable certificate (none, or one that fails cert_check_trusted() now)
+ * or with one expiring within directory.refresh_days. A
  * directory that fails delays nothing further (see above). 0 or -errno
  * (the store only). */
 int directory_refresh_plan(struct kipd *k, const struct caller *who,

@@ -131,17 +131,24 @@ PLAN=$(json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .i
 for m in "$P" "$V"; do kipctl plan member add "$PLAN" "$m" >/dev/null; done
 M=$(json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place "Rådhuset" | jq -r .id)
 kipctl plan version add "$PLAN" --meeting "$M" --file "$FIXTURES/bilag2.yaml" >/dev/null
-# Peter's certificate is gone from the store (as if he had been added
-# before the directory had it): the distribution must find it again.
+# Peter's stored certificate is no longer usable (it expired while kipd
+# was stopped; the row still says 2099), and Karen's is gone: the
+# distribution must find both again.
 kip_stop
+sqlite3 "$TDIR/kip.db" "UPDATE contacts SET cert_pem = readfile('$PKI/expired.pem'),
+	cert_not_after = '2099-01-01T00:00:00Z', cert_source = NULL WHERE id = $P"
 sqlite3 "$TDIR/kip.db" "UPDATE contacts SET cert_pem = NULL, cert_fingerprint = NULL,
-	cert_email = NULL, cert_not_after = NULL, cert_source = NULL WHERE id = $P"
+	cert_not_after = NULL, cert_source = NULL WHERE id = $K"
 kip_start
 kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/null
 outbox_drained "$PLAN" && pass "the outbox drains" || fail "the outbox drains"
 status=$(json plan status "$PLAN")
 st() { jq -r --arg n "$1" '[.messages[] | select(.name == $n and .kind == "plan") | .state] | join(",")' <<<"$status"; }
-check_eq "the member looked up before the distribution gets the plan" "sent" "$(st "Peter Psykiatri")"
+check_eq "the member whose certificate was unusable gets the plan" "sent" "$(st "Peter Psykiatri")"
+check_eq "the coordinator without one gets it too" "sent" "$(st "Karen Koordinator")"
+check_eq "both certificates came from the directory before the distribution" \
+	"directory:$LDAPS directory:$LDAPS" \
+	"$(json contact show "$P" | jq -r .cert_source) $(json contact show "$K" | jq -r .cert_source)"
 check_eq "the member whose directory certificate is revoked gets manual delivery" "manual" \
 	"$(st "Viggo Spærret")"
 mail_wait_count peter.psykiatri@region.example 1 10 >/dev/null
