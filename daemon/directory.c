@@ -349,8 +349,10 @@ out:
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
-int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
-			  char *err, size_t errlen)
+/* The parser proper; directory_reply_parse() drops what it took from a
+ * reply that fails. */
+static int reply_parse(const unsigned char *buf, size_t len, json_t *pems,
+		       char *err, size_t errlen)
 {
 	size_t o = 0;
 	int bad = 0;
@@ -389,8 +391,14 @@ int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 			    (size_t)(buf[o + 4] << 8 | buf[o + 5]) !=
 				len - o - 6)
 				break;
+			/* Shown in the log and the report: printable. */
 			snprintf(err, errlen, "%.*s", (int)(len - o - 6),
 				 (const char *)buf + o + 6);
+			for (char *c = err; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
+			if (!err[0])
+				snprintf(err, errlen, "the search failed");
 			return -(int)n;
 		default:
 			break;
@@ -400,6 +408,17 @@ int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 	}
 	snprintf(err, errlen, "the search ended without a reply");
 	return -EPROTO;
+}
+
+int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
+			  char *err, size_t errlen)
+{
+	size_t before = json_array_size(pems);
+	int r = reply_parse(buf, len, pems, err, errlen);
+
+	while (r < 0 && json_array_size(pems) > before)
+		json_array_remove(pems, json_array_size(pems) - 1);
+	return r;
 }
 
 /* Reads the child's reply from FD into OUT until end of file or the

@@ -74,7 +74,8 @@ int directory_choose(const struct directory_candidate *c, size_t n);
  * directory.c), taking the certificates in its values into PEMS as
  * directory_value_certs() does. Returns the number of values that held no
  * certificate, or the search's negative errno with its message in err, or
- * -EPROTO for a reply that is cut or malformed.
+ * -EPROTO for a reply that is cut or malformed; after an error PEMS holds
+ * nothing more than before.
  */
 int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 			  char *err, size_t errlen);

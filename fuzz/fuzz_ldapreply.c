@@ -6,7 +6,7 @@
  * An input is the whole reply: records 'V' (a value: a DER certificate or
  * a PKCS#7 carrying certificates), 'B', and a last 'K' or 'E' (directory.c).
  * Checks: the result is the count of values without a certificate (>= 0),
- * or a negative errno with a message; never more than
+ * or a negative errno with a message that is printable; never more than
  * DIRECTORY_MAX_CANDIDATES certificates; each one PEM that OpenSSL reads
  * back as a certificate.
  */
@@ -38,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = directory_reply_parse(data, size, pems, err, sizeof(err));
 	if (r < 0 && (r == -ENOMEM || !err[0]))
 		__builtin_trap();
+	for (const char *c = err; r < 0 && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			__builtin_trap();
 	if (json_array_size(pems) > DIRECTORY_MAX_CANDIDATES)
 		__builtin_trap();
 	for (size_t i = 0; i < json_array_size(pems); i++) {

@@ -230,5 +230,14 @@ check_eq "the retry's lookup is done with" "0" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM directory_lookups")"
 check_eq "the retry is audited as kipd's" "kipd" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT os_user FROM audit WHERE action = 'cert.directory' AND object = 'contact:$T'")"
+
+# --- a bind the directory refuses ------------------------------------------
+kip_stop
+echo wrong-password >"$TDIR/wrongpass" && chmod 0600 "$TDIR/wrongpass"
+dirconf 1500 2 "$(dir "$LDAPS" "bind_dn = \"$LDAP_BIND_DN\"; password_file = \"$TDIR/wrongpass\";")"
+kip_start
+check_eq "a refused bind is a failed directory, saying why" \
+	"directory failed|failed|bind: Invalid credentials" \
+	"$(json cert lookup nocert@region.example | jq -r '"\(.outcome)|\(.directories[0].state)|\(.directories[0].error)"')"
 check_alive
 t_done

@@ -121,4 +121,63 @@ static void test_values(void)
 	X509_free(y);
 }
 
-T_MAIN(T_CASE(test_filter), T_CASE(test_choose), T_CASE(test_values))
+/* The search process's reply (directory.c's records). */
+static void test_reply(void)
+{
+	X509 *x = make_cert();
+	unsigned char *der = NULL, buf[4096];
+	int len = i2d_X509(x, &der);
+	json_t *pems = json_array();
+	char err[128];
+	size_t n = 0;
+
+	T_ASSERT(len > 0 && (size_t)len + 16 < sizeof(buf));
+	buf[n++] = 'B';
+	buf[n++] = 'V';
+	buf[n++] = (unsigned char)(len >> 24);
+	buf[n++] = (unsigned char)(len >> 16);
+	buf[n++] = (unsigned char)(len >> 8);
+	buf[n++] = (unsigned char)len;
+	memcpy(buf + n, der, (size_t)len);
+	n += (size_t)len;
+	buf[n++] = 'K';
+	/* One too large value left out, one certificate, complete. */
+	T_ASSERT(directory_reply_parse(buf, n, pems, err, sizeof(err)) == 1);
+	T_ASSERT(json_array_size(pems) == 1);
+	/* Cut anywhere: refused as a reply without its end, and the
+	 * certificate it held before the cut is not taken. */
+	T_ASSERT(directory_reply_parse(buf, n - 1, pems, err, sizeof(err)) ==
+		 -EPROTO);
+	T_STREQ(err, "the search ended without a reply");
+	T_ASSERT(directory_reply_parse(buf, 10, pems, err, sizeof(err)) ==
+		 -EPROTO);
+	T_STREQ(err, "malformed reply from the search");
+	T_ASSERT(directory_reply_parse((const unsigned char *)"KK", 2, pems,
+				       err, sizeof(err)) == -EPROTO);
+	T_ASSERT(directory_reply_parse((const unsigned char *)"", 0, pems, err,
+				       sizeof(err)) == -EPROTO);
+	/* An error: its errno and text, made printable; empty text named. */
+	T_ASSERT(
+	    directory_reply_parse((const unsigned char *)"E\0\0\0\x6e\0\x05"
+							 "ab\ncd",
+				  12, pems, err, sizeof(err)) == -ETIMEDOUT);
+	T_STREQ(err, "ab?cd");
+	T_ASSERT(directory_reply_parse((const unsigned char *)"E\0\0\0\x6e\0\0",
+				       7, pems, err,
+				       sizeof(err)) == -ETIMEDOUT);
+	T_STREQ(err, "the search failed");
+	/* errno 0, or a length that does not match: malformed. */
+	T_ASSERT(directory_reply_parse((const unsigned char *)"E\0\0\0\0\0\0",
+				       7, pems, err, sizeof(err)) == -EPROTO);
+	T_ASSERT(
+	    directory_reply_parse((const unsigned char *)"E\0\0\0\x6e\0\x09"
+							 "ab",
+				  9, pems, err, sizeof(err)) == -EPROTO);
+	T_ASSERT(json_array_size(pems) == 1);
+	json_decref(pems);
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
+T_MAIN(T_CASE(test_filter), T_CASE(test_choose), T_CASE(test_values),
+       T_CASE(test_reply))
