@@ -570,7 +570,10 @@ static int ask_all(struct kipd *k, const char *email, json_t *dirs,
 		} else {
 			r = directory_search(d, cfg->directory_timeout_ms,
 					     email, pems, err, sizeof(err));
-			if (r < 0) {
+			if (r == -EINVAL) {
+				/* The address, not the directory. */
+				state = "failed";
+			} else if (r < 0) {
 				state = "failed";
 				*until =
 				    loop_now_ms() +
