@@ -104,9 +104,8 @@ run_valgrind() {
 # final bytes (t_withdraw), the intake worker and its mail reader
 # (t_intake), the MQTT inbox (t_mqtt), the directory searches forked by
 # the loop while the SMTP workers run (t_directory). A report ends kipd
-# with status 66,
-# which kip_stop counts as a failure. tests/tsan.supp says what is
-# suppressed and why.
+# with status 66, which kip_stop counts as a failure. tests/tsan.supp says
+# what is suppressed and why.
 TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_directory}
 
 run_tsan() {
