@@ -34,8 +34,10 @@ KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY
 # --as-needed: each program records only the libraries it calls, so kipd
 # (which leaves inbound mail to kip-inmail) maps neither GMime nor libical.
 KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed
+# libldap (directory.c) is linked by name: Debian 12's libldap-dev may
+# ship no pkg-config file.
 LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
-             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lpthread
+             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lldap -llber -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
 DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))

@@ -24,6 +24,8 @@
 #   orgdomain.pem/.key            organisation certificate for region.example
 #                                 (dNSName and postkasse@region.example)
 #   orgexpired.pem/.key           the same, expired
+#   twin_short twin_long .pem/.key  two valid ones for twin@region.example,
+#                                 ending in 1 and in 2 years
 #   crl.pem                       the CA's CRL (lists revoked.pem), 30 days
 #   ca-db/                        the CA's openssl ca database and config
 #
@@ -296,6 +298,11 @@ leaves() {
 		"DNS:region.example, email:postkasse@region.example" \
 		"Region Test Postkasse, expired (test)" \
 		-startdate 20200101000000Z -enddate 20210101000000Z
+	# Two valid certificates for one address, one ending a year before
+	# the other: a directory holding both must give the longer one.
+	issue twin_short rsa "$SMIME" $P "email:twin@region.example" \
+		"Twin Short (test)" -days 365
+	issue twin_long rsa "$SMIME" $P "email:twin@region.example" "Twin Long (test)"
 }
 
 if [ -f ca.pem ] && ! openssl x509 -in ca.pem -noout -checkend 0 >/dev/null 2>&1; then

@@ -440,6 +440,12 @@ static const struct command commands[] = {
      NULL,
      "remove the organisation certificate of a mail domain (admins)",
      {{"DOMAIN", "domain", T_STR, 1}}},
+    {"cert lookup",
+     "cert.lookup",
+     NULL,
+     "look an address up in the LDAP directories now: what was found, "
+     "which certificate was chosen and why the others were refused",
+     {{"EMAIL", "email", T_STR, 1}}},
     {"scheduler run",
      "scheduler.run",
      NULL,

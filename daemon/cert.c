@@ -1,6 +1,8 @@
-/* cert.c — see cert.h. Chain validation against the CA bundle happens when
- * mail is sent (smime.c); here we reject what can never work. */
+/* cert.c — see cert.h. cert_check() rejects what can never work;
+ * cert_check_trusted() adds the chain and the CRL (smime.c), which are
+ * checked again when mail is sent. */
 #include "cert.h"
+#include "smime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -105,10 +107,10 @@ static void fingerprint(X509 *x, char out[96])
 				      md[i]);
 }
 
-int cert_read_file(const char *path, struct cert_info *ret)
+/* The fingerprint and not_after of the certificate in BIO; 0 or -EIO. */
+static int read_bio_info(BIO *bio, struct cert_info *ret)
 {
 	struct cert_info info;
-	BIO *bio = BIO_new_file(path, "r");
 	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 
 	BIO_free(bio);
@@ -122,6 +124,16 @@ int cert_read_file(const char *path, struct cert_info *ret)
 		return -EIO;
 	*ret = info;
 	return 0;
+}
+
+int cert_read_file(const char *path, struct cert_info *ret)
+{
+	return read_bio_info(BIO_new_file(path, "r"), ret);
+}
+
+int cert_read_pem(const char *pem, struct cert_info *ret)
+{
+	return read_bio_info(BIO_new_mem_buf(pem, -1), ret) < 0 ? -EINVAL : 0;
 }
 
 int cert_key_ec(const char *pem)
@@ -190,5 +202,27 @@ int cert_check(const char *pem, const char *email, time_t now,
 		r = 0;
 	}
 	X509_free(x);
+	return r;
+}
+
+int cert_check_trusted(const struct smime_trust *trust, const char *pem,
+		       const char *email, time_t now, struct cert_info *ret,
+		       char *err, size_t errlen)
+{
+	struct cert_info info;
+	char reason[128];
+	int r = cert_check(pem, email, now, &info, err, errlen);
+
+	if (r < 0 || !trust)
+		goto out;
+	r = smime_check_recipient(trust, pem, email, now, reason,
+				  sizeof(reason));
+	if (r < 0) {
+		snprintf(err, errlen, "certificate %s", reason);
+		return -EINVAL;
+	}
+out:
+	if (r == 0)
+		*ret = info;
 	return r;
 }

@@ -28,9 +28,27 @@ struct cert_info {
 int cert_check(const char *pem, const char *email, time_t now,
 	       struct cert_info *ret, char *err, size_t errlen);
 
+struct smime_trust;
+
+/*
+ * The one check every recipient certificate gets before it is stored,
+ * whether imported or found in a directory: cert_check(), then, when
+ * TRUST is given (smime.ca_bundle configured), smime_check_recipient():
+ * the chain to the CA bundle and the CRL (smime.crl). The reason for a
+ * refusal is written as "certificate <reason>" ("certificate revoked",
+ * "certificate not issued by a trusted CA").
+ */
+int cert_check_trusted(const struct smime_trust *trust, const char *pem,
+		       const char *email, time_t now, struct cert_info *ret,
+		       char *err, size_t errlen);
+
 /* The fingerprint and not_after of the PEM certificate in file PATH (the
  * organisation's own; email is left empty). 0 or -EIO. */
 int cert_read_file(const char *path, struct cert_info *ret);
+
+/* The fingerprint and not_after of the PEM certificate PEM (email is left
+ * empty), whether or not it would pass a check. 0 or -EINVAL. */
+int cert_read_pem(const char *pem, struct cert_info *ret);
 
 /* Whether the certificate in PEM has an EC key, to which mail is encrypted
  * by ECDH key agreement (RSA keys take key transport): 1 EC, 0 any other

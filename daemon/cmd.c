@@ -77,6 +77,7 @@ static const struct command commands[] = {
     {"cert.domain.add", cmd_cert_domain_add, ROLE_ADMIN, CMD_WRITE},
     {"cert.domain.list", cmd_cert_domain_list, ROLE_COORDINATOR, CMD_READ},
     {"cert.domain.remove", cmd_cert_domain_remove, ROLE_ADMIN, CMD_WRITE},
+    {"cert.lookup", cmd_cert_lookup, ROLE_COORDINATOR, CMD_WRITE},
     {"scheduler.run", cmd_scheduler_run, ROLE_ADMIN, CMD_WRITE},
     {"deviation.report", cmd_deviation_report, ROLE_PROFESSIONAL, CMD_WRITE},
     {"deviation.list", cmd_deviation_list, ROLE_PROFESSIONAL, CMD_READ},
@@ -268,7 +269,8 @@ int arg_cert(struct cmd_ctx *c, const char *email, struct cert_info *ret)
 		return cmd_fail(c, "bad_request",
 				"a certificate needs an e-mail address to go "
 				"with it");
-	if (cert_check(pem, email, clock_now(), ret, err, sizeof(err)) < 0)
+	if (cert_check_trusted(c->k->trust, pem, email, clock_now(), ret, err,
+			       sizeof(err)) < 0)
 		return cmd_fail(c, "bad_request", "%s", err);
 	return 1;
 }

@@ -119,6 +119,7 @@ int cmd_cert_expiring(struct cmd_ctx *c);
 int cmd_cert_domain_add(struct cmd_ctx *c);
 int cmd_cert_domain_list(struct cmd_ctx *c);
 int cmd_cert_domain_remove(struct cmd_ctx *c);
+int cmd_cert_lookup(struct cmd_ctx *c);
 /* cmd_citizen.c */
 int cmd_citizen_add(struct cmd_ctx *c);
 int cmd_citizen_show(struct cmd_ctx *c);

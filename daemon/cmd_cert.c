@@ -23,6 +23,7 @@
 #include "certnotice.h"
 #include "clock.h"
 #include "cmd.h"
+#include "directory.h"
 #include "orgdomain.h"
 #include "rowval.h"
 #include "smime.h"
@@ -171,7 +172,8 @@ int cmd_cert_import(struct cmd_ctx *c)
 			     "%s %lld has no e-mail address; a certificate "
 			     "needs one to go with it",
 			     what, (long long)id);
-	else if (cert_check(pem, email, clock_now(), &ci, err, sizeof(err)) < 0)
+	else if (cert_check_trusted(c->k->trust, pem, email, clock_now(), &ci,
+				    err, sizeof(err)) < 0)
 		r = cmd_fail(c, "bad_request", "%s", err);
 	else
 		r = 0;
@@ -182,7 +184,9 @@ int cmd_cert_import(struct cmd_ctx *c)
 	r = store_exec(c->st,
 		       contact ? "UPDATE contacts SET cert_pem = ?,"
 				 " cert_fingerprint = ?, cert_email = ?,"
-				 " cert_not_after = ?, updated_at = ?"
+				 " cert_not_after = ?, updated_at = ?,"
+				 " cert_source = 'import',"
+				 " cert_source_at = updated_at"
 				 " WHERE id = ?"
 			       : "UPDATE citizens SET cert_pem = ?,"
 				 " cert_fingerprint = ?, cert_email = ?,"
@@ -302,7 +306,7 @@ static int arg_domain(struct cmd_ctx *c, char out[ORGDOMAIN_MAX])
 
 int cmd_cert_domain_add(struct cmd_ctx *c)
 {
-	char domain[ORGDOMAIN_MAX], err[256], reason[160];
+	char domain[ORGDOMAIN_MAX], err[256];
 	bool accept = false;
 	struct cert_info ci;
 	const char *pem;
@@ -313,21 +317,17 @@ int cmd_cert_domain_add(struct cmd_ctx *c)
 	    arg_longtext(c, "cert_pem", true, 64 * 1024, &pem) < 0 ||
 	    arg_bool(c, "accept_signatures", &accept) < 0)
 		return -1;
-	if (cert_check(pem, domain, clock_now(), &ci, err, sizeof(err)) < 0)
-		return cmd_fail(c, "bad_request",
-				"organisation certificate for %s: %s", domain,
-				err);
 	if (!c->k->trust)
 		return cmd_fail(c, "bad_request",
 				"kipd has no CA bundle (smime.ca_bundle) to "
 				"check an organisation certificate with");
-	/* As mail to it is checked when it is sent: chain, CRL. */
-	if (smime_check_recipient(c->k->trust, pem, domain, clock_now(), reason,
-				  sizeof(reason)) < 0)
+	/* The one check of every certificate kipd stores (cert.h): as mail
+	 * to it is checked when it is sent, chain and CRL included. */
+	if (cert_check_trusted(c->k->trust, pem, domain, clock_now(), &ci, err,
+			       sizeof(err)) < 0)
 		return cmd_fail(c, "bad_request",
-				"organisation certificate for %s cannot be "
-				"used: %s",
-				domain, reason);
+				"organisation certificate for %s: %s", domain,
+				err);
 	r = store_int(c->st, &had,
 		      "SELECT count(*) FROM domain_certs WHERE domain = ?", "s",
 		      domain);
@@ -398,4 +398,39 @@ int cmd_cert_domain_remove(struct cmd_ctx *c)
 				domain);
 	return cmd_ok(
 	    c, json_pack("{s:s, s:b}", "domain", domain, "removed", true));
+}
+
+/* --- cert.lookup ------------------------------------------------------ */
+
+/*
+ * Looks an address up in the directories now, whatever is stored: what
+ * each directory answered, every certificate found with why it was
+ * chosen or refused. The one chosen is stored for the professionals with
+ * that address (relatives, supporters and citizens get theirs through
+ * contact add and update, and before a distribution, where the rules of
+ * access apply). Audited as cert.lookup.
+ */
+int cmd_cert_lookup(struct cmd_ctx *c)
+{
+	const char *email;
+	json_t *report = NULL;
+	int r;
+
+	if (arg_email(c, "email", true, &email) < 0)
+		return -1;
+	if (!c->k->cfg->n_directories)
+		return cmd_fail(c, "unavailable",
+				"no directory is configured "
+				"(directory.servers in kipd.conf)");
+	r = directory_lookup(c->k, c->who, email, 0, &report);
+	if (r < 0 && r != -EAGAIN)
+		return cmd_store_fail(c, r, "certificate");
+	if (json_object_set_new(report, "outcome",
+				json_string(r > 0    ? "found"
+					    : r == 0 ? "none"
+						     : "directory failed"))) {
+		json_decref(report);
+		return cmd_store_fail(c, -ENOMEM, "certificate");
+	}
+	return cmd_ok(c, report);
 }

@@ -10,6 +10,7 @@
 #include "cert.h"
 #include "access.h"
 #include "cmd.h"
+#include "directory.h"
 
 static const char *const kinds[] = {"professional", "relative", "supporter",
 				    NULL};
@@ -24,6 +25,7 @@ static const char *const mailboxes[] = {"work", "private", NULL};
 static const char contact_columns[] =
     "SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
     " cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
+    " cert_source, cert_source_at,"
     " caps_gcm, CASE WHEN private_mailbox OR kind <> 'professional'"
     " THEN 'private' ELSE 'work' END AS mailbox,"
     " created_at, updated_at FROM contacts WHERE id = ?";
@@ -50,6 +52,16 @@ static int network_rules(struct cmd_ctx *c, const char *kind,
 	return rule_consent(c, citizen_id,
 			    strcmp(kind, "relative") == 0 ? "relatives"
 							  : "plan");
+}
+
+/* A contact without a certificate is looked up in the directories; one
+ * that cannot answer now is tried again later (directory.h). -1 only
+ * when the store fails. */
+static int lookup_cert(struct cmd_ctx *c, int64_t id)
+{
+	int r = directory_lookup_contact(c->k, c->who, id);
+
+	return r < 0 && r != -EAGAIN ? cmd_store_fail(c, r, "contact") : 0;
 }
 
 int cmd_contact_add(struct cmd_ctx *c)
@@ -101,13 +113,14 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    "INSERT INTO contacts (id, kind, citizen_id, name, title,"
 	    " organisation, email, phone, cert_pem, cert_fingerprint,"
 	    " cert_email, cert_not_after, created_at, created_by,"
-	    " cipher_policy, private_mailbox)"
+	    " cipher_policy, private_mailbox, cert_source, cert_source_at)"
 	    " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
-					    " ?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	    "sissssssssssssi", kind, citizen, name, title, org, email, phone,
+					    " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "sissssssssssssiss", kind, citizen, name, title, org, email, phone,
 	    pem, hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
 	    hascert ? ci.not_after : NULL, now, c->who->user, policy,
-	    (int64_t)(mailbox && strcmp(mailbox, "private") == 0));
+	    (int64_t)(mailbox && strcmp(mailbox, "private") == 0),
+	    hascert ? "import" : NULL, hascert ? now : NULL);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
@@ -116,7 +129,8 @@ int cmd_contact_add(struct cmd_ctx *c)
 		return cmd_store_fail(c, r, "contact");
 	id = store_last_id(c->st);
 	snprintf(c->object, sizeof(c->object), "contact:%lld", (long long)id);
-	if (cmd_cipher_warnings(c, false, id, &warnings) < 0)
+	if (lookup_cert(c, id) < 0 ||
+	    cmd_cipher_warnings(c, false, id, &warnings) < 0)
 		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:o}", "id", (json_int_t)id,
 				   "warnings", warnings));
@@ -251,7 +265,8 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    store_exec(c->st,
 		       "UPDATE contacts SET cert_pem = NULL,"
 		       " cert_fingerprint = NULL, cert_email = NULL,"
-		       " cert_not_after = NULL WHERE id = ?"
+		       " cert_not_after = NULL, cert_source = NULL,"
+		       " cert_source_at = NULL WHERE id = ?"
 		       " AND lower(coalesce(cert_email, '')) <> lower(?)",
 		       "is", id, email) < 0)
 		return cmd_store_fail(c, -EIO, "certificate");
@@ -268,17 +283,21 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    " cert_not_after = coalesce(?, cert_not_after),"
 	    " cipher_policy = coalesce(?, cipher_policy),"
 	    " private_mailbox = coalesce(? = 'private', private_mailbox),"
+	    " cert_source = coalesce(?, cert_source),"
+	    " cert_source_at = coalesce(?, cert_source_at),"
 	    " updated_at = ? WHERE id = ?",
-	    "ssssssssssssi", name, title, org, email, phone, pem,
+	    "ssssssssssssssi", name, title, org, email, phone, pem,
 	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
-	    hascert ? ci.not_after : NULL, policy, mailbox, now, id);
+	    hascert ? ci.not_after : NULL, policy, mailbox,
+	    hascert ? "import" : NULL, hascert ? now : NULL, now, id);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
 				"already exists");
 	if (r < 0)
 		return cmd_store_fail(c, r, "contact");
-	if (cmd_cipher_warnings(c, false, id, &warnings) < 0)
+	if (lookup_cert(c, id) < 0 ||
+	    cmd_cipher_warnings(c, false, id, &warnings) < 0)
 		return -1;
 	return cmd_ok(c, json_pack("{s:I, s:o}", "id", (json_int_t)id,
 				   "warnings", warnings));

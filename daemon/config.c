@@ -188,6 +188,13 @@ const struct config_option config_options[] = {
     {"intake.max_message_bytes", INT(intake_max_bytes), .def_int = 10485760,
      .min = 65536, .max = 104857600},
     {"mqtt.reporters", .type = OPT_REPORTERS},
+    {"directory.servers", .type = OPT_DIRECTORIES},
+    {"directory.timeout_ms", INT(directory_timeout_ms), .def_int = 3000,
+     .min = 100, .max = 30000},
+    {"directory.retry_s", INT(directory_retry_s), .def_int = 900, .min = 1,
+     .max = 86400},
+    {"directory.refresh_days", INT(directory_refresh_days), .def_int = 30,
+     .min = 0, .max = 365},
     {"users", .type = OPT_USERS},
 };
 
@@ -617,15 +624,21 @@ static int set_secret(const struct loader *l, const struct config_option *o,
 
 static int load_users(const struct loader *l, const config_setting_t *list);
 static int load_reporters(const struct loader *l, const config_setting_t *list);
+static int load_directories(const struct loader *l,
+			    const config_setting_t *list);
 
 static int load_option(const struct loader *l, const struct config_option *o,
 		       const config_setting_t *s)
 {
 	static const int types[] = {
-	    [OPT_STRING] = CONFIG_TYPE_STRING,	[OPT_INT] = CONFIG_TYPE_INT,
-	    [OPT_BOOL] = CONFIG_TYPE_BOOL,	[OPT_ENUM] = CONFIG_TYPE_STRING,
-	    [OPT_SECRET] = CONFIG_TYPE_STRING,	[OPT_USERS] = CONFIG_TYPE_LIST,
+	    [OPT_STRING] = CONFIG_TYPE_STRING,
+	    [OPT_INT] = CONFIG_TYPE_INT,
+	    [OPT_BOOL] = CONFIG_TYPE_BOOL,
+	    [OPT_ENUM] = CONFIG_TYPE_STRING,
+	    [OPT_SECRET] = CONFIG_TYPE_STRING,
+	    [OPT_USERS] = CONFIG_TYPE_LIST,
 	    [OPT_REPORTERS] = CONFIG_TYPE_LIST,
+	    [OPT_DIRECTORIES] = CONFIG_TYPE_LIST,
 	};
 	int r = check_type(l, s, o->name, types[o->type]);
 
@@ -643,6 +656,8 @@ static int load_option(const struct loader *l, const struct config_option *o,
 		return load_users(l, s);
 	case OPT_REPORTERS:
 		return load_reporters(l, s);
+	case OPT_DIRECTORIES:
+		return load_directories(l, s);
 	default:
 		return set_string(l, o, s);
 	}
@@ -843,6 +858,158 @@ const struct kip_reporter *config_find_reporter(const struct kip_config *cfg,
 	return NULL;
 }
 
+/* ---- directory.servers ---- */
+
+static const char *check_ldap_uri(const char *v)
+{
+	const char *host = strncmp(v, "ldaps://", 8) == 0  ? v + 8
+			   : strncmp(v, "ldap://", 7) == 0 ? v + 7
+							   : NULL;
+
+	if (!host || !*host || *host == '/' || *host == ':')
+		return "must be ldaps://HOST[:PORT] or ldap://HOST[:PORT]";
+	if (strpbrk(host, " ,/?"))
+		return "must name one server, without a path or spaces";
+	return NULL;
+}
+
+/* Key I of entry IDX, checked as a string; its value in *ret. */
+static int directory_string(const struct loader *l, int idx,
+			    const config_setting_t *m, const char **ret)
+{
+	char key[80];
+	int r;
+
+	snprintf(key, sizeof(key), "directory.servers[%d].%s", idx,
+		 config_setting_name(m));
+	r = check_type(l, m, key, CONFIG_TYPE_STRING);
+	if (r == 0)
+		r = check_text(l, m, key, config_setting_get_string(m));
+	*ret = config_setting_get_string(m);
+	return r;
+}
+
+static int load_directory_member(const struct loader *l,
+				 struct kip_directory *d, int idx,
+				 const config_setting_t *m)
+{
+	const char *name = config_setting_name(m), *v, *why = NULL;
+	char msg[512];
+	int r;
+
+	if (strcmp(name, "starttls") == 0) {
+		snprintf(msg, sizeof(msg), "directory.servers[%d].starttls",
+			 idx);
+		r = check_type(l, m, msg, CONFIG_TYPE_BOOL);
+		d->starttls = config_setting_get_bool(m);
+		return r;
+	}
+	if (strcmp(name, "uri") && strcmp(name, "base") &&
+	    strcmp(name, "bind_dn") && strcmp(name, "password_file") &&
+	    strcmp(name, "ca_file"))
+		return load_err(l, m, -EINVAL,
+				"unknown key 'directory.servers[%d].%s'", idx,
+				name);
+	r = directory_string(l, idx, m, &v);
+	if (r < 0)
+		return r;
+	if (strcmp(name, "uri") == 0)
+		why = check_ldap_uri(v);
+	else if (strcmp(name, "ca_file") == 0 ||
+		 strcmp(name, "password_file") == 0)
+		why = check_absolute(v);
+	if (why)
+		return load_err(l, m, -EINVAL,
+				"directory.servers[%d].%s: '%s' %s", idx, name,
+				v, why);
+	if (strcmp(name, "password_file") == 0) {
+		r = config_read_secret(v, &d->password, msg, sizeof(msg));
+		if (r < 0)
+			return load_err(l, m, r,
+					"directory.servers[%d].password_file: "
+					"%s",
+					idx, msg);
+	}
+	return dup_into(l, m, name, v,
+			strcmp(name, "uri") == 0       ? &d->uri
+			: strcmp(name, "base") == 0    ? &d->base
+			: strcmp(name, "bind_dn") == 0 ? &d->bind_dn
+			: strcmp(name, "ca_file") == 0 ? &d->ca_file
+						       : &d->password_file);
+}
+
+static int load_directory(const struct loader *l, int idx,
+			  const config_setting_t *e)
+{
+	struct kip_directory *d = &l->cfg->directories[l->cfg->n_directories++];
+	const char *missing = NULL;
+	int r = 0;
+
+	if (!config_setting_is_group(e))
+		return load_err(l, e, -EINVAL,
+				"directory.servers[%d]: expected a group "
+				"{ uri = ...; base = ...; ca_file = ...; }",
+				idx);
+	for (int i = 0; r == 0 && i < config_setting_length(e); i++) {
+		const config_setting_t *m = config_setting_get_elem(e, i);
+		const char *name = config_setting_name(m);
+
+		for (int j = 0; j < i; j++)
+			if (strcmp(config_setting_name(
+				       config_setting_get_elem(e, j)),
+				   name) == 0)
+				return load_err(
+				    l, m, -EINVAL,
+				    "directory.servers[%d].%s: given twice",
+				    idx, name);
+		r = load_directory_member(l, d, idx, m);
+	}
+	if (r < 0)
+		return r;
+	missing = !d->uri	? "uri"
+		  : !d->base	? "base"
+		  : !d->ca_file ? "ca_file"
+				: NULL;
+	if (missing)
+		return load_err(l, e, -EINVAL,
+				"directory.servers[%d]: needs '%s' (uri, base "
+				"and ca_file are required)",
+				idx, missing);
+	if (strncmp(d->uri, "ldap://", 7) == 0 && !d->starttls)
+		return load_err(l, e, -EINVAL,
+				"directory.servers[%d]: ldap:// needs "
+				"starttls = true (else the search and any "
+				"password go in clear); or use ldaps://",
+				idx);
+	if (strncmp(d->uri, "ldaps://", 8) == 0 && d->starttls)
+		return load_err(l, e, -EINVAL,
+				"directory.servers[%d]: starttls is for "
+				"ldap://; ldaps:// is TLS from the start",
+				idx);
+	if (!d->bind_dn != !d->password_file)
+		return load_err(l, e, -EINVAL,
+				"directory.servers[%d]: give both 'bind_dn' "
+				"and 'password_file', or neither (anonymous)",
+				idx);
+	return 0;
+}
+
+static int load_directories(const struct loader *l,
+			    const config_setting_t *list)
+{
+	int n = config_setting_length(list), r = 0;
+
+	if (n == 0)
+		return 0;
+	l->cfg->directories = calloc((size_t)n, sizeof(*l->cfg->directories));
+	if (!l->cfg->directories)
+		return load_err(l, list, -ENOMEM,
+				"directory.servers: out of memory");
+	for (int i = 0; r == 0 && i < n; i++)
+		r = load_directory(l, i, config_setting_get_elem(list, i));
+	return r;
+}
+
 /* ---- walking the file ---- */
 
 /* The table row for group.key, or for key at the top level (group NULL). */
@@ -981,6 +1148,19 @@ void config_free(struct kip_config *cfg)
 		free(cfg->reporters[i].contact);
 	}
 	free(cfg->reporters);
+	for (size_t i = 0; i < cfg->n_directories; i++) {
+		struct kip_directory *d = &cfg->directories[i];
+
+		if (d->password)
+			explicit_bzero(d->password, strlen(d->password));
+		free(d->password);
+		free(d->uri);
+		free(d->base);
+		free(d->bind_dn);
+		free(d->password_file);
+		free(d->ca_file);
+	}
+	free(cfg->directories);
 	free(cfg->path);
 	free(cfg);
 }

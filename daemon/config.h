@@ -43,6 +43,18 @@ struct kip_reporter {
 	char *contact;
 };
 
+/* One entry of directory.servers: an LDAP directory searched by e-mail
+ * address for S/MIME certificates (directory.h). */
+struct kip_directory {
+	char *uri;	     /* ldaps://host:port or ldap://host:port */
+	bool starttls;	     /* ldap:// only, and then required */
+	char *base;	     /* search base DN */
+	char *bind_dn;	     /* NULL: anonymous */
+	char *password;	     /* read from password_file */
+	char *password_file; /* NULL: anonymous */
+	char *ca_file;	     /* verifies the server's TLS certificate */
+};
+
 struct kip_config {
 	char *path; /* the file this was read from */
 
@@ -175,6 +187,15 @@ struct kip_config {
 	 * that user publish to (see docs/INTAKE.md) */
 	struct kip_reporter *reporters;
 	size_t n_reporters;
+
+	/* directory: LDAP directories searched for certificates */
+	struct kip_directory *directories;
+	size_t n_directories;
+	int directory_timeout_ms;   /* one directory's whole lookup */
+	int directory_retry_s;	    /* first wait before a failed lookup is
+				       tried again (doubling, up to a day) */
+	int directory_refresh_days; /* also look up certificates expiring
+				       within this many days */
 
 	struct kip_user *users;
 	size_t n_users;

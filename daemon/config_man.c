@@ -219,7 +219,7 @@ static void put_takes(FILE *out, const struct config_option *o)
 	} else if (o->type == OPT_SECRET) {
 		roff_font(out, 'I', "file");
 		roff_text(out, " (its first line is the secret)");
-	} else if (o->type == OPT_USERS || o->type == OPT_REPORTERS) {
+	} else if (OPT_IS_LIST(o)) {
 		roff_font(out, 'I', "list");
 		roff_text(out, " of groups");
 	} else if (o->choices) {
@@ -241,7 +241,7 @@ static void put_tag(FILE *out, const struct config_option *o, bool first,
 {
 	char buf[160];
 	const char *shown = default_text(o, buf, sizeof(buf));
-	bool list = o->type == OPT_USERS || o->type == OPT_REPORTERS;
+	bool list = OPT_IS_LIST(o);
 
 	fputs(first ? ".TP\n" : ".TQ\n", out);
 	roff_font(out, 'B', o->name);
@@ -320,7 +320,7 @@ static int find_option(const char *name)
 static const char *shown_wrong(const struct config_option *o,
 			       enum line_kind kind, const char *def)
 {
-	bool list = o->type == OPT_USERS || o->type == OPT_REPORTERS;
+	bool list = OPT_IS_LIST(o);
 
 	if (list != (kind == L_LIST))
 		return list ? "is a list: show it as key = ( ... );"

@@ -38,11 +38,11 @@ static void print_quoted(FILE *out, const char *s)
 }
 
 /* One entry of a list, "{ key = "value"; ... }", leaving out the pairs
- * without a value. */
-static void print_entry(FILE *out, const char *indent,
+ * without a value; EXTRA (may be "") goes first, as it is. */
+static void print_entry(FILE *out, const char *indent, const char *extra,
 			const char *const kv[][2], size_t n, bool last)
 {
-	fprintf(out, "%s\t{", indent);
+	fprintf(out, "%s\t{%s", indent, extra);
 	for (size_t i = 0; i < n; i++) {
 		if (!kv[i][1])
 			continue;
@@ -62,7 +62,7 @@ static void print_users(FILE *out, const char *indent,
 					     {"role", role_name(u->role)},
 					     {"contact", u->contact}};
 
-		print_entry(out, indent, kv, 3, i + 1 == cfg->n_users);
+		print_entry(out, indent, "", kv, 3, i + 1 == cfg->n_users);
 	}
 }
 
@@ -74,7 +74,24 @@ static void print_reporters(FILE *out, const char *indent,
 		const char *const kv[][2] = {{"username", r->username},
 					     {"contact", r->contact}};
 
-		print_entry(out, indent, kv, 2, i + 1 == cfg->n_reporters);
+		print_entry(out, indent, "", kv, 2, i + 1 == cfg->n_reporters);
+	}
+}
+
+static void print_directories(FILE *out, const char *indent,
+			      const struct kip_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_directories; i++) {
+		const struct kip_directory *d = &cfg->directories[i];
+		const char *const kv[][2] = {
+		    {"uri", d->uri},
+		    {"base", d->base},
+		    {"bind_dn", d->bind_dn},
+		    {"password_file", d->password_file},
+		    {"ca_file", d->ca_file}};
+
+		print_entry(out, indent, d->starttls ? " starttls = true;" : "",
+			    kv, 5, i + 1 == cfg->n_directories);
 	}
 }
 
@@ -113,12 +130,14 @@ static void print_option(FILE *out, const char *indent,
 	} else if (o->type == OPT_BOOL) {
 		fprintf(out, "%s%s = %s;\n", indent, key,
 			*(const bool *)f ? "true" : "false");
-	} else if (o->type == OPT_USERS || o->type == OPT_REPORTERS) {
+	} else if (OPT_IS_LIST(o)) {
 		fprintf(out, "%s%s = (\n", indent, key);
 		if (o->type == OPT_USERS)
 			print_users(out, indent, cfg);
-		else
+		else if (o->type == OPT_REPORTERS)
 			print_reporters(out, indent, cfg);
+		else
+			print_directories(out, indent, cfg);
 		fprintf(out, "%s);\n", indent);
 	} else if ((s = shown_string(cfg, o))) {
 		fprintf(out, "%s%s = ", indent, key);

@@ -16,7 +16,8 @@ enum opt_type {
 	OPT_SECRET, /* char *: the value names a file; the field gets its secret
 		     */
 	OPT_USERS,  /* the users list; see load_users() */
-	OPT_REPORTERS, /* mqtt.reporters; see load_reporters() */
+	OPT_REPORTERS,	 /* mqtt.reporters; see load_reporters() */
+	OPT_DIRECTORIES, /* directory.servers; see load_directories() */
 };
 
 struct choice {
@@ -42,6 +43,12 @@ struct config_option {
  * gather each group's keys. */
 extern const struct config_option config_options[];
 extern const size_t config_n_options;
+
+/* Whether the option is a list of groups (users, mqtt.reporters,
+ * directory.servers). */
+#define OPT_IS_LIST(o)                                                         \
+	((o)->type == OPT_USERS || (o)->type == OPT_REPORTERS ||               \
+	 (o)->type == OPT_DIRECTORIES)
 
 /* The key's group ("smtp" for "smtp.url") as its length in name; 0 for a
  * key at the top level. */

@@ -1,5 +1,6 @@
 /* distribute.c — see distribute.h. */
 #include "distribute.h"
+#include "directory.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -392,7 +393,11 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	coordinator(k, plan, coord, sizeof(coord));
 	clear_init(k, &cl, W_PLAN_SUBJECT, W_PLAN_NOTICE,
 		   &(struct wording_args){.plan = plan, .coordinator = coord});
-	r = load_recipients(k, plan, &rows);
+	/* Certificates from the directories first; one that fails delays
+	 * nothing further, its members get what is known (directory.h). */
+	r = directory_refresh_plan(k, c->who, plan);
+	if (r >= 0)
+		r = load_recipients(k, plan, &rows);
 	if (r < 0) {
 		json_decref(rows);
 		buf_free(&signed_entity);

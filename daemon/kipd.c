@@ -19,6 +19,7 @@
 #include "certnotice.h"
 #include "config.h"
 #include "control.h"
+#include "directory.h"
 #include "digest.h"
 #include "distribute.h"
 #include "erase.h"
@@ -53,6 +54,12 @@ static int load_crypto(const struct kip_config *cfg,
 	struct smime_trust *trust = NULL;
 	int r = 0;
 
+	if (cfg->n_directories && !cfg->smime_ca_bundle) {
+		snprintf(err, errlen,
+			 "directory.servers needs smime.ca_bundle, to check "
+			 "the certificates a directory gives");
+		return -EINVAL;
+	}
 	if (cfg->smime_cert || cfg->smime_key) {
 		if (!cfg->smime_cert || !cfg->smime_key) {
 			snprintf(err, errlen,
@@ -136,6 +143,7 @@ static void reload(struct kipd *k)
 		log_err("reload: events stay queued: %s", err);
 	if (intake_open(k, err, sizeof(err)) < 0)
 		log_err("reload: no mail intake: %s", err);
+	directory_kick(k);
 	log_notice("configuration reloaded");
 }
 
@@ -577,6 +585,7 @@ int main(int argc, char **argv)
 		log_err("scheduler: %s", strerror(-r));
 		goto out;
 	}
+	directory_kick(&k);    /* lookups to try again */
 	intake_mqtt_drain(&k); /* reports a crash left unjudged */
 	on_daily(k.loop, &k);
 	log_notice("kipd ready (schema %d, pid %d)",
@@ -591,6 +600,7 @@ int main(int argc, char **argv)
 			((uint64_t)k.cfg->smtp_timeout_s + 30) * 1000000);
 	log_notice("kipd stopped");
 out:
+	directory_close(&k);
 	scheduler_close(&k);
 	control_close(&k);
 	intake_close(&k);

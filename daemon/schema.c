@@ -435,10 +435,27 @@ static const char migration_9[] =
     " added_at INTEGER NOT NULL);"
     "ALTER TABLE outbox ADD COLUMN cert_domain TEXT;";
 
+/* Version 10: certificates found in LDAP directories (directory.c). A
+ * contact's certificate says where it came from ('import', or
+ * 'directory:' and the directory's URI) and when (store_now() time).
+ * directory_lookups keeps, per address, the lookups that could not be
+ * answered (a directory down or slow), to be tried again at next_at with
+ * a back-off that doubles per try; a row goes once a lookup is answered. */
+static const char migration_10[] =
+    "ALTER TABLE contacts ADD COLUMN cert_source TEXT;"
+    "ALTER TABLE contacts ADD COLUMN cert_source_at TEXT;"
+    "CREATE TABLE directory_lookups ("
+    " email TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,"
+    " tries INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER NOT NULL,"
+    " last_error TEXT,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX directory_lookups_due ON directory_lookups (next_at);";
+
 static const char *const migrations[] = {
     NULL, /* version 0: the empty file */
     migration_1, migration_2, migration_3, migration_4, migration_5,
-    migration_6, migration_7, migration_8, migration_9,
+    migration_6, migration_7, migration_8, migration_9, migration_10,
 };
 
 int schema_latest(void)

@@ -103,10 +103,11 @@ run_valgrind() {
 # (t_mail, t_mail_faults, t_crash), a cancellation racing a transfer's
 # final bytes (t_withdraw), the intake worker and its mail reader
 # (t_intake), the MQTT inbox (t_mqtt), the operator's retry racing the
-# workers (t_queue), the workers' own SMTP connections (t_dsn_request). A report ends kipd with status 66,
-# which kip_stop counts as a failure. tests/tsan.supp says what is
-# suppressed and why.
-TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_queue t_dsn_request}
+# workers (t_queue), the workers' own SMTP connections (t_dsn_request),
+# the directory searches forked by the loop while the SMTP workers run
+# (t_directory). A report ends kipd with status 66, which kip_stop counts
+# as a failure. tests/tsan.supp says what is suppressed and why.
+TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_queue t_dsn_request t_directory}
 
 run_tsan() {
 	local t

@@ -19,7 +19,9 @@ P=$(add --name "Peter Psykiatri" --email peter.psykiatri@region.example \
 E=$(add --name "Eva Elliptisk" --email ec.recipient@region.example \
 	--cert "$PKI/ec_recipient.pem" --cipher cbc)
 X=$(add --name "Xenia Udløbet" --email expired@region.example)
-V=$(add --name "Viggo Spærret" --email revoked@region.example --cert "$PKI/revoked.pem")
+V=$(add --name "Viggo Spærret" --email revoked@region.example)
+check_err "a revoked certificate is refused at import (chain and CRL checked)" \
+	"certificate revoked" kipctl contact update "$V" --cert "$PKI/revoked.pem"
 C=$(kipctl --json citizen add --name "Bjarne Testesen" --cpr 290256-5417 \
 	--address "Prøvevej 7, 9999 Testby" --phone "+45 20 20 20 20" \
 	--email borger@borger.example --cert "$PKI/borger_at_borger.example.pem" | jq -r .id)
@@ -32,9 +34,11 @@ for m in "$P" "$E" "$X" "$V" "$L"; do kipctl plan member add "$PLAN" "$m" >/dev/
 M=$(kipctl --json meeting schedule "$PLAN" --start "2014-05-01 10:00" --place "Rådhuset" | jq -r .id)
 kipctl plan version add "$PLAN" --meeting "$M" --file "$FIXTURES/bilag2.yaml" >/dev/null
 
-# A certificate that expired after it was stored (kipd stopped meanwhile).
+# A certificate that expired after it was stored, and one revoked after it
+# was stored (kipd stopped meanwhile).
 kip_stop
 sqlite3 "$TDIR/kip.db" "UPDATE contacts SET cert_pem = readfile('$PKI/expired.pem') WHERE id = $X"
+sqlite3 "$TDIR/kip.db" "UPDATE contacts SET cert_pem = readfile('$PKI/revoked.pem') WHERE id = $V"
 kip_start
 
 conns0=$(grep -c "smtpd.*: connect from" "$POSTFIX_LOG" || true)

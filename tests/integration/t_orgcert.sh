@@ -39,7 +39,7 @@ check_err "an expired organisation certificate is refused" "certificate expired 
 	kipctl cert domain add region.example --cert "$PKI/orgexpired.pem"
 check_err "one without emailProtection is refused" "emailProtection" \
 	kipctl cert domain add region.example --cert "$PKI/noprotect.pem"
-check_err "a revoked one is refused" "cannot be used: revoked" \
+check_err "a revoked one is refused" "region.example: certificate revoked" \
 	kipctl cert domain add region.example --cert "$PKI/revoked.pem"
 check_eq "nothing was registered by the refusals" "0" "$(kipctl --json cert domain list | jq '.domains | length')"
 check_out "the administrator registers region.example (any case)" '"domain": "region.example"' \

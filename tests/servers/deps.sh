@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tests/servers/deps.sh — installs the Debian packages the mail tests need
-# (tests/servers/mail.sh, tests/integration/t_servers.sh), when any is
+# tests/servers/deps.sh — installs the Debian packages the mail and
+# directory tests need (tests/servers/mail.sh, tests/servers/ldap.sh,
+# tests/integration/t_servers.sh), when any is
 # missing. Runs apt-get only if something is missing.
 #
 # The packages' own system instances are never started: postfix is
@@ -14,6 +15,7 @@ set -euo pipefail
 PACKAGES=(
 	postfix dovecot-core dovecot-imapd dovecot-lmtpd python3 python3-aiosmtpd
 	gpgsm gpg-agent gpgconf openssl curl swaks stunnel4 procps iproute2 util-linux
+	slapd ldap-utils
 )
 
 SUDO=""
@@ -30,7 +32,7 @@ done
 # in their own directories.
 stop_system_instances() {
 	local pid f
-	for f in /var/spool/postfix/pid/master.pid /run/dovecot/master.pid; do
+	for f in /var/spool/postfix/pid/master.pid /run/dovecot/master.pid /run/slapd/slapd.pid; do
 		[ -r "$f" ] || continue
 		pid=$(tr -dc '0-9' <"$f")
 		if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then continue; fi
@@ -55,6 +57,8 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" |
 	$SUDO debconf-set-selections
 echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
+# slapd: no system directory (tests/servers/ldap.sh makes its own).
+echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
 
 # Forbid service starts during the install (invoke-rc.d asks policy-rc.d).
 # An existing policy-rc.d is kept and put back afterwards.

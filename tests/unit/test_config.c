@@ -513,6 +513,75 @@ static void test_reporters(void)
 	}
 }
 
+/* directory.servers: each entry's keys, refused with file, line and key. */
+static void test_directories(void)
+{
+	struct kip_config *cfg = NULL;
+	char text[600], pw[128];
+
+	snprintf(pw, sizeof(pw), "%s", tpath("ldap.pass"));
+
+#define DIR1 "directory = { servers = ( { "
+	T_ASSERT(load_fails(DIR1 "uri = \"http://x\"; base = \"c=DK\";"
+				 " ca_file = \"/ca\"; } ); };",
+			    -EINVAL,
+			    ":1: directory.servers[0].uri: 'http://x' must be "
+			    "ldaps://HOST[:PORT] or ldap://HOST[:PORT]"));
+	T_ASSERT(load_fails(DIR1 "uri = \"ldap://x\"; base = \"c=DK\";"
+				 " ca_file = \"/ca\"; } ); };",
+			    -EINVAL,
+			    ":1: directory.servers[0]: ldap:// needs starttls "
+			    "= true (else the search and any password go in "
+			    "clear); or use ldaps://"));
+	T_ASSERT(load_fails(DIR1 "uri = \"ldaps://x\"; starttls = true;"
+				 " base = \"c=DK\"; ca_file = \"/ca\"; } ); };",
+			    -EINVAL,
+			    ":1: directory.servers[0]: starttls is for "
+			    "ldap://; ldaps:// is TLS from the start"));
+	T_ASSERT(load_fails(DIR1 "uri = \"ldaps://x\"; base = \"c=DK\"; } );"
+				 " };",
+			    -EINVAL,
+			    ":1: directory.servers[0]: needs 'ca_file' (uri, "
+			    "base and ca_file are required)"));
+	T_ASSERT(load_fails(DIR1 "uri = \"ldaps://x\"; base = \"c=DK\";\n"
+				 " ca_file = \"ca.pem\"; } ); };",
+			    -EINVAL,
+			    ":2: directory.servers[0].ca_file: 'ca.pem' is not "
+			    "an absolute path"));
+	T_ASSERT(load_fails(DIR1 "uri = \"ldaps://x\"; base = \"c=DK\";"
+				 " ca_file = \"/ca\"; port = 1; } ); };",
+			    -EINVAL,
+			    ":1: unknown key 'directory.servers[0].port'"));
+	T_ASSERT(load_fails(DIR1
+			    "uri = \"ldaps://x\"; base = \"c=DK\";"
+			    " ca_file = \"/ca\"; bind_dn = \"cn=a\"; } ); };",
+			    -EINVAL,
+			    ":1: directory.servers[0]: give both 'bind_dn' and "
+			    "'password_file', or neither (anonymous)"));
+	/* A password file that is missing, or that others may read. */
+	unlink(pw);
+	snprintf(text, sizeof(text),
+		 DIR1 "uri = \"ldaps://x\"; base = \"c=DK\"; ca_file = "
+		      "\"/ca\";\n bind_dn = \"cn=a\"; password_file = "
+		      "\"%s\"; } ); };",
+		 pw);
+	T_ASSERT(load(text, &cfg) == -ENOENT);
+	T_ASSERT(strstr(err, ":2: directory.servers[0].password_file: ") &&
+		 strstr(err, "ldap.pass: cannot read: No such file"));
+	write_file(pw, "geheim\n", 0644);
+	T_ASSERT(load(text, &cfg) == -EPERM);
+	T_ASSERT(strstr(err, ":2: directory.servers[0].password_file: ") &&
+		 strstr(err, "group or others may access it"));
+	write_file(pw, "geheim\n", 0600);
+	T_ASSERT(load(text, &cfg) == 0);
+	T_ASSERT(cfg && cfg->n_directories == 1 &&
+		 strcmp(cfg->directories[0].password, "geheim") == 0 &&
+		 strcmp(cfg->directories[0].bind_dn, "cn=a") == 0 &&
+		 cfg->directory_timeout_ms == 3000);
+	config_free(cfg);
+#undef DIR1
+}
+
 static void test_intake_keys(void)
 {
 	struct kip_config *cfg = NULL;
@@ -845,6 +914,19 @@ static bool same_lists(const struct kip_config *a, const struct kip_config *b)
 				   b->reporters[i].username) &&
 		       same_string(a->reporters[i].contact,
 				   b->reporters[i].contact);
+	same = same && a->n_directories == b->n_directories;
+	for (size_t i = 0; same && i < a->n_directories; i++) {
+		const struct kip_directory *x = &a->directories[i],
+					   *y = &b->directories[i];
+
+		same = same_string(x->uri, y->uri) &&
+		       same_string(x->base, y->base) &&
+		       same_string(x->bind_dn, y->bind_dn) &&
+		       same_string(x->password_file, y->password_file) &&
+		       same_string(x->password, y->password) &&
+		       same_string(x->ca_file, y->ca_file) &&
+		       x->starttls == y->starttls;
+	}
 	return same;
 }
 
@@ -956,6 +1038,10 @@ static const char list_values[][200] = {
     "  { user = \"bo\"; role = \"professional\"; contact = \"b@e.dk\"; } )",
     "( { username = \"dp\\\"nord\\\\\"; contact = \"p@region.example\"; },\n"
     "  { username = \"dp-syd\"; contact = \"s\\\"@region.example\"; } )",
+    "( { uri = \"ldaps://ldap.example:636\"; base = \"c=DK\";"
+    " ca_file = \"/etc/kip/ca.pem\"; },\n"
+    "  { uri = \"ldap://kim.example\"; starttls = true; base = \"o=\\\"K\\\"\";"
+    " ca_file = \"/c.pem\"; } )",
 };
 
 /* The values, as libconfig text, tried for option o: both ends and the
@@ -984,8 +1070,10 @@ static size_t values_for(const struct config_option *o, char out[][256],
 			if (!o->check || !o->check(string_values[i]))
 				quote(string_values[i], out[n++], 256);
 	} else {
-		snprintf(out[n++], 256, "%s",
-			 list_values[o->type == OPT_REPORTERS]);
+		snprintf(out[n++], 256, "%.199s",
+			 list_values[o->type == OPT_REPORTERS	  ? 1
+				     : o->type == OPT_DIRECTORIES ? 2
+								  : 0]);
 	}
 	return n;
 }
@@ -1085,9 +1173,9 @@ T_MAIN(T_CASE(test_defaults_on_empty_file), T_CASE(test_every_key_set),
        T_CASE(test_wrong_types), T_CASE(test_int64_and_ranges),
        T_CASE(test_syntax_error), T_CASE(test_strings), T_CASE(test_smtp_url),
        T_CASE(test_bad_emails), T_CASE(test_users), T_CASE(test_reporters),
-       T_CASE(test_intake_keys), T_CASE(test_timezone),
-       T_CASE(test_openssl_min_version), T_CASE(test_find_user_and_roles),
-       T_CASE(test_config_permissions),
+       T_CASE(test_directories), T_CASE(test_intake_keys),
+       T_CASE(test_timezone), T_CASE(test_openssl_min_version),
+       T_CASE(test_find_user_and_roles), T_CASE(test_config_permissions),
        T_CASE(test_config_missing_and_not_a_file), T_CASE(test_include_refused),
        T_CASE(test_secret_ok), T_CASE(test_secret_refused),
        T_CASE(test_secret_too_long), T_CASE(test_password_file_in_config),
