@@ -105,14 +105,26 @@ step "Setting up: real local mail servers, a development PKI, a private configur
 MAIL_UP=""
 if [ "$(id -u)" -eq 0 ] && mail_start "$DEMO/mail" >"$DEMO/mail-start.log" 2>&1; then
 	MAIL_UP=1
-	trap '[ -n "$KIPD_PID" ] && kill "$KIPD_PID" 2>/dev/null && wait "$KIPD_PID"; mail_stop "$DEMO/mail" >/dev/null 2>&1; true' EXIT
+	trap '[ -n "$KIPD_PID" ] && kill "$KIPD_PID" 2>/dev/null && wait "$KIPD_PID"; mail_stop "$DEMO/mail" >/dev/null 2>&1; ldap_stop "$DEMO/ldap" >/dev/null 2>&1; true' EXIT
 	say "Postfix on 127.0.0.1:$SMTP_PORT (STARTTLS and AUTH required, delivers to Maildirs in $MAILDIRS),"
 	say "Dovecot for its authentication; the development CA and certificates in $PKI"
+	# shellcheck source=servers/ldap.sh
+	. "$ROOT/tests/servers/ldap.sh"
+	if ldap_start "$DEMO/ldap" >"$DEMO/ldap-start.log" 2>&1; then
+		say "OpenLDAP slapd on 127.0.0.1:$LDAPS_PORT (ldaps), the region's certificate directory"
+		DIRECTORY_CONF="directory = { servers = ( { uri = \"ldaps://127.0.0.1:$LDAPS_PORT\";
+  base = \"$LDAP_BASE\"; ca_file = \"$LDAP_CA\"; bind_dn = \"$LDAP_BIND_DN\";
+  password_file = \"$LDAP_PASSWORD_FILE\"; } ); };"
+	else
+		say "(slapd did not start, see $DEMO/ldap-start.log: certificates from files only)"
+		DIRECTORY_CONF=""
+	fi
 	MAIL_CONF="smtp = { url = \"smtp://localhost:$SMTP_PORT\"; username = \"$SMTP_USER\";
   password_file = \"$SMTP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\"; };
 smime = { cert = \"$PKI/org.pem\"; key = \"$PKI/org.key\"; ca_bundle = \"$PKI/ca.pem\"; crl = \"$PKI/crl.pem\"; };
 intake = { url = \"imaps://localhost:$IMAPS_PORT/INBOX\"; username = \"$IMAP_USER\";
-  password_file = \"$IMAP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\"; interval_s = 3600; };"
+  password_file = \"$IMAP_PASSWORD_FILE\"; ca_file = \"$PKI/ca.pem\"; interval_s = 3600; };
+$DIRECTORY_CONF"
 else
 	say "(no mail servers: run as root for the mail part; plans stay queued)"
 	PKI=$DEMO/pki
@@ -146,9 +158,23 @@ step "1. The network: professionals with their S/MIME certificates"
 run contact add --kind professional --name "Karen Koordinator" --title Koordinator \
 	--organisation "Testkommune, Socialpsykiatri" --email karen.koordinator@kommune.example \
 	--phone "+45 70 10 20 31" --cert "$PKI/karen.koordinator_at_kommune.example.pem"
-run contact add --kind professional --name "Peter Psykiatri" --title Overlæge \
-	--organisation "Region Test, Distriktspsykiatrien" --email peter.psykiatri@region.example \
-	--phone "+45 70 10 20 32" --cert "$PKI/peter.psykiatri_at_region.example.pem"
+if [ -n "${DIRECTORY_CONF:-}" ]; then
+	say "Peter's certificate is not on file: kip finds it in the region's directory"
+	say "(LDAP over TLS, searched by his address), checks it as an imported one"
+	say "(chain, CRL, validity, emailProtection, his address) and keeps where it came from:"
+	run contact add --kind professional --name "Peter Psykiatri" --title Overlæge \
+		--organisation "Region Test, Distriktspsykiatrien" --email peter.psykiatri@region.example \
+		--phone "+45 70 10 20 32"
+	"$KIPCTL" --json contact show 2 | jq -r '"cert_source: \(.cert_source)", "cert_not_after: \(.cert_not_after)"' |
+		sed 's/^/     | /'
+	say "Asked by hand, the directory also says what it refused, and why:"
+	"$KIPCTL" --json cert lookup expired@region.example |
+		jq -r '.candidates[] | "\(.fingerprint[0:23])…  chosen: \(.chosen)  \(.reason // "")"' | sed 's/^/     | /'
+else
+	run contact add --kind professional --name "Peter Psykiatri" --title Overlæge \
+		--organisation "Region Test, Distriktspsykiatrien" --email peter.psykiatri@region.example \
+		--phone "+45 70 10 20 32" --cert "$PKI/peter.psykiatri_at_region.example.pem"
+fi
 run contact add --kind professional --name "Jonas Job" --title "Koordinerende sagsbehandler" \
 	--organisation "Testkommune, Jobcenter" --email jonas.job@jobcenter.example \
 	--phone "+45 70 10 20 33" --cert "$PKI/jonas.job_at_jobcenter.example.pem"

@@ -22,6 +22,11 @@ grep -qE "scanned [1-9][0-9]* messages, [0-9]+ parts: 0 hits" <<<"$out" &&
 grep -q "Jonas's reminder (signed, neutral" <<<"$out" &&
 	pass "the demo shows a reminder arriving" ||
 	fail "the demo shows a reminder arriving" "$(grep -n 'reminder' <<<"$out")"
+# Step 1: a professional's certificate found in the LDAP directory.
+for want in "| cert_source: directory:ldaps://127.0.0.1:" "chosen: false  refused: certificate expired on"; do
+	grep -qF -- "$want" <<<"$out" && pass "the demo shows: $want" ||
+		fail "the demo shows: $want" "$(sed -n '/== 1\./,/== 2\./p' <<<"$out")"
+done
 # Step 6e/6f: a copy bounces after acceptance, the coordinator is told,
 # the plan is handed over by hand and recorded, and a digest arrives.
 for want in "| state sent, delivery bounced 5.1.1: mailbox unavailable" \
