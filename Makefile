@@ -23,7 +23,8 @@ SANFLAGS =
 endif
 
 CC      ?= cc
-PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto libcurl libmosquitto gmime-3.0 libical
+PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto libcurl libmosquitto gmime-3.0 libical \
+           pangocairo pangoft2 cairo-pdf fontconfig libqpdf
 OPTFLAGS ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
@@ -35,7 +36,8 @@ KIP_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) $(SANFLAGS) -D_FORTIFY
 # (which leaves inbound mail to kip-inmail) maps neither GMime nor libical.
 KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
-             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lpthread
+             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical \
+             -lpangocairo-1.0 -lpangoft2-1.0 -lpango-1.0 -lcairo -lfontconfig -lqpdf) -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
 DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))

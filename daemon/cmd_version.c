@@ -203,7 +203,8 @@ int cmd_plan_version_show(struct cmd_ctx *c)
  * securely. */
 int cmd_plan_export(struct cmd_ctx *c)
 {
-	static const char *const formats[] = {"yaml", "text", "html", NULL};
+	static const char *const formats[] = {"yaml", "text", "html", "pdf",
+					      NULL};
 	const char *fmt = "yaml", *lang = NULL;
 	struct buf out = BUF_INIT;
 	json_t *row, *o;
@@ -220,6 +221,22 @@ int cmd_plan_export(struct cmd_ctx *c)
 			      json_object_get(row, "document"));
 		json_decref(row);
 		return cmd_ok(c, o);
+	}
+	if (strcmp(fmt, "pdf") == 0) {
+		json_t *b64 = NULL;
+
+		r = render_version_pdf(
+		    c, json_integer_value(json_object_get(row, "plan")),
+		    json_integer_value(json_object_get(row, "version")),
+		    lang ? lang : c->k->cfg->default_lang, &b64);
+		if (r == 0)
+			r = cmd_ok(c, json_pack("{s:O, s:O, s:o}", "plan",
+						json_object_get(row, "plan"),
+						"version",
+						json_object_get(row, "version"),
+						"base64", b64));
+		json_decref(row);
+		return r;
 	}
 	r = render_version(c, json_integer_value(json_object_get(row, "plan")),
 			   json_integer_value(json_object_get(row, "version")),

@@ -291,19 +291,44 @@ static void coordinator(struct kipd *k, int64_t plan, char *out, size_t len)
 	json_decref(row);
 }
 
+/* The plan's attachments: its PDF (every mail program opens it; a name
+ * without personal data), and its YAML document for re-import when
+ * mail.attach_document says so. Returns how many. */
+static size_t plan_attachments(const struct kipd *k, const struct ids *ids,
+			       const struct buf *pdf, const char *doc,
+			       char names[2][80], struct mime_attachment *att)
+{
+	size_t n = 0;
+
+	snprintf(names[0], 80, "indsatsplan-KIP-%lld-v%lld.pdf",
+		 (long long)ids->plan, (long long)ids->version);
+	att[n++] = (struct mime_attachment){names[0], "application/pdf",
+					    pdf->data, pdf->len};
+	if (k->cfg->mail_attach_document) {
+		snprintf(names[1], 80, "indsatsplan-KIP-%lld-v%lld.yaml",
+			 (long long)ids->plan, (long long)ids->version);
+		att[n++] = (struct mime_attachment){
+		    names[1], "application/yaml; charset=utf-8", doc,
+		    strlen(doc)};
+	}
+	return n;
+}
+
 static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 		       const char *citizen_name, struct buf *signed_entity)
 {
 	struct kipd *k = c->k;
 	const char *lang = k->cfg->default_lang;
 	struct buf text = BUF_INIT, html = BUF_INIT, inner = BUF_INIT;
-	struct mime_attachment att;
-	char subject[300], fname[80], err[256];
+	struct buf pdf = BUF_INIT;
+	struct mime_attachment att[2];
+	char subject[300], names[2][80], err[256];
 	char *doc = NULL;
+	size_t n;
 	int r;
 
-	r = render_version_both(c, ids->plan, ids->version, lang, &text, &html,
-				&doc);
+	r = render_version_all(c, ids->plan, ids->version, lang, &text, &html,
+			       &pdf, &doc);
 	if (r < 0)
 		goto out;
 	snprintf(subject, sizeof(subject),
@@ -311,12 +336,9 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 		     ? "Koordinerende indsatsplan for %s, version %lld"
 		     : "Coordinated action plan for %s, version %lld",
 		 citizen_name, (long long)ids->version);
-	snprintf(fname, sizeof(fname), "indsatsplan-KIP-%lld-v%lld.yaml",
-		 (long long)ids->plan, (long long)ids->version);
-	att = (struct mime_attachment){fname, "application/yaml; charset=utf-8",
-				       doc, strlen(doc)};
-	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data, &att,
-		       1, &inner);
+	n = plan_attachments(k, ids, &pdf, doc, names, att);
+	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data, att,
+		       n, &inner);
 	if (r == 0)
 		r = smime_sign(k->signer, inner.data, inner.len, signed_entity,
 			       err, sizeof(err));
@@ -327,6 +349,7 @@ out:
 	free(doc);
 	buf_free(&text);
 	buf_free(&html);
+	buf_free(&pdf);
 	buf_free(&inner);
 	return r;
 }

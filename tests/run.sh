@@ -80,6 +80,7 @@ t_systemd}
 # error there ends it with 99, kipd quarantines the message as unreadable,
 # and t_intake's counts fail. Not the stand-in reader t_intake puts in alt/.
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
+--suppressions=$PWD/tests/valgrind.supp \
 --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 \
 --trace-children=yes --trace-children-skip=*/alt/kip-inmail"
 
