@@ -35,7 +35,7 @@
 #include "roff.h"
 
 #define DEFAULT_SOCKET "/run/kip/kipd.sock"
-#define ARGS_MAX 11 /* arguments of one command, + end */
+#define ARGS_MAX 12 /* arguments of one command, + end */
 #define WRAP 78	    /* usage line width */
 
 enum {
@@ -132,7 +132,7 @@ static const struct command commands[] = {
      NULL,
      "register a citizen",
      {REQ("name", T_STR), REQ("cpr", T_STR), REQ("address", T_STR),
-      REQ("phone", T_STR), OPT("email", T_STR), CERT}},
+      REQ("phone", T_STR), OPT("email", T_STR), CERT, OPT("delivery", T_STR)}},
     {"citizen show", "citizen.show", NULL, "show a citizen", {P_ID}},
     {"citizen list",
      "citizen.list",
@@ -144,7 +144,7 @@ static const struct command commands[] = {
      NULL,
      "change a citizen's details",
      {P_ID, OPT("name", T_STR), OPT("address", T_STR), OPT("phone", T_STR),
-      OPT("email", T_STR), CERT}},
+      OPT("email", T_STR), CERT, OPT("delivery", T_STR)}},
 
     {"consent give",
      "consent.give",
@@ -170,8 +170,8 @@ static const struct command commands[] = {
      "register a contact (a professional or a relative)",
      {REQ("kind", T_STR), REQ("name", T_STR), OPT("title", T_STR),
       OPT("organisation", T_STR), OPT("email", T_STR), OPT("phone", T_STR),
-      OPT("citizen", T_INT), CERT, OPT("cipher", T_STR),
-      OPT("mailbox", T_STR)}},
+      OPT("citizen", T_INT), CERT, OPT("cipher", T_STR), OPT("mailbox", T_STR),
+      OPT("delivery", T_STR)}},
     {"contact show", "contact.show", NULL, "show a contact", {P_ID}},
     {"contact list",
      "contact.list",
@@ -184,7 +184,7 @@ static const struct command commands[] = {
      "change a contact's details",
      {P_ID, OPT("name", T_STR), OPT("title", T_STR), OPT("organisation", T_STR),
       OPT("email", T_STR), OPT("phone", T_STR), CERT, OPT("cipher", T_STR),
-      OPT("mailbox", T_STR)}},
+      OPT("mailbox", T_STR), OPT("delivery", T_STR)}},
 
     {"plan create",
      "plan.create",

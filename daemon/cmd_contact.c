@@ -20,12 +20,16 @@ static const char *const policies[] = {"auto", "gcm", "cbc", NULL};
 /* private: what reaches it in clear names neither the service nor the kind
  * of plan (wording.h); a relative's and a supporter's always is. */
 static const char *const mailboxes[] = {"work", "private", NULL};
+/* pdf: without a usable certificate, the plan as an encrypted PDF whose
+ * passphrase the coordinator gives by phone (pdfpass.h); auto: a neutral
+ * notice and manual delivery. */
+static const char *const deliveries[] = {"auto", "pdf", NULL};
 
 static const char contact_columns[] =
     "SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
     " cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
     " caps_gcm, CASE WHEN private_mailbox OR kind <> 'professional'"
-    " THEN 'private' ELSE 'work' END AS mailbox,"
+    " THEN 'private' ELSE 'work' END AS mailbox, delivery,"
     " created_at, updated_at FROM contacts WHERE id = ?";
 
 /* MAILBOX (NULL: not given) for a contact of KIND; -1 after cmd_fail(). */
@@ -56,7 +60,7 @@ int cmd_contact_add(struct cmd_ctx *c)
 {
 	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = "auto";
-	const char *mailbox = NULL;
+	const char *mailbox = NULL, *delivery = "auto";
 	int64_t citizen = 0, id;
 	struct cert_info ci;
 	json_t *warnings;
@@ -72,6 +76,7 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    arg_int(c, "citizen", false, &citizen) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
 	    arg_choice(c, "mailbox", false, mailboxes, &mailbox) < 0 ||
+	    arg_choice(c, "delivery", false, deliveries, &delivery) < 0 ||
 	    (hascert = arg_cert(c, email, &ci)) < 0 ||
 	    mailbox_rules(c, kind, mailbox) < 0)
 		return -1;
@@ -101,13 +106,13 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    "INSERT INTO contacts (id, kind, citizen_id, name, title,"
 	    " organisation, email, phone, cert_pem, cert_fingerprint,"
 	    " cert_email, cert_not_after, created_at, created_by,"
-	    " cipher_policy, private_mailbox)"
+	    " cipher_policy, private_mailbox, delivery)"
 	    " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
-					    " ?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	    "sissssssssssssi", kind, citizen, name, title, org, email, phone,
+					    " ?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "sissssssssssssis", kind, citizen, name, title, org, email, phone,
 	    pem, hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
 	    hascert ? ci.not_after : NULL, now, c->who->user, policy,
-	    (int64_t)(mailbox && strcmp(mailbox, "private") == 0));
+	    (int64_t)(mailbox && strcmp(mailbox, "private") == 0), delivery);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
@@ -217,7 +222,7 @@ int cmd_contact_update(struct cmd_ctx *c)
 {
 	const char *name = NULL, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = NULL;
-	const char *mailbox = NULL;
+	const char *mailbox = NULL, *delivery = NULL;
 	struct cert_info ci;
 	json_t *row, *warnings;
 	char now[32];
@@ -233,6 +238,7 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
 	    arg_choice(c, "mailbox", false, mailboxes, &mailbox) < 0 ||
+	    arg_choice(c, "delivery", false, deliveries, &delivery) < 0 ||
 	    mailbox_rules(c, row_kind(row), mailbox) < 0 ||
 	    (hascert = arg_cert(
 		 c,
@@ -268,10 +274,11 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    " cert_not_after = coalesce(?, cert_not_after),"
 	    " cipher_policy = coalesce(?, cipher_policy),"
 	    " private_mailbox = coalesce(? = 'private', private_mailbox),"
+	    " delivery = coalesce(?, delivery),"
 	    " updated_at = ? WHERE id = ?",
-	    "ssssssssssssi", name, title, org, email, phone, pem,
+	    "sssssssssssssi", name, title, org, email, phone, pem,
 	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
-	    hascert ? ci.not_after : NULL, policy, mailbox, now, id);
+	    hascert ? ci.not_after : NULL, policy, mailbox, delivery, now, id);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "

@@ -97,6 +97,8 @@ const struct config_option config_options[] = {
     {"plans.default_lang", STRING(default_lang), .def = "da", .choices = langs},
     {"plans.pdf_font_dir", STRING(pdf_font_dir),
      .def = "/usr/share/fonts/truetype/dejavu", .check = check_absolute},
+    {"plans.pdf_passphrase_days", INT(pdf_passphrase_days), .def_int = 14,
+     .min = 1, .max = 365},
     {"plans.follow_up_max_months", INT(follow_up_max_months), .def_int = 6,
      .min = 1, .max = 6},
     {"smtp.url", STRING(smtp_url), .check = check_smtp_url},

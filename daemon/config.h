@@ -73,6 +73,7 @@ struct kip_config {
 	char *default_lang;	  /* "da" or "en": rendering and mail texts */
 	int follow_up_max_months; /* 1..6: the follow-up rule */
 	char *pdf_font_dir;	  /* DejaVu Sans for the PDF (pdf.h) */
+	int pdf_passphrase_days;  /* an unhanded PDF passphrase is kept */
 
 	/* smtp: read and checked now, used by the outbox */
 	char *smtp_url; /* smtps://host:port or smtp://host:port */

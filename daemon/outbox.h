@@ -36,6 +36,7 @@ struct outbox_msg {
 	const char *reason;    /* for manual/cancelled */
 	const char *cipher;    /* "cbc", "gcm" or NULL */
 	int64_t deviation_id;  /* the deviation a forward carries, or 0 */
+	bool pdf;	       /* the plan as an encrypted PDF (pdfpass.h) */
 };
 
 /* Starts the outbox: the SMTP workers when smtp.url is set, recovery of

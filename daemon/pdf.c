@@ -597,6 +597,13 @@ __attribute__((used)) const char *__lsan_default_suppressions(void)
 	return "leak:libfontconfig.so\n";
 }
 
+/* Without the table of suppressions used at every exit. */
+const char *__lsan_default_options(void);
+__attribute__((used)) const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
 int pdf_render_plan(const struct render_master *m, const struct plandoc *doc,
 		    const char *lang, const char *font_dir, struct buf *out,
 		    char *err, size_t errlen)

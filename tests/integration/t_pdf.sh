@@ -121,17 +121,8 @@ check_out "the plan mail has an HTML part" "text/html" echo "$types"
 check_out "the plan mail has a PDF part" "application/pdf" echo "$types"
 grep -q yaml <<<"$types" && fail "no YAML document unless configured" "$types" ||
 	pass "no YAML document unless configured"
-python3 - "$TDIR/inner.eml" "$TDIR/mail.pdf" <<'EOF'
-import email, email.policy, sys
-m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
-for p in m.walk():
-    if p.get_content_type() == "application/pdf":
-        open(sys.argv[2], "wb").write(p.get_payload(decode=True))
-EOF
 check_eq "its file name names no person" "indsatsplan-KIP-$PLAN-v1.pdf" \
-	"$(python3 -c 'import email,sys,email.policy
-m=email.message_from_bytes(open(sys.argv[1],"rb").read(),policy=email.policy.default)
-print([p.get_filename() for p in m.walk() if p.get_content_type()=="application/pdf"][0])' "$TDIR/inner.eml")"
+	"$(python3 "$ROOT/tests/mailpart.py" "$TDIR/inner.eml" save application/pdf "$TDIR/mail.pdf")"
 kipctl plan render "$PLAN" --format text >"$TDIR/text.txt"
 pdf_checks "the mailed PDF" "$TDIR/mail.pdf"
 
