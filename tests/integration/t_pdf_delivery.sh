@@ -146,5 +146,13 @@ check_eq "after plans.pdf_passphrase_days (10) it is deleted" "0" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM pdf_passphrases")"
 check_eq "the citizen's copy still shows sent (pdf): not handed over" "sent (pdf)" "$(st borger@borger.example)"
 check "and the deletion says no passphrase in the log" bash -c "! grep -qF -- '$PC' '$TDIR/kipd.log'"
+
+# A new distribution of the version draws new passphrases, shown in the
+# reply as kipctl prints it to a terminal.
+as daemon "$KIPCTL" plan distribute "$PLAN" --version 1 >"$TDIR/again.txt"
+check_out "kipctl prints the new passphrases" '[a-z]{3,9}(-[a-z]{3,9}){7}' cat "$TDIR/again.txt"
+check_out "with whose they are" "Lise Testesen" cat "$TDIR/again.txt"
+grep -qF -- "$PL" "$TDIR/again.txt" && fail "they are new" || pass "they are new"
+check_eq "and kept again" "2" "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM pdf_passphrases")"
 check_alive
 t_done
