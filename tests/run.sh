@@ -75,7 +75,7 @@ run_build() {
 # definite leak makes kipd exit 99, which kip_stop counts as a failure.
 VALGRIND_TESTS=${VALGRIND_TESTS:-t_control t_domain t_erase t_certs t_audit \
 t_reminders t_stats t_mail t_mail_tls t_mqtt t_imap t_deviation t_intake t_reports \
-t_systemd}
+t_systemd t_pdf_delivery}
 # --trace-children: kipd's mail reader (kip-inmail) is checked too; an
 # error there ends it with 99, kipd quarantines the message as unreadable,
 # and t_intake's counts fail. Not the stand-in reader t_intake puts in alt/.
@@ -106,7 +106,8 @@ run_valgrind() {
 # (t_intake), the MQTT inbox (t_mqtt). A report ends kipd with status 66,
 # which kip_stop counts as a failure. tests/tsan.supp says what is
 # suppressed and why.
-TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt}
+TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt \
+t_pdf_delivery}
 
 run_tsan() {
 	local t
