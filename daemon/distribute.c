@@ -260,8 +260,8 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 	int64_t id;
 	int r;
 
-	if (block && rc->pdf && pl->pdf && rc->email && k->signer &&
-	    k->cfg->org_mailbox && strcmp(kind, "plan") == 0)
+	if (block && rc->pdf && pl->pdf && pl->pdf->len && rc->email &&
+	    k->signer && k->cfg->org_mailbox && strcmp(kind, "plan") == 0)
 		return queue_pdf(k, ids, rc, cl, pl);
 	if (block) {
 		r = queue_manual(k, ids, rc, kind, "manual", block);
@@ -366,8 +366,9 @@ static size_t plan_attachments(const struct kipd *k, const struct ids *ids,
 
 	snprintf(names[0], 80, "indsatsplan-KIP-%lld-v%lld.pdf",
 		 (long long)ids->plan, (long long)ids->version);
-	att[n++] = (struct mime_attachment){names[0], "application/pdf",
-					    pdf->data, pdf->len};
+	if (pdf->len)
+		att[n++] = (struct mime_attachment){names[0], "application/pdf",
+						    pdf->data, pdf->len};
 	if (k->cfg->mail_attach_document) {
 		snprintf(names[1], 80, "indsatsplan-KIP-%lld-v%lld.yaml",
 			 (long long)ids->plan, (long long)ids->version);
@@ -388,15 +389,21 @@ static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
 	const char *lang = k->cfg->default_lang;
 	struct buf text = BUF_INIT, html = BUF_INIT, inner = BUF_INIT;
 	struct mime_attachment att[2];
-	char subject[300], names[2][80], err[256];
+	char subject[300], names[2][80], err[256], pdf_err[300];
 	char *doc = NULL;
 	size_t n;
 	int r;
 
+	pdf_err[0] = '\0';
 	r = render_version_all(c, ids->plan, ids->version, lang, &text, &html,
-			       pdf, &doc);
+			       pdf, pdf_err, sizeof(pdf_err), &doc);
 	if (r < 0)
 		goto out;
+	/* Without its PDF the plan still goes, as text and HTML. */
+	if (pdf_err[0])
+		log_err("distribute: plan %lld version %lld goes without its "
+			"PDF: %s",
+			(long long)ids->plan, (long long)ids->version, pdf_err);
 	snprintf(subject, sizeof(subject),
 		 texts_danish(k->cfg)
 		     ? "Koordinerende indsatsplan for %s, version %lld"

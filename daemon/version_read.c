@@ -135,7 +135,8 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 
 int render_version_all(struct cmd_ctx *c, int64_t plan, int64_t version,
 		       const char *lang, struct buf *text, struct buf *html,
-		       struct buf *pdf, char **doc)
+		       struct buf *pdf, char *pdf_err, size_t pdf_errlen,
+		       char **doc)
 {
 	struct render_data d = {0};
 	struct render_master m;
@@ -152,8 +153,12 @@ int render_version_all(struct cmd_ctx *c, int64_t plan, int64_t version,
 					 c->k->cfg->pdf_font_dir, pdf, err,
 					 sizeof(err))) < 0 &&
 		    r != -ENOMEM) {
-			render_data_free(&d);
-			return cmd_fail(c, "internal", "PDF: %s", err);
+			if (!pdf_err) {
+				render_data_free(&d);
+				return cmd_fail(c, "internal", "PDF: %s", err);
+			}
+			snprintf(pdf_err, pdf_errlen, "%s", err);
+			r = 0; /* the caller goes on without it */
 		}
 		if (r == 0 && doc &&
 		    !(*doc = strdup(row_str(d.version, "document"))))
@@ -170,7 +175,7 @@ int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
 			char **doc)
 {
 	return render_version_all(c, plan, version, lang, text, html, NULL,
-				  doc);
+				  NULL, 0, doc);
 }
 
 int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
@@ -186,8 +191,8 @@ int render_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
 {
 	struct buf pdf = BUF_INIT;
 	char *enc = NULL;
-	int r =
-	    render_version_all(c, plan, version, lang, NULL, NULL, &pdf, NULL);
+	int r = render_version_all(c, plan, version, lang, NULL, NULL, &pdf,
+				   NULL, 0, NULL);
 
 	if (r == 0 && (pdf.len > (size_t)INT32_MAX ||
 		       !(enc = malloc(4 * ((pdf.len + 2) / 3) + 1))))

@@ -126,18 +126,25 @@ check_eq "its file name names no person" "indsatsplan-KIP-$PLAN-v1.pdf" \
 kipctl plan render "$PLAN" --format text >"$TDIR/text.txt"
 pdf_checks "the mailed PDF" "$TDIR/mail.pdf"
 
+# distribute_again: distributes version 1 again and prints the types of
+# the parts Peter's newest mail decrypts to.
+distribute_again() {
+	local n0 f
+	n0=$(count peter.psykiatri@region.example)
+	kipctl plan distribute "$PLAN" --version 1 >/dev/null
+	outbox_drained "$PLAN" 600 || true
+	mail_wait_count peter.psykiatri@region.example $((n0 + 1)) 30 >/dev/null || true
+	f=$(ls -t $(mail_files peter.psykiatri@region.example) | head -1)
+	bash "$SRV/smime-verify.sh" "$f" "$PKI/peter.psykiatri_at_region.example.pem" \
+		"$PKI/peter.psykiatri_at_region.example.key" "$PKI/ca.pem" 2>>"$TDIR/verify.err" |
+		python3 "$ROOT/tests/mailpart.py" - types
+}
+
 # With mail.attach_document the YAML goes along for re-import.
 kip_stop
 mail_conf "$POSTFIX_URL" 'mail = { attach_document = true; };'
 kip_start
-n0=$(count peter.psykiatri@region.example)
-kipctl plan distribute "$PLAN" --version 1 >/dev/null
-outbox_drained "$PLAN" 600 || true
-mail_wait_count peter.psykiatri@region.example $((n0 + 1)) 30 || true
-f=$(ls -t $(mail_files peter.psykiatri@region.example) | head -1)
-bash "$SRV/smime-verify.sh" "$f" "$PKI/peter.psykiatri_at_region.example.pem" \
-	"$PKI/peter.psykiatri_at_region.example.key" "$PKI/ca.pem" >"$TDIR/inner2.eml" 2>>"$TDIR/verify.err"
-types=$(python3 "$ROOT/tests/mailpart.py" "$TDIR/inner2.eml" types)
+types=$(distribute_again)
 check_out "with mail.attach_document the YAML document goes along" "application/yaml" echo "$types"
 check_out "and the PDF still" "application/pdf" echo "$types"
 
@@ -148,4 +155,11 @@ kip_start
 check_err "a missing font is a clear error" "DejaVuSans.ttf cannot be read" \
 	kipctl plan render "$PLAN" --format pdf --output "$TDIR/x.pdf"
 check_alive
+# A distribution still goes, as text and HTML, and the log says why
+# without the PDF.
+types=$(distribute_again)
+check_out "without fonts the plan is still distributed" "multipart/mixed" echo "$types"
+check_out "as text and HTML" "text/html" echo "$types"
+grep -q pdf <<<"$types" && fail "and without the PDF" "$types" || pass "and without the PDF"
+check_out "the log says why" "goes without its PDF: font .*DejaVuSans.ttf cannot be read" cat "$TDIR/kipd.log"
 t_done
