@@ -140,6 +140,12 @@ check_eq "the citizen's is still kept" "1" "$(sqlite3 "$TDIR/kip.db" "SELECT cou
 at $((NOW0 + 9 * DAY))
 kipctl scheduler run >/dev/null
 check_eq "after 9 days it is still kept" "1" "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM pdf_passphrases")"
+as daemon "$KIPCTL" --json digest >"$TDIR/digest.json"
+check_eq "the coordinator's digest lists the citizen's PDF not handed over" \
+	"encrypted PDF sent: give the passphrase by phone" \
+	"$(jq -r '.plans[0].manual[] | select(.contact == 0) | .reason' "$TDIR/digest.json")"
+check_eq "not Lise's, handed over" "" \
+	"$(jq -r ".plans[0].manual[] | select(.contact == $L) | .reason" "$TDIR/digest.json")"
 at $((NOW0 + 10 * DAY + 60))
 kipctl scheduler run >/dev/null
 check_eq "after plans.pdf_passphrase_days (10) it is deleted" "0" \
