@@ -23,7 +23,8 @@ SANFLAGS =
 endif
 
 CC      ?= cc
-PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto libcurl libmosquitto gmime-3.0 libical
+PKGS     = libconfig sqlite3 jansson yaml-0.1 libcrypto libcurl libmosquitto gmime-3.0 libical \
+           pangocairo pangoft2 cairo-pdf fontconfig libqpdf
 OPTFLAGS ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
@@ -37,7 +38,8 @@ KIP_LDFLAGS = $(SANFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed
 # libldap (directory.c) is linked by name: Debian 12's libldap-dev may
 # ship no pkg-config file.
 LIBS     = $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),\
-             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical) -lldap -llber -lpthread
+             -lconfig -lsqlite3 -ljansson -lyaml -lcrypto -lcurl -lmosquitto -lgmime-3.0 -lgobject-2.0 -lglib-2.0 -lical \
+             -lpangocairo-1.0 -lpangoft2-1.0 -lpango-1.0 -lcairo -lfontconfig -lqpdf) -lldap -llber -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
 DAEMON_SRC = $(filter-out daemon/kipd.c,$(wildcard daemon/*.c))

@@ -169,18 +169,18 @@ static char *value_text(const json_t *v)
 
 /* --- table cells -------------------------------------------------------- */
 
-/* A cell shows the first line of its text, cut to CELL_MAX columns; "…"
+/* A cell shows the first line of its text, cut to MAX columns; "…"
  * marks a cut or further lines. Returns the columns it takes and, with OUT
  * not NULL, writes it. */
-static size_t cell(FILE *out, const char *s)
+static size_t cell(FILE *out, const char *s, size_t max)
 {
 	const char *nl = strchr(s, '\n');
 	size_t len = nl ? (size_t)(nl - s) : strlen(s);
 	size_t w = width_of(s, len);
-	int cut = (nl && nl[1] != '\0') || w > CELL_MAX;
+	int cut = (nl && nl[1] != '\0') || w > max;
 
-	if (cut && w > CELL_MAX - 1) {
-		w = CELL_MAX - 1;
+	if (cut && w > max - 1) {
+		w = max - 1;
 		len = offset_of(s, len, w);
 	}
 	if (out) {
@@ -232,8 +232,8 @@ static void print_table(FILE *out, json_t *arr, int indent)
 	{
 		v = json_object_get(row, keys[c]);
 		cells[r * ncol + c] = value_text(v);
-		if (cell(NULL, cells[r * ncol + c]) > w[c])
-			w[c] = cell(NULL, cells[r * ncol + c]);
+		if (cell(NULL, cells[r * ncol + c], CELL_MAX) > w[c])
+			w[c] = cell(NULL, cells[r * ncol + c], CELL_MAX);
 	}
 	print_header(out, keys, w, ncol, indent);
 	for (r = 0; r < nrow; r++) {
@@ -244,7 +244,10 @@ static void print_table(FILE *out, json_t *arr, int indent)
 			end--;
 		pad(out, (size_t)indent);
 		for (c = 0; c < end; c++) {
-			size_t cw = cell(out, line[c]);
+			/* The last column is not cut: nothing follows it to
+			 * align (a passphrase must be read whole). */
+			size_t cw = cell(out, line[c],
+					 c + 1 < ncol ? CELL_MAX : (size_t)-1);
 
 			if (c + 1 < end)
 				pad(out, w[c] - cw + 2);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "buf.h"
 #include "edit.h"
@@ -34,7 +35,7 @@
 #include "roff.h"
 
 #define DEFAULT_SOCKET "/run/kip/kipd.sock"
-#define ARGS_MAX 11 /* arguments of one command, + end */
+#define ARGS_MAX 12 /* arguments of one command, + end */
 #define WRAP 78	    /* usage line width */
 
 enum {
@@ -131,7 +132,7 @@ static const struct command commands[] = {
      NULL,
      "register a citizen",
      {REQ("name", T_STR), REQ("cpr", T_STR), REQ("address", T_STR),
-      REQ("phone", T_STR), OPT("email", T_STR), CERT}},
+      REQ("phone", T_STR), OPT("email", T_STR), CERT, OPT("delivery", T_STR)}},
     {"citizen show", "citizen.show", NULL, "show a citizen", {P_ID}},
     {"citizen list",
      "citizen.list",
@@ -143,7 +144,7 @@ static const struct command commands[] = {
      NULL,
      "change a citizen's details",
      {P_ID, OPT("name", T_STR), OPT("address", T_STR), OPT("phone", T_STR),
-      OPT("email", T_STR), CERT}},
+      OPT("email", T_STR), CERT, OPT("delivery", T_STR)}},
 
     {"consent give",
      "consent.give",
@@ -169,8 +170,8 @@ static const struct command commands[] = {
      "register a contact (a professional or a relative)",
      {REQ("kind", T_STR), REQ("name", T_STR), OPT("title", T_STR),
       OPT("organisation", T_STR), OPT("email", T_STR), OPT("phone", T_STR),
-      OPT("citizen", T_INT), CERT, OPT("cipher", T_STR),
-      OPT("mailbox", T_STR)}},
+      OPT("citizen", T_INT), CERT, OPT("cipher", T_STR), OPT("mailbox", T_STR),
+      OPT("delivery", T_STR)}},
     {"contact show", "contact.show", NULL, "show a contact", {P_ID}},
     {"contact list",
      "contact.list",
@@ -183,7 +184,7 @@ static const struct command commands[] = {
      "change a contact's details",
      {P_ID, OPT("name", T_STR), OPT("title", T_STR), OPT("organisation", T_STR),
       OPT("email", T_STR), OPT("phone", T_STR), CERT, OPT("cipher", T_STR),
-      OPT("mailbox", T_STR)}},
+      OPT("mailbox", T_STR), OPT("delivery", T_STR)}},
 
     {"plan create",
      "plan.create",
@@ -238,9 +239,11 @@ static const struct command commands[] = {
      {P_PLAN, REQ("version", T_INT)}},
     {"plan render",
      "plan.render",
-     NULL,
-     "render a version as a document",
-     {P_PLAN, OPT("version", T_INT), OPT("format", T_STR), OPT("lang", T_STR)}},
+     run_export,
+     "render a version as a document: text, html or pdf (written to "
+     "--output, or to standard output)",
+     {P_PLAN, OPT("version", T_INT), OPT("format", T_STR), OPT("lang", T_STR),
+      OPT("output", T_LOCAL)}},
     {"plan status",
      "plan.status",
      NULL,
@@ -268,8 +271,8 @@ static const struct command commands[] = {
     {"plan export",
      "plan.export",
      run_export,
-     "print a version: the editable document, or with --format text|html the "
-     "rendered plan",
+     "print a version: the editable document, or with --format "
+     "text|html|pdf the rendered plan",
      {P_PLAN, OPT("version", T_INT), OPT("output", T_LOCAL),
       OPT("format", T_STR), OPT("lang", T_STR)}},
     {"plan edit",
@@ -1128,26 +1131,72 @@ static int run_generic(struct ctx *x)
 	return r == EXIT_OK ? show(x, result) : r;
 }
 
-/* plan export: with --output the document goes to that file. */
+/* A PDF reply's "base64" decoded into *out (caller frees). */
+static int decode_pdf(const char *b64, size_t len, unsigned char **out,
+		      size_t *n)
+{
+	int k;
+
+	*out = malloc(len / 4 * 3 + 1);
+	if (!*out || len % 4 || len > (size_t)INT32_MAX)
+		return -1;
+	k = EVP_DecodeBlock(*out, (const unsigned char *)b64, (int)len);
+	if (k < 0)
+		return -1;
+	*n = (size_t)k;
+	while (len && b64[--len] == '=')
+		(*n)--;
+	return 0;
+}
+
+/* plan render and plan export: with --output the document goes to that
+ * file; a PDF (base64 in the reply) is written as its bytes, to the file
+ * or to standard output. */
 static int run_export(struct ctx *x)
 {
 	const char *path =
 	    json_string_value(json_object_get(x->local, "output"));
-	json_t *result = NULL, *text;
+	json_t *result = NULL, *text, *b64;
+	unsigned char *pdf = NULL;
+	size_t n = 0;
 	int r;
 
-	if (!path)
+	if (!path && !x->json &&
+	    strcmp(json_string_value(json_object_get(x->args, "format")) ?: "",
+		   "pdf") != 0)
+		return run_generic(x);
+	if (x->json && !path)
 		return run_generic(x);
 	r = request(x, x->cmd->cmd, x->args, &result);
-	if (r == EXIT_OK && !(text = result_text(x, result)))
+	if (r != EXIT_OK) {
+		json_decref(result);
+		return r;
+	}
+	b64 = json_object_get(result, "base64");
+	if (json_is_string(b64)) {
+		if (decode_pdf(json_string_value(b64), json_string_length(b64),
+			       &pdf, &n) < 0) {
+			protocol_error(x, "the PDF is not base64");
+			r = EXIT_CONNECT;
+		} else if (!path) {
+			(void)fwrite(pdf, 1, n, stdout);
+			r = flush_stdout(); /* ferror() tells a short write */
+		} else if ((r = edit_write_private(path, (const char *)pdf,
+						   n)) < 0) {
+			fprintf(stderr, "kipctl: cannot write %s: %s\n", path,
+				r == -EINVAL ? "not a regular file"
+					     : strerror(-r));
+			r = EXIT_DAEMON;
+		}
+	} else if (!(text = result_text(x, result)))
 		r = EXIT_CONNECT;
-	else if (r == EXIT_OK &&
-		 (r = edit_write_private(path, json_string_value(text),
+	else if ((r = edit_write_private(path, json_string_value(text),
 					 json_string_length(text))) < 0) {
 		fprintf(stderr, "kipctl: cannot write %s: %s\n", path,
 			r == -EINVAL ? "not a regular file" : strerror(-r));
 		r = EXIT_DAEMON;
 	}
+	free(pdf);
 	json_decref(result);
 	return r;
 }

@@ -20,10 +20,13 @@
 #define REF_MAX_LEN 200
 
 static const char *const scopes[] = {"plan", "relatives", NULL};
+/* As a contact's (cmd_contact.c): pdf, the encrypted PDF (pdfpass.h). */
+static const char *const deliveries[] = {"auto", "pdf", NULL};
 
 int cmd_citizen_add(struct cmd_ctx *c)
 {
 	const char *name, *cpr, *address, *phone, *email = NULL, *pem = NULL;
+	const char *delivery = "auto";
 	struct cert_info ci;
 	char now[32], err[128];
 	int hascert, r;
@@ -33,6 +36,7 @@ int cmd_citizen_add(struct cmd_ctx *c)
 	    arg_text(c, "address", true, ADDRESS_MAX_LEN, &address) < 0 ||
 	    arg_text(c, "phone", true, PHONE_MAX_LEN, &phone) < 0 ||
 	    arg_email(c, "email", false, &email) < 0 ||
+	    arg_choice(c, "delivery", false, deliveries, &delivery) < 0 ||
 	    (hascert = arg_cert(c, email, &ci)) < 0)
 		return -1;
 	if (cpr_check(cpr, NULL, err, sizeof(err)) < 0)
@@ -44,11 +48,11 @@ int cmd_citizen_add(struct cmd_ctx *c)
 	    c->st,
 	    "INSERT INTO citizens (id, name, cpr, address, phone,"
 	    " email, cert_pem, cert_fingerprint, cert_email,"
-	    " cert_not_after, created_at, created_by)"
-	    " VALUES (" NEXT_ID("citizens") ",?,?,?,?,?,?,?,?,?,?,?)",
-	    "sssssssssss", name, cpr, address, phone, email, pem,
+	    " cert_not_after, created_at, created_by, delivery)"
+	    " VALUES (" NEXT_ID("citizens") ",?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "ssssssssssss", name, cpr, address, phone, email, pem,
 	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
-	    hascert ? ci.not_after : NULL, now, c->who->user);
+	    hascert ? ci.not_after : NULL, now, c->who->user, delivery);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a citizen with this CPR number is already "
@@ -84,7 +88,7 @@ int cmd_citizen_show(struct cmd_ctx *c)
 	r = store_row(c->st, &row,
 		      "SELECT id, name, cpr, address, phone, email,"
 		      " cert_fingerprint, cert_email, cert_not_after,"
-		      " created_at, created_by, updated_at"
+		      " delivery, created_at, created_by, updated_at"
 		      " FROM citizens WHERE id = ?",
 		      "i", id);
 	if (r < 0)
@@ -145,7 +149,7 @@ int cmd_citizen_list(struct cmd_ctx *c)
 int cmd_citizen_update(struct cmd_ctx *c)
 {
 	const char *name = NULL, *address = NULL, *phone = NULL, *email = NULL;
-	const char *pem = NULL;
+	const char *pem = NULL, *delivery = NULL;
 	struct cert_info ci;
 	char now[32], *old_email = NULL;
 	int64_t id;
@@ -155,7 +159,8 @@ int cmd_citizen_update(struct cmd_ctx *c)
 	    arg_text(c, "name", false, NAME_MAX_LEN, &name) < 0 ||
 	    arg_text(c, "address", false, ADDRESS_MAX_LEN, &address) < 0 ||
 	    arg_text(c, "phone", false, PHONE_MAX_LEN, &phone) < 0 ||
-	    arg_email(c, "email", false, &email) < 0)
+	    arg_email(c, "email", false, &email) < 0 ||
+	    arg_choice(c, "delivery", false, deliveries, &delivery) < 0)
 		return -1;
 	if (!email) {
 		r = store_text(c->st, &old_email,
@@ -190,10 +195,11 @@ int cmd_citizen_update(struct cmd_ctx *c)
 	    " cert_fingerprint = coalesce(?, cert_fingerprint),"
 	    " cert_email = coalesce(?, cert_email),"
 	    " cert_not_after = coalesce(?, cert_not_after),"
+	    " delivery = coalesce(?, delivery),"
 	    " updated_at = ? WHERE id = ?",
-	    "sssssssssi", name, address, phone, email, pem,
+	    "ssssssssssi", name, address, phone, email, pem,
 	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
-	    hascert ? ci.not_after : NULL, now, id);
+	    hascert ? ci.not_after : NULL, delivery, now, id);
 	if (r < 0)
 		return cmd_store_fail(c, r, "citizen");
 	return cmd_ok(c, json_pack("{s:I}", "id", (json_int_t)id));

@@ -21,13 +21,17 @@ static const char *const policies[] = {"auto", "gcm", "cbc", NULL};
 /* private: what reaches it in clear names neither the service nor the kind
  * of plan (wording.h); a relative's and a supporter's always is. */
 static const char *const mailboxes[] = {"work", "private", NULL};
+/* pdf: without a usable certificate, the plan as an encrypted PDF whose
+ * passphrase the coordinator gives by phone (pdfpass.h); auto: a neutral
+ * notice and manual delivery. */
+static const char *const deliveries[] = {"auto", "pdf", NULL};
 
 static const char contact_columns[] =
     "SELECT id, kind, citizen_id, name, title, organisation, email, phone,"
     " cert_fingerprint, cert_email, cert_not_after, cipher_policy,"
     " cert_source, cert_source_at,"
     " caps_gcm, CASE WHEN private_mailbox OR kind <> 'professional'"
-    " THEN 'private' ELSE 'work' END AS mailbox,"
+    " THEN 'private' ELSE 'work' END AS mailbox, delivery,"
     " created_at, updated_at FROM contacts WHERE id = ?";
 
 /* MAILBOX (NULL: not given) for a contact of KIND; -1 after cmd_fail(). */
@@ -68,7 +72,7 @@ int cmd_contact_add(struct cmd_ctx *c)
 {
 	const char *kind, *name, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = "auto";
-	const char *mailbox = NULL;
+	const char *mailbox = NULL, *delivery = "auto";
 	int64_t citizen = 0, id;
 	struct cert_info ci;
 	json_t *warnings;
@@ -84,6 +88,7 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    arg_int(c, "citizen", false, &citizen) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
 	    arg_choice(c, "mailbox", false, mailboxes, &mailbox) < 0 ||
+	    arg_choice(c, "delivery", false, deliveries, &delivery) < 0 ||
 	    (hascert = arg_cert(c, email, &ci)) < 0 ||
 	    mailbox_rules(c, kind, mailbox) < 0)
 		return -1;
@@ -113,14 +118,15 @@ int cmd_contact_add(struct cmd_ctx *c)
 	    "INSERT INTO contacts (id, kind, citizen_id, name, title,"
 	    " organisation, email, phone, cert_pem, cert_fingerprint,"
 	    " cert_email, cert_not_after, created_at, created_by,"
-	    " cipher_policy, private_mailbox, cert_source, cert_source_at)"
+	    " cipher_policy, private_mailbox, cert_source, cert_source_at,"
+	    " delivery)"
 	    " VALUES (" NEXT_ID("contacts") ", ?, NULLIF(?, 0),"
-					    " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	    "sissssssssssssiss", kind, citizen, name, title, org, email, phone,
+					    " ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "sissssssssssssisss", kind, citizen, name, title, org, email, phone,
 	    pem, hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
 	    hascert ? ci.not_after : NULL, now, c->who->user, policy,
 	    (int64_t)(mailbox && strcmp(mailbox, "private") == 0),
-	    hascert ? "import" : NULL, hascert ? now : NULL);
+	    hascert ? "import" : NULL, hascert ? now : NULL, delivery);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "
@@ -231,7 +237,7 @@ int cmd_contact_update(struct cmd_ctx *c)
 {
 	const char *name = NULL, *title = NULL, *org = NULL, *email = NULL;
 	const char *phone = NULL, *pem = NULL, *policy = NULL;
-	const char *mailbox = NULL;
+	const char *mailbox = NULL, *delivery = NULL;
 	struct cert_info ci;
 	json_t *row, *warnings;
 	char now[32];
@@ -247,6 +253,7 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    arg_text(c, "phone", false, 40, &phone) < 0 ||
 	    arg_choice(c, "cipher", false, policies, &policy) < 0 ||
 	    arg_choice(c, "mailbox", false, mailboxes, &mailbox) < 0 ||
+	    arg_choice(c, "delivery", false, deliveries, &delivery) < 0 ||
 	    mailbox_rules(c, row_kind(row), mailbox) < 0 ||
 	    (hascert = arg_cert(
 		 c,
@@ -285,11 +292,12 @@ int cmd_contact_update(struct cmd_ctx *c)
 	    " private_mailbox = coalesce(? = 'private', private_mailbox),"
 	    " cert_source = coalesce(?, cert_source),"
 	    " cert_source_at = coalesce(?, cert_source_at),"
+	    " delivery = coalesce(?, delivery),"
 	    " updated_at = ? WHERE id = ?",
-	    "ssssssssssssssi", name, title, org, email, phone, pem,
+	    "sssssssssssssssi", name, title, org, email, phone, pem,
 	    hascert ? ci.fingerprint : NULL, hascert ? ci.email : NULL,
 	    hascert ? ci.not_after : NULL, policy, mailbox,
-	    hascert ? "import" : NULL, hascert ? now : NULL, now, id);
+	    hascert ? "import" : NULL, hascert ? now : NULL, delivery, now, id);
 	if (r == -EEXIST)
 		return cmd_fail(c, "conflict",
 				"a professional with this e-mail address "

@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "event.h"
 #include "outbox.h"
+#include "pdfpass.h"
 #include "validate.h"
 
 int cmd_plan_handed(struct cmd_ctx *c)
@@ -52,6 +53,8 @@ int cmd_plan_handed(struct cmd_ctx *c)
 				contact ? "contact" : "the citizen",
 				(long long)(contact ? contact : 0),
 				(long long)plan);
+	if (r == 0)
+		r = pdfpass_forget(c->k, plan, version, contact);
 	if (r < 0)
 		return cmd_store_fail(c, r, "message");
 	snprintf(c->object, sizeof(c->object), "message:%lld", (long long)id);

@@ -1,5 +1,6 @@
-/* cmd_render.c — plan render: a version as text or HTML in the template's
- * layout (version_read.c reads it, render.c lays it out). */
+/* cmd_render.c — plan render: a version as text, HTML or PDF in the
+ * template's layout (version_read.c reads it, render.c and pdf.c lay it
+ * out). A PDF travels as base64 in "base64"; kipctl writes the bytes. */
 #include <string.h>
 
 #include "access.h"
@@ -8,7 +9,7 @@
 #include "render.h"
 #include "version_read.h"
 
-static const char *const formats[] = {"text", "html", NULL};
+static const char *const formats[] = {"text", "html", "pdf", NULL};
 static const char *const langs[] = {"da", "en", NULL};
 
 int cmd_plan_render(struct cmd_ctx *c)
@@ -26,6 +27,14 @@ int cmd_plan_render(struct cmd_ctx *c)
 		return -1;
 	if (!lang)
 		lang = c->k->cfg->default_lang;
+	if (strcmp(fmt, "pdf") == 0) {
+		json_t *b64 = NULL;
+
+		if (render_version_pdf(c, plan, version, lang, &b64) < 0)
+			return -1;
+		return cmd_ok(c, json_pack("{s:s, s:s, s:o}", "format", fmt,
+					   "lang", lang, "base64", b64));
+	}
 	r = render_version(c, plan, version,
 			   strcmp(fmt, "html") == 0 ? RENDER_HTML : RENDER_TEXT,
 			   lang, &out);

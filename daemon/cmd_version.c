@@ -203,7 +203,8 @@ int cmd_plan_version_show(struct cmd_ctx *c)
  * securely. */
 int cmd_plan_export(struct cmd_ctx *c)
 {
-	static const char *const formats[] = {"yaml", "text", "html", NULL};
+	static const char *const formats[] = {"yaml", "text", "html", "pdf",
+					      NULL};
 	const char *fmt = "yaml", *lang = NULL;
 	struct buf out = BUF_INIT;
 	json_t *row, *o;
@@ -220,6 +221,22 @@ int cmd_plan_export(struct cmd_ctx *c)
 			      json_object_get(row, "document"));
 		json_decref(row);
 		return cmd_ok(c, o);
+	}
+	if (strcmp(fmt, "pdf") == 0) {
+		json_t *b64 = NULL;
+
+		r = render_version_pdf(
+		    c, json_integer_value(json_object_get(row, "plan")),
+		    json_integer_value(json_object_get(row, "version")),
+		    lang ? lang : c->k->cfg->default_lang, &b64);
+		if (r == 0)
+			r = cmd_ok(c, json_pack("{s:O, s:O, s:o}", "plan",
+						json_object_get(row, "plan"),
+						"version",
+						json_object_get(row, "version"),
+						"base64", b64));
+		json_decref(row);
+		return r;
 	}
 	r = render_version(c, json_integer_value(json_object_get(row, "plan")),
 			   json_integer_value(json_object_get(row, "version")),
@@ -278,11 +295,22 @@ out:
 	return o ? cmd_ok(c, o) : -1;
 }
 
+/* REPLY with the passphrases of the encrypted PDFs (distribute.h), if
+ * any: the one place the coordinator reads them besides the encrypted
+ * notice. The reply is neither logged nor audited. Takes PASS. */
+static json_t *with_passphrases(json_t *reply, json_t *pass)
+{
+	if (reply && json_array_size(pass))
+		json_object_set(reply, "passphrases", pass);
+	json_decref(pass);
+	return reply;
+}
+
 int cmd_plan_approve(struct cmd_ctx *c)
 {
 	const char *how, *date = NULL;
 	char now[32], today[11];
-	json_t *row;
+	json_t *row, *pass = NULL;
 	int64_t plan, version;
 	int r;
 
@@ -309,24 +337,28 @@ int cmd_plan_approve(struct cmd_ctx *c)
 		       plan, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	r = distribute_version(c, plan, version);
+	r = distribute_version_pdf(c, plan, version, &pass);
 	if (r < 0)
 		return -1;
 	if (event_emit(c->k, "version.approved", c->citizen_id, plan,
 		       json_pack("{s:I, s:s, s:i}", "version",
 				 (json_int_t)version, "how", how, "recipients",
-				 r)) < 0)
+				 r)) < 0) {
+		json_decref(pass);
 		return cmd_store_fail(c, -EIO, "event");
-	return cmd_ok(c, json_pack("{s:I, s:I, s:s, s:s, s:i}", "plan",
-				   (json_int_t)plan, "version",
-				   (json_int_t)version, "approved",
-				   date ? date : today, "distribution",
-				   "pending", "recipients", r));
+	}
+	return cmd_ok(
+	    c, with_passphrases(json_pack("{s:I, s:I, s:s, s:s, s:i}", "plan",
+					  (json_int_t)plan, "version",
+					  (json_int_t)version, "approved",
+					  date ? date : today, "distribution",
+					  "pending", "recipients", r),
+				pass));
 }
 
 int cmd_plan_distribute(struct cmd_ctx *c)
 {
-	json_t *row;
+	json_t *row, *pass = NULL;
 	int64_t plan, version;
 	int approved, r;
 
@@ -348,13 +380,15 @@ int cmd_plan_distribute(struct cmd_ctx *c)
 		       "ii", plan, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	r = distribute_version(c, plan, version);
+	r = distribute_version_pdf(c, plan, version, &pass);
 	if (r < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:I, s:s, s:i}", "plan",
-				   (json_int_t)plan, "version",
-				   (json_int_t)version, "distribution",
-				   "pending", "recipients", r));
+	return cmd_ok(
+	    c, with_passphrases(json_pack("{s:I, s:I, s:s, s:i}", "plan",
+					  (json_int_t)plan, "version",
+					  (json_int_t)version, "distribution",
+					  "pending", "recipients", r),
+				pass));
 }
 
 int cmd_plan_template(struct cmd_ctx *c)
@@ -438,11 +472,16 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    " CASE WHEN o.contact_id IS NULL THEN 'citizen'"
 	    "  ELSE k.kind END AS recipient_kind,"
 	    " coalesce(k.name, c.name) AS name, o.recipient,"
-	    " o.state, o.cipher, o.attempts,"
+	    /* an encrypted PDF waits for its passphrase's hand-over */
+	    " CASE WHEN o.pdf AND o.state = 'sent' AND"
+	    "  coalesce(o.delivery, '') <> 'handed' THEN 'sent (pdf)'"
+	    "  ELSE o.state END AS state, o.cipher, o.attempts,"
 	    /* encrypted to an organisation certificate (orgcert.h) */
-	    " o.cert_domain, o.state || CASE WHEN o.cert_domain IS NOT NULL"
+	    " o.cert_domain, CASE WHEN o.pdf AND o.state = 'sent' AND"
+	    "  coalesce(o.delivery, '') <> 'handed' THEN 'sent (pdf)'"
+	    "  ELSE o.state || CASE WHEN o.cert_domain IS NOT NULL"
 	    "  THEN ' (organisation certificate ' || o.cert_domain || ')'"
-	    "  ELSE '' END AS status,"
+	    "  ELSE '' END END AS status,"
 	    " o.reason, o.last_reply,"
 	    " datetime(o.updated_at, 'unixepoch') || 'Z' AS updated,"
 	    " datetime(o.sent_at, 'unixepoch') || 'Z' AS sent,"

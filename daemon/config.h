@@ -84,6 +84,8 @@ struct kip_config {
 	/* plans */
 	char *default_lang;	  /* "da" or "en": rendering and mail texts */
 	int follow_up_max_months; /* 1..6: the follow-up rule */
+	char *pdf_font_dir;	  /* DejaVu Sans for the PDF (pdf.h) */
+	int pdf_passphrase_days;  /* an unhanded PDF passphrase is kept */
 
 	/* smtp: read and checked now, used by the outbox */
 	char *smtp_url; /* smtps://host:port or smtp://host:port */
@@ -113,12 +115,14 @@ struct kip_config {
 				    OpenSSL (sslver.h) */
 
 	/* mail */
-	bool mail_neutral_notice; /* recipients without a usable certificate
-				     get a notice without personal data */
-	bool mail_place_in_clear; /* a meeting's place in professionals'
-				     invitations (in clear) */
-	bool mail_read_receipts;  /* messages to a plan's members ask for a
-				     read receipt to organisation.mailbox */
+	bool mail_neutral_notice;  /* recipients without a usable certificate
+				      get a notice without personal data */
+	bool mail_place_in_clear;  /* a meeting's place in professionals'
+				      invitations (in clear) */
+	bool mail_attach_document; /* the plan's YAML document beside the
+				      PDF, for re-import */
+	bool mail_read_receipts;   /* messages to a plan's members ask for a
+				      read receipt to organisation.mailbox */
 
 	/* private: what a private mailbox sees in clear (wording.h) */
 	char *private_name; /* the sender's name for them; NULL: none */

@@ -84,11 +84,13 @@ static int add_rows(json_t *plans, json_t *counts, json_t *rows,
 
 	json_array_foreach(rows, i, row)
 	{
-		const char *l =
-		    list					  ? list
-		    : str_eq(row_str(row, "delivery"), "bounced") ? "bounced"
-		    : str_eq(row_str(row, "state"), "manual")	  ? "manual"
-							      : "unconfirmed";
+		const char *l = list ? list
+				: str_eq(row_str(row, "delivery"), "bounced")
+				    ? "bounced"
+				: str_eq(row_str(row, "state"), "manual") ||
+					row_num(row, "pdf")
+				    ? "manual"
+				    : "unconfirmed";
 		json_t *item = json_deep_copy(row);
 
 		if (item)
@@ -115,17 +117,22 @@ static int collect_copies(struct kipd *k, int64_t coord, time_t now,
 	    "  AS recipient_kind,"
 	    " CASE WHEN k.kind = 'professional' THEN k.name END AS name,"
 	    " o.state, o.delivery, o.delivery_status, o.delivery_detail,"
-	    " o.reason, date(o.created_at, 'unixepoch') AS since"
+	    /* an encrypted PDF waits for its passphrase (pdfpass.h) */
+	    " CASE WHEN o.pdf THEN 'encrypted PDF sent: give the passphrase"
+	    " by phone' ELSE o.reason END AS reason, o.pdf,"
+	    " date(o.created_at, 'unixepoch') AS since"
 	    " FROM outbox o JOIN plans p ON p.id = o.plan_id"
 	    " LEFT JOIN contacts k ON k.id = o.contact_id"
 	    " WHERE p.coordinator_id = ?1 AND p.status = 'active'"
 	    " AND o.kind = 'plan'"
 	    " AND o.version = (SELECT max(v.version) FROM plan_versions v"
 	    "  WHERE v.plan_id = o.plan_id AND v.approved_at IS NOT NULL)"
-	    " AND coalesce(o.delivery, '') NOT IN ('delivered', 'opened',"
-	    "  'handed')"
+	    " AND coalesce(o.delivery, '') <> 'handed'"
+	    " AND (o.pdf OR coalesce(o.delivery, '') NOT IN ('delivered',"
+	    "  'opened'))"
 	    " AND (o.delivery = 'bounced'"
-	    "  OR (o.state = 'manual' AND o.created_at <= ?2)"
+	    "  OR ((o.state = 'manual' OR (o.state = 'sent' AND o.pdf))"
+	    "   AND o.created_at <= ?2)"
 	    "  OR (o.state IN ('queued', 'deferred', 'sending', 'failed')"
 	    "   AND o.created_at <= ?3))"
 	    " ORDER BY o.plan_id, o.id",

@@ -3,6 +3,7 @@
 #include "directory.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "mime.h"
 #include "orgcert.h"
 #include "outbox.h"
+#include "pdfpass.h"
 #include "render.h"
 #include "smime.h"
 #include "store.h"
@@ -41,6 +43,7 @@ struct recipient {
 	const char *policy; /* auto, gcm, cbc */
 	int caps_gcm;
 	bool private; /* a private mailbox (wording.h) */
+	bool pdf;     /* delivery 'pdf': without a certificate, the PDF */
 };
 
 /* Why R cannot get personal data securely, or NULL if it can. */
@@ -211,8 +214,69 @@ static void clear_free(struct clear *c)
  * once when the first of them needs it (sealed.h). */
 struct payload {
 	const struct buf *signed_entity;
-	int64_t entity_id; /* 0 until stored */
+	int64_t entity_id;     /* 0 until stored */
+	const struct buf *pdf; /* the plan's PDF, or NULL */
+	json_t *passphrases;   /* the encrypted PDFs' passphrases */
 };
+
+/* The plan as an encrypted PDF for RC, who has no usable certificate and
+ * chose delivery 'pdf': signed, not encrypted, the neutral notice of CL
+ * beside the PDF, which alone holds the plan; its passphrase is stored
+ * and added to PL's list for the coordinator. */
+static int queue_pdf(struct kipd *k, const struct ids *ids,
+		     const struct recipient *rc, struct clear *cl,
+		     struct payload *pl)
+{
+	struct buf enc = BUF_INIT, inner = BUF_INIT, sig = BUF_INIT;
+	char pass[PDFPASS_MAX], fname[80], err[256];
+	struct mime_attachment att;
+	int r = pdfpass_generate(pass, sizeof(pass));
+
+	if (r == 0)
+		r = pdfpass_encrypt(pl->pdf, pass, &enc, err, sizeof(err));
+	if (r < 0)
+		log_err("distribute: no encrypted PDF for plan %lld: %s",
+			(long long)ids->plan, r == -EIO ? err : strerror(-r));
+	if (r == 0)
+		r = pdfpass_store(k, ids->citizen, ids->plan, ids->version,
+				  rc->contact_id, pass);
+	snprintf(fname, sizeof(fname), "KIP-%lld-%lld.pdf",
+		 (long long)ids->plan, (long long)ids->version);
+	att = (struct mime_attachment){fname, "application/pdf", enc.data,
+				       enc.len};
+	if (r == 0)
+		r = mime_inner(k->cfg->org_mailbox, cl->subject[rc->private],
+			       cl->notice[rc->private], NULL, &att, 1, &inner);
+	if (r == 0)
+		r = smime_sign(k->signer, inner.data, inner.len, &sig, err,
+			       sizeof(err));
+	if (r == 0) {
+		struct outbox_msg m = {.kind = "plan",
+				       .citizen_id = ids->citizen,
+				       .plan_id = ids->plan,
+				       .version = ids->version,
+				       .meeting_id = ids->meeting,
+				       .contact_id = rc->contact_id,
+				       .recipient = rc->email,
+				       .state = "queued",
+				       .deviation_id = ids->deviation,
+				       .pdf = true};
+
+		r = queue_message(k, &m, rc->private, cl->subject[rc->private],
+				  NULL, sig.data, sig.len);
+	}
+	if (r == 0 && pl->passphrases &&
+	    json_array_append_new(pl->passphrases,
+				  json_pack("{s:I, s:s?, s:s}", "contact",
+					    (json_int_t)rc->contact_id, "name",
+					    rc->name, "passphrase", pass)) < 0)
+		r = -ENOMEM;
+	OPENSSL_cleanse(pass, sizeof(pass));
+	buf_free(&enc);
+	buf_free(&inner);
+	buf_free(&sig);
+	return r;
+}
 
 /*
  * Queues the payload for RC, to be encrypted for RC's certificate when it
@@ -235,6 +299,9 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 	int64_t id;
 	int r;
 
+	if (block && rc->pdf && pl->pdf && pl->pdf->len && rc->email &&
+	    k->signer && k->cfg->org_mailbox && strcmp(kind, "plan") == 0)
+		return queue_pdf(k, ids, rc, cl, pl);
 	if (block) {
 		r = queue_manual(k, ids, rc, kind, "manual", block);
 		if (r < 0 || !cl->notice[rc->private][0] || !k->signer ||
@@ -281,17 +348,18 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 /* The members of a plan and its citizen, as JSON rows. */
 static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
 {
-	return store_rows(k->store, ret,
-			  "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-			  " k.cert_pem, k.cipher_policy, k.caps_gcm,"
-			  " k.private_mailbox"
-			  " FROM plan_members m JOIN contacts k"
-			  " ON k.id = m.contact_id WHERE m.plan_id = ?"
-			  " UNION ALL SELECT 0, 'citizen', c.name, c.email,"
-			  " c.cert_pem, c.cipher_policy, c.caps_gcm, 1"
-			  " FROM plans p JOIN citizens c ON c.id = p.citizen_id"
-			  " WHERE p.id = ? ORDER BY 1",
-			  "ii", plan, plan);
+	return store_rows(
+	    k->store, ret,
+	    "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
+	    " k.cert_pem, k.cipher_policy, k.caps_gcm,"
+	    " k.private_mailbox, k.delivery"
+	    " FROM plan_members m JOIN contacts k"
+	    " ON k.id = m.contact_id WHERE m.plan_id = ?"
+	    " UNION ALL SELECT 0, 'citizen', c.name, c.email,"
+	    " c.cert_pem, c.cipher_policy, c.caps_gcm, 1,"
+	    " c.delivery FROM plans p JOIN citizens c ON c.id = p.citizen_id"
+	    " WHERE p.id = ? ORDER BY 1",
+	    "ii", plan, plan);
 }
 
 static void to_recipient(json_t *row, struct recipient *rc)
@@ -307,6 +375,8 @@ static void to_recipient(json_t *row, struct recipient *rc)
 	    wording_private(row_str(row, "kind"),
 			    json_integer_value(
 				json_object_get(row, "private_mailbox")) != 0),
+	    row_str(row, "delivery") &&
+		strcmp(row_str(row, "delivery"), "pdf") == 0,
 	};
 }
 
@@ -327,32 +397,63 @@ static void coordinator(struct kipd *k, int64_t plan, char *out, size_t len)
 	json_decref(row);
 }
 
+/* The plan's attachments: its PDF (every mail program opens it; a name
+ * without personal data), and its YAML document for re-import when
+ * mail.attach_document says so. Returns how many. */
+static size_t plan_attachments(const struct kipd *k, const struct ids *ids,
+			       const struct buf *pdf, const char *doc,
+			       char names[2][80], struct mime_attachment *att)
+{
+	size_t n = 0;
+
+	snprintf(names[0], 80, "indsatsplan-KIP-%lld-v%lld.pdf",
+		 (long long)ids->plan, (long long)ids->version);
+	if (pdf->len)
+		att[n++] = (struct mime_attachment){names[0], "application/pdf",
+						    pdf->data, pdf->len};
+	if (k->cfg->mail_attach_document) {
+		snprintf(names[1], 80, "indsatsplan-KIP-%lld-v%lld.yaml",
+			 (long long)ids->plan, (long long)ids->version);
+		att[n++] = (struct mime_attachment){
+		    names[1], "application/yaml; charset=utf-8", doc,
+		    strlen(doc)};
+	}
+	return n;
+}
+
+/* The signed plan entity, and the plan's PDF in PDF for the members who
+ * get it encrypted. */
 static int plan_entity(struct cmd_ctx *c, const struct ids *ids,
-		       const char *citizen_name, struct buf *signed_entity)
+		       const char *citizen_name, struct buf *signed_entity,
+		       struct buf *pdf)
 {
 	struct kipd *k = c->k;
 	const char *lang = k->cfg->default_lang;
 	struct buf text = BUF_INIT, html = BUF_INIT, inner = BUF_INIT;
-	struct mime_attachment att;
-	char subject[300], fname[80], err[256];
+	struct mime_attachment att[2];
+	char subject[300], names[2][80], err[256], pdf_err[300];
 	char *doc = NULL;
+	size_t n;
 	int r;
 
-	r = render_version_both(c, ids->plan, ids->version, lang, &text, &html,
-				&doc);
+	pdf_err[0] = '\0';
+	r = render_version_all(c, ids->plan, ids->version, lang, &text, &html,
+			       pdf, pdf_err, sizeof(pdf_err), &doc);
 	if (r < 0)
 		goto out;
+	/* Without its PDF the plan still goes, as text and HTML. */
+	if (pdf_err[0])
+		log_err("distribute: plan %lld version %lld goes without its "
+			"PDF: %s",
+			(long long)ids->plan, (long long)ids->version, pdf_err);
 	snprintf(subject, sizeof(subject),
 		 texts_danish(k->cfg)
 		     ? "Koordinerende indsatsplan for %s, version %lld"
 		     : "Coordinated action plan for %s, version %lld",
 		 citizen_name, (long long)ids->version);
-	snprintf(fname, sizeof(fname), "indsatsplan-KIP-%lld-v%lld.yaml",
-		 (long long)ids->plan, (long long)ids->version);
-	att = (struct mime_attachment){fname, "application/yaml; charset=utf-8",
-				       doc, strlen(doc)};
-	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data, &att,
-		       1, &inner);
+	n = plan_attachments(k, ids, pdf, doc, names, att);
+	r = mime_inner(k->cfg->org_mailbox, subject, text.data, html.data, att,
+		       n, &inner);
 	if (r == 0)
 		r = smime_sign(k->signer, inner.data, inner.len, signed_entity,
 			       err, sizeof(err));
@@ -367,12 +468,76 @@ out:
 	return r;
 }
 
-int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
+static int queue_personal(struct kipd *k, const struct ids *ids,
+			  const struct recipient *rc, const char *kind,
+			  struct clear *cl, const char *subject,
+			  const char *text);
+
+/* The coordinator's encrypted notice of the passphrases in PASS. */
+static int passphrase_notice(struct cmd_ctx *c, const struct ids *ids,
+			     json_t *pass)
+{
+	struct kipd *k = c->k;
+	bool da = texts_danish(k->cfg);
+	struct buf text = BUF_INIT;
+	char subject[200];
+	struct recipient rc;
+	struct clear cl;
+	json_t *row = NULL, *p;
+	size_t i;
+	int r = store_row(k->store, &row,
+			  "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
+			  " k.cert_pem, k.cipher_policy, k.caps_gcm,"
+			  " k.private_mailbox FROM plans p JOIN contacts k"
+			  " ON k.id = p.coordinator_id WHERE p.id = ?",
+			  "i", ids->plan);
+
+	if (r < 0)
+		return r;
+	to_recipient(row, &rc);
+	buf_printf(&text,
+		   da ? "Plan KIP-%lld, version %lld, er sendt som en "
+			"krypteret PDF til modtagere uden certifikat.\r\n"
+			"Giv hver modtager sin adgangskode pr. telefon, og "
+			"registrér udleveringen (kipctl plan handed).\r\n\r\n"
+		      : "Plan KIP-%lld, version %lld, went as an encrypted PDF "
+			"to recipients without a certificate.\r\nGive each "
+			"recipient their passphrase by phone, and record the "
+			"hand-over (kipctl plan handed).\r\n\r\n",
+		   (long long)ids->plan, (long long)ids->version);
+	json_array_foreach(pass, i, p)
+	{
+		r = buf_printf(&text, "%s: %s\r\n",
+			       row_str(p, "name") ? row_str(p, "name") : "?",
+			       row_str(p, "passphrase"));
+		if (r < 0)
+			break;
+	}
+	snprintf(subject, sizeof(subject),
+		 da ? "Adgangskoder til PDF – ref KIP-%lld"
+		    : "Passphrases of the PDF – ref KIP-%lld",
+		 (long long)ids->plan);
+	clear_init(k, &cl, W_DIGEST_SUBJECT, W_COUNT,
+		   &(struct wording_args){.plan = ids->plan});
+	for (int q = 0; q < 2; q++)
+		snprintf(cl.subject[q], sizeof(cl.subject[q]), "%s", subject);
+	if (r >= 0)
+		r = queue_personal(k, ids, &rc, "notice", &cl, subject,
+				   text.data);
+	OPENSSL_cleanse(text.data, text.len);
+	buf_free(&text);
+	clear_free(&cl);
+	json_decref(row);
+	return r;
+}
+
+int distribute_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
+			   json_t **passphrases)
 {
 	struct kipd *k = c->k;
 	struct ids ids = {c->citizen_id, plan, version, 0};
-	struct buf signed_entity = BUF_INIT;
-	struct payload pl = {&signed_entity, 0};
+	struct buf signed_entity = BUF_INIT, pdf = BUF_INIT;
+	struct payload pl = {&signed_entity, 0, &pdf, json_array()};
 	struct clear cl;
 	json_t *rows = NULL, *row, *cit = NULL;
 	char coord[300];
@@ -380,13 +545,19 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	size_t i;
 	int r, n = 0;
 
+	if (!pl.passphrases)
+		return cmd_store_fail(c, -ENOMEM, "outbox");
 	r = store_row(k->store, &cit, "SELECT name FROM citizens WHERE id = ?",
 		      "i", c->citizen_id);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(pl.passphrases);
 		return cmd_store_fail(c, r, "citizen");
-	if (k->signer &&
-	    plan_entity(c, &ids, row_str(cit, "name"), &signed_entity) < 0) {
+	}
+	if (k->signer && plan_entity(c, &ids, row_str(cit, "name"),
+				     &signed_entity, &pdf) < 0) {
 		json_decref(cit);
+		json_decref(pl.passphrases);
+		buf_free(&pdf);
 		return -1;
 	}
 	json_decref(cit);
@@ -407,6 +578,8 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 	{
 		struct recipient rc;
 
+		if (r < 0)
+			break;
 		to_recipient(row, &rc);
 		if (strcmp(rc.kind, "relative") == 0 && !relatives)
 			r = queue_manual(k, &ids, &rc, "plan", "cancelled",
@@ -417,12 +590,23 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
 			break;
 		n++;
 	}
+	if (r >= 0 && json_array_size(pl.passphrases))
+		r = passphrase_notice(c, &ids, pl.passphrases);
 	json_decref(rows);
 	buf_free(&signed_entity);
+	buf_free(&pdf);
 	clear_free(&cl);
+	if (r >= 0 && passphrases)
+		*passphrases = json_incref(pl.passphrases);
+	json_decref(pl.passphrases);
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
 	return n;
+}
+
+int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
+{
+	return distribute_version_pdf(c, plan, version, NULL);
 }
 
 /* The details of a meeting, for the encrypted half of an invitation. */

@@ -133,6 +133,7 @@ static const struct {
      " (SELECT m.id FROM meetings m JOIN plans p ON p.id = m.plan_id"
      "  WHERE p.citizen_id = ?1)"
      " OR contact_id IN (SELECT id FROM contacts WHERE citizen_id = ?1)"},
+    {"pdf_passphrases", "DELETE FROM pdf_passphrases WHERE citizen_id = ?1"},
     {"contact_certs_learned",
      "DELETE FROM contact_certs_learned WHERE contact_id IN"
      " (SELECT id FROM contacts WHERE citizen_id = ?1)"},

@@ -848,13 +848,14 @@ int outbox_insert(struct kipd *k, const struct outbox_msg *m, int64_t *ret_id,
 	    "INSERT INTO outbox (message_id, kind, citizen_id,"
 	    " plan_id, version, meeting_id, contact_id, recipient,"
 	    " state, reason, cipher, created_at, updated_at,"
-	    " deviation_id, cert_domain)"
+	    " deviation_id, cert_domain, pdf)"
 	    " VALUES ('pending-' || hex(randomblob(16)), ?,"
 	    " NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0),"
-	    " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
-	    "siiiiissssiiis", m->kind, m->citizen_id, m->plan_id, m->version,
+	    " NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)",
+	    "siiiiissssiiisi", m->kind, m->citizen_id, m->plan_id, m->version,
 	    m->meeting_id, m->contact_id, m->recipient, m->state, m->reason,
-	    m->cipher, now, now, m->deviation_id, m->cert_domain);
+	    m->cipher, now, now, m->deviation_id, m->cert_domain,
+	    (int64_t)m->pdf);
 	if (r < 0)
 		return r;
 	id = store_last_id(k->store);
@@ -909,7 +910,7 @@ int outbox_handed(struct kipd *k, int64_t plan, int64_t version,
 			  " version = ? AND kind = 'plan' AND"
 			  " coalesce(contact_id, 0) = ? AND"
 			  " (state IN ('manual', 'failed') OR"
-			  "  delivery = 'bounced')"
+			  "  delivery = 'bounced' OR pdf)"
 			  " AND coalesce(delivery, '') <> 'handed'"
 			  " ORDER BY id DESC LIMIT 1",
 			  "iii", plan, version, contact);

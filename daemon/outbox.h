@@ -39,6 +39,7 @@ struct outbox_msg {
 	const char *cert_domain; /* encrypted to the organisation
 				    certificate of this domain (orgcert.h),
 				    or NULL */
+	bool pdf;		 /* the plan as an encrypted PDF (pdfpass.h) */
 };
 
 /* Starts the outbox: the SMTP workers when smtp.url is set, recovery of

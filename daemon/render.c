@@ -20,52 +20,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "render_int.h"
 
 #define WIDTH 78       /* text: columns, counted in code points */
 #define EMPTY "\u2014" /* text: an absent value (em dash) */
-
-enum label {
-	L_TITLE,
-	L_S1,
-	L_S1_NOTE,
-	L_NAME,
-	L_CPR,
-	L_ADDRESS,
-	L_PHONE,
-	L_BASIS,
-	L_BASIS_NOTE,
-	L_BASIS1,
-	L_BASIS2,
-	L_BASIS3,
-	L_BASIS4,
-	L_CONSENT,
-	L_CONSENT_TEXT,
-	L_YES,
-	L_NO,
-	L_COORD,
-	L_PARTICIPANTS,
-	L_MEETING_DATE,
-	L_APPROVED,
-	L_S2,
-	L_S2_NOTE,
-	L_STATUS,
-	L_GOALS,
-	L_ACTIONS,
-	L_S3,
-	L_MEETING_NOTE,
-	L_S3_LIST,
-	L_S4,
-	L_GOAL,
-	L_COL_ACTION,
-	L_COL_SUCCESS,
-	L_COL_RESP,
-	L_COL_TIME,
-	L_NO_SHOW,
-	L_S5,
-	L_FOLLOW_UP_PRE,
-	L_FOLLOW_UP_POST,
-	N_LABELS
-};
 
 /* Danish (the template's words) and English. */
 static const char *const labels[N_LABELS][2] = {
@@ -157,7 +115,7 @@ static const char *const labels[N_LABELS][2] = {
 			  "made)"},
 };
 
-static const unsigned basis_bits[4] = {BASIS_PSYCH_PATIENT,
+const unsigned render_basis_bits[4] = {BASIS_PSYCH_PATIENT,
 				       BASIS_SUBST_TREATMENT, BASIS_PSYCH_NEED,
 				       BASIS_SUBST_NEED};
 
@@ -532,7 +490,7 @@ static void text_master(struct rctx *c, const struct render_master *m)
 		if (i == 2)
 			put(c, "  --\n");
 		snprintf(item, sizeof(item), "%s %s",
-			 box_text(!!(m->basis & basis_bits[i])),
+			 box_text(!!(m->basis & render_basis_bits[i])),
 			 L(c, (enum label)(L_BASIS1 + i)));
 		text_para(c, 2, item);
 	}
@@ -761,7 +719,7 @@ static void html_basis(struct rctx *c, const struct render_master *m)
 		if (i == 2)
 			put(c, "<hr>\n");
 		put(c, "<div>");
-		html_box(c, !!(m->basis & basis_bits[i]),
+		html_box(c, !!(m->basis & render_basis_bits[i]),
 			 L(c, (enum label)(L_BASIS1 + i)));
 		put(c, "</div>\n");
 	}
@@ -951,4 +909,36 @@ int render_plan(const struct render_master *m, const struct plandoc *doc,
 		out->data[start] = '\0';
 	}
 	return c.r;
+}
+
+/* ---- shared with pdf.c (render_int.h) ------------------------------------ */
+
+const char *render_label(enum label l, int en)
+{
+	return labels[l][en ? 1 : 0];
+}
+
+char *render_clean(const char *raw, int *err)
+{
+	struct rctx c = {NULL, 0, 0};
+	char *s = clean(&c, raw ? raw : "");
+
+	*err = c.r;
+	return s;
+}
+
+char *render_person_line(const struct render_person *p, int *err)
+{
+	struct rctx c = {NULL, 0, 0};
+	char *s = person_line(&c, p);
+
+	*err = c.r;
+	return s;
+}
+
+void render_date(int en, const char *iso, char *dst, size_t n)
+{
+	struct rctx c = {NULL, en, 0};
+
+	format_date(&c, iso, dst, n);
 }

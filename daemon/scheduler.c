@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pdfpass.h"
 #include "rowval.h"
 #include "clock.h"
 #include "access.h"
@@ -765,6 +766,16 @@ static int pass(struct kipd *k, time_t now, int limit, struct pass_stats *ps)
 		r = daily_due(k, now);
 		if (r > 0)
 			ps->messages += r;
+	}
+	if (r >= 0) {
+		/* Passphrases of encrypted PDFs never handed over. */
+		int n = pdfpass_expire(k, now);
+
+		if (n > 0)
+			log_info("scheduler: %d PDF passphrase(s) not handed "
+				 "over in time deleted",
+				 n);
+		r = n < 0 ? n : r;
 	}
 	return r < 0 ? r : ps->jobs;
 }

@@ -452,10 +452,32 @@ static const char migration_10[] =
     " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX directory_lookups_due ON directory_lookups (next_at);";
 
+/* Version 11: the plan as an encrypted PDF for those without a
+ * certificate. A contact's or citizen's delivery 'pdf' (opt-in) sends the
+ * plan as an AES-256 password-protected PDF; outbox.pdf marks such a copy
+ * (plan status: "sent (pdf)" until handed over). pdf_passphrases keeps
+ * each recipient's passphrase of a version until the coordinator records
+ * the hand-over or plans.pdf_passphrase_days have passed (contact_id 0:
+ * the citizen). */
+static const char migration_11[] =
+    "ALTER TABLE contacts ADD COLUMN delivery TEXT NOT NULL DEFAULT 'auto'"
+    " CHECK (delivery IN ('auto', 'pdf'));"
+    "ALTER TABLE citizens ADD COLUMN delivery TEXT NOT NULL DEFAULT 'auto'"
+    " CHECK (delivery IN ('auto', 'pdf'));"
+    "ALTER TABLE outbox ADD COLUMN pdf INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE pdf_passphrases ("
+    " plan_id INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " contact_id INTEGER NOT NULL,"
+    " citizen_id INTEGER NOT NULL,"
+    " passphrase TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " PRIMARY KEY (plan_id, version, contact_id)) WITHOUT ROWID;";
+
 static const char *const migrations[] = {
     NULL, /* version 0: the empty file */
-    migration_1, migration_2, migration_3, migration_4, migration_5,
-    migration_6, migration_7, migration_8, migration_9, migration_10,
+    migration_1, migration_2,  migration_3,  migration_4,
+    migration_5, migration_6,  migration_7,  migration_8,
+    migration_9, migration_10, migration_11,
 };
 
 int schema_latest(void)

@@ -2,11 +2,14 @@
 #include "version_read.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "access.h"
+#include "kipd.h"
+#include "pdf.h"
 #include "buf.h"
 #include "cmd.h"
 #include "plandoc.h"
@@ -130,12 +133,14 @@ static int load(struct cmd_ctx *c, int64_t plan, int64_t version,
 	return 0;
 }
 
-int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
-			const char *lang, struct buf *text, struct buf *html,
-			char **doc)
+int render_version_all(struct cmd_ctx *c, int64_t plan, int64_t version,
+		       const char *lang, struct buf *text, struct buf *html,
+		       struct buf *pdf, char *pdf_err, size_t pdf_errlen,
+		       char **doc)
 {
 	struct render_data d = {0};
 	struct render_master m;
+	char err[300];
 	int r = load(c, plan, version, &d, &m);
 
 	if (r == 0) {
@@ -143,6 +148,18 @@ int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
 			r = render_plan(&m, d.doc, RENDER_TEXT, lang, text);
 		if (r == 0 && html)
 			r = render_plan(&m, d.doc, RENDER_HTML, lang, html);
+		if (r == 0 && pdf &&
+		    (r = pdf_render_plan(&m, d.doc, lang,
+					 c->k->cfg->pdf_font_dir, pdf, err,
+					 sizeof(err))) < 0 &&
+		    r != -ENOMEM) {
+			if (!pdf_err) {
+				render_data_free(&d);
+				return cmd_fail(c, "internal", "PDF: %s", err);
+			}
+			snprintf(pdf_err, pdf_errlen, "%s", err);
+			r = 0; /* the caller goes on without it */
+		}
 		if (r == 0 && doc &&
 		    !(*doc = strdup(row_str(d.version, "document"))))
 			r = -ENOMEM;
@@ -153,10 +170,40 @@ int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
 	return r;
 }
 
+int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
+			const char *lang, struct buf *text, struct buf *html,
+			char **doc)
+{
+	return render_version_all(c, plan, version, lang, text, html, NULL,
+				  NULL, 0, doc);
+}
+
 int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 		   enum render_format fmt, const char *lang, struct buf *out)
 {
 	return render_version_both(c, plan, version, lang,
 				   fmt == RENDER_TEXT ? out : NULL,
 				   fmt == RENDER_HTML ? out : NULL, NULL);
+}
+
+int render_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
+		       const char *lang, json_t **b64)
+{
+	struct buf pdf = BUF_INIT;
+	char *enc = NULL;
+	int r = render_version_all(c, plan, version, lang, NULL, NULL, &pdf,
+				   NULL, 0, NULL);
+
+	if (r == 0 && (pdf.len > (size_t)INT32_MAX ||
+		       !(enc = malloc(4 * ((pdf.len + 2) / 3) + 1))))
+		r = cmd_store_fail(c, -ENOMEM, "render");
+	if (r == 0) {
+		EVP_EncodeBlock((unsigned char *)enc,
+				(const unsigned char *)pdf.data, (int)pdf.len);
+		if (!(*b64 = json_string(enc)))
+			r = cmd_store_fail(c, -ENOMEM, "render");
+	}
+	free(enc);
+	buf_free(&pdf);
+	return r;
 }

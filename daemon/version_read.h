@@ -6,6 +6,7 @@
 #ifndef KIP_VERSION_READ_H
 #define KIP_VERSION_READ_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct buf;
@@ -22,5 +23,18 @@ int render_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 int render_version_both(struct cmd_ctx *c, int64_t plan, int64_t version,
 			const char *lang, struct buf *text, struct buf *html,
 			char **doc);
+
+/* The same with the PDF into PDF as well (NULL: none). A PDF that cannot
+ * be made (a font missing) fails the call, or, with PDF_ERR, is left out
+ * (PDF stays empty) with the reason in PDF_ERR. */
+#include <stddef.h>
+int render_version_all(struct cmd_ctx *c, int64_t plan, int64_t version,
+		       const char *lang, struct buf *text, struct buf *html,
+		       struct buf *pdf, char *pdf_err, size_t pdf_errlen,
+		       char **doc);
+/* The PDF alone, as a JSON string of its base64 (no line breaks): what
+ * plan render and plan export --format pdf reply. */
+int render_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
+		       const char *lang, json_t **b64);
 
 #endif

@@ -8,6 +8,7 @@ PACKAGES=(
 	gcc make pkg-config
 	libconfig-dev libsqlite3-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev libmosquitto-dev
 	libgmime-3.0-dev libical-dev libldap-dev
+	libcairo2-dev libpango1.0-dev libqpdf-dev fonts-dejavu-core qpdf poppler-utils file
 	openssl jq sqlite3 python3 util-linux python3-icalendar mosquitto mosquitto-clients systemd
 	clang libclang-rt-dev valgrind clang-format
 	groff-base man-db

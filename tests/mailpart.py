@@ -4,6 +4,9 @@
   mailpart.py FILE header NAME       the value of a top-level header
   mailpart.py FILE part CONTENT-TYPE the decoded body of the first part of
                                      that type (e.g. text/calendar)
+  mailpart.py FILE save TYPE OUT     writes the decoded bytes of the first
+                                     part of TYPE (e.g. application/pdf) to
+                                     OUT and prints its file name
   mailpart.py FILE types             every part's content type, one a line
   mailpart.py FILE text              every text/* part, decoded
   FILE may be - for standard input.
@@ -36,6 +39,14 @@ def main():
         for part in msg.walk():
             if part.get_content_type() == sys.argv[3]:
                 sys.stdout.write(part.get_payload(decode=True).decode("utf-8"))
+                return
+        sys.exit("no part of type " + sys.argv[3])
+    elif what == "save":
+        for part in msg.walk():
+            if part.get_content_type() == sys.argv[3]:
+                with open(sys.argv[4], "wb") as out:
+                    out.write(part.get_payload(decode=True))
+                print(part.get_filename() or "")
                 return
         sys.exit("no part of type " + sys.argv[3])
 

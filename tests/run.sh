@@ -75,11 +75,12 @@ run_build() {
 # definite leak makes kipd exit 99, which kip_stop counts as a failure.
 VALGRIND_TESTS=${VALGRIND_TESTS:-t_control t_domain t_erase t_certs t_audit \
 t_reminders t_stats t_mail t_mail_tls t_mqtt t_imap t_deviation t_intake t_reports \
-t_systemd t_delivery t_queue t_orgcert}
+t_systemd t_delivery t_queue t_orgcert t_pdf_delivery}
 # --trace-children: kipd's mail reader (kip-inmail) is checked too; an
 # error there ends it with 99, kipd quarantines the message as unreadable,
 # and t_intake's counts fail. Not the stand-in reader t_intake puts in alt/.
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
+--suppressions=$PWD/tests/valgrind.supp \
 --errors-for-leak-kinds=definite --show-leak-kinds=definite --num-callers=30 \
 --trace-children=yes --trace-children-skip=*/alt/kip-inmail"
 
@@ -105,9 +106,11 @@ run_valgrind() {
 # (t_intake), the MQTT inbox (t_mqtt), the operator's retry racing the
 # workers (t_queue), the workers' own SMTP connections (t_dsn_request),
 # the directory searches forked by the loop while the SMTP workers run
-# (t_directory). A report ends kipd with status 66, which kip_stop counts
-# as a failure. tests/tsan.supp says what is suppressed and why.
-TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_queue t_dsn_request t_directory}
+# (t_directory), PDFs rendered by the loop beside Pango's own threads
+# (t_pdf_delivery). A report ends kipd with status 66, which kip_stop
+# counts as a failure. tests/tsan.supp says what is suppressed and why.
+TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_queue \
+t_dsn_request t_directory t_pdf_delivery}
 
 run_tsan() {
 	local t

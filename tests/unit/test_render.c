@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fixture.h"
 #include "plandoc.h"
 #include "render.h"
 #include "t.h"
-
-#define BILAG2 "tests/fixtures/bilag2.yaml"
 
 static const struct render_person participants[] = {
     {"Ida Fiktiv", "sygeplejerske", "Distriktspsykiatrien Opdigtetby",
@@ -40,23 +39,6 @@ static const struct render_master master = {
     .meeting_date = "2014-05-01",
     .approved = true,
 };
-
-static struct plandoc *load_bilag2(void)
-{
-	static char text[256 * 1024];
-	struct plandoc *doc = NULL;
-	char err[256];
-	FILE *f = fopen(BILAG2, "rb");
-	size_t len;
-
-	if (!f)
-		return NULL;
-	len = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	if (plandoc_parse(text, len, &doc, err, sizeof(err)) < 0)
-		printf("  bilag2: %s\n", err);
-	return doc;
-}
 
 /* s with every run of white space as one space (caller frees). */
 static char *squash(const char *s)
