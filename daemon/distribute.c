@@ -185,6 +185,8 @@ static int queue_manual(struct kipd *k, const struct ids *ids,
 struct clear {
 	char subject[2][200];
 	char notice[2][900]; /* "" for none */
+	/* beside a plan as an encrypted PDF (a plan's only, else "") */
+	char pdf_notice[2][900];
 	struct buf sig[2];
 };
 
@@ -200,6 +202,10 @@ static void clear_init(const struct kipd *k, struct clear *c,
 		if (notice != W_COUNT)
 			wording(k->cfg, notice, p, a, c->notice[p],
 				sizeof(c->notice[p]));
+		c->pdf_notice[p][0] = '\0';
+		if (notice == W_PLAN_NOTICE)
+			wording(k->cfg, W_PDF_NOTICE, p, a, c->pdf_notice[p],
+				sizeof(c->pdf_notice[p]));
 		c->sig[p] = (struct buf)BUF_INIT;
 	}
 }
@@ -246,7 +252,8 @@ static int queue_pdf(struct kipd *k, const struct ids *ids,
 				       enc.len};
 	if (r == 0)
 		r = mime_inner(k->cfg->org_mailbox, cl->subject[rc->private],
-			       cl->notice[rc->private], NULL, &att, 1, &inner);
+			       cl->pdf_notice[rc->private], NULL, &att, 1,
+			       &inner);
 	if (r == 0)
 		r = smime_sign(k->signer, inner.data, inner.len, &sig, err,
 			       sizeof(err));

@@ -89,6 +89,21 @@ static const char *const builtin[W_COUNT][2][2] = {
 	  "valid certificate for you. See it with: kipctl digest" AUTO_EN,
 	  "There is a new summary for you.{p}For data protection it is not "
 	  "sent by ordinary e-mail." AUTO_EN}},
+    [W_PDF_NOTICE] =
+	{{"Der er en ny version af en koordinerende indsatsplan, som du "
+	  "deltager i (ref. {ref}).{p}Den er vedhæftet som en PDF, der er "
+	  "beskyttet med en adgangskode. Koordinatoren, {coordinator}, giver "
+	  "dig adgangskoden over telefonen." AUTO_DA,
+	  "Der er en ny besked til dig (ref. {ref}).{p}Den ligger i den "
+	  "vedhæftede fil, som er beskyttet med en adgangskode. "
+	  "{coordinator} giver dig adgangskoden over telefonen." AUTO_DA},
+	 {"A new version of a coordinated action plan you take part in is "
+	  "ready (ref. {ref}).{p}It is attached as a PDF protected by a "
+	  "passphrase. The coordinator, {coordinator}, will give you the "
+	  "passphrase by phone." AUTO_EN,
+	  "There is a new message for you (ref. {ref}).{p}It is in the "
+	  "attached file, which is protected by a passphrase. {coordinator} "
+	  "will give you the passphrase by phone." AUTO_EN}},
 };
 
 /* The private subjects without an organisation name (private.name
@@ -118,6 +133,7 @@ static const char *configured(const struct kip_config *cfg, enum wording id)
 		return cfg->private_reminder;
 	case W_DIGEST_SUBJECT:
 	case W_DIGEST_NOTICE:
+	case W_PDF_NOTICE:
 	case W_COUNT:
 		break;
 	}

@@ -40,6 +40,7 @@ enum wording {
 	W_REMINDER_TEXT,
 	W_DIGEST_SUBJECT, /* the coordinator's daily digest ({date}) */
 	W_DIGEST_NOTICE,
+	W_PDF_NOTICE, /* beside a plan as a password-protected PDF */
 	W_COUNT
 };
 

@@ -70,6 +70,12 @@ check_eq "and no HTML, no YAML, nothing but the notice and the PDF" \
 	"multipart/mixed text/plain application/pdf" "$(echo $types)"
 check_out "the text is the neutral notice" "ny besked til dig \\(ref. KIP-$PLAN\\)" \
 	python3 "$ROOT/tests/mailpart.py" "$TDIR/lise.eml" text
+notice=$(python3 "$ROOT/tests/mailpart.py" "$TDIR/lise.eml" text | tr -d '\r' | tr '\n' ' ')
+grep -q "vedhæftede fil, som er beskyttet med en adgangskode" <<<"$notice" &&
+	grep -q "giver dig adgangskoden over telefonen" <<<"$notice" &&
+	! grep -q "sendes den ikke med almindelig e-mail" <<<"$notice" &&
+	pass "it says the plan is attached behind a passphrase given by phone" ||
+	fail "it says the plan is attached behind a passphrase given by phone" "$notice"
 python3 "$ROOT/tests/mailpart.py" "$TDIR/lise.eml" save application/pdf "$TDIR/lise.pdf" >"$TDIR/lise.pdf.name"
 check_eq "the PDF's file name says nothing but the reference" "KIP-$PLAN-1.pdf" "$(cat "$TDIR/lise.pdf.name")"
 check_out "the PDF is encrypted with AES-256 (R6)" "R = 6" qpdf --show-encryption --password="$PL" "$TDIR/lise.pdf"
