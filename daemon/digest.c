@@ -39,6 +39,9 @@ static void local_minute(time_t t, char out[17])
 	strftime(out, 17, "%Y-%m-%dT%H:%M", &tm);
 }
 
+/* Why a copy sent as an encrypted PDF still waits: its passphrase. */
+#define PDF_REASON "encrypted PDF sent: give the passphrase by phone"
+
 /* The plan object for PLAN in PLANS (created on first use), or NULL. */
 static json_t *plan_obj(json_t *plans, int64_t plan)
 {
@@ -118,8 +121,8 @@ static int collect_copies(struct kipd *k, int64_t coord, time_t now,
 	    " CASE WHEN k.kind = 'professional' THEN k.name END AS name,"
 	    " o.state, o.delivery, o.delivery_status, o.delivery_detail,"
 	    /* an encrypted PDF waits for its passphrase (pdfpass.h) */
-	    " CASE WHEN o.pdf THEN 'encrypted PDF sent: give the passphrase"
-	    " by phone' ELSE o.reason END AS reason, o.pdf,"
+	    " CASE WHEN o.pdf THEN '" PDF_REASON "'"
+	    " ELSE o.reason END AS reason, o.pdf,"
 	    " date(o.created_at, 'unixepoch') AS since"
 	    " FROM outbox o JOIN plans p ON p.id = o.plan_id"
 	    " LEFT JOIN contacts k ON k.id = o.contact_id"
@@ -294,6 +297,8 @@ static const char *reason_text(const char *reason, bool da)
 		return "intet certifikat";
 	if (str_eq(reason, "no e-mail address"))
 		return "ingen e-mailadresse";
+	if (str_eq(reason, PDF_REASON))
+		return "krypteret PDF sendt: giv adgangskoden over telefonen";
 	return reason;
 }
 

@@ -92,18 +92,18 @@ static const char *const builtin[W_COUNT][2][2] = {
     [W_PDF_NOTICE] =
 	{{"Der er en ny version af en koordinerende indsatsplan, som du "
 	  "deltager i (ref. {ref}).{p}Den er vedhæftet som en PDF, der er "
-	  "beskyttet med en adgangskode. Koordinatoren, {coordinator}, giver "
-	  "dig adgangskoden over telefonen." AUTO_DA,
+	  "beskyttet med en adgangskode. Du får adgangskoden over telefonen "
+	  "af koordinatoren, {coordinator}." AUTO_DA,
 	  "Der er en ny besked til dig (ref. {ref}).{p}Den ligger i den "
-	  "vedhæftede fil, som er beskyttet med en adgangskode. "
-	  "{coordinator} giver dig adgangskoden over telefonen." AUTO_DA},
+	  "vedhæftede fil, som er beskyttet med en adgangskode. Du "
+	  "får adgangskoden over telefonen af {coordinator}." AUTO_DA},
 	 {"A new version of a coordinated action plan you take part in is "
 	  "ready (ref. {ref}).{p}It is attached as a PDF protected by a "
-	  "passphrase. The coordinator, {coordinator}, will give you the "
-	  "passphrase by phone." AUTO_EN,
+	  "passphrase. You will get the passphrase by phone "
+	  "from the coordinator, {coordinator}." AUTO_EN,
 	  "There is a new message for you (ref. {ref}).{p}It is in the "
-	  "attached file, which is protected by a passphrase. {coordinator} "
-	  "will give you the passphrase by phone." AUTO_EN}},
+	  "attached file, which is protected by a passphrase. You "
+	  "will get the passphrase by phone from {coordinator}." AUTO_EN}},
 };
 
 /* The private subjects without an organisation name (private.name

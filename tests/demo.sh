@@ -256,6 +256,12 @@ step "5b. The rendered plan, as every member receives it (first 45 lines)"
 head -45 "$DEMO/plan.txt" | sed 's/^/   | /'
 "$KIPCTL" plan render 1 --format html >"$DEMO/plan.html"
 say "(HTML version: $DEMO/plan.html, $(wc -c <"$DEMO/plan.html") bytes, no remote content)"
+run plan render 1 --format pdf --output "$DEMO/plan.pdf"
+say "The same plan as PDF (cairo and Pango; what every member's mail carries beside"
+say "the text and HTML): $DEMO/plan.pdf, $(pdfinfo "$DEMO/plan.pdf" | sed -n 's/^Pages: *//p') pages,"
+say "$(pdfinfo "$DEMO/plan.pdf" | sed -n 's/^Page size: *//p'), fonts embedded: $(pdffonts "$DEMO/plan.pdf" | awk 'NR > 2 { print $1 " (emb " $(NF-4) ")" }' | sort -u | tr '\n' ' ')"
+say "Its text, as a PDF reader selects it (pdftotext, first lines):"
+pdftotext -layout -l 1 "$DEMO/plan.pdf" - | grep -v '^ *$' | head -8 | sed 's/^/   | /'
 
 step "6. An update: the job centre's timeline changes; version 2 and the diff"
 sed 's/Koordinerende sagsbehandler deltager i netværksmøde/Koordinerende sagsbehandler holder første samtale inden 14 dage og deltager i netværksmøde/' \
@@ -380,7 +386,14 @@ if [ -n "$MAIL_UP" ]; then
 	karen plan version add 1 --file "$DEMO/plan3.yaml"
 	KIP_BOX=kip@kommune.example
 	k0=$(mail_count "$KIP_BOX")
-	karen plan approve 1 --version 3 --how phone
+	say "Lise has no certificate. Karen chooses that she gets the plan as a PDF"
+	say "protected by a passphrase, which Karen will read to her over the phone:"
+	karen contact update 4 --delivery pdf
+	printf '   karen$ kipctl plan approve 1 --version 3 --how phone\n'
+	approve=$(karen_q --json plan approve 1 --version 3 --how phone)
+	jq -r '"version:      \(.version)", "distribution: \(.distribution)", "recipients:   \(.recipients)",
+		(.passphrases[] | "passphrase for \(.name): \(.passphrase)")' <<<"$approve" | sed 's/^/     /'
+	PASS=$(jq -r '.passphrases[0].passphrase // empty' <<<"$approve")
 	outbox_settled
 	# Every copy asked for delivery reports (DSN); Postfix sends one per
 	# copy delivered, and the bounce, to the function mailbox.
@@ -399,6 +412,28 @@ if [ -n "$MAIL_UP" ]; then
 		select(.kind == "plan" and .version == 3 and .recipient == $a) |
 		"state \(.state), delivery \(.delivery) \(.delivery_status): \(.delivery_detail)"' | sed 's/^/     | /'
 	karen_mail "Levering fejlede" "Karen is told" 14
+	LISE=lise.testesen@privat.example
+	f=$(grep -l "application/pdf" $(find "$MAILDIRS/$LISE" -type f -path '*/new/*') 2>/dev/null | head -1 || true)
+	if [ -n "$f" ] && [ -n "$PASS" ]; then
+		say "Lise's mail, signed, not encrypted: in clear only a neutral text and a file:"
+		show_clear "$f"
+		openssl cms -verify -CAfile "$PKI/ca.pem" -in "$f" -out "$DEMO/lise.eml" 2>/dev/null
+		python3 "$ROOT/tests/mailpart.py" "$DEMO/lise.eml" text | sed 's/^/     | /'
+		name=$(python3 "$ROOT/tests/mailpart.py" "$DEMO/lise.eml" save application/pdf "$DEMO/lise.pdf")
+		say "| attached: $name ($(qpdf --show-encryption --password="$PASS" "$DEMO/lise.pdf" | sed -n 's/^stream encryption method: //p'), R6)"
+		if qpdf --decrypt "$DEMO/lise.pdf" "$DEMO/lise-nopass.pdf" 2>/dev/null; then
+			say "UNEXPECTED: the PDF opened without its passphrase"; exit 1
+		fi
+		say "Without the passphrase it does not open (qpdf: invalid password). With the"
+		say "words Karen read to her, it does (qpdf --decrypt, then pdftotext):"
+		qpdf --password="$PASS" --decrypt "$DEMO/lise.pdf" "$DEMO/lise-open.pdf"
+		pdftotext -layout -l 1 "$DEMO/lise-open.pdf" - | grep -v '^ *$' | head -4 | sed 's/^/     | /'
+		say "What Lise received in clear, scanned as in step 6d (the passphrase included):"
+		python3 "$ROOT/tests/clearscan.py" --vocab --forbid "$PASS" --forbid borger@borger.example \
+			--forbid "Bjarne Testesen" "$f" | sed 's/^/     /'
+	else
+		say "(no encrypted PDF reached Lise: see kipctl plan status 1)"
+	fi
 	say "Karen phones Ulla and hands the plan over at the clinic; she records it:"
 	karen plan handed 1 --version 3 --contact "$U" --how "Afleveret personligt i Alkoholambulatoriet"
 	"$KIPCTL" --json plan status 1 | jq -r '.versions[0].line' | sed 's/^/     | /'

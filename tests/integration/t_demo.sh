@@ -22,6 +22,19 @@ grep -qE "scanned [1-9][0-9]* messages, [0-9]+ parts: 0 hits" <<<"$out" &&
 grep -q "Jonas's reminder (signed, neutral" <<<"$out" &&
 	pass "the demo shows a reminder arriving" ||
 	fail "the demo shows a reminder arriving" "$(grep -n 'reminder' <<<"$out")"
+# Step 5b: the plan as PDF; step 6e: a relative's encrypted PDF, opened
+# with the passphrase the coordinator was given, not without.
+for want in "595.276 x 841.89 pts (A4), fonts embedded: " "(emb yes)" \
+	"passphrase for Lise Testesen: " "| attached: KIP-1-3.pdf (AESv3, R6)" \
+	"Without the passphrase it does not open" "Den ligger i den vedhæftede fil, som er beskyttet med en adgangskode"; do
+	grep -qF -- "$want" <<<"$out" && pass "the demo shows: $want" ||
+		fail "the demo shows: $want" "$(grep -n -i 'pdf' <<<"$out" | tail -20)"
+done
+n=$(sed -n '/6e\./,/== 6f/p' <<<"$out" | grep -cE "scanned 1 messages, [0-9]+ parts: 0 hits")
+check_eq "the relative's PDF mail passes the clear-text scan, passphrase included" 1 "$n"
+grep -qE "^ +\| (Koordinerende indsatsplan|Navn +Bjarne Testesen)" <<<"$(sed -n '/With the/,/What Lise received/p' <<<"$out")" &&
+	pass "the decrypted PDF reads as the plan" ||
+	fail "the decrypted PDF reads as the plan" "$(sed -n '/With the/,/What Lise received/p' <<<"$out")"
 # Step 1: a professional's certificate found in the LDAP directory.
 for want in "| cert_source: directory:ldaps://127.0.0.1:" "chosen: false  refused: certificate expired on"; do
 	grep -qF -- "$want" <<<"$out" && pass "the demo shows: $want" ||
@@ -32,10 +45,10 @@ done
 for want in "| state sent, delivery bounced 5.1.1: mailbox unavailable" \
 	"Karen is told, encrypted (outer subject: Levering fejlede – ref KIP-1)" \
 	"| Til: Ulla Ukendt <ulla.ukendt@bounce.example>" \
-	"| version 3: 4 leveret, 0 åbnet, 0 sendt, 1 afvist, 0 udleveret, 1 udestående" \
-	"| version 3: 4 leveret, 0 åbnet, 0 sendt, 0 afvist, 1 udleveret, 1 udestående" \
+	"| version 3: 5 leveret, 0 åbnet, 0 sendt, 1 afvist, 0 udleveret, 0 udestående" \
+	"| version 3: 5 leveret, 0 åbnet, 0 sendt, 0 afvist, 1 udleveret, 0 udestående" \
 	"Her digest arrives, encrypted (outer subject: Daglig oversigt" \
-	"Skal udleveres manuelt siden" "(intet certifikat)"; do
+	"Skal udleveres manuelt siden" "(krypteret PDF sendt: giv adgangskoden over telefonen)"; do
 	grep -qF -- "$want" <<<"$out" && pass "the demo shows: $want" ||
 		fail "the demo shows: $want" "$(sed -n '/6e\./,/== 7\./p' <<<"$out" | tail -60)"
 done

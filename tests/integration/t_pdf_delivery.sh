@@ -72,7 +72,7 @@ check_out "the text is the neutral notice" "ny besked til dig \\(ref. KIP-$PLAN\
 	python3 "$ROOT/tests/mailpart.py" "$TDIR/lise.eml" text
 notice=$(python3 "$ROOT/tests/mailpart.py" "$TDIR/lise.eml" text | tr -d '\r' | tr '\n' ' ')
 grep -q "vedhæftede fil, som er beskyttet med en adgangskode" <<<"$notice" &&
-	grep -q "giver dig adgangskoden over telefonen" <<<"$notice" &&
+	grep -q "Du får adgangskoden over telefonen af" <<<"$notice" &&
 	! grep -q "sendes den ikke med almindelig e-mail" <<<"$notice" &&
 	pass "it says the plan is attached behind a passphrase given by phone" ||
 	fail "it says the plan is attached behind a passphrase given by phone" "$notice"
