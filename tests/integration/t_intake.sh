@@ -191,8 +191,10 @@ check_out "and shows in the citizen's audit trail" "meeting.reply" \
 # the message it was reading (quarantined as unreadable, left in the
 # mailbox) while kipd goes on with a new reader.
 if [ -z "${KIPD_WRAP:-}" ]; then
-	check_eq "kipd itself maps no GMime, GLib or libical" "0" \
-		"$(grep -cE 'libgmime|libglib|libical' "/proc/$KIPD_PID/maps")"
+	# (GLib it does map since the PDF rendering: Pango and cairo sit on
+	# it. It parses no mail.)
+	check_eq "kipd itself maps neither GMime nor libical" "0" \
+		"$(grep -cE 'libgmime|libical' "/proc/$KIPD_PID/maps")"
 fi
 kip_stop
 mkdir -p "$TDIR/alt"
