@@ -453,17 +453,24 @@ int store_schema_version(struct store *st)
 	return user_version(st->db);
 }
 
-/* A cached, reset statement for sql, or NULL (logged). */
+/* A cached, reset statement for sql, or NULL (logged). Found by the
+ * string's address; a buffer that held other SQL when it was cached (not
+ * a literal) is prepared anew in its place. */
 static sqlite3_stmt *prepare(struct store *st, const char *sql)
 {
+	struct cached *slot = NULL;
 	sqlite3_stmt *s;
 
 	for (size_t i = 0; i < st->n_cache; i++) {
-		if (st->cache[i].sql == sql) {
+		if (st->cache[i].sql != sql)
+			continue;
+		if (strcmp(sqlite3_sql(st->cache[i].stmt), sql) == 0) {
 			sqlite3_reset(st->cache[i].stmt);
 			sqlite3_clear_bindings(st->cache[i].stmt);
 			return st->cache[i].stmt;
 		}
+		slot = &st->cache[i];
+		break;
 	}
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
 			       NULL) != SQLITE_OK) {
@@ -471,10 +478,14 @@ static sqlite3_stmt *prepare(struct store *st, const char *sql)
 			sqlite3_errmsg(st->db));
 		return NULL;
 	}
-	if (st->n_cache < STMT_CACHE)
+	if (slot) {
+		sqlite3_finalize(slot->stmt);
+		slot->stmt = s;
+	} else if (st->n_cache < STMT_CACHE) {
 		st->cache[st->n_cache++] = (struct cached){sql, s};
-	else
+	} else {
 		log_warn("store: statement cache full");
+	}
 	return s;
 }
 

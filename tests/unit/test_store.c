@@ -519,6 +519,25 @@ static void test_lazy_commit(void)
 	store_close(st);
 }
 
+/* Statements are cached by their SQL's address; a buffer reused for
+ * other SQL still runs what it holds now. */
+static void test_reused_sql_buffer(void)
+{
+	struct store *st = open_store("reuse.db");
+	char sql[64];
+	int64_t n = 0;
+
+	if (!st)
+		return;
+	snprintf(sql, sizeof(sql), "SELECT %d", 1);
+	T_ASSERT(store_int(st, &n, sql, "") == 0 && n == 1);
+	snprintf(sql, sizeof(sql), "SELECT %d", 2);
+	T_ASSERT(store_int(st, &n, sql, "") == 0 && n == 2);
+	snprintf(sql, sizeof(sql), "SELECT %d", 2);
+	T_ASSERT(store_int(st, &n, sql, "") == 0 && n == 2);
+	store_close(st);
+}
+
 static void test_close_null(void)
 {
 	store_close(NULL);
@@ -530,4 +549,4 @@ T_MAIN(T_CASE(test_open_creates_private_file), T_CASE(test_pragmas),
        T_CASE(test_migrate_from_every_version),
        T_CASE(test_newer_schema_refused), T_CASE(test_query_helpers),
        T_CASE(test_transactions), T_CASE(test_lazy_commit),
-       T_CASE(test_close_null))
+       T_CASE(test_reused_sql_buffer), T_CASE(test_close_null))
