@@ -23,29 +23,35 @@
 
 /* For the notice, without regard to a caller: every certificate whose
  * not_after is at or before ?1 (relatives' only with consent: they get no
- * mail without it). */
+ * mail without it), and the organisation certificates registered for mail
+ * domains (kind 'domain', the domain as name: no person's data). */
 #define EXPIRING                                                               \
-	"WITH x (kind, id, citizen_id, not_after) AS ("                        \
-	"SELECT k.kind, k.id, k.citizen_id, k.cert_not_after FROM contacts k"  \
+	"WITH x (kind, id, citizen_id, not_after, name) AS ("                  \
+	"SELECT k.kind, k.id, k.citizen_id, k.cert_not_after, NULL"            \
+	" FROM contacts k"                                                     \
 	" WHERE k.cert_pem IS NOT NULL AND k.cert_not_after <= ?1"             \
 	" AND (k.kind <> 'relative' OR " RELATIVES_CONSENT_SQL(                \
 	    "k.citizen_id") ")"                                                \
 			    " UNION ALL SELECT 'citizen', c.id, c.id, "        \
-			    "c.cert_not_after"                                 \
+			    "c.cert_not_after, NULL"                           \
 			    " FROM citizens c"                                 \
 			    " WHERE c.cert_pem IS NOT NULL AND "               \
-			    "c.cert_not_after <= ?1) "
+			    "c.cert_not_after <= ?1"                           \
+			    " UNION ALL SELECT 'domain', 0, NULL,"             \
+			    " d.not_after, d.domain FROM domain_certs d"       \
+			    " WHERE d.not_after <= ?1) "
 
 static const char notice_all_sql[] =
-    EXPIRING "SELECT kind, id, citizen_id, not_after FROM x"
-	     " ORDER BY not_after, kind, id";
+    EXPIRING "SELECT kind, id, citizen_id, not_after, name FROM x"
+	     " ORDER BY not_after, kind, id, name";
 /* Per coordinator of an active plan: the certificates of its citizen and
- * members among them. */
+ * members among them (not the domains': the administrator's). */
 static const char notice_coord_sql[] =
     EXPIRING "SELECT DISTINCT p.coordinator_id AS coordinator, k.email,"
 	     " x.kind, x.id, x.not_after FROM x JOIN plans p"
 	     " ON p.status = 'active' AND ((x.kind = 'citizen'"
-	     " AND p.citizen_id = x.id) OR (x.kind <> 'citizen' AND EXISTS"
+	     " AND p.citizen_id = x.id) OR (x.kind NOT IN ('citizen', 'domain')"
+	     " AND EXISTS"
 	     " (SELECT 1 FROM plan_members m WHERE m.plan_id = p.id"
 	     " AND m.contact_id = x.id)))"
 	     " JOIN contacts k ON k.id = p.coordinator_id"
@@ -66,16 +72,23 @@ int cert_org(const struct kipd *k, struct cert_info *ret)
 	return 0;
 }
 
-/* One line of a notice: "contact 12: certificate expires 2027-01-03". */
+/* One line of a notice: "contact 12: certificate expires 2027-01-03";
+ * NAME: a domain's (kind "domain"). */
 static int notice_line(struct kipd *k, struct buf *b, const char *kind,
-		       int64_t id, const char *not_after, const char *now)
+		       int64_t id, const char *name, const char *not_after,
+		       const char *now)
 {
 	bool da = texts_danish(k->cfg), expired = strcmp(not_after, now) < 0;
-	char who[48];
+	char who[320];
 
 	if (strcmp(kind, "organisation") == 0)
 		snprintf(who, sizeof(who), "%s",
 			 da ? "organisationen" : "organisation");
+	else if (strcmp(kind, "domain") == 0)
+		snprintf(who, sizeof(who), "%s %s",
+			 da ? "organisationscertifikatet for"
+			    : "the organisation certificate for",
+			 name ? name : "?");
 	else
 		snprintf(who, sizeof(who), "%s %lld",
 			 strcmp(kind, "citizen") == 0
@@ -136,7 +149,8 @@ static int queue_notice(struct kipd *k, int64_t contact, const char *to,
 /* "certificate.expiring" for one certificate: who holds it (ids only)
  * and the day it expires. */
 static int expiring_event(struct kipd *k, const char *holder, int64_t contact,
-			  int64_t citizen, const char *not_after)
+			  int64_t citizen, const char *domain,
+			  const char *not_after)
 {
 	char day[11];
 	json_t *data;
@@ -145,6 +159,8 @@ static int expiring_event(struct kipd *k, const char *holder, int64_t contact,
 	data = json_pack("{s:s, s:s}", "holder", holder, "not_after", day);
 	if (data && contact)
 		json_object_set_new(data, "contact", json_integer(contact));
+	if (data && domain)
+		json_object_set_new(data, "domain", json_string(domain));
 	return event_emit(k, "certificate.expiring", citizen, 0, data);
 }
 
@@ -158,16 +174,23 @@ static int emit_events(struct kipd *k, const struct cert_info *org,
 	int r = 0;
 
 	if (org)
-		r = expiring_event(k, "organisation", 0, 0, org->not_after);
+		r = expiring_event(k, "organisation", 0, 0, NULL,
+				   org->not_after);
 	json_array_foreach(rows, i, row)
 	{
-		bool citizen = strcmp(row_str(row, "kind"), "citizen") == 0;
+		const char *kind = row_str(row, "kind");
+		bool citizen = strcmp(kind, "citizen") == 0;
+		bool domain = strcmp(kind, "domain") == 0;
 
 		if (r < 0)
 			break;
-		r = expiring_event(k, citizen ? "citizen" : "contact",
-				   citizen ? 0 : row_num(row, "id"),
+		r = expiring_event(k,
+				   citizen  ? "citizen"
+				   : domain ? "domain"
+					    : "contact",
+				   citizen || domain ? 0 : row_num(row, "id"),
 				   row_num(row, "citizen_id"),
+				   domain ? row_str(row, "name") : NULL,
 				   row_str(row, "not_after"));
 	}
 	return r;
@@ -185,15 +208,15 @@ static int notify_admin(struct kipd *k, const struct cert_info *org,
 	if (!k->cfg->cert_notice_address || (!org && !json_array_size(rows)))
 		return 0;
 	if (org)
-		r = notice_line(k, &lines, "organisation", 0, org->not_after,
-				now);
+		r = notice_line(k, &lines, "organisation", 0, NULL,
+				org->not_after, now);
 	json_array_foreach(rows, i, row)
 	{
 		if (r < 0)
 			break;
 		r = notice_line(k, &lines, row_str(row, "kind"),
-				row_num(row, "id"), row_str(row, "not_after"),
-				now);
+				row_num(row, "id"), row_str(row, "name"),
+				row_str(row, "not_after"), now);
 	}
 	if (r == 0)
 		r = queue_notice(k, 0, k->cfg->cert_notice_address, &lines);
@@ -217,8 +240,8 @@ static int notify_coordinators(struct kipd *k, json_t *rows, const char *now,
 		int64_t coord = row_num(row, "coordinator");
 
 		r = notice_line(k, &lines, row_str(row, "kind"),
-				row_num(row, "id"), row_str(row, "not_after"),
-				now);
+				row_num(row, "id"), NULL,
+				row_str(row, "not_after"), now);
 		if (r == 0 &&
 		    (!next || row_num(next, "coordinator") != coord)) {
 			r = queue_notice(k, coord, row_str(row, "email"),

@@ -389,5 +389,64 @@ static void test_organisation_danish(void)
 		       " AND id > (SELECT max(id) - 6 FROM event_log)") == 4);
 }
 
+/* An organisation certificate registered for a mail domain (kipctl cert
+ * domain add) that expires soon is the administrator's to renew: named by
+ * its domain in their notice, in no coordinator's, with its event. */
+static void test_domain_certificate(void)
+{
+	/* (one buffer per query: the store caches statements by their SQL's
+	 * address) */
+	char *text, line[160], q_ev[160], q_ev2[160], q_out[160];
+	int64_t last, ev0, without;
+
+	if (!setup() || !k.store)
+		return;
+	cfg.cert_notice_days = 30;
+	cfg.default_lang = "en";
+	/* the events of a week without organisation certificates */
+	store_exec(k.store, "DELETE FROM cert_notices", "");
+	ev0 = count("SELECT max(id) FROM event_log");
+	cert_weekly_notice(&k);
+	snprintf(q_ev, sizeof(q_ev),
+		 "SELECT count(*) FROM event_log WHERE type ="
+		 " 'certificate.expiring' AND id > %lld",
+		 (long long)ev0);
+	without = count(q_ev);
+	T_ASSERT(store_exec(k.store,
+			    "INSERT INTO domain_certs (domain, cert_pem,"
+			    " fingerprint, not_after, added_by, added_at)"
+			    " VALUES ('region.example', 'x', 'AA:BB', ?,"
+			    " 'root', 0), ('later.example', 'x', 'CC:DD', ?,"
+			    " 'root', 0)",
+			    "ss", in5, in100) >= 0);
+	store_exec(k.store, "DELETE FROM cert_notices", "");
+	last = count("SELECT max(id) FROM outbox");
+	ev0 = count("SELECT max(id) FROM event_log");
+	cert_weekly_notice(&k);
+	snprintf(line, sizeof(line),
+		 "the organisation certificate for region.example: "
+		 "certificate expires %.10s\n",
+		 in5);
+	text = notice_text("it-drift@kommune.example");
+	T_CONTAINS(text, line);
+	T_ASSERT(text && !strstr(text, "later.example"));
+	free(text);
+	text = notice_text("karen.koordinator@kommune.example");
+	T_ASSERT(text && !strstr(text, "region.example"));
+	free(text);
+	snprintf(q_out, sizeof(q_out),
+		 "SELECT count(*) FROM outbox WHERE id > %lld",
+		 (long long)last);
+	T_ASSERT(count(q_out) == 2);
+	/* one event more: the domain's (holder "domain", its name) */
+	snprintf(q_ev2, sizeof(q_ev2),
+		 "SELECT count(*) FROM event_log WHERE type ="
+		 " 'certificate.expiring' AND id > %lld",
+		 (long long)ev0);
+	T_ASSERT(without >= 1 && count(q_ev2) == without + 1);
+	store_exec(k.store, "DELETE FROM domain_certs", "");
+}
+
 T_MAIN(T_CASE(test_weekly_notice), T_CASE(test_once_a_week),
-       T_CASE(test_without_signer), T_CASE(test_organisation_danish))
+       T_CASE(test_without_signer), T_CASE(test_organisation_danish),
+       T_CASE(test_domain_certificate))
