@@ -10,6 +10,7 @@
 #include "cert.h"
 #include "access.h"
 #include "cmd.h"
+#include "distribute.h"
 #include "directory.h"
 
 static const char *const kinds[] = {"professional", "relative", "supporter",
@@ -174,6 +175,27 @@ static int load_contact(struct cmd_ctx *c, int64_t id, bool write, json_t **ret)
 	return 0;
 }
 
+/* ROW's "mail": how a plan reaches contact ID now (distribute.h). */
+static int mail_route(struct cmd_ctx *c, int64_t id, json_t *row)
+{
+	char route[300];
+	json_t *r;
+	int e =
+	    store_row(c->st, &r,
+		      "SELECT id AS contact_id, kind, name, email, cert_pem,"
+		      " cipher_policy, caps_gcm, private_mailbox, delivery"
+		      " FROM contacts WHERE id = ?",
+		      "i", id);
+
+	if (e < 0)
+		return cmd_store_fail(c, e, "contact");
+	distribute_route(c->k, r, route, sizeof(route));
+	json_decref(r);
+	if (json_object_set_new(row, "mail", json_string(route)))
+		return cmd_store_fail(c, -ENOMEM, "contact");
+	return 0;
+}
+
 int cmd_contact_show(struct cmd_ctx *c)
 {
 	json_t *row, *plans, *warnings;
@@ -201,6 +223,10 @@ int cmd_contact_show(struct cmd_ctx *c)
 	if (json_object_set_new(row, "warnings", warnings)) {
 		json_decref(row);
 		return cmd_store_fail(c, -ENOMEM, "contact");
+	}
+	if (mail_route(c, id, row) < 0) {
+		json_decref(row);
+		return -1;
 	}
 	return cmd_ok(c, row);
 }

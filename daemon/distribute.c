@@ -387,6 +387,33 @@ static void to_recipient(json_t *row, struct recipient *rc)
 	};
 }
 
+int distribute_route(struct kipd *k, json_t *row, char *out, size_t len)
+{
+	char reason[160];
+	struct recipient rc;
+	const char *block, *pem;
+	json_t *org;
+
+	to_recipient(row, &rc);
+	block = recipient_cert(
+	    k, &rc, secure_block(k, &rc, reason, sizeof(reason)), &pem, &org);
+	if (!block && org)
+		snprintf(out, len,
+			 "encrypted to the organisation certificate of %s",
+			 row_str(org, "domain"));
+	else if (!block)
+		snprintf(out, len, "encrypted to the personal certificate");
+	else if (rc.pdf && rc.email && k->signer)
+		snprintf(out, len,
+			 "an encrypted PDF, its passphrase given by phone (%s)",
+			 block);
+	else
+		snprintf(out, len, "manual delivery and a neutral notice (%s)",
+			 block);
+	json_decref(org);
+	return 0;
+}
+
 /* The coordinator's name and phone, for notices. */
 static void coordinator(struct kipd *k, int64_t plan, char *out, size_t len)
 {

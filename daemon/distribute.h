@@ -79,4 +79,15 @@ int distribute_digest(struct kipd *k, int64_t coordinator, const char *day,
 int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 			 int64_t version, int64_t deviation, int64_t contact,
 			 const char *subject, const char *text);
+/*
+ * How a plan would reach the recipient in ROW (the columns of
+ * load_recipients(): contact_id, kind, name, email, cert_pem,
+ * cipher_policy, caps_gcm, private_mailbox, delivery) if it were sent now,
+ * in words for kipctl contact show: encrypted to the personal certificate,
+ * to an organisation certificate (its domain), as an encrypted PDF, or by
+ * hand with a neutral notice (and why). The same decision as a
+ * distribution's. Returns 0.
+ */
+int distribute_route(struct kipd *k, json_t *row, char *out, size_t len);
+
 #endif

@@ -98,6 +98,13 @@ check_eq "plan status says so" "sent (organisation certificate region.example)" 
 	"$(row "Rita Region" plan .status)"
 check_out "and in its readable view" "region.example +sent \(organisation certificate" \
 	kipctl plan status "$PLAN"
+mailto() { kipctl --json contact show "$1" | jq -r .mail; }
+check_eq "contact show says how a plan reaches Rita" \
+	"encrypted to the organisation certificate of region.example" "$(mailto "$R")"
+check_eq "... and Peter, whose own certificate wins" "encrypted to the personal certificate" "$(mailto "$P")"
+check_eq "... and Sune, at a sub-domain" "manual delivery and a neutral notice (no certificate)" "$(mailto "$S")"
+check_eq "... and Frida, a private mailbox at the domain" \
+	"manual delivery and a neutral notice (no certificate)" "$(mailto "$F")"
 check_eq "Rita gets no neutral notice instead" "" "$(row "Rita Region" notice .state)"
 check_eq "Peter's personal certificate wins" "sent null sent" \
 	"$(row "Peter Psykiatri" plan '"\(.state) \(.cert_domain) \(.status)"')"

@@ -37,6 +37,8 @@ check_err "an unknown delivery is refused" "delivery" kipctl contact update "$O"
 kipctl contact update "$O" --delivery pdf >/dev/null
 kipctl contact update "$O" --delivery auto >/dev/null
 check_out "and it can be changed back" '"delivery": "auto"' kipctl --json contact show "$O"
+check_out "contact show says how a plan reaches Lise" \
+	'"mail": "an encrypted PDF, its passphrase given by phone \(no certificate\)"' kipctl --json contact show "$L"
 
 PLAN=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
 for m in "$P" "$L" "$O"; do kipctl plan member add "$PLAN" "$m" >/dev/null; done
