@@ -207,23 +207,6 @@ static int open_ldap(const struct kip_directory *d, uint64_t deadline,
  *   'E' ERRNO(4) LEN(2) TEXT        it failed (last)
  */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void put_u32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)(v >> 24);
@@ -247,7 +230,7 @@ static int send_error(int fd, int r, const char *text)
 	put_u32(h + 1, (uint32_t)-r);
 	h[5] = (unsigned char)(n >> 8);
 	h[6] = (unsigned char)n;
-	return write_all(fd, h, sizeof(h)) ?: write_all(fd, text, n);
+	return fd_write_all(fd, h, sizeof(h)) ?: fd_write_all(fd, text, n);
 }
 
 /* Every value of every certificate attribute of entry E, to FD. */
@@ -271,14 +254,14 @@ static int send_entry(LDAP *ld, LDAPMessage *e, int fd, int *nvalues)
 			if (++*nvalues > DIRECTORY_MAX_CANDIDATES)
 				break;
 			if (vals[i]->bv_len > DIRECTORY_MAX_VALUE) {
-				r = write_all(fd, h, 1);
+				r = fd_write_all(fd, h, 1);
 				continue;
 			}
 			h[0] = 'V';
 			put_u32(h + 1, (uint32_t)vals[i]->bv_len);
-			r = write_all(fd, h, 5)
-				?: write_all(fd, vals[i]->bv_val,
-					     vals[i]->bv_len);
+			r = fd_write_all(fd, h, 5)
+				?: fd_write_all(fd, vals[i]->bv_val,
+						vals[i]->bv_len);
 		}
 		ldap_value_free_len(vals);
 		ldap_memfree(a);
@@ -340,7 +323,7 @@ static void child_search(const struct kip_directory *d, uint64_t deadline,
 	     e = ldap_next_entry(ld, e))
 		r = send_entry(ld, e, fd, &nvalues);
 	if (r == 0)
-		r = write_all(fd, "K", 1);
+		r = fd_write_all(fd, "K", 1);
 	r = 0;
 out:
 	if (r < 0)
@@ -421,42 +404,6 @@ int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 	return r;
 }
 
-/* Reads the child's reply from FD into OUT until end of file or the
- * deadline. 0, or -ETIMEDOUT, -EFBIG, -ENOMEM, -errno. */
-static int read_reply(int fd, uint64_t deadline, struct buf *out)
-{
-	for (;;) {
-		uint64_t now = loop_now_ms();
-		struct pollfd p = {fd, POLLIN, 0};
-		ssize_t n;
-		int r;
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)(deadline - now));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
-		r = buf_reserve(out, 8192);
-		if (r < 0)
-			return r;
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		out->len += (size_t)n;
-		if (out->len > (size_t)(DIRECTORY_MAX_CANDIDATES + 1) *
-				   (DIRECTORY_MAX_VALUE + 5))
-			return -EFBIG;
-	}
-}
-
 int directory_search(const struct kip_directory *d, int timeout_ms,
 		     const char *email, json_t *pems, char *err, size_t errlen)
 {
@@ -492,7 +439,14 @@ int directory_search(const struct kip_directory *d, int timeout_ms,
 		_exit(0);
 	}
 	close(fds[1]);
-	r = read_reply(fds[0], deadline, &reply);
+	{
+		uint64_t now = loop_now_ms();
+
+		r = buf_read_fd(&reply, fds[0],
+				now < deadline ? (int)(deadline - now) : 0,
+				(size_t)(DIRECTORY_MAX_CANDIDATES + 1) *
+				    (DIRECTORY_MAX_VALUE + 5));
+	}
 	close(fds[0]);
 	if (r < 0)
 		kill(pid, SIGKILL);

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "access.h"
-#include "kipd.h"
-#include "pdf.h"
 #include "buf.h"
 #include "cmd.h"
+#include "kipd.h"
+#include "pdfproc.h"
 #include "plandoc.h"
 #include "render.h"
 #include "rowval.h"
@@ -149,9 +149,9 @@ int render_version_all(struct cmd_ctx *c, int64_t plan, int64_t version,
 		if (r == 0 && html)
 			r = render_plan(&m, d.doc, RENDER_HTML, lang, html);
 		if (r == 0 && pdf &&
-		    (r = pdf_render_plan(&m, d.doc, lang,
-					 c->k->cfg->pdf_font_dir, pdf, err,
-					 sizeof(err))) < 0 &&
+		    (r = pdfproc_render(&m, d.doc, lang,
+					c->k->cfg->pdf_font_dir, pdf, err,
+					sizeof(err))) < 0 &&
 		    r != -ENOMEM) {
 			if (!pdf_err) {
 				render_data_free(&d);
