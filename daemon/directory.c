@@ -2,15 +2,11 @@
 #include "directory.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ldap.h>
@@ -22,6 +18,7 @@
 #include "buf.h"
 #include "caller.h"
 #include "cert.h"
+#include "child.h"
 #include "clock.h"
 #include "kipd.h"
 #include "log.h"
@@ -404,59 +401,37 @@ int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 	return r;
 }
 
+/* What the child searches (child.h). */
+struct search {
+	const struct kip_directory *d;
+	uint64_t deadline;
+	const char *filter;
+};
+
+static void child_main(int fd, void *arg)
+{
+	const struct search *s = arg;
+
+	child_search(s->d, s->deadline, s->filter, fd);
+}
+
 int directory_search(const struct kip_directory *d, int timeout_ms,
 		     const char *email, json_t *pems, char *err, size_t errlen)
 {
-	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
-	struct buf reply = BUF_INIT;
 	char filter[1100];
-	int fds[2], r, status;
-	pid_t pid;
+	struct search s = {d, loop_now_ms() + (uint64_t)timeout_ms, filter};
+	struct buf reply = BUF_INIT;
+	int r, status;
 
 	if (directory_filter(email, filter, sizeof(filter)) < 0) {
 		snprintf(err, errlen, "address too long for a search");
 		return -EINVAL;
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -EIO;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		snprintf(err, errlen, "fork: %s", strerror(-r));
-		return -EIO;
-	}
-	if (pid == 0) {
-		/* kipd's signal handlers write to its self-pipe: not ours. */
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		close(fds[0]);
-		child_search(d, deadline, filter, fds[1]);
-		_exit(0);
-	}
-	close(fds[1]);
-	{
-		uint64_t now = loop_now_ms();
-
-		r = buf_read_fd(&reply, fds[0],
-				now < deadline ? (int)(deadline - now) : 0,
-				(size_t)(DIRECTORY_MAX_CANDIDATES + 1) *
-				    (DIRECTORY_MAX_VALUE + 5));
-	}
-	close(fds[0]);
-	if (r < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r == -ETIMEDOUT)
-		snprintf(err, errlen, "no answer within %d ms", timeout_ms);
-	else if (r < 0)
-		snprintf(err, errlen, "reading the reply: %s", strerror(-r));
-	else
+	r = child_run(child_main, &s, timeout_ms,
+		      (size_t)(DIRECTORY_MAX_CANDIDATES + 1) *
+			  (DIRECTORY_MAX_VALUE + 5),
+		      &reply, &status, err, errlen);
+	if (r == 0)
 		r = directory_reply_parse((const unsigned char *)reply.data,
 					  reply.len, pems, err, errlen);
 	buf_free(&reply);

@@ -8,8 +8,6 @@
 #include "pdfproc.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "child.h"
 #include "log.h"
 #include "pdf.h"
 
@@ -31,19 +30,23 @@ static void reply(int fd, int code, const void *data, size_t len)
 		fd_write_all(fd, data, len);
 }
 
-/* The child: renders, replies, ends without kipd's exit handlers. */
-static void child(const struct render_master *m, const struct plandoc *doc,
-		  const char *lang, const char *font_dir, int fd)
+/* What the child renders. */
+struct job {
+	const struct render_master *m;
+	const struct plandoc *doc;
+	const char *lang, *font_dir;
+};
+
+/* The child (child.h): renders, replies, ends without kipd's exit
+ * handlers. */
+static void child(int fd, void *arg)
 {
+	const struct job *j = arg;
 	struct buf pdf = BUF_INIT;
 	char err[300] = "";
-	int r;
+	int r = pdf_render_plan(j->m, j->doc, j->lang, j->font_dir, &pdf, err,
+				sizeof(err));
 
-	/* kipd's signal handlers write to its self-pipe: not ours. */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	r = pdf_render_plan(m, doc, lang, font_dir, &pdf, err, sizeof(err));
 	if (r == 0)
 		reply(fd, 0, pdf.data, pdf.len);
 	else
@@ -100,48 +103,22 @@ int pdfproc_render(const struct render_master *m, const struct plandoc *doc,
 		   const char *lang, const char *font_dir, struct buf *out,
 		   char *err, size_t errlen)
 {
+	struct job j = {m, doc, lang, font_dir};
 	struct buf rep = BUF_INIT;
-	int fds[2], r, status = 0;
-	pid_t pid;
+	char why[200];
+	int r, status;
 
 #ifdef PDFPROC_IN_PROCESS
-	(void)rep, (void)fds, (void)status, (void)pid;
+	(void)j, (void)rep, (void)why, (void)status;
 	return pdf_render_plan(m, doc, lang, font_dir, out, err, errlen);
 #endif
 
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -EIO;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		snprintf(err, errlen, "fork: %s", strerror(-r));
-		return r == -ENOMEM ? r : -EIO;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child(m, doc, lang, font_dir, fds[1]);
-	}
-	close(fds[1]);
-	r = buf_read_fd(&rep, fds[0], PDFPROC_TIMEOUT_MS,
-			PDFPROC_MAX_BYTES + 9);
-	close(fds[0]);
-	if (r < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r == -ETIMEDOUT) {
-		snprintf(err, errlen,
-			 "the PDF renderer gave no answer within %d s",
-			 PDFPROC_TIMEOUT_MS / 1000);
-		r = -EIO;
-	} else if (r == -ENOMEM) {
+	r = child_run(child, &j, PDFPROC_TIMEOUT_MS, PDFPROC_MAX_BYTES + 9,
+		      &rep, &status, why, sizeof(why));
+	if (r == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
 	} else if (r < 0) {
-		snprintf(err, errlen, "reading the PDF: %s", strerror(-r));
+		snprintf(err, errlen, "the PDF renderer: %s", why);
 		r = -EIO;
 	} else {
 		r = judge(&rep, status, out, err, errlen);
