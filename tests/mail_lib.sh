@@ -52,14 +52,27 @@ CONF
 	echo $!
 }
 
+# mail_wait_hook ADDRESS: what kipd's outbox holds for ADDRESS, printed
+# by mail_wait_count when mail does not arrive in time.
+mail_wait_hook() {
+	[ -f "$TDIR/kip.db" ] || return 0
+	sqlite3 "file:$TDIR/kip.db?mode=ro" "SELECT 'outbox ' || id || ' ' || kind || ' ' ||
+	  state || ' attempts ' || attempts || ' next ' || next_attempt_at || ' (real clock ' ||
+	  strftime('%s', 'now') || '): ' || coalesce(reason, '') || ' ' || coalesce(last_reply, '')
+	  FROM outbox WHERE recipient = '$1' COLLATE NOCASE ORDER BY id DESC LIMIT 5" 2>&1 |
+		sed 's/^/mail_lib.sh:   /'
+}
+
 # The number of messages in a mailbox.
 count() { mail_count "$1" 2>/dev/null || echo 0; }
 
 # The newest message in a mailbox whose outer Subject starts with PREFIX
 # (and whose Content-Type matches CTYPE, if given).
 newest() {
-	local f
-	for f in $(ls -t $(mail_files "$1")); do
+	local f files
+	files=$(mail_files "$1")
+	[ -n "$files" ] || return 1
+	for f in $(ls -t $files); do
 		python3 "$ROOT/tests/mailpart.py" "$f" header Subject | grep -q "^$2" || continue
 		[ -z "${3:-}" ] || python3 "$ROOT/tests/mailpart.py" "$f" header Content-Type |
 			grep -q "$3" || continue

@@ -141,7 +141,7 @@ check_eq "plan list --overdue shows exactly that plan" "$PLAN2" \
 check_out "readable plan list --overdue" "OVERDUE" kipctl plan list --overdue
 check_eq "nothing more on the next pass" "0" "$(run)"
 check_eq "the plan with a follow-up got no six-month reminder" "0" "$(rows followup "$PLAN3")"
-mail_wait_count tilsyn@kommune.example 1 30 && pass "the escalation mail arrives" ||
+mail_wait_count tilsyn@kommune.example 1 60 && pass "the escalation mail arrives" ||
 	fail "the escalation mail arrives"
 f=$(newest tilsyn@kommune.example "Opfølgning overskredet")
 check_out "the escalation names the plan and the deadline" "KIP-$PLAN2.*$DEADLINE" \

@@ -575,7 +575,9 @@ mail_count() {
 	mail_files "$1" | grep -c . || true
 }
 
-# mail_wait_count ADDRESS N [TIMEOUT_S]
+# mail_wait_count ADDRESS N [TIMEOUT_S]: on a timeout it also prints
+# Postfix's log lines for ADDRESS and, if the caller defines
+# mail_wait_hook, what that prints for ADDRESS (its sender's view).
 mail_wait_count() {
 	local addr=$1 n=$2 end=$((SECONDS + ${3:-10})) c
 	while :; do
@@ -583,6 +585,9 @@ mail_wait_count() {
 		[ "$c" -ge "$n" ] && return 0
 		if [ "$SECONDS" -ge "$end" ]; then
 			_mail_err "$addr: $c message(s), wanted $n"
+			grep -iF "<$addr>" "${MAIL_DIR:?}/postfix.log" 2>/dev/null |
+				tail -n 8 | sed 's/^/mail.sh:   postfix: /' >&2
+			! declare -F mail_wait_hook >/dev/null || mail_wait_hook "$addr" >&2
 			return 1
 		fi
 		sleep 0.05
