@@ -672,18 +672,10 @@ static bool judge(struct intake *in, struct item *it)
 	/* Reports are never signed, and never deviations. */
 	if (it->verdict.report.kind != IREPORT_NONE)
 		return take_delivery(&o, &it->verdict);
-	/* Replies to invitations need not be signed; a signature that is
-	 * there must hold, by the sender. */
-	if (it->verdict.calendar &&
-	    (m->reason == INMAIL_OK || m->reason == INMAIL_UNSIGNED ||
-	     /* signed by the sender, holding only the calendar object */
-	     (m->reason == INMAIL_WRONG_TYPE && m->signer_pem))) {
-		take_reply(&o, &it->verdict);
-		return seen(k, "mail", source);
-	}
 	if (m->reason == INMAIL_ORG_SIGNER) {
 		/* An organisation's certificate counts for the sender only if
-		 * the administrator said so for the domain (orgcert.h). */
+		 * the administrator said so for the domain (orgcert.h): for
+		 * a report and for a reply alike. */
 		r = orgcert_accepts_signer(k, m->from, m->signer_fpr, err,
 					   sizeof(err));
 		if (r == 0 || r == -EPERM)
@@ -696,12 +688,23 @@ static bool judge(struct intake *in, struct item *it)
 			return quarantine(&o, "refused",
 					  "the organisation certificates "
 					  "cannot be read") == 0;
-	} else if (m->reason != INMAIL_OK) {
+	}
+	/* Replies to invitations need not be signed; a signature that is
+	 * there must hold, by the sender or by the organisation certificate
+	 * accepted for the sender's domain. */
+	if (it->verdict.calendar &&
+	    (m->reason == INMAIL_OK || m->reason == INMAIL_UNSIGNED ||
+	     m->reason == INMAIL_ORG_SIGNER ||
+	     /* signed by the sender, holding only the calendar object */
+	     (m->reason == INMAIL_WRONG_TYPE && m->signer_pem))) {
+		take_reply(&o, &it->verdict);
+		return seen(k, "mail", source);
+	}
+	if (m->reason != INMAIL_OK && m->reason != INMAIL_ORG_SIGNER)
 		return quarantine(&o, inmail_reason_name(m->reason),
 				  m->detail) == 0;
-	} else {
+	if (m->reason == INMAIL_OK)
 		learn_signer(k, m);
-	}
 	plan = plan_of(k, m);
 	contact = plan ? member_by_email(k, plan, m->from) : 0;
 	if (!plan)

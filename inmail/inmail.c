@@ -679,8 +679,12 @@ static int verify_step(struct ctx *c, const char *raw, size_t len)
 	/* For the From's domain, not the address: an organisation's
 	 * certificate, which counts only if kipd was told so (orgcert.h).
 	 * Any fault of the content it signed ranks after the signer not
-	 * being the sender, as for any other signer. */
-	if (r == 0 && !v.names_email && m->reason == INMAIL_OK)
+	 * being the sender, as for any other signer; a reply to an
+	 * invitation, the calendar object alone, is no fault (intake.c
+	 * takes it as a reply, not a report). */
+	if (r == 0 && !v.names_email &&
+	    (m->reason == INMAIL_OK ||
+	     (m->reason == INMAIL_WRONG_TYPE && m->calendar)))
 		verdict(m, INMAIL_ORG_SIGNER,
 			"signed by a certificate for the sender's domain, not "
 			"for the sender");
@@ -912,6 +916,14 @@ int inmail_parse(const char *raw, size_t len, const struct inmail_keys *keys,
 		free(out->text);
 		out->text = NULL;
 		out->goal = out->action = 0;
+	}
+	/* a reply signed by an organisation's certificate: the calendar
+	 * object alone, so no text, but the verdict is one that carries it */
+	if (inmail_has_text(out->reason) && !out->text &&
+	    !(out->text = strdup(""))) {
+		inmail_free(out);
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
 	}
 	return 0;
 }

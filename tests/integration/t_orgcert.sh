@@ -118,7 +118,7 @@ check_eq "a domain certificate that expired after it was added is not used" \
 	"manual no certificate null" "$(row "Tove Kort" plan '"\(.state) \(.reason) \(.cert_domain)"')"
 
 # Every kind of message takes the same way: a meeting's details too.
-kipctl meeting schedule "$PLAN" --start "2030-03-05 10:00" --place "Rådhuset" >/dev/null
+MF=$(kipctl --json meeting schedule "$PLAN" --start "2030-03-05 10:00" --place "Rådhuset" | jq -r .id)
 outbox_drained "$PLAN" || fail "the invitations drain"
 status=$(kipctl --json plan status "$PLAN")
 check_eq "the meeting's details go to Rita encrypted to region.example's certificate" \
@@ -158,11 +158,21 @@ mk signed rita.region@region.example "$SUBJ" "$TDIR/report.txt" "$ORG" "$PKI/org
 	--message-id org-1@region.example >"$TDIR/org1.eml"
 mk signed sune.sub@a.region.example "$SUBJ" "$TDIR/report.txt" "$ORG" "$PKI/orgdomain.key" \
 	--message-id org-sub@region.example >"$TDIR/orgsub.eml"
+# A reply to the invitation, the calendar object alone, signed at Rita's
+# gateway: counted only when the domain's signatures are accepted.
+UID_="kip-meeting-$MF@kommune.example"
+mk reply rita.region@region.example "$UID_" 0 ACCEPTED --message-id org-reply-1@region.example \
+	--sign "$ORG" "$PKI/orgdomain.key" >"$TDIR/orgreply1.eml"
+answer() {
+	kipctl --json meeting show "$MF" | jq -r --argjson c "$R" '[.replies[] | select(.contact_id == $c) | .answer] | join(",")'
+}
 mail_deliver "$KIP" "$TDIR/org1.eml"
 mail_deliver "$KIP" "$TDIR/orgsub.eml"
+mail_deliver "$KIP" "$TDIR/orgreply1.eml"
 run_intake >/dev/null
+check_eq "without it Rita's reply signed by the organisation is not taken" "" "$(answer)"
+check_eq "it is quarantined as organisation-signer too" "2" "$(quarantined organisation-signer)"
 check_eq "without --accept-signatures the report is not recorded" "0" "$(deviations)"
-check_eq "it is quarantined as organisation-signer" "1" "$(quarantined organisation-signer)"
 check_out "with a reason that says what to do" "not accepted for signatures \(kipctl cert domain add --accept-signatures\)" \
 	jq -r '.quarantine[] | select(.reason == "organisation-signer") | .detail' \
 	<<<"$(kipctl --json intake quarantine)"
@@ -174,10 +184,15 @@ mk signed rita.region@region.example "$SUBJ" "$TDIR/report.txt" "$ORG" "$PKI/org
 	--message-id org-2@region.example >"$TDIR/org2.eml"
 mk signed rita.region@region.example "$SUBJ" "$TDIR/report.txt" "$PKI/wrongaddr.pem" \
 	"$PKI/wrongaddr.key" --message-id colleague@region.example >"$TDIR/colleague.eml"
+mk reply rita.region@region.example "$UID_" 0 DECLINED --message-id org-reply-2@region.example \
+	--sign "$ORG" "$PKI/orgdomain.key" >"$TDIR/orgreply2.eml"
 mail_deliver "$KIP" "$TDIR/org2.eml"
 mail_deliver "$KIP" "$TDIR/colleague.eml"
+mail_deliver "$KIP" "$TDIR/orgreply2.eml"
 run_intake >/dev/null
 check_eq "now the report signed by it is recorded" "1" "$(deviations)"
+check_eq "and Rita's reply signed by it is taken as a reply" "declined" "$(answer)"
+check_eq "not as a report without a goal" "0" "$(quarantined no-goal)"
 D=$(sqlite3 "$TDIR/kip.db" "SELECT id FROM deviations WHERE source_id = 'org-2@region.example'")
 show=$(kipctl --json deviation show "$D")
 check_eq "as Rita's, by mail" "$R mail" "$(jq -r '"\(.reporter_id) \(.channel)"' <<<"$show")"
