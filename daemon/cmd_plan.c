@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "cmd.h"
+#include "distribute.h"
 #include "outbox.h"
 #include "event.h"
 #include "render.h"
@@ -271,17 +272,57 @@ static int member_rules(struct cmd_ctx *c, int64_t contact)
 	return r;
 }
 
+/* A member who joins after a version was approved gets the version in
+ * force (the newest approved) at once, as those who were there got it:
+ * every contact person has the plan. Adds "sent_version" (and any
+ * passphrase) to REPLY. */
+static int send_version_in_force(struct cmd_ctx *c, int64_t plan,
+				 int64_t contact, json_t *reply)
+{
+	json_t *pass = NULL;
+	int64_t version;
+	int r = store_int(c->st, &version,
+			  "SELECT max(version) FROM plan_versions"
+			  " WHERE plan_id = ? AND approved_at IS NOT NULL",
+			  "i", plan);
+
+	if (r < 0)
+		return cmd_store_fail(c, r, "version");
+	if (version == 0)
+		return 0;
+	r = distribute_version(c, plan, version, contact, &pass);
+	if (r < 0)
+		return -1;
+	if (json_object_set_new(reply, "sent_version", json_integer(version)) <
+		0 ||
+	    (json_array_size(pass) &&
+	     json_object_set(reply, "passphrases", pass) < 0)) {
+		json_decref(pass);
+		return cmd_store_fail(c, -ENOMEM, "reply");
+	}
+	json_decref(pass);
+	return 0;
+}
+
 int cmd_plan_member_add(struct cmd_ctx *c)
 {
 	int64_t plan, contact;
+	json_t *reply;
 
 	if (arg_int(c, "plan", true, &plan) < 0 ||
 	    arg_int(c, "contact", true, &contact) < 0 ||
 	    access_plan(c, plan, true) < 0 || member_rules(c, contact) < 0 ||
 	    add_member(c, plan, contact) < 0)
 		return -1;
-	return cmd_ok(c, json_pack("{s:I, s:I}", "plan", (json_int_t)plan,
-				   "contact", (json_int_t)contact));
+	reply = json_pack("{s:I, s:I}", "plan", (json_int_t)plan, "contact",
+			  (json_int_t)contact);
+	if (!reply)
+		return cmd_store_fail(c, -ENOMEM, "reply");
+	if (send_version_in_force(c, plan, contact, reply) < 0) {
+		json_decref(reply);
+		return -1;
+	}
+	return cmd_ok(c, reply);
 }
 
 int cmd_plan_member_remove(struct cmd_ctx *c)

@@ -337,7 +337,7 @@ int cmd_plan_approve(struct cmd_ctx *c)
 		       plan, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	r = distribute_version_pdf(c, plan, version, &pass);
+	r = distribute_version(c, plan, version, 0, &pass);
 	if (r < 0)
 		return -1;
 	if (event_emit(c->k, "version.approved", c->citizen_id, plan,
@@ -359,10 +359,11 @@ int cmd_plan_approve(struct cmd_ctx *c)
 int cmd_plan_distribute(struct cmd_ctx *c)
 {
 	json_t *row, *pass = NULL;
-	int64_t plan, version;
+	int64_t plan, version, only = 0;
 	int approved, r;
 
-	if (load_version(c, "version", true, &row) < 0)
+	if (arg_int(c, "contact", false, &only) < 0 ||
+	    load_version(c, "version", true, &row) < 0)
 		return -1;
 	plan = json_integer_value(json_object_get(row, "plan"));
 	version = json_integer_value(json_object_get(row, "version"));
@@ -374,13 +375,15 @@ int cmd_plan_distribute(struct cmd_ctx *c)
 				"approved can be distributed; version %lld is "
 				"not approved (kipctl plan approve)",
 				(long long)version);
+	if (only && cmd_require_member(c, plan, only, NULL) < 0)
+		return -1;
 	r = store_exec(c->st,
 		       "UPDATE plan_versions SET distribution = 'pending'"
 		       " WHERE plan_id = ? AND version = ?",
 		       "ii", plan, version);
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	r = distribute_version_pdf(c, plan, version, &pass);
+	r = distribute_version(c, plan, version, only, &pass);
 	if (r < 0)
 		return -1;
 	return cmd_ok(

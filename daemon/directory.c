@@ -755,7 +755,7 @@ int directory_lookup_contact(struct kipd *k, const struct caller *who,
 }
 
 int directory_refresh_plan(struct kipd *k, const struct caller *who,
-			   int64_t plan)
+			   int64_t plan, int64_t only)
 {
 	char horizon[32];
 	json_t *rows, *row;
@@ -769,8 +769,9 @@ int directory_refresh_plan(struct kipd *k, const struct caller *who,
 		       "SELECT k.email, k.cert_pem"
 		       " FROM plan_members m JOIN contacts k"
 		       " ON k.id = m.contact_id WHERE m.plan_id = ?"
-		       " AND k.email IS NOT NULL ORDER BY k.id",
-		       "i", plan);
+		       " AND k.email IS NOT NULL AND (? = 0 OR k.id = ?)"
+		       " ORDER BY k.id",
+		       "iii", plan, only, only);
 	if (r < 0)
 		return r;
 	json_array_foreach(rows, i, row)

@@ -565,8 +565,8 @@ static int passphrase_notice(struct cmd_ctx *c, const struct ids *ids,
 	return r;
 }
 
-int distribute_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
-			   json_t **passphrases)
+int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version,
+		       int64_t only, json_t **passphrases)
 {
 	struct kipd *k = c->k;
 	struct ids ids = {c->citizen_id, plan, version, 0};
@@ -600,7 +600,7 @@ int distribute_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
 		   &(struct wording_args){.plan = plan, .coordinator = coord});
 	/* Certificates from the directories first; one that fails delays
 	 * nothing further, its members get what is known (directory.h). */
-	r = directory_refresh_plan(k, c->who, plan);
+	r = directory_refresh_plan(k, c->who, plan, only);
 	if (r >= 0)
 		r = load_recipients(k, plan, &rows);
 	if (r < 0) {
@@ -615,6 +615,8 @@ int distribute_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
 		if (r < 0)
 			break;
 		to_recipient(row, &rc);
+		if (only && rc.contact_id != only)
+			continue;
 		if (strcmp(rc.kind, "relative") == 0 && !relatives)
 			r = queue_manual(k, &ids, &rc, "plan", "cancelled",
 					 "no consent to involve relatives");
@@ -636,11 +638,6 @@ int distribute_version_pdf(struct cmd_ctx *c, int64_t plan, int64_t version,
 	if (r < 0)
 		return cmd_store_fail(c, r, "outbox");
 	return n;
-}
-
-int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version)
-{
-	return distribute_version_pdf(c, plan, version, NULL);
 }
 
 /* The details of a meeting, for the encrypted half of an invitation. */

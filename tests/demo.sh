@@ -376,7 +376,14 @@ if [ -n "$MAIL_UP" ]; then
 		--organisation "Testkommune, Alkoholambulatoriet" --email "$U_ADDR" \
 		--phone "+45 70 10 20 34" --cert "$PKI/ulla.ukendt_at_bounce.example.pem"
 	U=$(karen_q --json contact list | jq -r --arg a "$U_ADDR" '.contacts[] | select(.email == $a) | .id')
+	KIP_BOX=kip@kommune.example
+	k0=$(mail_count "$KIP_BOX")
+	say "A member who joins is sent the version in force at once, as the others got it"
+	say "(version 2, sent_version below); version 3 follows when it is approved:"
 	karen plan member add 1 "$U"
+	outbox_settled
+	# That copy bounces too: its report waits in the function mailbox.
+	mail_wait_count "$KIP_BOX" $((k0 + 1)) 30 || true
 	# The follow-up meeting scheduled in step 6 is now the latest meeting:
 	# the next follow-up date is counted from it.
 	sed -e 's/At få et forløb i et alkoholambulatorium,/At få et forløb i Alkoholambulatoriet (Ulla Ukendt),/' \
@@ -384,7 +391,6 @@ if [ -n "$MAIL_UP" ]; then
 		"$DEMO/plan2.yaml" >"$DEMO/plan3.yaml"
 	chmod 0644 "$DEMO/plan3.yaml"
 	karen plan version add 1 --file "$DEMO/plan3.yaml"
-	KIP_BOX=kip@kommune.example
 	k0=$(mail_count "$KIP_BOX")
 	say "Lise has no certificate. Karen chooses that she gets the plan as a PDF"
 	say "protected by a passphrase, which Karen will read to her over the phone:"

@@ -168,5 +168,55 @@ check_out "kipctl prints the new passphrases" '[a-z]{3,9}(-[a-z]{3,9}){7}' cat "
 check_out "with whose they are" "Lise Testesen" cat "$TDIR/again.txt"
 grep -qF -- "$PL" "$TDIR/again.txt" && fail "they are new" || pass "they are new"
 check_eq "and kept again" "2" "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM pdf_passphrases")"
+
+# --- a member who joins after the approval ----------------------------------
+# gets the version in force at once, as the others got it, and nobody else
+# gets it again: Tove as an encrypted PDF, her passphrase in the reply;
+# Jonas encrypted to his certificate. plan distribute --contact sends to
+# one member alone.
+outbox_drained "$PLAN" 600 || fail "the outbox drains before the new members"
+plan_rows() { sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE kind = 'plan' AND plan_id = $PLAN ${1:+AND contact_id = $1}"; }
+before=$(plan_rows)
+T=$(add --kind relative --name "Tove Testesen" --citizen "$C" --email tove.testesen@privat.example \
+	--phone "+45 31 31 31 31" --delivery pdf)
+as daemon "$KIPCTL" --json plan member add "$PLAN" "$T" >"$TDIR/join.json"
+check_eq "a member added after the approval is sent the version in force" "1" \
+	"$(jq -r .sent_version "$TDIR/join.json")"
+PT=$(jq -r ".passphrases[] | select(.contact == $T) | .passphrase" "$TDIR/join.json")
+check_out "the reply gives her passphrase" '^[a-z]{3,9}(-[a-z]{3,9}){7}$' echo "$PT"
+check_eq "and only hers" "1" "$(jq '.passphrases | length' "$TDIR/join.json")"
+check_eq "one copy is queued, for her alone" "$((before + 1)) 1" "$(plan_rows) $(plan_rows "$T")"
+outbox_drained "$PLAN" 600 || fail "the outbox drains after Tove joined"
+mail_wait_count tove.testesen@privat.example 1 30 && pass "Tove's mail arrives" || fail "Tove's mail arrives"
+f=$(newest tove.testesen@privat.example "" multipart/signed)
+openssl cms -verify -noverify -in "$f" -out "$TDIR/tove.eml" 2>/dev/null
+python3 "$ROOT/tests/mailpart.py" "$TDIR/tove.eml" save application/pdf "$TDIR/tove.pdf" >/dev/null
+check "her PDF opens with her passphrase" qpdf --password="$PT" --decrypt "$TDIR/tove.pdf" "$TDIR/tove-open.pdf"
+check_out "and holds the plan" "Koordinerende indsatsplan" pdftotext "$TDIR/tove-open.pdf" -
+check_eq "plan status shows her copy" "sent (pdf)" "$(st tove.testesen@privat.example)"
+
+J=$(add --kind professional --name "Jonas Job" --email jonas.job@jobcenter.example \
+	--cert "$PKI/jonas.job_at_jobcenter.example.pem")
+as daemon "$KIPCTL" plan member add "$PLAN" "$J" >"$TDIR/join2.txt"
+check_out "kipctl says which version went to a professional who joined" "sent_version.*1" cat "$TDIR/join2.txt"
+check "and gives no passphrase for a certificate's copy" bash -c "! grep -q passphrase '$TDIR/join2.txt'"
+outbox_drained "$PLAN" 600 || fail "the outbox drains after Jonas joined"
+mail_wait_count jonas.job@jobcenter.example 1 30 || true
+f=$(newest jonas.job@jobcenter.example "Koordinerende indsatsplan")
+decrypt "$f" "$PKI/jonas.job_at_jobcenter.example.pem" "$PKI/jonas.job_at_jobcenter.example.key" |
+	grep -q "Bjarne Testesen" && pass "Jonas's copy opens with his key" || fail "Jonas's copy opens with his key"
+
+N=$(add --kind professional --name "Nina Nabo" --email nina.nabo@region.example)
+check_err "distribute --contact refuses a contact who is not a member" "is not a member of plan" \
+	as daemon "$KIPCTL" plan distribute "$PLAN" --version 1 --contact "$N"
+before=$(plan_rows)
+check_eq "distribute --contact sends to that member alone" "1" \
+	"$(as daemon "$KIPCTL" --json plan distribute "$PLAN" --version 1 --contact "$J" | jq -r .recipients)"
+check_eq "one copy more, Jonas's" "$((before + 1)) 2" "$(plan_rows) $(plan_rows "$J")"
+
+# A plan without an approved version: a new member is sent nothing.
+PLAN2=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
+check_eq "a member of a plan without an approved version is sent nothing" "null 0" \
+	"$(as daemon "$KIPCTL" --json plan member add "$PLAN2" "$P" | jq -r .sent_version) $(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE plan_id = $PLAN2")"
 check_alive
 t_done
