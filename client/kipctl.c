@@ -236,8 +236,10 @@ static const struct command commands[] = {
     {"plan distribute",
      "plan.distribute",
      NULL,
-     "send a version to the members (--contact: to that member alone)",
-     {P_PLAN, REQ("version", T_INT), OPT("contact", T_INT)}},
+     "send a version to the members and the citizen (--contact, --citizen: "
+     "to that one alone)",
+     {P_PLAN, REQ("version", T_INT), OPT("contact", T_INT),
+      OPT("citizen", T_BOOL)}},
     {"plan render",
      "plan.render",
      run_export,

@@ -365,6 +365,19 @@ int cmd_plan_distribute(struct cmd_ctx *c)
 	if (arg_int(c, "contact", false, &only) < 0 ||
 	    load_version(c, "version", true, &row) < 0)
 		return -1;
+	if (only < 0) {
+		json_decref(row);
+		return cmd_fail(c, "bad_request", "--contact %lld is no id",
+				(long long)only);
+	}
+	if (json_is_true(json_object_get(c->args, "citizen"))) {
+		if (only) {
+			json_decref(row);
+			return cmd_fail(c, "bad_request",
+					"--contact or --citizen, not both");
+		}
+		only = DISTRIBUTE_CITIZEN;
+	}
 	plan = json_integer_value(json_object_get(row, "plan"));
 	version = json_integer_value(json_object_get(row, "version"));
 	approved = json_is_string(json_object_get(row, "approved_at"));
@@ -375,7 +388,7 @@ int cmd_plan_distribute(struct cmd_ctx *c)
 				"approved can be distributed; version %lld is "
 				"not approved (kipctl plan approve)",
 				(long long)version);
-	if (only && cmd_require_member(c, plan, only, NULL) < 0)
+	if (only > 0 && cmd_require_member(c, plan, only, NULL) < 0)
 		return -1;
 	r = store_exec(c->st,
 		       "UPDATE plan_versions SET distribution = 'pending'"
@@ -491,7 +504,14 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    /* what became of it after the relay took it (schema 8) */
 	    " o.delivery, o.delivery_status, o.delivery_detail,"
 	    " datetime(o.delivery_at, 'unixepoch') || 'Z' AS delivery_at,"
-	    " o.reports, CASE WHEN o.reports = 'none' AND o.delivery IS NULL"
+	    " o.reports, CASE WHEN o.pdf AND o.state = 'sent' AND"
+	    "  coalesce(o.delivery, '') <> 'handed' AND NOT EXISTS"
+	    "  (SELECT 1 FROM pdf_passphrases pp WHERE pp.plan_id ="
+	    "  o.plan_id AND pp.version = o.version AND pp.contact_id ="
+	    "  coalesce(o.contact_id, 0))"
+	    "  THEN 'passphrase deleted: send it again (plan distribute"
+	    " --contact or --citizen)'"
+	    "  WHEN o.reports = 'none' AND o.delivery IS NULL"
 	    "  THEN 'relay gives no reports' END AS note"
 	    " FROM outbox o LEFT JOIN contacts k"
 	    " ON k.id = o.contact_id LEFT JOIN citizens c"

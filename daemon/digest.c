@@ -39,8 +39,11 @@ static void local_minute(time_t t, char out[17])
 	strftime(out, 17, "%Y-%m-%dT%H:%M", &tm);
 }
 
-/* Why a copy sent as an encrypted PDF still waits: its passphrase. */
+/* Why a copy sent as an encrypted PDF still waits: its passphrase, or,
+ * once that was deleted (plans.pdf_passphrase_days), a new one. */
 #define PDF_REASON "encrypted PDF sent: give the passphrase by phone"
+#define PDF_GONE_REASON                                                        \
+	"encrypted PDF sent, its passphrase deleted: send it again"
 
 /* The plan object for PLAN in PLANS (created on first use), or NULL. */
 static json_t *plan_obj(json_t *plans, int64_t plan)
@@ -121,7 +124,11 @@ static int collect_copies(struct kipd *k, int64_t coord, time_t now,
 	    " CASE WHEN k.kind = 'professional' THEN k.name END AS name,"
 	    " o.state, o.delivery, o.delivery_status, o.delivery_detail,"
 	    /* an encrypted PDF waits for its passphrase (pdfpass.h) */
-	    " CASE WHEN o.pdf THEN '" PDF_REASON "'"
+	    " CASE WHEN o.pdf AND NOT EXISTS (SELECT 1 FROM"
+	    "  pdf_passphrases pp WHERE pp.plan_id = o.plan_id AND"
+	    "  pp.version = o.version AND pp.contact_id ="
+	    "  coalesce(o.contact_id, 0)) THEN '" PDF_GONE_REASON "'"
+	    " WHEN o.pdf THEN '" PDF_REASON "'"
 	    " ELSE o.reason END AS reason, o.pdf,"
 	    " date(o.created_at, 'unixepoch') AS since"
 	    " FROM outbox o JOIN plans p ON p.id = o.plan_id"
@@ -299,6 +306,9 @@ static const char *reason_text(const char *reason, bool da)
 		return "ingen e-mailadresse";
 	if (str_eq(reason, PDF_REASON))
 		return "krypteret PDF sendt: giv adgangskoden over telefonen";
+	if (str_eq(reason, PDF_GONE_REASON))
+		return "krypteret PDF sendt, adgangskoden er slettet: send "
+		       "planen igen";
 	return reason;
 }
 
@@ -333,19 +343,39 @@ static int copy_line(struct buf *out, bool da, json_t *c, const char *list,
 	if (!str_eq(kind, "citizen"))
 		snprintf(contact, sizeof(contact), "%lld",
 			 (long long)row_num(c, "contact"));
-	if (str_eq(list, "manual"))
+	if (str_eq(list, "manual")) {
+		/* the passphrase deleted: a new one, or a copy handed over */
+		bool gone = str_eq(row_str(c, "reason"), PDF_GONE_REASON);
+		const char *opt =
+		    str_eq(kind, "citizen") ? "--citizen" : "--contact ";
+
+		if (buf_printf(out,
+			       da ? "  - Skal udleveres manuelt siden %s: %s, "
+				    "version %lld (%s).\r\n"
+				  : "  - To be handed over since %s: %s, "
+				    "version %lld (%s).\r\n",
+			       row_str(c, "since"), who, v,
+			       reason_text(row_str(c, "reason"), da)) < 0 ||
+		    (gone &&
+		     buf_printf(
+			 out,
+			 da ? "    Send den med en ny adgangskode: kipctl "
+			      "plan distribute %lld --version %lld "
+			      "%s%s\r\n"
+			    : "    Send it with a new passphrase: kipctl "
+			      "plan distribute %lld --version %lld "
+			      "%s%s\r\n",
+			 (long long)plan, v, opt, contact) < 0))
+			return -ENOMEM;
 		return buf_printf(
 		    out,
-		    da ? "  - Skal udleveres manuelt siden %s: %s, version "
-			 "%lld (%s).\r\n    Når det er sket: kipctl plan "
-			 "handed %lld --version %lld %s%s --how \"...\"\r\n"
-		       : "  - To be handed over since %s: %s, version %lld "
-			 "(%s).\r\n    Once done: kipctl plan handed %lld "
-			 "--version %lld %s%s --how \"...\"\r\n",
-		    row_str(c, "since"), who, v,
-		    reason_text(row_str(c, "reason"), da), (long long)plan, v,
-		    str_eq(kind, "citizen") ? "--citizen" : "--contact ",
-		    contact);
+		    "    %s: kipctl plan handed %lld --version %lld %s%s "
+		    "--how \"...\"\r\n",
+		    gone ? (da ? "Eller når den er udleveret"
+			       : "Or once handed over")
+			 : (da ? "Når det er sket" : "Once done"),
+		    (long long)plan, v, opt, contact);
+	}
 	return buf_printf(out,
 			  da ? "  - Ikke bekræftet modtaget: %s, version %lld "
 			       "(besked %lld, %s siden %s)\r\n"

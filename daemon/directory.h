@@ -116,9 +116,9 @@ int directory_lookup_contact(struct kipd *k, const struct caller *who,
 			     int64_t id);
 
 /* Before plan PLAN is distributed: the lookup for every member (or with
- * ONLY, not 0, for that member alone) without a usable certificate (none,
- * or one that fails cert_check_trusted() now) or with one expiring within
- * directory.refresh_days. A directory that fails delays nothing further
+ * ONLY, not 0, for that member alone; none for -1) without a usable certificate
+ * (none, or one that fails cert_check_trusted() now) or with one expiring
+ * within directory.refresh_days. A directory that fails delays nothing further
  * (see above). 0 or -errno (the store only). */
 int directory_refresh_plan(struct kipd *k, const struct caller *who,
 			   int64_t plan, int64_t only);

@@ -615,7 +615,8 @@ int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 		if (r < 0)
 			break;
 		to_recipient(row, &rc);
-		if (only && rc.contact_id != only)
+		if (only &&
+		    rc.contact_id != (only == DISTRIBUTE_CITIZEN ? 0 : only))
 			continue;
 		if (strcmp(rc.kind, "relative") == 0 && !relatives)
 			r = queue_manual(k, &ids, &rc, "plan", "cancelled",

@@ -16,12 +16,14 @@ struct cmd_ctx;
 struct kipd;
 
 /* Queues version VERSION of PLAN for every member and the citizen, or
- * with ONLY (a contact id, not 0) for that member alone. Members with
+ * with ONLY (a contact id, not 0) for that member alone, or with
+ * DISTRIBUTE_CITIZEN for the citizen alone. Members with
  * delivery 'pdf' and no usable certificate get the plan as an encrypted
  * PDF (pdfpass.h), and *PASSPHRASES (not NULL) gets an array of
  * {contact, name, passphrase} for the coordinator's reply (contact 0: the
  * citizen). Returns the number of rows queued or cmd_fail()'s -1. */
 #include <jansson.h>
+#define DISTRIBUTE_CITIZEN (-1)
 int distribute_version(struct cmd_ctx *c, int64_t plan, int64_t version,
 		       int64_t only, json_t **passphrases);
 

@@ -160,6 +160,26 @@ check_eq "after plans.pdf_passphrase_days (10) it is deleted" "0" \
 	"$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM pdf_passphrases")"
 check_eq "the citizen's copy still shows sent (pdf): not handed over" "sent (pdf)" "$(st borger@borger.example)"
 check "and the deletion says no passphrase in the log" bash -c "! grep -qF -- '$PC' '$TDIR/kipd.log'"
+check_eq "plan status notes that it must be sent again" \
+	"passphrase deleted: send it again (plan distribute --contact or --citizen)" \
+	"$(kipctl --json plan status "$PLAN" | jq -r '.messages[] | select(.kind == "plan" and .recipient == "borger@borger.example") | .note')"
+as daemon "$KIPCTL" --json digest >"$TDIR/digest.json"
+check_eq "and the digest says why it still waits" \
+	"encrypted PDF sent, its passphrase deleted: send it again" \
+	"$(jq -r '.plans[0].manual[] | select(.contact == 0) | .reason' "$TDIR/digest.json")"
+# The digest's mail at its hour (07:00) the next day, in Danish, says how.
+at "$(kdate -d "$(kdate -d "@$((NOW0 + 11 * DAY))" +%F) 07:05" +%s)"
+n0=$(count karen.koordinator@kommune.example)
+kipctl scheduler run >/dev/null
+mail_wait_count karen.koordinator@kommune.example $((n0 + 1)) 30 || true
+f=$(newest karen.koordinator@kommune.example "Daglig oversigt")
+text=$(decrypt "$f" "$PKI/karen.koordinator_at_kommune.example.pem" "$PKI/karen.koordinator_at_kommune.example.key" | tr -d '\r')
+check_out "Karen's digest says the passphrase was deleted" "krypteret PDF sendt, adgangskoden er slettet: send planen igen" \
+	echo "$text"
+check_out "and how to send it with a new one" "Send den med en ny adgangskode: kipctl plan distribute $PLAN --version 1 --citizen" \
+	echo "$text"
+check_out "or to record the hand-over" "Eller når den er udleveret: kipctl plan handed $PLAN --version 1 --citizen" \
+	echo "$text"
 
 # A new distribution of the version draws new passphrases, shown in the
 # reply as kipctl prints it to a terminal.
@@ -213,6 +233,13 @@ before=$(plan_rows)
 check_eq "distribute --contact sends to that member alone" "1" \
 	"$(as daemon "$KIPCTL" --json plan distribute "$PLAN" --version 1 --contact "$J" | jq -r .recipients)"
 check_eq "one copy more, Jonas's" "$((before + 1)) 2" "$(plan_rows) $(plan_rows "$J")"
+cit_rows() { sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM outbox WHERE kind = 'plan' AND plan_id = $PLAN AND contact_id IS NULL"; }
+before=$(plan_rows) c0=$(cit_rows)
+as daemon "$KIPCTL" --json plan distribute "$PLAN" --version 1 --citizen >"$TDIR/cit.json"
+check_eq "distribute --citizen sends to the citizen alone, with a new passphrase" "1 $((before + 1)) $((c0 + 1)) 0" \
+	"$(jq -r '"\(.recipients) \(.passphrases | length)"' "$TDIR/cit.json" | cut -d' ' -f1) $(plan_rows) $(cit_rows) $(jq '.passphrases[0].contact' "$TDIR/cit.json")"
+check_err "not both --contact and --citizen" "not both" \
+	as daemon "$KIPCTL" plan distribute "$PLAN" --version 1 --citizen --contact "$J"
 
 # A plan without an approved version: a new member is sent nothing.
 PLAN2=$(kipctl --json plan create "$C" --basis psych-patient --coordinator "$K" | jq -r .id)
