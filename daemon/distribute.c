@@ -353,13 +353,17 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 }
 
 /* The members of a plan and its citizen, as JSON rows. */
+/* A contact's columns that to_recipient() reads (all but delivery, which
+ * only a plan's distribution heeds). */
+#define RECIPIENT_COLUMNS                                                      \
+	"k.id AS contact_id, k.kind, k.name, k.email, k.cert_pem,"             \
+	" k.cipher_policy, k.caps_gcm, k.private_mailbox"
+
 static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
 {
 	return store_rows(
 	    k->store, ret,
-	    "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-	    " k.cert_pem, k.cipher_policy, k.caps_gcm,"
-	    " k.private_mailbox, k.delivery"
+	    "SELECT " RECIPIENT_COLUMNS ", k.delivery"
 	    " FROM plan_members m JOIN contacts k"
 	    " ON k.id = m.contact_id WHERE m.plan_id = ?"
 	    " UNION ALL SELECT 0, 'citizen', c.name, c.email,"
@@ -367,6 +371,19 @@ static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
 	    " c.delivery FROM plans p JOIN citizens c ON c.id = p.citizen_id"
 	    " WHERE p.id = ? ORDER BY 1",
 	    "ii", plan, plan);
+}
+
+/* Contact ID as the recipient of a personal message: its row for
+ * to_recipient(); with PLAN (not 0) only while a member of it. -ENOENT
+ * when not. */
+static int load_contact(struct kipd *k, int64_t id, int64_t plan, json_t **ret)
+{
+	return store_row(k->store, ret,
+			 "SELECT " RECIPIENT_COLUMNS " FROM contacts k"
+			 " WHERE k.id = ?1 AND (?2 = 0 OR EXISTS (SELECT 1"
+			 " FROM plan_members m WHERE m.plan_id = ?2"
+			 " AND m.contact_id = k.id))",
+			 "ii", id, plan);
 }
 
 static void to_recipient(json_t *row, struct recipient *rc)
@@ -519,13 +536,13 @@ static int passphrase_notice(struct cmd_ctx *c, const struct ids *ids,
 	struct clear cl;
 	json_t *row = NULL, *p;
 	size_t i;
-	int r = store_row(k->store, &row,
-			  "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-			  " k.cert_pem, k.cipher_policy, k.caps_gcm,"
-			  " k.private_mailbox FROM plans p JOIN contacts k"
-			  " ON k.id = p.coordinator_id WHERE p.id = ?",
-			  "i", ids->plan);
+	int64_t coord;
+	int r = store_int(k->store, &coord,
+			  "SELECT coordinator_id FROM plans WHERE id = ?", "i",
+			  ids->plan);
 
+	if (r >= 0)
+		r = load_contact(k, coord, 0, &row);
 	if (r < 0)
 		return r;
 	to_recipient(row, &rc);
@@ -1025,11 +1042,7 @@ int distribute_bounce_notice(struct kipd *k, int64_t row)
 		json_decref(o);
 		return 0;
 	}
-	r = store_row(k->store, &co,
-		      "SELECT id AS contact_id, kind, name, email, cert_pem,"
-		      " cipher_policy, caps_gcm, private_mailbox"
-		      " FROM contacts WHERE id = ?",
-		      "i", coord);
+	r = load_contact(k, coord, 0, &co);
 	if (r == 0)
 		r = bounce_text(k, row, o, &text);
 	if (r < 0)
@@ -1069,11 +1082,7 @@ int distribute_digest(struct kipd *k, int64_t coordinator, const char *day,
 
 	if (!k->signer || !k->cfg->org_mailbox)
 		return 0;
-	r = store_row(k->store, &row,
-		      "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-		      " k.cert_pem, k.cipher_policy, k.caps_gcm,"
-		      " k.private_mailbox FROM contacts k WHERE k.id = ?",
-		      "i", coordinator);
+	r = load_contact(k, coordinator, 0, &row);
 	if (r < 0)
 		return r;
 	to_recipient(row, &rc);
@@ -1096,13 +1105,7 @@ int distribute_deviation(struct kipd *k, int64_t citizen, int64_t plan,
 	char coord[300];
 	int r = 0;
 
-	r = store_row(k->store, &row,
-		      "SELECT k.id AS contact_id, k.kind, k.name, k.email,"
-		      " k.cert_pem, k.cipher_policy, k.caps_gcm,"
-		      " k.private_mailbox FROM plan_members m JOIN contacts k"
-		      " ON k.id = m.contact_id"
-		      " WHERE m.plan_id = ? AND m.contact_id = ?",
-		      "ii", plan, contact);
+	r = load_contact(k, contact, plan, &row);
 	if (r < 0)
 		return r;
 	to_recipient(row, &rc);
