@@ -6,17 +6,29 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
 
+/* In the child: every descriptor but 0-2 and KEEP closed. kipd's are
+ * close-on-exec, but a child that does not exec keeps them, and with
+ * them the store's lock (flock() belongs to the open file, which the
+ * child shares). */
+static void close_others(int keep)
+{
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range((unsigned)keep + 1, ~0U, 0);
+}
+
 int child_run(void (*fn)(int fd, void *arg), void *arg, int timeout_ms,
 	      size_t max, struct buf *reply, int *status, char *err,
 	      size_t errlen)
 {
+	pid_t pid, parent = getpid();
 	int fds[2], r;
-	pid_t pid;
 
 	*status = 0;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -37,7 +49,11 @@ int child_run(void (*fn)(int fd, void *arg), void *arg, int timeout_ms,
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		close(fds[0]);
+		/* ends with kipd, even by kill -9 (kipd waits for the child
+		 * on the thread that forked it) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		close_others(fds[1]);
 		fn(fds[1], arg);
 		_exit(0);
 	}

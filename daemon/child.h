@@ -10,12 +10,14 @@ struct buf;
 
 /*
  * Forks; the child, with kipd's signal handlers back at their defaults,
- * runs FN(FD, ARG), writing its answer to FD, and ends with _exit(0) if FN
- * returns. The parent reads the answer into REPLY until end of file, at
- * most MAX bytes, within TIMEOUT_MS (else the child is killed), and waits
- * for the child: its wait status in *STATUS. 0, or -ETIMEDOUT, -EFBIG,
- * -ENOMEM, -errno; err says what failed ("pipe: ...", "fork: ...", "no
- * answer within N ms", "reading the answer: ...").
+ * none of kipd's files open (the store's lock least of all: a restart
+ * after kill -9 must not find it held by a child still at work) and
+ * killed when kipd ends, runs FN(FD, ARG), writing its answer to FD, and
+ * ends with _exit(0) if FN returns. The parent reads the answer into REPLY
+ * until end of file, at most MAX bytes, within TIMEOUT_MS (else the child is
+ * killed), and waits for the child: its wait status in *STATUS. 0, or
+ * -ETIMEDOUT, -EFBIG, -ENOMEM, -errno; err says what failed ("pipe: ...",
+ * "fork: ...", "no answer within N ms", "reading the answer: ...").
  */
 int child_run(void (*fn)(int fd, void *arg), void *arg, int timeout_ms,
 	      size_t max, struct buf *reply, int *status, char *err,

@@ -240,4 +240,36 @@ check_eq "a refused bind is a failed directory, saying why" \
 	"directory failed|failed|bind: Invalid credentials" \
 	"$(json cert lookup nocert@region.example | jq -r '"\(.outcome)|\(.directories[0].state)|\(.directories[0].error)"')"
 check_alive
+
+# --- kill -9 while a child searches ------------------------------------------
+# A search runs in a forked child. Killed with kipd, the child must not
+# outlive it, nor hold the store's lock: kipd starts again at once.
+kip_stop
+dirconf 8000 2 "$(dir "ldaps://127.0.0.1:$LDAP_SLOW_PORT")"
+kip_start
+timeout 30 "$KIPCTL" cert lookup slow@region.example >/dev/null 2>&1 &
+look=$!
+exe=$(readlink "/proc/$KIPD_PID/exe")
+child=""
+for _ in $(seq 1 200); do
+	for p in $(pgrep -P "$KIPD_PID"); do
+		[ "$(readlink "/proc/$p/exe")" = "$exe" ] && child=$p
+	done
+	[ -n "$child" ] && break
+	sleep 0.02
+done
+check "the search runs in a child of kipd" test -n "$child"
+kill -9 "$KIPD_PID"
+wait "$KIPD_PID" 2>/dev/null
+KIPD_PID=""
+wait "$look" 2>/dev/null
+gone() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
+for _ in $(seq 1 50); do
+	gone "$child" && break
+	sleep 0.02
+done
+check "the child ended with kipd" gone "$child"
+kip_start && pass "kipd starts again at once: the child held no lock" ||
+	fail "kipd starts again at once: the child held no lock"
+check_alive
 t_done
