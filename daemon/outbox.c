@@ -39,7 +39,7 @@ struct outbox {
 				   set before store_on_synced() registers it,
 				   cleared after that is undone */
 	int64_t timer;
-	int kicked;
+	int kicked; /* the timer is armed to run at once: a kick adds nothing */
 	int stopping; /* results still come in; nothing new goes out */
 	/* the entity of the last sealed row handed over: the recipients of
 	 * one distribution follow each other in the queue (the entity is
@@ -101,6 +101,10 @@ static void schedule(struct outbox *ob, uint64_t delay_ms)
 
 	loop_timer_cancel(loop, ob->timer);
 	ob->timer = loop_timer_at(loop, loop_now_ms() + delay_ms, run, ob);
+	/* A kick replaced by a later time must not stand: the next kick
+	 * would be ignored, and a row queued then wait for that time (or
+	 * for ever, when nothing else waited). */
+	ob->kicked = delay_ms == 0;
 }
 
 /* Arms the timer for the earliest deferred or queued row. */
@@ -117,6 +121,7 @@ static void schedule_next(struct outbox *ob)
 	    next == 0) {
 		loop_timer_cancel(ob->k->loop, ob->timer);
 		ob->timer = 0;
+		ob->kicked = 0;
 		/* min() of nothing is NULL, read as 0: nothing waits. But a
 		 * row may be due at 0 too; check it exists. */
 		if (store_int(ob->k->store, &next,
@@ -663,10 +668,8 @@ static uint64_t on_results(void *arg, const struct smtp_result *res, size_t n)
 	}
 	if (rows)
 		hand_over(ob, rows);
-	else if (!ob->kicked) {
-		ob->kicked = 1;
+	else if (!ob->kicked)
 		schedule(ob, 0);
-	}
 	return ticket;
 }
 
@@ -1114,8 +1117,6 @@ void outbox_after_commit(struct kipd *k)
 {
 	struct outbox *ob = k->outbox;
 
-	if (ob && ob->pool && !ob->kicked) {
-		ob->kicked = 1;
+	if (ob && ob->pool && !ob->kicked)
 		schedule(ob, 0);
-	}
 }
