@@ -88,13 +88,17 @@ static int judge(const struct buf *rep, int status, struct buf *out, char *err,
 	return buf_append(out, rep->data + 9, (size_t)len);
 }
 
-/* ThreadSanitizer cannot run a child that starts threads (Pango does)
- * after a multi-threaded process forked it: its build, for tests only,
- * renders in kipd itself, where it watches the rendering's threads. */
-#if defined(__SANITIZE_THREAD__)
+/* The sanitizer builds, for tests only, render in kipd itself, where
+ * the sanitizer watches the rendering. ThreadSanitizer cannot run a child
+ * that starts threads (Pango does) after a multi-threaded process forked
+ * it; AddressSanitizer's allocator is not fork-safe: a child forked while
+ * another thread held its lock hangs in its first allocation (seen in
+ * t_crash's ASan run; glibc's malloc, kipd's own, resets its locks in the
+ * child). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define PDFPROC_IN_PROCESS 1
 #elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #define PDFPROC_IN_PROCESS 1
 #endif
 #endif

@@ -7,9 +7,9 @@
  * child forked for it, which writes the PDF back through a pipe and ends.
  * A child that dies, hangs past the deadline or answers nonsense costs
  * that one PDF (a distribution then goes without it, version_read.h);
- * kipd goes on. (The ThreadSanitizer build, for tests only, renders in
- * kipd itself: ThreadSanitizer cannot run a forked child that starts
- * threads, as Pango does.)
+ * kipd goes on. (The sanitizer builds, for tests only, render in kipd
+ * itself: ThreadSanitizer cannot run a forked child that starts threads,
+ * as Pango does, and AddressSanitizer's allocator is not fork-safe.)
  */
 #ifndef KIP_PDFPROC_H
 #define KIP_PDFPROC_H
