@@ -158,6 +158,15 @@ int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
 	return 0;
 }
 
+int cmd_version_in_force(struct cmd_ctx *c, int64_t plan, int64_t *ret)
+{
+	return store_int(c->st, ret,
+			 "SELECT version FROM plan_versions WHERE plan_id = ?"
+			 " AND approved_at IS NOT NULL"
+			 " ORDER BY version DESC LIMIT 1",
+			 "i", plan);
+}
+
 int cmd_cipher_warnings(struct cmd_ctx *c, bool citizen, int64_t id,
 			json_t **ret)
 {

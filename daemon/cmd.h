@@ -58,6 +58,11 @@ int cmd_store_fail(struct cmd_ctx *c, int r, const char *what);
 int cmd_require_member(struct cmd_ctx *c, int64_t plan, int64_t contact,
 		       char **ret_kind);
 
+/* The version in force of PLAN, the latest approved one, in *RET: 0, or
+ * -ENOENT when none is approved, or the store's -errno (nothing reported;
+ * the caller says what either means to it). */
+int cmd_version_in_force(struct cmd_ctx *c, int64_t plan, int64_t *ret);
+
 /* What cipher_warnings() says of the mail to contact ID (CITIZEN: citizen
  * ID) as stored now: its certificate, cipher policy and announced AES-GCM.
  * 0 with *ret (a new JSON array), or cmd_store_fail()'s -1. */

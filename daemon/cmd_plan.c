@@ -281,15 +281,12 @@ static int send_version_in_force(struct cmd_ctx *c, int64_t plan,
 {
 	json_t *pass = NULL;
 	int64_t version;
-	int r = store_int(c->st, &version,
-			  "SELECT max(version) FROM plan_versions"
-			  " WHERE plan_id = ? AND approved_at IS NOT NULL",
-			  "i", plan);
+	int r = cmd_version_in_force(c, plan, &version);
 
+	if (r == -ENOENT) /* none approved yet: nothing to send */
+		return 0;
 	if (r < 0)
 		return cmd_store_fail(c, r, "version");
-	if (version == 0)
-		return 0;
 	r = distribute_version(c, plan, version, contact, &pass);
 	if (r < 0)
 		return -1;

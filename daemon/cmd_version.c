@@ -13,6 +13,7 @@
 #include "version_read.h"
 #include "distribute.h"
 #include "event.h"
+#include "pdfpass.h"
 #include "plandoc.h"
 #include "render.h"
 #include "scheduler.h"
@@ -360,9 +361,11 @@ int cmd_plan_distribute(struct cmd_ctx *c)
 {
 	json_t *row, *pass = NULL;
 	int64_t plan, version, only = 0;
+	bool citizen = false;
 	int approved, r;
 
 	if (arg_int(c, "contact", false, &only) < 0 ||
+	    arg_bool(c, "citizen", &citizen) < 0 ||
 	    load_version(c, "version", true, &row) < 0)
 		return -1;
 	if (only < 0) {
@@ -370,7 +373,7 @@ int cmd_plan_distribute(struct cmd_ctx *c)
 		return cmd_fail(c, "bad_request", "--contact %lld is no id",
 				(long long)only);
 	}
-	if (json_is_true(json_object_get(c->args, "citizen"))) {
+	if (citizen) {
 		if (only) {
 			json_decref(row);
 			return cmd_fail(c, "bad_request",
@@ -505,10 +508,7 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    " o.delivery, o.delivery_status, o.delivery_detail,"
 	    " datetime(o.delivery_at, 'unixepoch') || 'Z' AS delivery_at,"
 	    " o.reports, CASE WHEN o.pdf AND o.state = 'sent' AND"
-	    "  coalesce(o.delivery, '') <> 'handed' AND NOT EXISTS"
-	    "  (SELECT 1 FROM pdf_passphrases pp WHERE pp.plan_id ="
-	    "  o.plan_id AND pp.version = o.version AND pp.contact_id ="
-	    "  coalesce(o.contact_id, 0))"
+	    "  coalesce(o.delivery, '') <> 'handed' AND " PDFPASS_GONE_SQL
 	    "  THEN 'passphrase deleted: send it again (plan distribute"
 	    " --contact or --citizen)'"
 	    "  WHEN o.reports = 'none' AND o.delivery IS NULL"

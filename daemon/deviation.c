@@ -314,11 +314,7 @@ static int forward_auto(struct cmd_ctx *c, json_t *d)
 /* The version in force: the latest approved one. 0 or cmd_fail(). */
 static int version_in_force(struct cmd_ctx *c, int64_t *ret)
 {
-	int r = store_int(c->st, ret,
-			  "SELECT version FROM plan_versions WHERE plan_id = ?"
-			  " AND approved_at IS NOT NULL"
-			  " ORDER BY version DESC LIMIT 1",
-			  "i", c->plan_id);
+	int r = cmd_version_in_force(c, c->plan_id, ret);
 
 	if (r == -ENOENT)
 		return cmd_fail(c, "rule",

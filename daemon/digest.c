@@ -11,6 +11,7 @@
 #include "distribute.h"
 #include "kipd.h"
 #include "log.h"
+#include "pdfpass.h"
 #include "rowval.h"
 #include "scheduler.h"
 #include "store.h"
@@ -124,10 +125,8 @@ static int collect_copies(struct kipd *k, int64_t coord, time_t now,
 	    " CASE WHEN k.kind = 'professional' THEN k.name END AS name,"
 	    " o.state, o.delivery, o.delivery_status, o.delivery_detail,"
 	    /* an encrypted PDF waits for its passphrase (pdfpass.h) */
-	    " CASE WHEN o.pdf AND NOT EXISTS (SELECT 1 FROM"
-	    "  pdf_passphrases pp WHERE pp.plan_id = o.plan_id AND"
-	    "  pp.version = o.version AND pp.contact_id ="
-	    "  coalesce(o.contact_id, 0)) THEN '" PDF_GONE_REASON "'"
+	    " CASE WHEN o.pdf AND " PDFPASS_GONE_SQL " THEN '" PDF_GONE_REASON
+	    "'"
 	    " WHEN o.pdf THEN '" PDF_REASON "'"
 	    " ELSE o.reason END AS reason, o.pdf,"
 	    " date(o.created_at, 'unixepoch') AS since"

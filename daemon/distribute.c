@@ -352,13 +352,13 @@ static int queue_secure(struct kipd *k, const struct ids *ids,
 	return r;
 }
 
-/* The members of a plan and its citizen, as JSON rows. */
 /* A contact's columns that to_recipient() reads (all but delivery, which
  * only a plan's distribution heeds). */
 #define RECIPIENT_COLUMNS                                                      \
 	"k.id AS contact_id, k.kind, k.name, k.email, k.cert_pem,"             \
 	" k.cipher_policy, k.caps_gcm, k.private_mailbox"
 
+/* The members of a plan and its citizen, as JSON rows. */
 static int load_recipients(struct kipd *k, int64_t plan, json_t **ret)
 {
 	return store_rows(

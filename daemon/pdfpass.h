@@ -23,6 +23,13 @@
 struct buf;
 struct kipd;
 
+/* SQL: the passphrase of the encrypted PDF sent as outbox row "o" is no
+ * longer kept (handed over, or deleted after plans.pdf_passphrase_days). */
+#define PDFPASS_GONE_SQL                                                       \
+	"NOT EXISTS (SELECT 1 FROM pdf_passphrases pp"                         \
+	" WHERE pp.plan_id = o.plan_id AND pp.version = o.version"             \
+	" AND pp.contact_id = coalesce(o.contact_id, 0))"
+
 extern const char *const pdfpass_words[PDFPASS_LIST];
 
 /* The entropy of a passphrase in bits: PDFPASS_WORDS x log2(list). */
