@@ -214,6 +214,7 @@ check_err "an empty private.name is refused" "private.name.*empty" \
 # In English the same.
 mail_conf "$POSTFIX_URL" 'private = { name = "Testkommune"; }; plans = { default_lang = "en"; };'
 kip_start
+mail_settled || true
 n0=$(count lise.testesen@privat.example)
 kipctl plan distribute "$PLAN" --version 1 >/dev/null
 outbox_drained "$PLAN" 600 || true

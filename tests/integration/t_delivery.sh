@@ -75,6 +75,7 @@ check_out "an administrator may" '"coordinator": '"$J" kipctl --json digest --co
 
 # --- the daily mail -------------------------------------------------------------
 TOMORROW=$(kdate -d "+1 day" +%F)
+mail_settled || true
 n0=$(count karen.koordinator@kommune.example)
 at "$(kdate -d "$TOMORROW 11:00" +%s)"
 run >/dev/null

@@ -31,6 +31,7 @@ check_err "no report before a version is approved" "rule approval" \
 	as bin "$KIPCTL" deviation report "$PLAN" --goal 1 --text "Mødte ikke op."
 kipctl plan approve "$PLAN" --version 1 --how meeting --date 2014-05-01 >/dev/null
 outbox_drained "$PLAN" || fail "the plan's distribution drains"
+mail_settled || fail "Postfix delivers the plan's copies"
 nk=$(count karen.koordinator@kommune.example)
 nj=$(count jonas.job@jobcenter.example)
 np=$(count peter.psykiatri@region.example)

@@ -222,6 +222,7 @@ done
 grep -q "ophørt med behandlingen" <<<"$det" && grep -q "Medbring viden" <<<"$det" &&
 	pass "the details arrive encrypted: reason, situation, what to bring" ||
 	fail "the details arrive encrypted: reason, situation, what to bring"
+mail_settled || true
 n0=$(count peter.psykiatri@region.example)
 kipctl meeting move "$MF" --start "2030-03-06 10:00" >/dev/null
 mail_wait_count peter.psykiatri@region.example $((n0 + 2)) 20 || true

@@ -130,6 +130,7 @@ pdf_checks "the mailed PDF" "$TDIR/mail.pdf"
 # the parts Peter's newest mail decrypts to.
 distribute_again() {
 	local n0 f
+	mail_settled || true
 	n0=$(count peter.psykiatri@region.example)
 	kipctl plan distribute "$PLAN" --version 1 >/dev/null
 	outbox_drained "$PLAN" 600 || true

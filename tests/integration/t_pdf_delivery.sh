@@ -182,6 +182,7 @@ check_eq "and the digest says why it still waits" \
 	"$(jq -r '.plans[0].manual[] | select(.contact == 0) | .reason' "$TDIR/digest.json")"
 # The digest's mail at its hour (07:00) the next day, in Danish, says how.
 at "$(kdate -d "$(kdate -d "@$((NOW0 + 11 * DAY))" +%F) 07:05" +%s)"
+mail_settled || true
 n0=$(count karen.koordinator@kommune.example)
 kipctl scheduler run >/dev/null
 mail_wait_count karen.koordinator@kommune.example $((n0 + 1)) 30 || true

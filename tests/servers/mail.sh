@@ -594,6 +594,21 @@ mail_wait_count() {
 	done
 }
 
+# mail_settled [TIMEOUT_S]: waits until Postfix holds no message it is
+# still working on (maildrop, incoming, active; deferred ones stay), so
+# that every message a relay accepted so far has been delivered or
+# deferred. Take a mailbox's count as a baseline only after this.
+mail_settled() {
+	local q=${MAIL_DIR:?mail_start first}/postfix-queue end=$((SECONDS + ${1:-20}))
+	while [ -n "$(find "$q/maildrop" "$q/incoming" "$q/active" -type f 2>/dev/null | head -1)" ]; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			_mail_err "Postfix still works on: $(find "$q/maildrop" "$q/incoming" "$q/active" -type f | wc -l) message(s)"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # mail_deliver ADDRESS [FILE]: delivers FILE (or stdin) with dovecot-lda.
 mail_deliver() {
 	local addr=$1 file=${2:-/dev/stdin}
