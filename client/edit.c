@@ -12,54 +12,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int read_fd(int fd, size_t max, struct buf *b)
-{
-	for (;;) {
-		ssize_t n;
-
-		if (buf_reserve(b, 64 * 1024) < 0)
-			return -ENOMEM;
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-		if (b->len > max)
-			return -EFBIG;
-	}
-}
+#include "fdio.h"
 
 int edit_read_file(const char *path, int flags, struct buf *ret)
 {
 	int fd, r;
 
 	if (strcmp(path, "-") == 0)
-		return read_fd(STDIN_FILENO, EDIT_FILE_MAX, ret);
+		return buf_read_all(ret, STDIN_FILENO, EDIT_FILE_MAX);
 	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0)
 		return -errno;
-	r = read_fd(fd, EDIT_FILE_MAX, ret); /* stops soon after the max */
+	r = buf_read_all(ret, fd, EDIT_FILE_MAX); /* stops soon after the max */
 	close(fd);
 	return r;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* O_NONBLOCK keeps a FIFO from hanging the open: without a reader the open
@@ -83,7 +49,7 @@ int edit_write_private(const char *path, const char *data, size_t len)
 	else if (ftruncate(fd, 0) < 0)
 		r = -errno;
 	else
-		r = write_all(fd, data, len);
+		r = fd_write_all(fd, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	return r;
@@ -106,7 +72,7 @@ static char *tempfile(const char *text, size_t len)
 		r = -errno;
 		goto fail;
 	}
-	r = write_all(fd, text, len);
+	r = fd_write_all(fd, text, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0)

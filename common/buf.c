@@ -2,13 +2,10 @@
 #include "buf.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 int buf_reserve(struct buf *b, size_t extra)
 {
@@ -110,66 +107,4 @@ void hex_encode(const void *p, size_t n, char *out)
 		out[2 * i + 1] = digits[b[i] & 0xf];
 	}
 	out[2 * n] = '\0';
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-int buf_read_fd(struct buf *b, int fd, int timeout_ms, size_t max)
-{
-	uint64_t deadline =
-	    mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-
-	for (;;) {
-		uint64_t now = mono_ms();
-		struct pollfd p = {fd, POLLIN, 0};
-		ssize_t n;
-		int r;
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, (int)(deadline - now));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
-		r = buf_reserve(b, 65536);
-		if (r < 0)
-			return r;
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-		if (b->len > max)
-			return -EFBIG;
-	}
-}
-
-int fd_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }

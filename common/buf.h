@@ -37,14 +37,4 @@ void buf_free(struct buf *b);
  * (which holds 2N + 1 bytes). */
 void hex_encode(const void *p, size_t n, char *out);
 
-/*
- * Reads FD into B (appending) until end of file, within TIMEOUT_MS
- * (CLOCK_MONOTONIC) and at most MAX bytes in B: what a child process
- * writes back through a pipe. 0, or -ETIMEDOUT, -EFBIG, -ENOMEM, -errno.
- */
-int buf_read_fd(struct buf *b, int fd, int timeout_ms, size_t max);
-
-/* Writes all N bytes at P to FD (a pipe to the parent): 0 or -1. */
-int fd_write_all(int fd, const void *p, size_t n);
-
 #endif

@@ -1,6 +1,8 @@
 /* proto.c — framing of the control protocol; see proto.h. */
 #include "proto.h"
 
+#include "fdio.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,42 +21,6 @@ uint32_t proto_get_len(const unsigned char hdr[KIP_FRAME_HDR])
 	       (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
 }
 
-static int write_all(int fd, const void *p, size_t len)
-{
-	const char *c = p;
-
-	while (len) {
-		ssize_t n = write(fd, c, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t len)
-{
-	char *c = p;
-
-	while (len) {
-		ssize_t n = read(fd, c, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int proto_write_frame(int fd, const char *data, size_t len)
 {
 	unsigned char hdr[KIP_FRAME_HDR];
@@ -63,10 +29,16 @@ int proto_write_frame(int fd, const char *data, size_t len)
 	if (len == 0 || len > UINT32_MAX)
 		return -EMSGSIZE;
 	proto_put_len(hdr, (uint32_t)len);
-	r = write_all(fd, hdr, sizeof(hdr));
+	r = fd_write_all(fd, hdr, sizeof(hdr));
 	if (r < 0)
 		return r;
-	return write_all(fd, data, len);
+	return fd_write_all(fd, data, len);
+}
+
+/* The peer closed the connection, before or inside a frame. */
+static int closed(int r)
+{
+	return r == -EPIPE || r == -EPROTO ? -ECONNRESET : r;
 }
 
 int proto_read_frame(int fd, size_t max, char **ret, size_t *ret_len)
@@ -76,19 +48,19 @@ int proto_read_frame(int fd, size_t max, char **ret, size_t *ret_len)
 	char *p;
 	int r;
 
-	r = read_all(fd, hdr, sizeof(hdr));
+	r = fd_read_exact(fd, hdr, sizeof(hdr));
 	if (r < 0)
-		return r;
+		return closed(r);
 	len = proto_get_len(hdr);
 	if (len == 0 || len > max)
 		return -EMSGSIZE;
 	p = malloc((size_t)len + 1);
 	if (!p)
 		return -ENOMEM;
-	r = read_all(fd, p, len);
+	r = fd_read_exact(fd, p, len);
 	if (r < 0) {
 		free(p);
-		return r;
+		return closed(r);
 	}
 	p[len] = '\0';
 	*ret = p;

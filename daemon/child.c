@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 
 /* In the child: every descriptor but 0-2 and KEEP closed. kipd's are
  * close-on-exec, but a child that does not exec keeps them, and with

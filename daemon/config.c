@@ -11,6 +11,7 @@
 #include "config_table.h"
 
 #include "buf.h"
+#include "fdio.h"
 #include "sslver.h"
 #include "template.h"
 #include "tzone.h"
@@ -1210,28 +1211,6 @@ static int check_config_mode(const char *path, const struct stat *st, char *err,
 	return 0;
 }
 
-static int read_all(int fd, struct buf *b, size_t max)
-{
-	for (;;) {
-		ssize_t n;
-		int r = buf_reserve(b, 4096);
-
-		if (r < 0)
-			return r;
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-		if (b->len > max)
-			return -EFBIG;
-	}
-}
-
 /* Opens path, checks its mode on the open file and reads it into text. */
 static int read_config_text(const char *path, struct buf *text, char *err,
 			    size_t errlen)
@@ -1246,7 +1225,7 @@ static int read_config_text(const char *path, struct buf *text, char *err,
 		r = io_err(path, -errno, err, errlen);
 	else
 		r = check_config_mode(path, &st, err, errlen);
-	if (r == 0 && (r = read_all(fd, text, CONFIG_MAX_BYTES)) < 0)
+	if (r == 0 && (r = buf_read_all(text, fd, CONFIG_MAX_BYTES)) < 0)
 		io_err(path, r, err, errlen);
 	close(fd);
 	if (r == 0 && buf_append(text, "", 0) < 0)

@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "fdio.h"
 #include "caller.h"
 #include "cert.h"
 #include "child.h"

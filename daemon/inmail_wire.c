@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 
 static const char *const reason_names[] = {
     [INMAIL_OK] = "ok",
@@ -82,44 +83,6 @@ static uint32_t get32(const unsigned char *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Reads exactly N bytes: 0, -EPIPE at end of file before any byte,
- * -EPROTO at end of file after some, or -errno. */
-static int read_all(int fd, void *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, (char *)p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		if (r == 0)
-			return got ? -EPROTO : -EPIPE;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		/* MSG_NOSIGNAL: a reader that died must not kill kipd */
-		ssize_t r =
-		    send(fd, (const char *)p + done, n - done, MSG_NOSIGNAL);
-		if (r < 0 && errno == ENOTSOCK)
-			r = write(fd, (const char *)p + done, n - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 int wire_read_frame(int fd, struct buf *out, size_t limit)
 {
 	unsigned char h[4];
@@ -127,7 +90,7 @@ int wire_read_frame(int fd, struct buf *out, size_t limit)
 	int r;
 
 	out->len = 0;
-	r = read_all(fd, h, sizeof(h));
+	r = fd_read_exact(fd, h, sizeof(h));
 	if (r < 0)
 		return r;
 	n = get32(h);
@@ -135,7 +98,7 @@ int wire_read_frame(int fd, struct buf *out, size_t limit)
 		return -EPROTO;
 	if (buf_reserve(out, (size_t)n + 1) < 0)
 		return -ENOMEM;
-	r = read_all(fd, out->data, n);
+	r = fd_read_exact(fd, out->data, n);
 	if (r == -EPIPE)
 		r = -EPROTO;
 	if (r < 0)
@@ -153,8 +116,8 @@ int wire_write_frame(int fd, const void *p, size_t len)
 	if (len > UINT32_MAX)
 		return -EMSGSIZE;
 	put32(h, (uint32_t)len);
-	r = write_all(fd, h, sizeof(h));
-	return r < 0 ? r : write_all(fd, p, len);
+	r = fd_write_all(fd, h, sizeof(h));
+	return r < 0 ? r : fd_write_all(fd, p, len);
 }
 
 /* ------------------------------------------------------------ fields -- */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "child.h"
 #include "log.h"
 #include "pdf.h"
