@@ -30,7 +30,8 @@
  * it, so these may fall after an erasure):
  *   versions_approved   version.approved in the period
  *   copies              copies of those versions, one per member and the
- *                       citizen
+ *                       citizen: their newest (a copy sent again replaces
+ *                       the one before, OUTBOX_LATEST_COPY_SQL)
  *   copies_delivered    confirmed delivered by a report (opened included)
  *   copies_opened       of which the recipient's client reported opened
  *   copies_sent         taken by the relay, nothing known after
@@ -51,6 +52,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "cmd.h"
+#include "outbox.h"
 #include "validate.h"
 
 static const char *const formats[] = {"json", "text", "csv", NULL};
@@ -64,6 +66,7 @@ static const char *const formats[] = {"json", "text", "csv", NULL};
 	" CAST(strftime('%s', v.approval_recorded_at) AS INTEGER) AS approved" \
 	" FROM outbox o JOIN plan_versions v ON v.plan_id = o.plan_id"         \
 	" AND v.version = o.version WHERE o.kind = 'plan'"                     \
+	" AND " OUTBOX_LATEST_COPY_SQL                                         \
 	" AND strftime('%s', v.approval_recorded_at) + 0 >= ?1"                \
 	" AND strftime('%s', v.approval_recorded_at) + 0 < ?2)"
 

@@ -13,6 +13,7 @@
 #include "version_read.h"
 #include "distribute.h"
 #include "event.h"
+#include "outbox.h"
 #include "pdfpass.h"
 #include "plandoc.h"
 #include "render.h"
@@ -422,8 +423,9 @@ int cmd_plan_template(struct cmd_ctx *c)
 }
 
 /* Per version of PLAN (VERSION, or 0: all), newest first, where its copies
- * stand: delivered (opened included), opened, sent with nothing known
- * after, handed over, bounced, still open, cancelled; and that as one line
+ * stand, one per recipient (their newest, OUTBOX_LATEST_COPY_SQL):
+ * delivered (opened included), opened, sent with nothing known after,
+ * handed over, bounced, still open, cancelled; and that as one line
  * ("version 3: 6 delivered, 1 opened, ..."). */
 static int version_summary(struct cmd_ctx *c, int64_t plan, int64_t version,
 			   json_t **ret)
@@ -443,7 +445,8 @@ static int version_summary(struct cmd_ctx *c, int64_t plan, int64_t version,
 	    " sum(state NOT IN ('sent', 'cancelled') AND delivery IS NULL)"
 	    "  AS open,"
 	    " sum(state = 'cancelled') AS cancelled"
-	    " FROM outbox WHERE plan_id = ? AND kind = 'plan'"
+	    " FROM outbox o WHERE plan_id = ? AND kind = 'plan'"
+	    " AND " OUTBOX_LATEST_COPY_SQL
 	    " AND (? = 0 OR version = ?) GROUP BY version"
 	    " ORDER BY version DESC",
 	    "iii", plan, version, version);
@@ -507,7 +510,11 @@ int cmd_plan_status(struct cmd_ctx *c)
 	    /* what became of it after the relay took it (schema 8) */
 	    " o.delivery, o.delivery_status, o.delivery_detail,"
 	    " datetime(o.delivery_at, 'unixepoch') || 'Z' AS delivery_at,"
-	    " o.reports, CASE WHEN o.pdf AND o.state = 'sent' AND"
+	    " o.reports, CASE WHEN o.kind = 'plan' AND "
+	    "NOT " OUTBOX_LATEST_COPY_SQL
+	    " THEN 'sent again later: the newer copy"
+	    " counts'"
+	    "  WHEN o.pdf AND o.state = 'sent' AND"
 	    "  coalesce(o.delivery, '') <> 'handed' AND " PDFPASS_GONE_SQL
 	    "  THEN 'passphrase deleted: send it again (plan distribute"
 	    " --contact or --citizen)'"

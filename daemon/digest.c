@@ -11,6 +11,7 @@
 #include "distribute.h"
 #include "kipd.h"
 #include "log.h"
+#include "outbox.h"
 #include "pdfpass.h"
 #include "rowval.h"
 #include "scheduler.h"
@@ -133,7 +134,7 @@ static int collect_copies(struct kipd *k, int64_t coord, time_t now,
 	    " FROM outbox o JOIN plans p ON p.id = o.plan_id"
 	    " LEFT JOIN contacts k ON k.id = o.contact_id"
 	    " WHERE p.coordinator_id = ?1 AND p.status = 'active'"
-	    " AND o.kind = 'plan'"
+	    " AND o.kind = 'plan' AND " OUTBOX_LATEST_COPY_SQL
 	    " AND o.version = (SELECT max(v.version) FROM plan_versions v"
 	    "  WHERE v.plan_id = o.plan_id AND v.approved_at IS NOT NULL)"
 	    " AND coalesce(o.delivery, '') <> 'handed'"
@@ -311,7 +312,19 @@ static const char *reason_text(const char *reason, bool da)
 	return reason;
 }
 
-/* One line of the digest's text about a copy of the plan. */
+/* The digest's line that closes a copy by hand: "LEAD: kipctl plan
+ * handed ...". */
+static int handed_line(struct buf *out, const char *lead, int64_t plan,
+		       long long v, const char *opt, const char *contact)
+{
+	return buf_printf(out,
+			  "    %s: kipctl plan handed %lld --version %lld %s%s "
+			  "--how \"...\"\r\n",
+			  lead, (long long)plan, v, opt, contact);
+}
+
+/* One line of the digest's text about a copy of the plan, with what the
+ * coordinator can do about it. A copy sent again replaces this one. */
 static int copy_line(struct buf *out, bool da, json_t *c, const char *list,
 		     int64_t plan)
 {
@@ -323,30 +336,40 @@ static int copy_line(struct buf *out, bool da, json_t *c, const char *list,
 				       : (da ? "en bisidder" : "a supporter");
 	long long v = (long long)row_num(c, "version"),
 		  id = (long long)row_num(c, "id");
+	const char *opt = str_eq(kind, "citizen") ? "--citizen" : "--contact ";
+	const char *status = row_str(c, "delivery_status"),
+		   *detail = row_str(c, "delivery_detail");
+	const char *otherwise =
+	    da ? "Eller når den er udleveret" : "Or once handed over";
 	char contact[24] = "";
 
-	if (str_eq(list, "bounced"))
-		return buf_printf(
-		    out,
-		    da ? "  - Afvist efter afsendelsen: %s, version %lld "
-			 "(besked %lld): %s %s\r\n"
-		       : "  - Bounced after it was sent: %s, version %lld "
-			 "(message %lld): %s %s\r\n",
-		    who, v, id,
-		    row_str(c, "delivery_status")
-			? row_str(c, "delivery_status")
-			: "",
-		    row_str(c, "delivery_detail")
-			? row_str(c, "delivery_detail")
-			: "");
 	if (!str_eq(kind, "citizen"))
 		snprintf(contact, sizeof(contact), "%lld",
 			 (long long)row_num(c, "contact"));
+	if (str_eq(list, "bounced")) {
+		if (buf_printf(
+			out,
+			da ? "  - Afvist efter afsendelsen: %s, version "
+			     "%lld (besked %lld): %s %s\r\n"
+			   : "  - Bounced after it was sent: %s, version "
+			     "%lld (message %lld): %s %s\r\n",
+			who, v, id, status ? status : "",
+			detail ? detail : "") < 0 ||
+		    buf_printf(
+			out,
+			da ? "    Ret adressen, og send den igen: kipctl "
+			     "plan distribute %lld --version %lld "
+			     "%s%s\r\n"
+			   : "    Correct the address and send it again: "
+			     "kipctl plan distribute %lld --version %lld "
+			     "%s%s\r\n",
+			(long long)plan, v, opt, contact) < 0)
+			return -ENOMEM;
+		return handed_line(out, otherwise, plan, v, opt, contact);
+	}
 	if (str_eq(list, "manual")) {
 		/* the passphrase deleted: a new one, or a copy handed over */
 		bool gone = str_eq(row_str(c, "reason"), PDF_GONE_REASON);
-		const char *opt =
-		    str_eq(kind, "citizen") ? "--citizen" : "--contact ";
 
 		if (buf_printf(out,
 			       da ? "  - Skal udleveres manuelt siden %s: %s, "
@@ -366,14 +389,10 @@ static int copy_line(struct buf *out, bool da, json_t *c, const char *list,
 			      "%s%s\r\n",
 			 (long long)plan, v, opt, contact) < 0))
 			return -ENOMEM;
-		return buf_printf(
+		return handed_line(
 		    out,
-		    "    %s: kipctl plan handed %lld --version %lld %s%s "
-		    "--how \"...\"\r\n",
-		    gone ? (da ? "Eller når den er udleveret"
-			       : "Or once handed over")
-			 : (da ? "Når det er sket" : "Once done"),
-		    (long long)plan, v, opt, contact);
+		    gone ? otherwise : (da ? "Når det er sket" : "Once done"),
+		    plan, v, opt, contact);
 	}
 	return buf_printf(out,
 			  da ? "  - Ikke bekræftet modtaget: %s, version %lld "

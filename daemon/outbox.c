@@ -909,13 +909,13 @@ int outbox_handed(struct kipd *k, int64_t plan, int64_t version,
 {
 	int64_t id, at;
 	int r = store_int(k->store, &id,
-			  "SELECT id FROM outbox WHERE plan_id = ? AND"
+			  "SELECT id FROM outbox o WHERE plan_id = ? AND"
 			  " version = ? AND kind = 'plan' AND"
 			  " coalesce(contact_id, 0) = ? AND"
+			  " " OUTBOX_LATEST_COPY_SQL " AND"
 			  " (state IN ('manual', 'failed') OR"
 			  "  delivery = 'bounced' OR pdf)"
-			  " AND coalesce(delivery, '') <> 'handed'"
-			  " ORDER BY id DESC LIMIT 1",
+			  " AND coalesce(delivery, '') <> 'handed'",
 			  "iii", plan, version, contact);
 
 	if (r < 0)

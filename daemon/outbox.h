@@ -85,10 +85,20 @@ struct outbox_scope {
 	int64_t id;
 };
 
+/* SQL: outbox row "o" (kind 'plan') is its recipient's copy of its
+ * version: the newest queued for them. An earlier one (bounced, its
+ * passphrase deleted, sent again for any reason) is history: what became
+ * of the member's copy is what became of this one. */
+#define OUTBOX_LATEST_COPY_SQL                                                 \
+	"NOT EXISTS (SELECT 1 FROM outbox o2 WHERE o2.plan_id = o.plan_id"     \
+	" AND o2.version = o.version AND o2.kind = 'plan'"                     \
+	" AND o2.contact_id IS o.contact_id AND o2.id > o.id)"
+
 /*
  * Inside the caller's transaction: the copy of version VERSION of PLAN for
- * CONTACT (0: the citizen) that did not reach them by mail (manual,
- * failed, or bounced after the relay took it) was handed over another way,
+ * CONTACT (0: the citizen), the newest (OUTBOX_LATEST_COPY_SQL), did not
+ * reach them by mail (manual, failed, bounced after the relay took it, or
+ * an encrypted PDF whose passphrase they need) and was handed over another way,
  * on DATE ("YYYY-MM-DD"), as HOW says. Its delivery becomes 'handed'.
  * The row's id in *RET_ID; -ENOENT when no such copy waits.
  */

@@ -202,6 +202,21 @@ check_out "kipctl prints the new passphrases" '[a-z]{3,9}(-[a-z]{3,9}){7}' cat "
 check_out "with whose they are" "Lise Testesen" cat "$TDIR/again.txt"
 grep -qF -- "$PL" "$TDIR/again.txt" && fail "they are new" || pass "they are new"
 check_eq "and kept again" "2" "$(sqlite3 "$TDIR/kip.db" "SELECT count(*) FROM pdf_passphrases")"
+# The copies sent again replace the ones before: the digest no longer
+# asks for the citizen's old PDF, and plan status counts each recipient
+# once, noting the earlier copies.
+as daemon "$KIPCTL" --json digest >"$TDIR/digest2.json"
+check_eq "the digest no longer lists the citizen's earlier PDF" "" \
+	"$(jq -r '.plans[0].manual[]? | select(.contact == 0) | .reason' "$TDIR/digest2.json")"
+check_eq "plan status counts one copy per recipient" \
+	"$(sqlite3 "$TDIR/kip.db" "SELECT count(DISTINCT coalesce(contact_id, 0)) FROM outbox WHERE plan_id = $PLAN AND kind = 'plan' AND version = 1")" \
+	"$(kipctl --json plan status "$PLAN" --version 1 | jq '.versions[0].copies')"
+check_eq "and says of the citizen's first copy that the newer one counts" \
+	"sent again later: the newer copy counts" \
+	"$(kipctl --json plan status "$PLAN" | jq -r '[.messages[] | select(.kind == "plan" and .recipient == "borger@borger.example")][0].note')"
+as daemon "$KIPCTL" plan handed "$PLAN" --version 1 --citizen --how "telefon" >/dev/null
+check_eq "a hand-over is recorded on the newest copy" "null handed" \
+	"$(kipctl --json plan status "$PLAN" | jq -r '[.messages[] | select(.kind == "plan" and .recipient == "borger@borger.example") | .delivery] | "\(.[0]) \(.[-1])"')"
 
 # --- a member who joins after the approval ----------------------------------
 # gets the version in force at once, as the others got it, and nobody else

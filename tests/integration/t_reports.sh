@@ -247,6 +247,7 @@ mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
   topic_prefix = \"kip\"; client_id = \"kipd-test\"; keepalive_s = 5; };"
 	SUB=$TDIR/sub.log
 	mqtt_sub "$MQ" "$SUB"
+	. "$ROOT/tests/clock_lib.sh" # the next day's digest, below
 	kip_start
 	n0=$(notices)
 	FROM3=$(db "SELECT max(id) FROM outbox")
@@ -261,6 +262,15 @@ mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
 	done
 	run_intake >/dev/null
 	check_eq "Ulla's new copy: bounced by Postfix, detected" "bounced 5.1.1" "$(delivery "$RU3")"
+	# Her copies of version 1 bounced more than once: she is one member
+	# whose copy bounced, in plan status and in Karen's digest.
+	check_eq "Ulla's earlier copies bounced too" "1" \
+		"$(db "SELECT count(*) > 1 FROM outbox WHERE plan_id = $PLAN AND kind = 'plan' AND contact_id = $U AND delivery = 'bounced'")"
+	check_eq "plan status counts one copy per recipient, her newest" \
+		"$(db "SELECT count(DISTINCT coalesce(contact_id, 0)) FROM outbox WHERE plan_id = $PLAN AND kind = 'plan' AND version = 1") 1" \
+		"$(kipctl --json plan status "$PLAN" --version 1 | jq -r '.versions[0] | "\(.copies) \(.bounced)"')"
+	check_eq "the digest names her once" "1" \
+		"$(kipctl --json digest --coordinator "$K" | jq "[.plans[].bounced[]? | select(.contact == $U)] | length")"
 	# (Bo's notice, at bounce.example too, bounces beside it.)
 	check_eq "the coordinator is told of both once more" "$((n0 + 2))" "$(notices)"
 	outbox_drained "$PLAN" || true
@@ -294,6 +304,21 @@ mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
 	! grep -qiE "ulla|bounce\.example|5\.1\.1|Testesen|290256" "$SUB" &&
 		pass "no payload on the broker names the member, the address or the reason" ||
 		fail "no payload on the broker names the member, the address or the reason" "$(head -5 "$SUB")"
+	# The next day's digest names Ulla once, with what Karen can do.
+	at "$(kdate -d "$(kdate -d "@$((NOW0 + DAY))" +%F) 12:00" +%s)"
+	mail_settled || true
+	n0=$(count "$KAREN")
+	kipctl scheduler run >/dev/null
+	mail_wait_count "$KAREN" $((n0 + 1)) 30 || true
+	f=$(newest "$KAREN" "Daily digest")
+	text=$(decrypt "$f" "$(pem $KAREN)" "$PKI/karen.koordinator_at_kommune.example.key" | tr -d '\r')
+	check_eq "Karen's digest names Ulla's bounced copy once" "1" \
+		"$(grep -c "^  - Bounced after it was sent: Ulla Ukendt, version 1 (message $RU3): 5.1.1" <<<"$text")"
+	check_out "and how to send it again" \
+		"^    Correct the address and send it again: kipctl plan distribute $PLAN --version 1 --contact $U$" \
+		echo "$text"
+	check_out "or to record a hand-over" \
+		"^    Or once handed over: kipctl plan handed $PLAN --version 1 --contact $U --how" echo "$text"
 else
 	fail "mosquitto starts"
 fi
