@@ -975,7 +975,8 @@ static const char *kind_words(const struct kipd *k, const char *kind)
 	return kind;
 }
 
-/* The personal text of a bounce (O: the row, with the member's name). */
+/* The personal text of a bounce (O: the row, with the member's name),
+ * and for a copy of the plan the command that sends it again. */
 static int bounce_text(struct kipd *k, int64_t row, json_t *o, struct buf *out)
 {
 	bool da = texts_danish(k->cfg);
@@ -984,10 +985,12 @@ static int bounce_text(struct kipd *k, int64_t row, json_t *o, struct buf *out)
 	const char *detail = row_str(o, "delivery_detail");
 	char ver[48] = "";
 
+	int r;
+
 	if (version)
 		snprintf(ver, sizeof(ver), ", version %lld",
 			 (long long)version);
-	return buf_printf(
+	r = buf_printf(
 	    out,
 	    da ? "En besked kunne ikke leveres, efter at mailserveren havde "
 		 "taget imod den: modtagerens system sendte den retur."
@@ -1007,6 +1010,21 @@ static int bounce_text(struct kipd *k, int64_t row, json_t *o, struct buf *out)
 	    row_str(o, "recipient") ? row_str(o, "recipient") : "?",
 	    status ? status : "?", detail ? " – " : "", detail ? detail : "",
 	    (long long)plan);
+	if (r == 0 && strcmp(row_str(o, "kind"), "plan") == 0) {
+		/* a copy sent again replaces this one (outbox.h) */
+		char who[32] = "--citizen";
+
+		if (row_num(o, "contact_id"))
+			snprintf(who, sizeof(who), "--contact %lld",
+				 (long long)row_num(o, "contact_id"));
+		r = buf_printf(out,
+			       da ? "Send igen: kipctl plan distribute %lld "
+				    "--version %lld %s\r\n"
+				  : "Send again: kipctl plan distribute %lld "
+				    "--version %lld %s\r\n",
+			       (long long)plan, (long long)version, who);
+	}
+	return r;
 }
 
 int distribute_bounce_notice(struct kipd *k, int64_t row)

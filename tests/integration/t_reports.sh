@@ -111,6 +111,16 @@ done
 check_out "the notice decrypts with openssl and names the member" "Til: Ulla Ukendt <$U_ADDR>" echo "$note"
 check_out "... the plan and version" "Plan: KIP-$PLAN, version 1" echo "$note"
 check_out "... and the reason" "Årsag: 5.1.1 – .*mailbox unavailable" echo "$note"
+check_out "... and the command that sends her copy again" \
+	"^Send igen: kipctl plan distribute $PLAN --version 1 --contact $U" echo "$note"
+B_NOTE=$(for f in $(mail_files "$KAREN"); do
+	python3 "$ROOT/tests/mailpart.py" "$f" header Subject | grep -q "^Levering fejlede" || continue
+	t=$(decrypt "$f" "$(pem $KAREN)" "$PKI/${KAREN/@/_at_}.key")
+	grep -q "Bo Blank" <<<"$t" && echo "$t"
+done)
+check_out "Bo's notice (a notice, not the plan) is also told" "Til: Bo Blank" echo "$B_NOTE"
+grep -q "Send igen" <<<"$B_NOTE" && fail "... without a command that would send him the plan" ||
+	pass "... without a command that would send him the plan"
 check_eq "the outer subject names no one" "Levering fejlede – ref KIP-$PLAN" \
 	"$(for f in $(mail_files "$KAREN"); do python3 "$ROOT/tests/mailpart.py" "$f" header Subject; done | grep '^Levering' | sort -u)"
 ! grep -qE "ukendt|blank@|Ulla|mailbox unavailable" "$TDIR/kipd.log" &&
@@ -290,6 +300,8 @@ mqtt = { host = \"localhost\"; port = $MQTT_PORT; ca_file = \"$MQTT_CA\";
 		! grep -qE "Besked|leveres|Årsag" <<<"$text" &&
 		pass "the English notice names the member and the reason, in English" ||
 		fail "the English notice names the member and the reason, in English" "$text"
+	check_out "and gives the command that sends her copy again" \
+		"^Send again: kipctl plan distribute $PLAN --version 1 --contact $U" echo "$text"
 	ev=""
 	for _ in $(seq 1 50); do
 		ev=$(grep "^kip/events/message.bounced " "$SUB" | cut -d' ' -f2- |
