@@ -187,17 +187,17 @@ static int open_ldap(const struct kip_directory *d, uint64_t deadline,
 	return 0;
 }
 
-/* ------------------------------------------------ the search child -- */
+/* ----------------------------------------------- the search helper -- */
 
 /*
- * The search runs in a child process that writes what it found to a
- * pipe, and the parent waits for it at most until the deadline, then kills
- * it. libldap's own timeouts do not bound everything: with a network
+ * The search runs in a helper process (child.h) that writes what it
+ * found to a pipe, and kipd waits for it at most until the deadline, then
+ * kills it. libldap's own timeouts do not bound everything: with a network
  * timeout set, its TLS handshake over GnuTLS can spin without end on a
- * server that accepts and never answers. A child that is killed bounds
+ * server that accepts and never answers. A helper that is killed bounds
  * every step, the resolver's included.
  *
- * The child's reply, records one after another:
+ * The helper's reply, records one after another:
  *   'V' LEN(4, big-endian) BYTES   one attribute value (a certificate or
  *                                   a PKCS#7 carrying some)
  *   'B'                             a value too large, left out
@@ -268,7 +268,7 @@ static int send_entry(LDAP *ld, LDAPMessage *e, int fd, int *nvalues)
 	return r;
 }
 
-/* The child's work: connect, TLS, bind, search; the reply to FD. */
+/* The helper's work: connect, TLS, bind, search; the reply to FD. */
 static void child_search(const struct kip_directory *d, uint64_t deadline,
 			 const char *filter, int fd)
 {
@@ -402,25 +402,65 @@ int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 	return r;
 }
 
-/* What the child searches (child.h). */
-struct search {
-	const struct kip_directory *d;
-	uint64_t deadline;
-	const char *filter;
-};
-
-static void child_main(int fd, void *arg)
+/* The job (child.h): the directory's settings (its bind password
+ * included: the job is read from a file no other process can open), the
+ * filter and the time left. */
+static char *job_encode(const struct kip_directory *d, const char *filter,
+			int timeout_ms)
 {
-	const struct search *s = arg;
+	json_t *job =
+	    json_pack("{s:s, s:b, s:s, s:s?, s:s?, s:s, s:s, s:i}", "uri",
+		      d->uri, "starttls", d->starttls, "base", d->base,
+		      "bind_dn", d->bind_dn, "password", d->password, "ca_file",
+		      d->ca_file, "filter", filter, "timeout_ms", timeout_ms);
+	char *text = job ? json_dumps(job, JSON_COMPACT) : NULL;
 
-	child_search(s->d, s->deadline, s->filter, fd);
+	json_decref(job);
+	return text;
+}
+
+/* The helper's work (child_main): the search of the job, its reply to
+ * FD. */
+static int search_job(const char *text, size_t len, int fd)
+{
+	json_t *job = json_loadb(text, len, 0, NULL);
+	const char *filter = json_string_value(json_object_get(job, "filter"));
+	struct kip_directory d = {
+	    .uri = (char *)json_string_value(json_object_get(job, "uri")),
+	    .starttls = json_is_true(json_object_get(job, "starttls")),
+	    .base = (char *)json_string_value(json_object_get(job, "base")),
+	    .bind_dn =
+		(char *)json_string_value(json_object_get(job, "bind_dn")),
+	    .password =
+		(char *)json_string_value(json_object_get(job, "password")),
+	    .ca_file =
+		(char *)json_string_value(json_object_get(job, "ca_file")),
+	};
+	uint64_t deadline =
+	    loop_now_ms() +
+	    (uint64_t)json_integer_value(json_object_get(job, "timeout_ms"));
+	int r = 0;
+
+	if (!d.uri || !d.base || !d.ca_file || !filter ||
+	    (d.bind_dn && !d.password))
+		r = send_error(fd, -EINVAL, "the search's job is unreadable");
+	else
+		child_search(&d, deadline, filter, fd);
+	if (d.password)
+		explicit_bzero(d.password, strlen(d.password));
+	json_decref(job);
+	return r;
+}
+
+int directory_helper(const char *parent)
+{
+	return child_main(parent, 1u << 20, search_job);
 }
 
 int directory_search(const struct kip_directory *d, int timeout_ms,
 		     const char *email, json_t *pems, char *err, size_t errlen)
 {
-	char filter[1100];
-	struct search s = {d, loop_now_ms() + (uint64_t)timeout_ms, filter};
+	char filter[1100], *job;
 	struct buf reply = BUF_INIT;
 	int r, status;
 
@@ -428,10 +468,18 @@ int directory_search(const struct kip_directory *d, int timeout_ms,
 		snprintf(err, errlen, "address too long for a search");
 		return -EINVAL;
 	}
-	r = child_run(child_main, &s, timeout_ms,
+	job = job_encode(d, filter, timeout_ms);
+	if (!job) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = child_run("ldap", job, strlen(job), timeout_ms,
 		      (size_t)(DIRECTORY_MAX_CANDIDATES + 1) *
 			  (DIRECTORY_MAX_VALUE + 5),
 		      &reply, &status, err, errlen);
+	/* it holds the bind password */
+	explicit_bzero(job, strlen(job));
+	free(job);
 	if (r == 0)
 		r = directory_reply_parse((const unsigned char *)reply.data,
 					  reply.len, pems, err, errlen);

@@ -90,6 +90,10 @@ int directory_reply_parse(const unsigned char *buf, size_t len, json_t *pems,
 int directory_search(const struct kip_directory *d, int timeout_ms,
 		     const char *email, json_t *pems, char *err, size_t errlen);
 
+/* "kipd --helper ldap PARENT": the search of the job on standard input
+ * (child.h). The process's exit status. */
+int directory_helper(const char *parent);
+
 /* ----------------------------------------------------------- kipd --- */
 
 /*

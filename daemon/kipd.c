@@ -29,6 +29,7 @@
 #include "intake.h"
 #include "mqtt.h"
 #include "outbox.h"
+#include "pdfproc.h"
 #include "clock.h"
 #include "scheduler.h"
 #include "sdnotify.h"
@@ -479,6 +480,12 @@ int main(int argc, char **argv)
 	struct kipd k = {0};
 	char err[512] = "";
 
+	/* a helper process kipd started (child.h), nothing else */
+	if (argc == 4 && strcmp(argv[1], "--helper") == 0)
+		return strcmp(argv[2], "pdf") == 0 ? pdfproc_helper(argv[3])
+		       : strcmp(argv[2], "ldap") == 0
+			   ? directory_helper(argv[3])
+			   : 2;
 	getopt_tables(longs, shorts);
 	while ((o = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		switch (o) {

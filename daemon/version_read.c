@@ -149,8 +149,8 @@ int render_version_all(struct cmd_ctx *c, int64_t plan, int64_t version,
 		if (r == 0 && html)
 			r = render_plan(&m, d.doc, RENDER_HTML, lang, html);
 		if (r == 0 && pdf &&
-		    (r = pdfproc_render(&m, d.doc, lang,
-					c->k->cfg->pdf_font_dir, pdf, err,
+		    (r = pdfproc_render(&m, row_str(d.version, "document"),
+					lang, c->k->cfg->pdf_font_dir, pdf, err,
 					sizeof(err))) < 0 &&
 		    r != -ENOMEM) {
 			if (!pdf_err) {

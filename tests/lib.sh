@@ -141,6 +141,7 @@ kip_start() {
 	rm -f "$TDIR/kipd.sock"
 	local ready0
 	ready0=$(grep -c 'kipd ready' "$TDIR/kipd.log" 2>/dev/null)
+	KIPD_LOG_FROM=$(($(wc -l <"$TDIR/kipd.log" 2>/dev/null || echo 0) + 1))
 	# shellcheck disable=SC2086 # KIPD_WRAP is a command line, KIPD_ARGS words
 	$KIPD_WRAP "$KIPD" -f -c "$TDIR/kipd.conf" $KIPD_ARGS 2>>"$TDIR/kipd.log" &
 	KIPD_PID=$!
@@ -159,7 +160,17 @@ kip_start() {
 	return 1
 }
 
+# What the sanitizers and valgrind report. A report in kipd ends it with a
+# non-zero status; one in a process kipd started (its helpers, the mail
+# reader) ends that process only, and shows in kipd's log, which the
+# processes share.
+SAN_REPORT='ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error: '
+SAN_REPORT+='|^==[0-9]+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised'
+SAN_REPORT+='|Syscall param|Mismatched free|Source and destination overlap'
+SAN_REPORT+='|Jump to the invalid address|Process terminating)|definitely lost in loss record'
+
 kip_stop() {
+	local report
 	if [ -n "$KIPD_PID" ] && kill -0 "$KIPD_PID" 2>/dev/null; then
 		kill -TERM "$KIPD_PID"
 		wait "$KIPD_PID" 2>/dev/null
@@ -170,6 +181,11 @@ kip_stop() {
 		fi
 	fi
 	KIPD_PID=""
+	if [ -n "${KIPD_LOG_FROM:-}" ]; then
+		report=$(tail -n +"$KIPD_LOG_FROM" "$TDIR/kipd.log" 2>/dev/null | grep -E -A12 "$SAN_REPORT")
+		[ -z "$report" ] || fail "no sanitizer or valgrind report from kipd's processes" "$report"
+		KIPD_LOG_FROM=""
+	fi
 }
 
 # The daemon is alive and answers.

@@ -105,9 +105,9 @@ run_valgrind() {
 # final bytes (t_withdraw), the intake worker and its mail reader
 # (t_intake), the MQTT inbox (t_mqtt), the operator's retry racing the
 # workers (t_queue), the workers' own SMTP connections (t_dsn_request),
-# the directory searches forked by the loop while the SMTP workers run
-# (t_directory), PDFs rendered by the loop beside Pango's own threads
-# (t_pdf_delivery). A report ends kipd with status 66, which kip_stop
+# the directory searches' helpers started by the loop while the SMTP
+# workers run (t_directory), PDFs rendered in helpers beside Pango's own
+# threads (t_pdf_delivery). A report ends kipd with status 66, which kip_stop
 # counts as a failure. tests/tsan.supp says what is suppressed and why.
 TSAN_TESTS=${TSAN_TESTS:-t_mail t_mail_faults t_crash t_withdraw t_intake t_mqtt t_queue \
 t_dsn_request t_directory t_pdf_delivery}

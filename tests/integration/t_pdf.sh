@@ -163,4 +163,19 @@ check_out "without fonts the plan is still distributed" "multipart/mixed" echo "
 check_out "as text and HTML" "text/html" echo "$types"
 grep -q pdf <<<"$types" && fail "and without the PDF" "$types" || pass "and without the PDF"
 check_out "the log says why" "goes without its PDF: font .*DejaVuSans.ttf cannot be read" cat "$TDIR/kipd.log"
+
+# An upgrade replaces kipd's executable on disk while it runs: its helper
+# is still the running executable, which reads the jobs it writes.
+kip_stop
+mail_conf "$POSTFIX_URL"
+cp "$KIPD" "$TDIR/kipd-running"
+KIPD_BUILT=$KIPD KIPD=$TDIR/kipd-running
+kip_start
+cp "$KIPD_BUILT" "$TDIR/kipd-new" && mv -f "$TDIR/kipd-new" "$TDIR/kipd-running"
+check_out "kipd's executable is replaced under it" "kipd-running \(deleted\)" readlink "/proc/$KIPD_PID/exe"
+rm -f "$TDIR/replaced.pdf"
+kipctl plan render "$PLAN" --format pdf --output "$TDIR/replaced.pdf"
+check_out "it still renders the PDF in its helper" "PDF document" file "$TDIR/replaced.pdf"
+kip_stop
+KIPD=$KIPD_BUILT
 t_done
