@@ -398,7 +398,7 @@ static int dsn_recipient(const struct block *b, struct ireport *out, char *err,
 static int read_dsn(const char *p, const char *end, struct ireport *out,
 		    char *err, size_t errlen)
 {
-	struct block *b = malloc(sizeof(*b));
+	struct block *b = calloc(1, sizeof(*b));
 	int r = 0, blocks = 0;
 
 	if (!b)
@@ -410,10 +410,12 @@ static int read_dsn(const char *p, const char *end, struct ireport *out,
 		if (blocks++ == 0 && !(b->seen & RCPT_KEYS)) {
 			/* the per-message block */
 			const struct field *f = &b->f[K_ENVID];
-			const char *s = f->value, *e = s + strlen(s);
+			const char *s, *e;
 
 			if (!(b->seen & 1u << K_ENVID))
-				continue;
+				continue; /* f was never filled in */
+			s = f->value;
+			e = s + strlen(s);
 			trim(&s, &e);
 			if (f->cut || (size_t)(e - s) >= sizeof(out->envid))
 				r = fail(err, errlen,

@@ -141,7 +141,8 @@ kip_start() {
 	rm -f "$TDIR/kipd.sock"
 	local ready0
 	ready0=$(grep -c 'kipd ready' "$TDIR/kipd.log" 2>/dev/null)
-	KIPD_LOG_FROM=$(($(wc -l <"$TDIR/kipd.log" 2>/dev/null || echo 0) + 1))
+	KIPD_LOG_FROM=1
+	[ ! -f "$TDIR/kipd.log" ] || KIPD_LOG_FROM=$(($(wc -l <"$TDIR/kipd.log") + 1))
 	# shellcheck disable=SC2086 # KIPD_WRAP is a command line, KIPD_ARGS words
 	$KIPD_WRAP "$KIPD" -f -c "$TDIR/kipd.conf" $KIPD_ARGS 2>>"$TDIR/kipd.log" &
 	KIPD_PID=$!
